@@ -1,0 +1,3 @@
+import KubeModel
+import Hummingbird
+import GRDB

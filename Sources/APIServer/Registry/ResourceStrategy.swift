@@ -1,0 +1,66 @@
+import Foundation
+import KubeModel
+
+/// Per-kind behaviour: defaulting, validation, server-owned fields, field selectors, table
+/// columns and version conversion. One conforming type per kind lives in `Resources/`.
+/// Generic behaviour (uid, timestamps, generation, resourceVersion, status subresource
+/// semantics) is the registry's job, not the strategy's.
+public protocol ResourceStrategy: Sendable {
+    var definition: ResourceDefinition { get }
+
+    /// Fills defaults as Kubernetes' defaulting does, on create and on update.
+    func applyDefaults(to object: inout JSONValue)
+    /// Sets server-owned state on create (e.g. a Pod's `status.phase: Pending`). Runs after
+    /// the registry reset `status` for kinds with a status subresource.
+    func prepareForCreate(_ object: inout JSONValue)
+    /// Carries server-owned state from `old` on update of the main resource.
+    func prepareForUpdate(_ object: inout JSONValue, old: JSONValue)
+    /// Semantic validation of a new object (names, ports, selectors, ...).
+    func validate(_ object: JSONValue) -> [FieldError]
+    /// Validation of an update: the object's own rules plus immutable fields.
+    func validateUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError]
+    /// Validation of a write to the `status` subresource.
+    func validateStatusUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError]
+    /// Kind-specific field selector values, e.g. `spec.nodeName` for pods. Return nil for
+    /// fields the kind does not support (the request then gets 400).
+    /// `metadata.name` and `metadata.namespace` are handled by the registry.
+    func selectableField(_ field: String, of object: JSONValue) -> String??
+    /// Columns for server-side printing (`kubectl get`). The first must be Name.
+    var tableColumns: [TableColumn] { get }
+    /// One cell per column, same order as `tableColumns`.
+    func tableCells(for object: JSONValue, now: Date) -> [JSONValue]
+    /// Converts a stored object to a served version (default: only `apiVersion` changes).
+    func convert(_ object: JSONValue, toVersion version: String) throws -> JSONValue
+    /// Converts an object in a served version to the storage version.
+    func convertToStorage(_ object: JSONValue, fromVersion version: String) throws -> JSONValue
+}
+
+extension ResourceStrategy {
+    public func applyDefaults(to object: inout JSONValue) {}
+    public func prepareForCreate(_ object: inout JSONValue) {}
+    public func prepareForUpdate(_ object: inout JSONValue, old: JSONValue) {}
+    public func validate(_ object: JSONValue) -> [FieldError] { [] }
+    public func validateUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError] { validate(object) }
+    public func validateStatusUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError] { [] }
+    public func selectableField(_ field: String, of object: JSONValue) -> String?? { nil }
+
+    public var tableColumns: [TableColumn] {
+        [TableColumn("Name", format: "name", description: "Name of the object"), TableColumn("Age", description: "Time since creation")]
+    }
+
+    public func tableCells(for object: JSONValue, now: Date) -> [JSONValue] {
+        [.string(object.name ?? ""), .string(TableFormat.age(of: object, now: now))]
+    }
+
+    public func convert(_ object: JSONValue, toVersion version: String) throws -> JSONValue {
+        var o = object
+        o["apiVersion"] = .string(definition.apiVersion(version))
+        return o
+    }
+
+    public func convertToStorage(_ object: JSONValue, fromVersion version: String) throws -> JSONValue {
+        var o = object
+        o["apiVersion"] = .string(definition.apiVersion(definition.storageVersion))
+        return o
+    }
+}

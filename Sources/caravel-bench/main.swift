@@ -1,0 +1,2 @@
+import KubeClient
+print("bench")

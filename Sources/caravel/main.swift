@@ -1,0 +1,2 @@
+import APIServer
+print("caravel")
