@@ -1,2 +1,2 @@
-import KubeClient
-print("bench")
+// Entry point: `@main` is not allowed in a file named main.swift, so start the command here.
+await BenchCommand.main()

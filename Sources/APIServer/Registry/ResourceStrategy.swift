@@ -7,6 +7,8 @@ import KubeModel
 /// semantics) is the registry's job, not the strategy's.
 public protocol ResourceStrategy: Sendable {
     var definition: ResourceDefinition { get }
+    /// Rule `metadata.name` must follow (most kinds: a DNS-1123 subdomain).
+    var nameRule: NameRule { get }
 
     /// Fills defaults as Kubernetes' defaulting does, on create and on update.
     func applyDefaults(to object: inout JSONValue)
@@ -36,6 +38,7 @@ public protocol ResourceStrategy: Sendable {
 }
 
 extension ResourceStrategy {
+    public var nameRule: NameRule { .dns1123Subdomain }
     public func applyDefaults(to object: inout JSONValue) {}
     public func prepareForCreate(_ object: inout JSONValue) {}
     public func prepareForUpdate(_ object: inout JSONValue, old: JSONValue) {}

@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import KubeModel
+import NIOCore
+
+/// The HTTP front of the API server: health, version, discovery, OpenAPI and metrics, and
+/// every resource request, answered with Kubernetes `Status` errors on failure.
+public struct APIResponder: HTTPResponder {
+    public typealias Context = BasicRequestContext
+
+    let registry: Registry
+    let discovery: Discovery
+    let openAPI: OpenAPIDocuments
+    let metrics: RequestMetrics
+    let health: HealthState
+    /// Largest request body accepted, as kube-apiserver's 3 MiB.
+    static let maxBodyBytes = 3 * 1024 * 1024
+
+    public init(registry: Registry, openAPI: OpenAPIDocuments, metrics: RequestMetrics, health: HealthState) {
+        self.registry = registry
+        self.discovery = Discovery(catalog: registry.catalog)
+        self.openAPI = openAPI
+        self.metrics = metrics
+        self.health = health
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        let start = ContinuousClock.now
+        var label = RequestLabel(verb: request.method.rawValue, resource: "", subresource: "")
+        var response: Response
+        do {
+            response = try await route(request, label: &label)
+        } catch let e as APIError {
+            response = ResponseBuilder.error(e)
+        } catch {
+            response = ResponseBuilder.error(.internalError(String(describing: error)))
+        }
+        metrics.observe(label, code: response.status.code, duration: ContinuousClock.now - start)
+        return response
+    }
+
+    func route(_ request: Request, label: inout RequestLabel) async throws -> Response {
+        let path = request.uri.path
+        let query = QueryParameters(request.uri.query)
+        switch path {
+        case "/healthz", "/livez": return ResponseBuilder.text("ok")
+        case "/readyz":
+            return health.isReady ? ResponseBuilder.text("ok") : ResponseBuilder.text("[-]store not ready\nreadyz check failed", code: 500)
+        case "/version", "/version/": return ResponseBuilder.json(Discovery.version)
+        case "/metrics": return ResponseBuilder.text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case "/api", "/api/": return ResponseBuilder.json(discovery.coreVersions(host: request.head.authority))
+        case "/apis", "/apis/": return ResponseBuilder.json(discovery.groupList())
+        case "/openapi/v3", "/openapi/v3/": return ResponseBuilder.json(openAPI.root())
+        default: break
+        }
+        if path.hasPrefix("/openapi/v3/") {
+            let docPath = String(path.dropFirst("/openapi/v3/".count))
+            guard let doc = openAPI.document(path: docPath) else { throw APIError.pathNotFound() }
+            return ResponseBuilder.json(doc, extraHeaders: [("Cache-Control", "public, immutable")])
+        }
+        if let discoveryDoc = discovery.document(path: path) { return ResponseBuilder.json(discoveryDoc) }
+        guard let info = RequestInfo.parse(path: path) else { throw APIError.pathNotFound() }
+        guard let strategy = registry.catalog.strategy(group: info.group, version: info.version, plural: info.resource) else {
+            throw APIError.pathNotFound()
+        }
+        let def = strategy.definition
+        label.resource = def.plural
+        label.subresource = info.subresource ?? ""
+        if !def.namespaced && info.namespace != nil { throw APIError.pathNotFound() }
+        if let sub = info.subresource, Subresource(rawValue: sub).map({ !def.subresources.contains($0) }) ?? true {
+            throw APIError.pathNotFound()
+        }
+        let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request)
+        return try await endpoint.serve(label: &label)
+    }
+}
+
+/// Whether the server has finished starting.
+public final class HealthState: Sendable {
+    private let ready = Locked(false)
+    public init() {}
+    public var isReady: Bool { ready.value }
+    public func markReady() { ready.value = true }
+}

@@ -1,0 +1,37 @@
+/// What a client asked to get back, from its Accept header.
+public enum ResponseShape: Sendable, Equatable {
+    case object
+    case table
+    case partialMetadata
+}
+
+enum MediaTypes {
+    /// Reads `Accept` as client-go writes it: a list of media types with `as`, `g`, `v`
+    /// parameters. The first one we can serve wins; JSON is the fallback.
+    static func shape(accept: String?) throws(APIError) -> ResponseShape {
+        guard let accept, !accept.isEmpty else { return .object }
+        var sawServable = false
+        for option in accept.split(separator: ",") {
+            let parts = option.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let type = parts.first else { continue }
+            var params: [String: String] = [:]
+            for p in parts.dropFirst() {
+                let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+                if kv.count == 2 { params[kv[0]] = kv[1] }
+            }
+            guard type == "application/json" || type == "*/*" || type == "application/*" || type == "application/yaml" else { continue }
+            sawServable = true
+            switch params["as"] {
+            case nil: return .object
+            case "Table"? where params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1"): return .table
+            case let a? where (a == "PartialObjectMetadata" || a == "PartialObjectMetadataList") && params["g"] == "meta.k8s.io":
+                return .partialMetadata
+            default: continue
+            }
+        }
+        if sawServable { return .object }
+        throw APIError(code: 406, reason: "NotAcceptable", message: "only the following media types are accepted: application/json, application/yaml")
+    }
+}
+
+import Foundation

@@ -1,0 +1,36 @@
+import HTTPTypes
+import Hummingbird
+import KubeModel
+import NIOCore
+
+/// Builds JSON responses the way kube-apiserver sends them.
+enum ResponseBuilder {
+    static func json(_ value: JSONValue, code: Int = 200, warnings: [String] = [], extraHeaders: [(String, String)] = []) -> Response {
+        var bytes = JSONWriter.bytes(value)
+        bytes.append(UInt8(ascii: "\n"))
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-cache, private"
+        if let warning = HTTPField.Name("Warning") {
+            for w in warnings {
+                headers.append(HTTPField(name: warning, value: "299 - \"\(w.replacingOccurrences(of: "\"", with: "\\\""))\""))
+            }
+        }
+        for (k, v) in extraHeaders {
+            if let name = HTTPField.Name(k) { headers.append(HTTPField(name: name, value: v)) }
+        }
+        return Response(status: .init(code: code), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func error(_ e: APIError) -> Response {
+        json(e.status, code: e.code, extraHeaders: e.headers)
+    }
+
+    static func text(_ s: String, code: Int = 200, contentType: String = "text/plain; charset=utf-8") -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Response(status: .init(code: code), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: s)))
+    }
+}
+
+import Foundation

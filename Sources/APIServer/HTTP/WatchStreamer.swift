@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import KubeModel
+import NIOCore
+
+/// Streams a watch as chunked JSON lines, one event per line, flushed per event.
+enum WatchStreamer {
+    /// Default server-side watch lifetime when the client sets none, as kube-apiserver's
+    /// randomised min-request-timeout (30 to 60 minutes).
+    static func defaultTimeout() -> Int64 { Int64.random(in: 1800...3600) }
+
+    static func stream(registry: Registry, strategy: any ResourceStrategy, version: String, namespace: String?,
+                       options: ListOptions, shape: ResponseShape, query: QueryParameters) async throws -> Response {
+        let (events, cancel) = try await registry.watch(strategy, version: version, namespace: namespace, options: options)
+        let timeout = options.timeoutSeconds.map { max(0, $0) } ?? defaultTimeout()
+        let includeObject = query["includeObject"] ?? "Metadata"
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-cache, private"
+        headers[.transferEncoding] = "chunked"
+        let body = ResponseBody { writer in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(timeout))
+                    cancel()
+                }
+                defer { cancel() }
+                for await event in events {
+                    var object = event.object
+                    if shape == .table && event.type != "ERROR" && event.type != "BOOKMARK" {
+                        object = TableConverter.table([object], strategy: strategy, includeObject: includeObject, listMeta: [:])
+                    } else if shape == .partialMetadata && event.type != "ERROR" {
+                        object = TableConverter.partialMetadata(object)
+                    }
+                    var line = JSONWriter.bytes(["type": .string(event.type), "object": object])
+                    line.append(UInt8(ascii: "\n"))
+                    try await writer.write(ByteBuffer(bytes: line))
+                }
+                group.cancelAll()
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import KubeModel
+import Logging
+import ServiceLifecycle
+
+/// Empties namespaces marked for deletion, then removes them: the `kubernetes` finalizer's
+/// job. It runs inside the API server until the controller manager takes it over.
+struct NamespaceCleaner: Service {
+    let registry: Registry
+    let logger: Logger
+    let retryInterval: Duration = .seconds(2)
+
+    func run() async throws {
+        let namespaces = registry.namespaces
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Level-triggered: every pass looks at all terminating namespaces.
+            if let list = try? await registry.list(namespaces, version: "v1", namespace: nil, options: ListOptions()) {
+                for ns in list.items where ns[path: ["metadata", "deletionTimestamp"]] != nil {
+                    guard let name = ns.name else { continue }
+                    await clean(name)
+                }
+            }
+            let (events, cancel) = (try? await registry.watch(namespaces, version: "v1", namespace: nil, options: watchOptions())) ?? (AsyncStream { $0.finish() }, {})
+            // Wake on a namespace change or after the retry interval, whichever comes first.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { for await e in events where e.object[path: ["metadata", "deletionTimestamp"]] != nil { break } }
+                group.addTask { try? await Task.sleep(for: retryInterval) }
+                await group.next()
+                cancel()
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func watchOptions() -> ListOptions {
+        var o = ListOptions()
+        o.sendInitialEvents = false
+        return o
+    }
+
+    /// Deletes what the namespace holds; when nothing is left, drops the finalizer and the namespace.
+    func clean(_ namespace: String) async {
+        var remaining = 0
+        for strategy in registry.catalog.strategies where strategy.definition.namespaced {
+            let version = strategy.definition.storageVersion
+            guard let r = try? await registry.deleteCollection(strategy, version: version, namespace: namespace,
+                                                             listOptions: ListOptions(), deleteOptions: DeleteOptions()) else { remaining += 1; continue }
+            if !r.items.isEmpty, let left = try? await registry.list(strategy, version: version, namespace: namespace, options: ListOptions()) {
+                remaining += left.items.count
+            }
+        }
+        guard remaining == 0 else { return }
+        let def = registry.namespaces.definition
+        let key = ResourceCatalog.key(def, namespace: nil, name: namespace)
+        do {
+            let updated = try await registry.store.update(key: key) { cur in
+                var o = cur.object
+                let fins = (o[path: ["spec", "finalizers"]]?.arrayValue ?? []).filter { $0.stringValue != "kubernetes" }
+                o[path: ["spec", "finalizers"]] = .array(fins)
+                return o == cur.object ? nil : o
+            }
+            if updated.object.finalizers.isEmpty, (updated.object[path: ["spec", "finalizers"]]?.arrayValue ?? []).isEmpty {
+                _ = try await registry.store.delete(key: key) { cur in
+                    guard cur.object.finalizers.isEmpty else { throw StoreError.conflict(key: key, message: "finalizers remain") }
+                }
+                logger.info("namespace deleted", metadata: ["namespace": .string(namespace)])
+            }
+        } catch {
+            logger.debug("namespace cleanup will retry", metadata: ["namespace": .string(namespace), "error": .string("\(error)")])
+        }
+    }
+}

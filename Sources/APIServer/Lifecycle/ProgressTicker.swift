@@ -1,0 +1,15 @@
+import ServiceLifecycle
+
+/// Sends a progress mark to every watcher at an interval; watchers that asked for bookmarks
+/// turn it into a BOOKMARK, so clients can resume from a recent resourceVersion.
+struct ProgressTicker: Service {
+    let store: any Store
+    let interval: Duration
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: interval)
+            store.broadcastProgress()
+        }
+    }
+}

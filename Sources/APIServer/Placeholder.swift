@@ -1,3 +1,0 @@
-import KubeModel
-import Hummingbird
-import GRDB

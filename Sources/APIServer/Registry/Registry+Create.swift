@@ -1,0 +1,44 @@
+import Foundation
+import KubeModel
+
+extension Registry {
+    /// POST to a collection.
+    public func create(_ strategy: any ResourceStrategy, version: String, namespace: String?, body: JSONValue,
+                       options: WriteOptions) async throws(APIError) -> WriteResult {
+        let def = strategy.definition
+        var (object, warnings) = try admitBody(body, strategy: strategy, version: version, options: options)
+        if def.namespaced {
+            guard let namespace else { throw APIError.badRequest("a namespace is required to create \(def.groupResource)") }
+            if let ns = object.namespace, !ns.isEmpty, ns != namespace {
+                throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            object[path: ["metadata", "namespace"]] = .string(namespace)
+        } else {
+            object[path: ["metadata", "namespace"]] = nil
+        }
+        if let rv = object.resourceVersion, !rv.isEmpty {
+            throw APIError.badRequest("resourceVersion should not be set on objects to be created")
+        }
+        if (object.name ?? "").isEmpty, let gen = object.metadata["generateName"]?.stringValue, !gen.isEmpty {
+            object[path: ["metadata", "name"]] = .string(ObjectMetaRules.generatedName(gen))
+        }
+        let name = object.name ?? ""
+        ObjectMetaRules.prepareForCreate(&object, now: clock())
+        if def.subresources.contains(.status) { object["status"] = nil }
+        strategy.applyDefaults(to: &object)
+        strategy.prepareForCreate(&object)
+        try runValidation(ObjectMetaRules.validate(object, rule: strategy.nameRule, namespaced: def.namespaced) + strategy.validate(object),
+                          def: def, name: name)
+        if def.namespaced, let namespace { try await checkNamespace(namespace, def: def, name: name) }
+        if options.dryRun {
+            return WriteResult(object: try present(object, strategy: strategy, version: version), code: 201, warnings: warnings)
+        }
+        let stored: StoredObject
+        do {
+            stored = try await store.create(key: key(def, namespace, name), object: object)
+        } catch {
+            throw Self.storeError(error, def: def, name: name)
+        }
+        return WriteResult(object: try present(stored.object, strategy: strategy, version: version), code: 201, warnings: warnings)
+    }
+}

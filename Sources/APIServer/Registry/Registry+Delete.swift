@@ -1,0 +1,86 @@
+import Foundation
+import KubeModel
+
+extension Registry {
+    /// DELETE of one object. Objects with finalizers (or a foreground/orphan propagation, a
+    /// bound running pod's grace period, a namespace's content) are only marked with
+    /// deletionTimestamp; whoever owns the finalizer finishes the job.
+    public func delete(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String,
+                       options: DeleteOptions) async throws(APIError) -> WriteResult {
+        let def = strategy.definition
+        let objectKey = key(def, namespace, name)
+        let current = try await self.current(strategy, namespace: namespace, name: name)
+        try checkPreconditions(current.object, options: options, def: def, name: name)
+        var finalizers = current.object.finalizers
+        switch options.propagation {
+        case .foreground?: if !finalizers.contains("foregroundDeletion") { finalizers.append("foregroundDeletion") }
+        case .orphan?: if !finalizers.contains("orphan") { finalizers.append("orphan") }
+        default: break
+        }
+        let grace = gracePeriod(for: current.object, def: def, options: options)
+        let isNamespace = def.group.isEmpty && def.plural == "namespaces"
+        let graceful = !finalizers.isEmpty || grace > 0 || isNamespace
+        if options.dryRun {
+            return WriteResult(object: try present(current.object, strategy: strategy, version: version), code: 200, warnings: [])
+        }
+        if !graceful {
+            do {
+                let deleted = try await store.delete(key: objectKey) { [def] cur in
+                    try Self.checkPreconditionsThrowing(cur.object, options: options, def: def, name: name)
+                    if !cur.object.finalizers.isEmpty { throw StoreError.conflict(key: objectKey, message: "finalizers were added concurrently") }
+                }
+                return WriteResult(object: try present(deleted.object, strategy: strategy, version: version), code: 200, warnings: [])
+            } catch {
+                throw Self.storeError(error, def: def, name: name)
+            }
+        }
+        let now = clock()
+        let added = finalizers
+        do {
+            let updated = try await store.update(key: objectKey) { [def] cur in
+                try Self.checkPreconditionsThrowing(cur.object, options: options, def: def, name: name)
+                var o = cur.object
+                var fins = o.finalizers
+                for f in added where !fins.contains(f) { fins.append(f) }
+                if !fins.isEmpty { o[path: ["metadata", "finalizers"]] = .array(fins.map(JSONValue.string)) }
+                if o[path: ["metadata", "deletionTimestamp"]] == nil {
+                    o[path: ["metadata", "deletionTimestamp"]] = .string(Timestamp.format(now.addingTimeInterval(Double(grace))))
+                    o[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(grace)
+                    o[path: ["metadata", "generation"]] = .int((o.metadata["generation"]?.intValue ?? 0) + 1)
+                } else if let old = o.metadata["deletionGracePeriodSeconds"]?.intValue, grace < old {
+                    // A shorter grace period on a second delete moves the deadline forward.
+                    o[path: ["metadata", "deletionTimestamp"]] = .string(Timestamp.format(now.addingTimeInterval(Double(grace))))
+                    o[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(grace)
+                }
+                if isNamespace { o[path: ["status", "phase"]] = "Terminating" }
+                return ObjectMetaRules.sameContent(o, cur.object) ? nil : o
+            }
+            return WriteResult(object: try present(updated.object, strategy: strategy, version: version), code: 200, warnings: [])
+        } catch {
+            throw Self.storeError(error, def: def, name: name)
+        }
+    }
+
+    /// Seconds a pod bound to a node gets to stop; 0 (immediate) for everything else.
+    func gracePeriod(for object: JSONValue, def: ResourceDefinition, options: DeleteOptions) -> Int64 {
+        guard def.group.isEmpty, def.plural == "pods" else { return 0 }
+        let phase = object[path: ["status", "phase"]]?.stringValue
+        guard object[path: ["spec", "nodeName"]]?.stringValue?.isEmpty == false, phase != "Succeeded", phase != "Failed" else { return 0 }
+        return max(0, options.gracePeriodSeconds ?? object[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30)
+    }
+
+    func checkPreconditions(_ object: JSONValue, options: DeleteOptions, def: ResourceDefinition, name: String) throws(APIError) {
+        do { try Self.checkPreconditionsThrowing(object, options: options, def: def, name: name) } catch {
+            throw Self.storeError(error, def: def, name: name)
+        }
+    }
+
+    static func checkPreconditionsThrowing(_ object: JSONValue, options: DeleteOptions, def: ResourceDefinition, name: String) throws {
+        if let uid = options.preconditionUID, uid != object.uid {
+            throw APIError.conflict(def, name, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(object.uid ?? "")")
+        }
+        if let rv = options.preconditionResourceVersion, rv != object.resourceVersion {
+            throw APIError.conflict(def, name, "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(object.resourceVersion ?? "")")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import KubeModel
+
+extension Registry {
+    /// A list response's parts, before it is rendered as a `<Kind>List` or a Table.
+    public struct ListResult: Sendable {
+        public var items: [JSONValue]
+        public var resourceVersion: Int64
+        public var continueToken: String?
+    }
+
+    /// LIST: selectors are applied while reading, and a page is filled up to `limit`
+    /// matching items, as kube-apiserver does; later pages read at the first page's revision.
+    public func list(_ strategy: any ResourceStrategy, version: String, namespace: String?, options: ListOptions) async throws(APIError) -> ListResult {
+        let def = strategy.definition
+        let prefix = ResourceCatalog.keyPrefix(def, namespace: namespace)
+        var revision: Int64? = options.continueToken?.revision
+        if revision == nil, options.resourceVersionMatch == "Exact", let rv = options.resourceVersion.flatMap({ Int64($0) }) {
+            revision = rv
+        }
+        var startAfter = options.continueToken.map { prefix + $0.startAfter }
+        var items: [JSONValue] = []
+        var token: String?
+        let batch = options.hasSelectors ? max(options.limit ?? 0, 500) : options.limit
+        do {
+            scan: while true {
+                let page = try await store.list(prefix: prefix, startAfter: startAfter, limit: batch, atRevision: revision)
+                revision = page.revision
+                for (i, item) in page.items.enumerated() {
+                    startAfter = item.key
+                    guard options.matches(item.object, strategy: strategy) else { continue }
+                    items.append(try present(item.object, strategy: strategy, version: version))
+                    if let limit = options.limit, items.count == limit {
+                        if i < page.items.count - 1 || page.hasMore {
+                            token = ContinueToken(revision: page.revision, startAfter: String(item.key.dropFirst(prefix.count))).encode()
+                        }
+                        break scan
+                    }
+                }
+                if !page.hasMore { break }
+            }
+        } catch let e as APIError {
+            throw e
+        } catch StoreError.compacted {
+            throw APIError.gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+        } catch {
+            throw Self.storeError(error, def: def, name: "")
+        }
+        return ListResult(items: items, resourceVersion: revision ?? 0, continueToken: token)
+    }
+
+    /// DELETE on a collection: deletes every matching object, one by one.
+    public func deleteCollection(_ strategy: any ResourceStrategy, version: String, namespace: String?, listOptions: ListOptions,
+                                 deleteOptions: DeleteOptions) async throws(APIError) -> ListResult {
+        var all = listOptions
+        all.limit = nil
+        all.continueToken = nil
+        let found = try await list(strategy, version: version, namespace: namespace, options: all)
+        var deleted: [JSONValue] = []
+        for item in found.items {
+            guard let name = item.name else { continue }
+            do {
+                let r = try await delete(strategy, version: version, namespace: item.namespace, name: name, options: deleteOptions)
+                deleted.append(r.object)
+            } catch {
+                if error.code != 404 { throw error }
+            }
+        }
+        return ListResult(items: deleted, resourceVersion: (try? await store.currentRevision()) ?? found.resourceVersion, continueToken: nil)
+    }
+}

@@ -1,0 +1,25 @@
+import KubeModel
+
+extension Registry {
+    /// GET of one object.
+    public func get(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String) async throws(APIError) -> JSONValue {
+        let def = strategy.definition
+        do {
+            guard let found = try await store.get(key: key(def, namespace, name)) else { throw APIError.notFound(def, name) }
+            return try present(found.object, strategy: strategy, version: version)
+        } catch {
+            throw Self.storeError(error, def: def, name: name)
+        }
+    }
+
+    /// The stored object, in the storage version, or 404.
+    func current(_ strategy: any ResourceStrategy, namespace: String?, name: String) async throws(APIError) -> StoredObject {
+        let def = strategy.definition
+        do {
+            guard let found = try await store.get(key: key(def, namespace, name)) else { throw APIError.notFound(def, name) }
+            return found
+        } catch {
+            throw Self.storeError(error, def: def, name: name)
+        }
+    }
+}

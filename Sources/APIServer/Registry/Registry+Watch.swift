@@ -1,0 +1,106 @@
+import KubeModel
+
+extension Registry {
+    /// One event of a watch stream, before rendering.
+    public struct WatchOutput: Sendable {
+        public var type: String
+        public var object: JSONValue
+    }
+
+    /// Starts a WATCH. Initial state comes first as ADDED events when the client asked for it
+    /// (resourceVersion unset or "0", or sendInitialEvents), then committed changes in order.
+    /// An object that leaves the selection is sent as DELETED, one that enters it as ADDED.
+    /// A resourceVersion older than the kept history yields one ERROR event (410 Expired).
+    public func watch(_ strategy: any ResourceStrategy, version: String, namespace: String?, options: ListOptions) async throws(APIError)
+        -> (AsyncStream<WatchOutput>, cancel: @Sendable () -> Void)
+    {
+        let def = strategy.definition
+        let prefix = ResourceCatalog.keyPrefix(def, namespace: namespace)
+        let rv = options.resourceVersion ?? ""
+        let initial = options.sendInitialEvents ?? (rv == "" || rv == "0")
+        if options.sendInitialEvents == true && !options.allowWatchBookmarks {
+            throw APIError.invalid(def, "", [.forbidden("allowWatchBookmarks", "sendInitialEvents requires setting allowWatchBookmarks to true")])
+        }
+        let subscription: WatchSubscription
+        var initialItems: [JSONValue] = []
+        var startRevision: Int64
+        if initial || rv == "" || rv == "0" {
+            let (sub, now) = store.watchFromNow(prefix: prefix)
+            subscription = sub
+            startRevision = now
+            if initial {
+                var all = options
+                all.limit = nil
+                all.continueToken = nil
+                all.resourceVersionMatch = "Exact"
+                all.resourceVersion = String(now)
+                do {
+                    initialItems = try await list(strategy, version: version, namespace: namespace, options: all).items
+                } catch {
+                    sub.cancel()
+                    throw error
+                }
+            }
+        } else {
+            guard let after = Int64(rv) else { throw APIError.badRequest("invalid resourceVersion \"\(rv)\" for watch") }
+            startRevision = after
+            do {
+                subscription = try store.watch(prefix: prefix, after: after)
+            } catch StoreError.compacted(let requested, let oldest) {
+                let (out, continuation) = AsyncStream<WatchOutput>.makeStream()
+                let status = APIError.gone("too old resource version: \(requested) (\(oldest - 1))").status
+                continuation.yield(WatchOutput(type: "ERROR", object: status))
+                continuation.finish()
+                return (out, {})
+            } catch {
+                throw Self.storeError(error, def: def, name: "")
+            }
+        }
+        let kind = def.kind
+        let apiVersion = def.apiVersion(version)
+        func bookmark(_ revision: Int64, initialEnd: Bool) -> WatchOutput {
+            var meta: JSONValue = ["resourceVersion": .string(String(revision))]
+            if initialEnd { meta["annotations"] = ["k8s.io/initial-events-end": "true"] }
+            return WatchOutput(type: "BOOKMARK", object: ["kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": meta])
+        }
+        // Bounded: a client that stops reading is cut off instead of growing this buffer.
+        let (out, continuation) = AsyncStream<WatchOutput>.makeStream(bufferingPolicy: .bufferingOldest(initialItems.count + 10_000))
+        for item in initialItems { continuation.yield(WatchOutput(type: "ADDED", object: item)) }
+        if options.sendInitialEvents == true { continuation.yield(bookmark(startRevision, initialEnd: true)) }
+        let pump = Task { [self] in
+            for await item in subscription.items {
+                switch item {
+                case .progress(let revision):
+                    if options.allowWatchBookmarks { continuation.yield(bookmark(max(revision, startRevision), initialEnd: false)) }
+                case .event(let e):
+                    guard let output = self.filter(e, strategy: strategy, options: options) else { continue }
+                    guard let object = try? self.present(output.object, strategy: strategy, version: version) else { continue }
+                    if case .dropped = continuation.yield(WatchOutput(type: output.type, object: object)) {
+                        subscription.cancel()
+                    }
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in
+            pump.cancel()
+            subscription.cancel()
+        }
+        return (out, { subscription.cancel(); pump.cancel(); continuation.finish() })
+    }
+
+    /// Applies selectors to a store event, turning selection changes into ADDED/DELETED.
+    func filter(_ e: StoreEvent, strategy: any ResourceStrategy, options: ListOptions) -> WatchOutput? {
+        let now = options.matches(e.object, strategy: strategy)
+        let before = e.prevObject.map { options.matches($0, strategy: strategy) } ?? false
+        switch e.kind {
+        case .added: return now ? WatchOutput(type: "ADDED", object: e.object) : nil
+        case .deleted: return (before || now) ? WatchOutput(type: "DELETED", object: e.object) : nil
+        case .modified:
+            if now && before { return WatchOutput(type: "MODIFIED", object: e.object) }
+            if now { return WatchOutput(type: "ADDED", object: e.object) }
+            if before { return WatchOutput(type: "DELETED", object: e.object) }
+            return nil
+        }
+    }
+}

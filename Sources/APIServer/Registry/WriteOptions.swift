@@ -1,0 +1,38 @@
+import KubeModel
+
+/// How unknown fields in a request body are treated (`fieldValidation` query parameter).
+public enum FieldValidation: String, Sendable {
+    case ignore = "Ignore", warn = "Warn", strict = "Strict"
+}
+
+/// Options every write carries.
+public struct WriteOptions: Sendable {
+    public var dryRun = false
+    public var fieldValidation: FieldValidation = .warn
+    public var fieldManager: String?
+
+    public init(dryRun: Bool = false, fieldValidation: FieldValidation = .warn, fieldManager: String? = nil) {
+        self.dryRun = dryRun
+        self.fieldValidation = fieldValidation
+        self.fieldManager = fieldManager
+    }
+}
+
+/// The result of a write: the object as served, the HTTP status, and any warnings.
+public struct WriteResult: Sendable {
+    public var object: JSONValue
+    public var code: Int
+    public var warnings: [String]
+}
+
+/// Delete options from the query or a `DeleteOptions` body.
+public struct DeleteOptions: Sendable {
+    public enum Propagation: String, Sendable { case orphan = "Orphan", background = "Background", foreground = "Foreground" }
+    public var propagation: Propagation?
+    public var gracePeriodSeconds: Int64?
+    public var preconditionUID: String?
+    public var preconditionResourceVersion: String?
+    public var dryRun = false
+
+    public init() {}
+}

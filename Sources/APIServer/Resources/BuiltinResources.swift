@@ -1,0 +1,24 @@
+/// Every built-in kind the server serves, one strategy each.
+public enum BuiltinResources {
+    public static let all: [any ResourceStrategy] = [
+        // core/v1
+        NamespaceStrategy(),
+        PodStrategy(),
+        ServiceStrategy(),
+        EndpointsStrategy(),
+        SecretStrategy(),
+        ConfigMapStrategy(),
+        ServiceAccountStrategy(),
+        NodeStrategy(),
+        EventStrategy(),
+        // apps/v1
+        DeploymentStrategy(),
+        ReplicaSetStrategy(),
+        // autoscaling/v2 (+v1)
+        HorizontalPodAutoscalerStrategy(),
+        // networking, coordination, discovery
+        NetworkPolicyStrategy(),
+        LeaseStrategy(),
+        EndpointSliceStrategy(),
+    ]
+}

@@ -1,0 +1,241 @@
+import Foundation
+import GRDB
+import KubeModel
+
+/// The embedded store: one append-only SQLite table in WAL mode, as kine does. Each write
+/// inserts a row whose primary key is the new global revision; the newest row per key is the
+/// live object, a tombstone row marks a delete. Old rows are compacted past the watch history
+/// that `historySize` keeps, so paged lists and watches can read recent past revisions.
+public final class SQLiteStore: Store {
+    let db: any DatabaseWriter
+    let hub: WatchHub
+    /// Revision bookkeeping, touched only on the serialized writer queue.
+    private let revisions: Locked<(last: Int64, compacted: Int64, writesSinceCompaction: Int)>
+    let historySize: Int
+
+    /// Opens (creating if needed) the store at `path`, or an in-memory one when `path` is nil.
+    public init(path: String?, historySize: Int) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            // FULL: an acknowledged write survives power loss, not only a killed process.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        if let path {
+            db = try DatabasePool(path: path, configuration: config)
+        } else {
+            db = try DatabaseQueue(configuration: config)
+        }
+        self.historySize = max(1, historySize)
+        try db.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS log (
+                    revision INTEGER PRIMARY KEY,
+                    key TEXT NOT NULL,
+                    kind INTEGER NOT NULL,
+                    prev_revision INTEGER NOT NULL DEFAULT 0,
+                    value BLOB NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS log_key_revision ON log(key, revision);
+                CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                """)
+        }
+        let (last, compacted, recent) = try db.read { db -> (Int64, Int64, [StoreEvent]) in
+            let maxRev = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM log") ?? 0
+            let metaRev = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'revision'") ?? 0
+            let compacted = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'compacted'") ?? 0
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT l.revision, l.key, l.kind, l.value, p.value AS prev FROM log l
+                LEFT JOIN log p ON p.revision = l.prev_revision
+                WHERE l.revision > ? ORDER BY l.revision DESC LIMIT ?
+                """, arguments: [compacted, historySize])
+            let events = rows.reversed().compactMap { row -> StoreEvent? in
+                guard let obj = try? JSONParser.parse(row["value"] as Data) else { return nil }
+                let prev = (row["prev"] as Data?).flatMap { try? JSONParser.parse($0) }
+                return StoreEvent(kind: StoreEvent.Kind(rawValue: row["kind"]) ?? .modified, key: row["key"],
+                                  revision: row["revision"], object: obj, prevObject: prev)
+            }
+            return (max(maxRev, metaRev), compacted, events)
+        }
+        let replayFloor = max(compacted, (recent.first?.revision ?? last + 1) - 1)
+        hub = WatchHub(capacity: historySize, lastRevision: last, compactedRevision: recent.count < historySize ? compacted : replayFloor)
+        hub.preload(recent)
+        revisions = Locked((last, compacted, 0))
+    }
+
+    // MARK: reads
+
+    private static func latestRow(_ db: Database, key: String, atRevision: Int64? = nil) throws -> Row? {
+        if let atRevision {
+            return try Row.fetchOne(db, sql: "SELECT revision, kind, value FROM log WHERE key = ? AND revision <= ? ORDER BY revision DESC LIMIT 1",
+                                    arguments: [key, atRevision])
+        }
+        return try Row.fetchOne(db, sql: "SELECT revision, kind, value FROM log WHERE key = ? ORDER BY revision DESC LIMIT 1", arguments: [key])
+    }
+
+    private static func decode(_ row: Row, key: String) throws -> StoredObject? {
+        guard (row["kind"] as Int) != StoreEvent.Kind.deleted.rawValue else { return nil }
+        do {
+            return StoredObject(key: key, revision: row["revision"], object: try JSONParser.parse(row["value"] as Data))
+        } catch {
+            throw StoreError.io("corrupt value at \(key): \(error)")
+        }
+    }
+
+    public func get(key: String) async throws -> StoredObject? {
+        try await db.read { db in
+            guard let row = try Self.latestRow(db, key: key) else { return nil }
+            return try Self.decode(row, key: key)
+        }
+    }
+
+    public func currentRevision() async throws -> Int64 { revisions.value.last }
+
+    public func oldestRevision() -> Int64 { revisions.value.compacted + 1 }
+
+    public func list(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreListResult {
+        let compacted = revisions.value.compacted
+        if let atRevision, atRevision < compacted {
+            throw StoreError.compacted(requested: atRevision, oldest: compacted + 1)
+        }
+        return try await db.read { db in
+            // The read transaction is a snapshot: the revision and rows agree.
+            let current = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM log") ?? 0
+            let rev = atRevision ?? current
+            let lower = max(prefix, startAfter.map { $0 + "\u{0}" } ?? prefix)
+            let upper = prefix + "\u{10FFFF}"
+            let fetchLimit = limit.map { $0 + 1 } ?? -1
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT l.key, l.revision, l.kind, l.value FROM log l
+                JOIN (SELECT key, MAX(revision) AS r FROM log WHERE key >= ? AND key < ? AND revision <= ? GROUP BY key) m
+                  ON l.key = m.key AND l.revision = m.r
+                WHERE l.kind != 2 ORDER BY l.key LIMIT ?
+                """, arguments: [lower, upper, rev, fetchLimit])
+            var items: [StoredObject] = []
+            items.reserveCapacity(rows.count)
+            for row in rows.prefix(limit ?? Int.max) {
+                if let o = try Self.decode(row, key: row["key"]) { items.append(o) }
+            }
+            let more = limit.map { rows.count > $0 } ?? false
+            return StoreListResult(items: items, revision: max(rev, 0), hasMore: more, remaining: nil)
+        }
+    }
+
+    // MARK: writes
+
+    /// Stamps `metadata.resourceVersion` with the revision the write will commit at.
+    private static func stamp(_ object: JSONValue, revision: Int64) -> JSONValue {
+        var o = object
+        o[path: ["metadata", "resourceVersion"]] = .string(String(revision))
+        return o
+    }
+
+    /// Runs one write transaction on the serialized writer and publishes its event after commit.
+    private func commit(_ body: @escaping @Sendable (Database, Int64) throws -> StoreEvent) async throws -> StoreEvent {
+        let event: StoreEvent = try await db.writeWithoutTransaction { [revisions, hub] db in
+            let next = revisions.value.last + 1
+            try db.beginTransaction(.immediate)
+            let event: StoreEvent
+            do {
+                event = try body(db, next)
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(name, value) VALUES ('revision', ?)", arguments: [next])
+                try db.commit()
+            } catch {
+                try? db.rollback()
+                throw error
+            }
+            revisions.withLock { $0.last = next; $0.writesSinceCompaction += 1 }
+            // Publishing on the writer queue keeps watch events in commit order.
+            hub.publish([event])
+            return event
+        }
+        await compactIfDue()
+        return event
+    }
+
+    private func insert(_ db: Database, revision: Int64, key: String, kind: StoreEvent.Kind, prev: Int64, object: JSONValue) throws {
+        try db.execute(sql: "INSERT INTO log(revision, key, kind, prev_revision, value) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [revision, key, kind.rawValue, prev, Data(JSONWriter.bytes(object))])
+    }
+
+    public func create(key: String, object: JSONValue) async throws -> StoredObject {
+        let e = try await commit { db, rev in
+            var prev: Int64 = 0
+            if let row = try Self.latestRow(db, key: key) {
+                if (row["kind"] as Int) != StoreEvent.Kind.deleted.rawValue { throw StoreError.alreadyExists(key: key) }
+                prev = row["revision"]
+            }
+            let stamped = Self.stamp(object, revision: rev)
+            try self.insert(db, revision: rev, key: key, kind: .added, prev: prev, object: stamped)
+            return StoreEvent(kind: .added, key: key, revision: rev, object: stamped, prevObject: nil)
+        }
+        return StoredObject(key: key, revision: e.revision, object: e.object)
+    }
+
+    public func update(key: String, _ transform: @escaping @Sendable (StoredObject) throws -> JSONValue?) async throws -> StoredObject {
+        // An unchanged object is not written; it comes back through this error.
+        struct Unchanged: Error { let current: StoredObject }
+        do {
+            let e = try await commit { db, rev in
+                guard let row = try Self.latestRow(db, key: key), let current = try Self.decode(row, key: key) else {
+                    throw StoreError.notFound(key: key)
+                }
+                guard let updated = try transform(current) else { throw Unchanged(current: current) }
+                let stamped = Self.stamp(updated, revision: rev)
+                try self.insert(db, revision: rev, key: key, kind: .modified, prev: current.revision, object: stamped)
+                return StoreEvent(kind: .modified, key: key, revision: rev, object: stamped, prevObject: current.object)
+            }
+            return StoredObject(key: key, revision: e.revision, object: e.object)
+        } catch let u as Unchanged {
+            return u.current
+        }
+    }
+
+    public func delete(key: String, precondition: @escaping @Sendable (StoredObject) throws -> Void) async throws -> StoredObject {
+        let e = try await commit { db, rev in
+            guard let row = try Self.latestRow(db, key: key), let current = try Self.decode(row, key: key) else {
+                throw StoreError.notFound(key: key)
+            }
+            try precondition(current)
+            let stamped = Self.stamp(current.object, revision: rev)
+            try self.insert(db, revision: rev, key: key, kind: .deleted, prev: current.revision, object: stamped)
+            return StoreEvent(kind: .deleted, key: key, revision: rev, object: stamped, prevObject: current.object)
+        }
+        return StoredObject(key: key, revision: e.revision, object: e.object)
+    }
+
+    // MARK: watch and compaction
+
+    public func watch(prefix: String, after: Int64) throws -> WatchSubscription {
+        try hub.subscribe(prefix: prefix, after: after)
+    }
+
+    public func watchFromNow(prefix: String) -> (WatchSubscription, Int64) {
+        hub.subscribeNow(prefix: prefix)
+    }
+
+    public func broadcastProgress() { hub.broadcastProgress() }
+
+    /// Drops superseded rows and tombstones older than the kept history, every so often.
+    private func compactIfDue() async {
+        let due: Int64? = revisions.withLock { r in
+            guard r.writesSinceCompaction >= max(100, historySize / 4) else { return nil }
+            r.writesSinceCompaction = 0
+            let target = r.last - Int64(historySize)
+            return target > r.compacted ? target : nil
+        }
+        guard let target = due else { return }
+        try? await compact(through: target)
+    }
+
+    /// Removes history at or below `revision`; the newest live row of every key stays.
+    public func compact(through revision: Int64) async throws {
+        try await db.write { [revisions] db in
+            try db.execute(sql: """
+                DELETE FROM log WHERE revision <= ? AND (kind = 2 OR revision < (SELECT MAX(l2.revision) FROM log l2 WHERE l2.key = log.key))
+                """, arguments: [revision])
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(name, value) VALUES ('compacted', ?)", arguments: [revision])
+            revisions.withLock { $0.compacted = max($0.compacted, revision) }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import KubeModel
+
+/// One object as the store holds it: its key and the revision of its last write.
+public struct StoredObject: Sendable {
+    public var key: String
+    public var revision: Int64
+    public var object: JSONValue
+
+    public init(key: String, revision: Int64, object: JSONValue) {
+        self.key = key
+        self.revision = revision
+        self.object = object
+    }
+}
+
+/// A committed change, in revision order. `prevObject` lets filtered watches tell an object
+/// that left their selection (sent as DELETED) from one that changed inside it.
+public struct StoreEvent: Sendable {
+    public enum Kind: Int, Sendable { case added = 0, modified = 1, deleted = 2 }
+    public var kind: Kind
+    public var key: String
+    public var revision: Int64
+    public var object: JSONValue
+    public var prevObject: JSONValue?
+}
+
+/// A page of a list, read at one revision.
+public struct StoreListResult: Sendable {
+    public var items: [StoredObject]
+    /// The revision the list was read at: the list's `resourceVersion`.
+    public var revision: Int64
+    /// Whether more items follow the last one returned.
+    public var hasMore: Bool
+    /// Number of items after this page, when cheap to know.
+    public var remaining: Int?
+}
+
+public enum StoreError: Error, Sendable, Equatable {
+    case notFound(key: String)
+    case alreadyExists(key: String)
+    /// A precondition (resourceVersion or uid) did not hold.
+    case conflict(key: String, message: String)
+    /// The requested revision was compacted away.
+    case compacted(requested: Int64, oldest: Int64)
+    case io(String)
+}
+
+/// Items a watch subscription yields: events in revision order, and progress marks that say
+/// every event up to a revision has been delivered (these become BOOKMARKs).
+public enum WatchItem: Sendable {
+    case event(StoreEvent)
+    case progress(Int64)
+}
+
+/// A live subscription to committed changes under a key prefix.
+public struct WatchSubscription: Sendable {
+    public var items: AsyncStream<WatchItem>
+    /// Ends the subscription and frees its buffer.
+    public var cancel: @Sendable () -> Void
+}
+
+/// The storage seam: SQLite now, etcd later. Keys look like `/registry/apps/deployments/ns/name`.
+/// Every write is one committed transaction that advances one global revision.
+public protocol Store: Sendable {
+    /// Stores a new object; fails with `alreadyExists` if the key is live.
+    func create(key: String, object: JSONValue) async throws -> StoredObject
+    /// Read-modify-write of a live key, atomically. `transform` sees the current object and
+    /// returns the new one, or nil to leave it unchanged; it may throw to refuse.
+    func update(key: String, _ transform: @escaping @Sendable (StoredObject) throws -> JSONValue?) async throws -> StoredObject
+    /// Deletes a live key after `precondition` accepted the current object; returns the object
+    /// as last stored, with the deletion's revision.
+    func delete(key: String, precondition: @escaping @Sendable (StoredObject) throws -> Void) async throws -> StoredObject
+    func get(key: String) async throws -> StoredObject?
+    /// Keys under `prefix`, in key order, after `startAfter`, at `revision` (nil: the newest).
+    func list(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreListResult
+    /// The newest committed revision.
+    func currentRevision() async throws -> Int64
+    /// Events under `prefix` with a revision greater than `after`, then live ones.
+    func watch(prefix: String, after: Int64) throws -> WatchSubscription
+    /// Live events under `prefix` from now on, and the revision "now" is: every event after
+    /// it will be delivered.
+    func watchFromNow(prefix: String) -> (WatchSubscription, Int64)
+    /// Oldest revision a watch or a paged list can still start from.
+    func oldestRevision() -> Int64
+    /// Sends a progress mark to every watcher (bookmarks).
+    func broadcastProgress()
+}

@@ -1,0 +1,131 @@
+import Synchronization
+
+/// The watch cache: a ring of the newest committed events and the live watchers they fan out
+/// to. Publishing and subscribing take one lock, so a new watcher's replay and its live events
+/// never overlap or leave a gap. A watcher whose buffer fills is cut off (its client resumes
+/// from the last revision it saw), so one slow reader never slows writes or other readers.
+public final class WatchHub: Sendable {
+    struct Watcher {
+        var prefix: String
+        var continuation: AsyncStream<WatchItem>.Continuation
+    }
+
+    struct State {
+        var ring: [StoreEvent?]
+        var head = 0  // index of the oldest event
+        var count = 0
+        var lastRevision: Int64
+        /// Newest revision known to be gone from the ring (or compacted before start).
+        var compactedRevision: Int64
+        var watchers: [Int: Watcher] = [:]
+        var nextID = 0
+    }
+
+    private let state: Mutex<State>
+    public let capacity: Int
+    let bufferLimit: Int
+
+    /// - Parameters:
+    ///   - capacity: events kept for resuming watches (`--watch-cache-size`).
+    ///   - lastRevision: the store's newest revision at start.
+    ///   - compactedRevision: newest revision not available for replay.
+    public init(capacity: Int, lastRevision: Int64, compactedRevision: Int64, perWatcherBuffer: Int = 20_000) {
+        self.capacity = max(1, capacity)
+        self.bufferLimit = perWatcherBuffer
+        state = Mutex(State(ring: Array(repeating: nil, count: max(1, capacity)), lastRevision: lastRevision,
+                            compactedRevision: compactedRevision))
+    }
+
+    /// Seeds the ring with events recovered from disk at start, oldest first.
+    public func preload(_ events: [StoreEvent]) {
+        state.withLock { s in
+            for e in events { Self.append(e, to: &s, capacity: capacity) }
+        }
+    }
+
+    public var lastRevision: Int64 { state.withLock { $0.lastRevision } }
+    public var compactedRevision: Int64 { state.withLock { $0.compactedRevision } }
+    public var watcherCount: Int { state.withLock { $0.watchers.count } }
+
+    /// Delivers committed events, in revision order, to the ring and every matching watcher.
+    public func publish(_ events: [StoreEvent]) {
+        state.withLock { s in
+            for e in events {
+                Self.append(e, to: &s, capacity: capacity)
+                var dropped: [Int] = []
+                for (id, w) in s.watchers where e.key.hasPrefix(w.prefix) {
+                    if case .dropped = w.continuation.yield(.event(e)) { dropped.append(id) }
+                }
+                for id in dropped { s.watchers.removeValue(forKey: id)?.continuation.finish() }
+            }
+        }
+    }
+
+    /// Tells every watcher that all events up to the newest revision have been sent.
+    public func broadcastProgress() {
+        state.withLock { s in
+            for (_, w) in s.watchers { w.continuation.yield(.progress(s.lastRevision)) }
+        }
+    }
+
+    private static func append(_ e: StoreEvent, to s: inout State, capacity: Int) {
+        if s.count == capacity {
+            if let oldest = s.ring[s.head] { s.compactedRevision = max(s.compactedRevision, oldest.revision) }
+            s.ring[s.head] = e
+            s.head = (s.head + 1) % capacity
+        } else {
+            s.ring[(s.head + s.count) % capacity] = e
+            s.count += 1
+        }
+        s.lastRevision = max(s.lastRevision, e.revision)
+    }
+
+    /// Subscribes to events under `prefix` after revision `after`: replays what the ring holds,
+    /// then streams live events. Throws `compacted` if events after `after` are gone.
+    public func subscribe(prefix: String, after: Int64) throws(StoreError) -> WatchSubscription {
+        let result: Result<(Int, AsyncStream<WatchItem>, AsyncStream<WatchItem>.Continuation), StoreError> = state.withLock { s in
+            if after < s.compactedRevision {
+                return .failure(StoreError.compacted(requested: after, oldest: s.compactedRevision + 1))
+            }
+            var replay: [StoreEvent] = []
+            for i in 0..<s.count {
+                if let e = s.ring[(s.head + i) % capacity], e.revision > after, e.key.hasPrefix(prefix) { replay.append(e) }
+            }
+            let (stream, continuation) = AsyncStream<WatchItem>.makeStream(bufferingPolicy: .bufferingOldest(replay.count + bufferLimit))
+            for e in replay { continuation.yield(.event(e)) }
+            let id = s.nextID
+            s.nextID += 1
+            s.watchers[id] = Watcher(prefix: prefix, continuation: continuation)
+            return .success((id, stream, continuation))
+        }
+        let (id, stream, continuation) = try result.get()
+        return WatchSubscription(items: stream, cancel: { [weak self] in
+            self?.state.withLock { s in _ = s.watchers.removeValue(forKey: id) }
+            continuation.finish()
+        })
+    }
+
+    /// Subscribes to live events only, returning the revision they start after.
+    public func subscribeNow(prefix: String) -> (WatchSubscription, Int64) {
+        let (stream, continuation) = AsyncStream<WatchItem>.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit))
+        let (id, revision) = state.withLock { s in
+            let id = s.nextID
+            s.nextID += 1
+            s.watchers[id] = Watcher(prefix: prefix, continuation: continuation)
+            return (id, s.lastRevision)
+        }
+        let sub = WatchSubscription(items: stream, cancel: { [weak self] in
+            self?.state.withLock { s in _ = s.watchers.removeValue(forKey: id) }
+            continuation.finish()
+        })
+        return (sub, revision)
+    }
+
+    /// Closes every watcher (server shutdown).
+    public func closeAll() {
+        state.withLock { s in
+            for (_, w) in s.watchers { w.continuation.finish() }
+            s.watchers.removeAll()
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import AsyncHTTPClient
+import KubeModel
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// A small Kubernetes REST client: JSON in, JSON out, over one shared AsyncHTTPClient.
+///
+/// Paths are absolute API paths without a query (`/api/v1/namespaces/ns/configmaps`, see
+/// `ResourcePath`); query parameters go in `query`. Non-2xx answers throw `KubeAPIError`.
+/// Call `shutdown()` once when done: the underlying `HTTPClient` must be shut down explicitly.
+public final class KubeRESTClient: Sendable {
+    /// Tuning knobs; the defaults suit a controller talking to one server.
+    public struct Options: Sendable {
+        /// Deadline for the response head (connect, send, server think time). AsyncHTTPClient does
+        /// not apply it to the body, which is what lets a watch stream stay open.
+        public var requestTimeout: Duration
+        /// HTTP/1 connections kept per host; every open watch holds one of them.
+        public var maxConnectionsPerHost: Int
+        /// Largest response body accepted (big LISTs are the only large answers).
+        public var maxResponseBytes: Int
+        public var userAgent: String
+
+        public init(requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 16,
+                    maxResponseBytes: Int = 256 << 20, userAgent: String = "caravel-kubeclient/0.1") {
+            self.requestTimeout = requestTimeout
+            self.maxConnectionsPerHost = maxConnectionsPerHost
+            self.maxResponseBytes = maxResponseBytes
+            self.userAgent = userAgent
+        }
+    }
+
+    /// Patch flavours, named by their `Content-Type`.
+    public enum PatchType: String, Sendable {
+        case json = "application/json-patch+json"
+        case merge = "application/merge-patch+json"
+        case strategicMerge = "application/strategic-merge-patch+json"
+        case apply = "application/apply-patch+yaml"
+    }
+
+    /// The connection this client was built from (server, namespace, credentials).
+    public let connection: ClusterConnection
+    public let options: Options
+    private let http: HTTPClient
+    private let baseHeaders: HTTPHeaders
+
+    /// Builds a client; reads any CA, certificate, key or token files the connection refers to.
+    public init(connection: ClusterConnection, options: Options = Options()) throws {
+        // Everything that can throw happens before the HTTPClient exists, which must never be
+        // dropped without a shutdown.
+        let tls = try Transport.tlsConfiguration(for: connection)
+        var headers = HTTPHeaders()
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "User-Agent", value: options.userAgent)
+        if let auth = try Transport.authorization(for: connection) { headers.add(name: "Authorization", value: auth) }
+
+        var config = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(10)),
+            connectionPool: .init(idleTimeout: .seconds(60),
+                                  concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, options.maxConnectionsPerHost)))
+        config.httpVersion = .automatic
+        self.connection = connection
+        self.options = options
+        self.baseHeaders = headers
+        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+    }
+
+    /// Builds a client from a kubeconfig file (see `Kubeconfig.load`).
+    public convenience init(kubeconfigPath: String? = nil, context: String? = nil, options: Options = Options()) throws {
+        try self.init(connection: Kubeconfig.load(path: kubeconfigPath, context: context), options: options)
+    }
+
+    /// Closes all connections; in-flight requests and open watches fail. Call exactly once.
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    // MARK: - verbs
+
+    /// GET one object (or any JSON endpoint such as `/version`).
+    public func get(_ path: String, query: [String: String] = [:]) async throws -> JSONValue {
+        try await json("GET", path, query: query)
+    }
+
+    /// GET a collection; the result is the `…List` object, whose `metadata.resourceVersion` is
+    /// where a following watch should start.
+    public func list(_ path: String, query: [String: String] = [:]) async throws -> JSONValue {
+        try await json("GET", path, query: query)
+    }
+
+    /// POST `body` to a collection path; returns the created object.
+    public func create(_ path: String, _ body: JSONValue, query: [String: String] = [:]) async throws -> JSONValue {
+        try await json("POST", path, query: query, body: body)
+    }
+
+    /// PUT `body` to an object path; returns the stored object. A stale `resourceVersion` in
+    /// `body` yields a 409 `Conflict`.
+    public func update(_ path: String, _ body: JSONValue, query: [String: String] = [:]) async throws -> JSONValue {
+        try await json("PUT", path, query: query, body: body)
+    }
+
+    /// PATCH an object; `type` picks the patch semantics.
+    public func patch(_ path: String, _ body: JSONValue, type: PatchType = .merge,
+                      query: [String: String] = [:]) async throws -> JSONValue {
+        try await json("PATCH", path, query: query, body: body, contentType: type.rawValue)
+    }
+
+    /// DELETE an object, optionally with `DeleteOptions`; returns what the server answers (the
+    /// object while finalizers hold it, or a `Status`).
+    @discardableResult
+    public func delete(_ path: String, options deleteOptions: JSONValue? = nil,
+                       query: [String: String] = [:]) async throws -> JSONValue {
+        try await json("DELETE", path, query: query, body: deleteOptions)
+    }
+
+    /// Any request, answering the raw 2xx body (for non-JSON endpoints such as `/readyz`).
+    public func raw(_ method: String, _ path: String, query: [String: String] = [:],
+                    body: [UInt8]? = nil, contentType: String? = nil) async throws -> [UInt8] {
+        let response = try await execute(method, path, query: query, body: body, contentType: contentType,
+                                          deadline: .now() + timeAmount(options.requestTimeout))
+        let bytes = try await response.body.collect(upTo: options.maxResponseBytes)
+        let payload = Array(bytes.readableBytesView)
+        guard (200..<300).contains(response.status.code) else {
+            throw KubeAPIError(httpCode: Int(response.status.code), httpReason: response.status.reasonPhrase, body: payload)
+        }
+        return payload
+    }
+
+    // MARK: - watch
+
+    /// Opens a watch on a collection path (`watch=true` is added to `query`; pass
+    /// `resourceVersion`, `labelSelector`, `allowWatchBookmarks`, `timeoutSeconds` as needed).
+    ///
+    /// Returns once the server has accepted the watch (non-2xx answers throw `KubeAPIError` here).
+    /// The stream is pull-based: events are read from the connection as the consumer asks, so a
+    /// slow consumer applies TCP back-pressure instead of growing a buffer. Cancelling the
+    /// consuming task, or dropping the stream, closes the request. The stream ends when the
+    /// server closes it (e.g. `timeoutSeconds`), and throws on a broken connection or bad line.
+    /// Iterate it from one task only.
+    public func watch(_ path: String, query: [String: String] = [:]) async throws -> AsyncThrowingStream<WatchEvent, Error> {
+        var q = query
+        q["watch"] = "true"
+        // The deadline only covers the response head; the body may then stream indefinitely.
+        let response = try await execute("GET", path, query: q, body: nil, contentType: nil,
+                                          deadline: .now() + timeAmount(options.requestTimeout))
+        guard (200..<300).contains(response.status.code) else {
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+            throw KubeAPIError(httpCode: Int(response.status.code), httpReason: response.status.reasonPhrase, body: body)
+        }
+        let cursor = WatchCursor(body: response.body.makeAsyncIterator())
+        return AsyncThrowingStream(unfolding: { try await cursor.next() })
+    }
+
+    // MARK: - plumbing
+
+    private func json(_ method: String, _ path: String, query: [String: String],
+                      body: JSONValue? = nil, contentType: String = "application/json") async throws -> JSONValue {
+        let payload = try await raw(method, path, query: query, body: body.map(JSONWriter.bytes),
+                                    contentType: body == nil ? nil : contentType)
+        if payload.isEmpty { return .null }
+        return try JSONParser.parse(payload)
+    }
+
+    private func execute(_ method: String, _ path: String, query: [String: String], body: [UInt8]?,
+                         contentType: String?, deadline: NIODeadline) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url(path, query: query))
+        request.method = HTTPMethod(rawValue: method)
+        request.headers = baseHeaders
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
+            request.body = .bytes(body)
+        }
+        return try await http.execute(request, deadline: deadline)
+    }
+
+    /// `server + path + ?query`, with query keys sorted so URLs are deterministic (logs, tests).
+    func url(_ path: String, query: [String: String]) -> String {
+        var s = connection.server + (path.hasPrefix("/") ? path : "/" + path)
+        if !query.isEmpty {
+            s += "?" + query.sorted { $0.key < $1.key }
+                .map { percentEncode($0.key) + "=" + percentEncode($0.value) }
+                .joined(separator: "&")
+        }
+        return s
+    }
+
+    private func timeAmount(_ d: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = d.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+/// Reads watch events off a response body. The state is mutable and not locked: it is only
+/// touched from `next()`, which AsyncThrowingStream calls from its single consumer, one call at
+/// a time; `busy` turns a misuse (two tasks iterating one stream) into an error, not a race.
+private final class WatchCursor: @unchecked Sendable {
+    private var body: HTTPClientResponse.Body.AsyncIterator
+    private var splitter = LineSplitter()
+    private var ready: [WatchEvent] = []
+    private var readyIndex = 0
+    private var ended = false
+    private let busy = NIOLockedValueBox(false)
+
+    init(body: HTTPClientResponse.Body.AsyncIterator) { self.body = body }
+
+    func next() async throws -> WatchEvent? {
+        let entered = busy.withLockedValue { inUse -> Bool in
+            if inUse { return false }
+            inUse = true
+            return true
+        }
+        guard entered else { throw WatchDecodingError("a watch stream was iterated from two tasks at once") }
+        defer { busy.withLockedValue { $0 = false } }
+
+        while true {
+            if readyIndex < ready.count {
+                readyIndex += 1
+                return ready[readyIndex - 1]
+            }
+            if ended { return nil }
+            ready.removeAll(keepingCapacity: true)
+            readyIndex = 0
+            guard let chunk = try await body.next() else {
+                ended = true
+                if let tail = splitter.finish() { ready.append(try WatchEvent.decode(line: tail)) }
+                continue
+            }
+            for line in try splitter.feed(chunk.readableBytesView) {
+                ready.append(try WatchEvent.decode(line: line))
+            }
+        }
+    }
+}

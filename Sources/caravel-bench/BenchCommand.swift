@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import KubeClient
+import KubeModel
+
+/// `caravel-bench`: create / get / watch figures against a running (or self-started) server.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "caravel-bench",
+        abstract: "Measure create throughput, GET latency and watch delivery latency of a Caravel (or any Kubernetes) API server.",
+        discussion: """
+            Each run uses a fresh namespace (bench-xxxxxx), deleted at the end. Either point it at a \
+            server with --kubeconfig, or let it start one with --start-server PATH_TO_CARAVEL.
+            """)
+
+    @Option(help: "Kubeconfig of the server to measure.")
+    var kubeconfig: String?
+
+    @Option(help: "Context to use instead of the kubeconfig's current-context.")
+    var context: String?
+
+    @Option(name: .customLong("start-server"),
+            help: "Start `PATH server --data-dir <tmp> --port <free>`, wait for /readyz, measure it, stop it.")
+    var startServer: String?
+
+    @Option(name: .customLong("server-pid"), help: "Report this process's RSS (default: the started server's).")
+    var serverPID: Int32?
+
+    @Option(help: "ConfigMaps to create.")
+    var creates = 2000
+
+    @Option(help: "Concurrent tasks for creates and GETs.")
+    var concurrency = 16
+
+    @Option(help: "GETs of existing objects.")
+    var gets = 5000
+
+    @Option(name: .customLong("watch-events"), help: "Updates whose watch delivery is timed.")
+    var watchEvents = 500
+
+    func validate() throws {
+        guard (kubeconfig == nil) != (startServer == nil) else {
+            throw ValidationError("give exactly one of --kubeconfig and --start-server")
+        }
+        guard creates >= 0, gets >= 0, watchEvents >= 0 else { throw ValidationError("counts must not be negative") }
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard gets == 0 || creates > 0 else { throw ValidationError("--gets needs --creates > 0 (it reads those objects)") }
+    }
+
+    func run() async throws {
+        // Pool sized for the workers plus the watch, so neither queues behind the other.
+        let options = KubeRESTClient.Options(maxConnectionsPerHost: concurrency + 2, userAgent: "caravel-bench")
+        var server: LocalServer?
+        let client: KubeRESTClient
+        if let binary = startServer {
+            let started = try LocalServer.start(binary: binary)
+            server = started
+            print("started \(binary) server (pid \(started.pid), port \(started.port), data \(started.dataDir))")
+            do { client = try await started.waitReady(options: options) } catch {
+                await started.stop()
+                print("server log kept in \(started.logPath)")
+                throw error
+            }
+        } else {
+            client = try KubeRESTClient(kubeconfigPath: kubeconfig, context: context, options: options)
+        }
+
+        var failure: (any Error)?
+        do {
+            try await measure(client: client, pid: serverPID ?? server?.pid)
+        } catch {
+            failure = error
+        }
+        try? await client.shutdown()
+        if let server {
+            let status = await server.stop()
+            if failure == nil && status == 0 {
+                server.cleanup()
+            } else {
+                print("server exited with status \(status); log kept in \(server.logPath)")
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private func measure(client: KubeRESTClient, pid: Int32?) async throws {
+        let namespace = "bench-" + String((0..<6).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement() ?? "x" })
+        print("server: \(client.connection.server)  namespace: \(namespace)  date: \(ISO8601DateFormatter().string(from: Date()))")
+        if let pid { print(rssLine(pid: pid, label: "server RSS before")) }
+
+        _ = try await client.create(ResourcePath.core("namespaces").path,
+                                    ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
+        let phases = Phases(client: client, namespace: namespace)
+        var failure: (any Error)?
+        do {
+            try await runPhases(phases, pid: pid)
+        } catch {
+            failure = error
+        }
+        // Clean up even after a failure; a cleanup error only matters if the run itself succeeded.
+        do {
+            try await client.delete(ResourcePath.core("namespaces", name: namespace).path)
+        } catch {
+            if failure == nil { failure = BenchError("deleting namespace \(namespace): \(error)") }
+        }
+        if let failure { throw failure }
+    }
+
+    private func runPhases(_ phases: Phases, pid: Int32?) async throws {
+        if creates > 0 {
+            let r = try await phases.creates(count: creates, concurrency: concurrency)
+            let rate = Double(creates) / (r.wallMs / 1000)
+            print("creates/s: \(fmt(rate)) (\(creates) objects, concurrency \(concurrency))")
+            if let s = LatencySummary(r.latencies) { print("create latency ms: \(s.line)") }
+        }
+        if gets > 0 {
+            let r = try await phases.gets(count: gets, existing: creates, concurrency: concurrency)
+            let rate = Double(gets) / (r.wallMs / 1000)
+            if let s = LatencySummary(r.latencies) {
+                print("get latency ms: \(s.line) (\(gets) GETs, concurrency \(concurrency), \(fmt(rate)) GETs/s)")
+            }
+        }
+        if watchEvents > 0 {
+            let delays = try await phases.watchDelivery(events: watchEvents)
+            if let s = LatencySummary(delays) { print("watch delivery ms: \(s.line) (\(watchEvents) events)") }
+        }
+        if let pid { print(rssLine(pid: pid, label: "server RSS after")) }
+    }
+}

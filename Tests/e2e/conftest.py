@@ -1,0 +1,162 @@
+"""pytest fixtures for Caravel's end-to-end tests.
+
+Fixtures:
+  server      (session)  a `caravel server` on a free port and a temporary data dir;
+                         has .port .kubeconfig .data_dir .url, .session() for raw HTTP
+  kubectl     (session)  kubectl(*args, input=None, check=True) -> CompletedProcess,
+                         the real kubectl from .tools/bin with --kubeconfig of `server`
+  k8s         (session)  the official Python client's ApiClient for `server`
+  http        (function) a requests.Session set up from the kubeconfig (base URL: server.url)
+  namespace   (function) a fresh namespace (unique name), deleted afterwards
+  start_server(function) factory: start_server(name, **kw) -> a separate CaravelServer
+
+Env: CARAVEL_BIN (server binary, default .build/debug/caravel), CARAVEL_KUBECTL,
+CARAVEL_READY_TIMEOUT (default 60 s), CARAVEL_TEST_TIMEOUT (per test, default 300 s).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+import pytest
+
+from e2eutil import CaravelServer, run_kubectl, unique  # noqa: F401  (re-exported)
+
+# Every server started by the tests, so that a failing test shows their logs.
+SERVERS: list[CaravelServer] = []
+DEFAULT_TEST_TIMEOUT = int(os.environ.get("CARAVEL_TEST_TIMEOUT", "300"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "timeout(seconds): per-test time limit (SIGALRM)")
+
+
+# ----------------------------------------------------------------------------- logs on failure
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    item._caravel_log_offsets = {id(s): s.log_size() for s in SERVERS}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed and rep.when in ("setup", "call"):
+        offsets = getattr(item, "_caravel_log_offsets", {})
+        for s in SERVERS:
+            tail = s.log_tail(since=offsets.get(id(s), 0))
+            if tail.strip():
+                rep.sections.append((f"{s.name} log ({s.log_path})", tail))
+
+
+# ----------------------------------------------------------------------------- per-test timeout
+
+
+@pytest.fixture(autouse=True)
+def _time_limit(request):
+    marker = request.node.get_closest_marker("timeout")
+    seconds = int(marker.args[0]) if marker else DEFAULT_TEST_TIMEOUT
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        pytest.fail(f"test exceeded its time limit of {seconds}s", pytrace=True)
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# ----------------------------------------------------------------------------- servers
+
+
+def _new_server(tmp_path_factory, name: str, **kw) -> CaravelServer:
+    base = tmp_path_factory.mktemp(name)
+    s = CaravelServer(base / "data", log_path=base / "server.log", name=name, **kw)
+    SERVERS.append(s)
+    return s
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    s = _new_server(tmp_path_factory, "caravel")
+    try:
+        s.start()
+    except Exception as e:
+        pytest.fail(f"could not start the caravel server: {e}", pytrace=False)
+    yield s
+    s.stop()
+    s.cleanup()
+
+
+@pytest.fixture
+def start_server(tmp_path_factory):
+    """Factory for extra servers (crash tests, small watch caches). Stopped afterwards."""
+    started: list[CaravelServer] = []
+
+    def start(name: str = "extra", *, extra_args=(), start: bool = True) -> CaravelServer:
+        s = _new_server(tmp_path_factory, name, extra_args=extra_args)
+        started.append(s)
+        if start:
+            s.start()
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+        s.cleanup()
+
+
+@pytest.fixture(scope="session")
+def kubectl(server):
+    """kubectl(*args, input=None, check=True, timeout=60) -> subprocess.CompletedProcess"""
+    return server.kubectl
+
+
+@pytest.fixture(scope="session")
+def k8s(server):
+    from kubernetes import config as kconfig
+    client = kconfig.new_client_from_config(config_file=server.kubeconfig, persist_config=False)
+    yield client
+    try:
+        client.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+@pytest.fixture
+def http(server):
+    s = server.session()
+    yield s
+    s.close()
+
+
+def _ns_name(nodename: str) -> str:
+    base = re.sub(r"[^a-z0-9-]+", "-", nodename.lower()).strip("-")
+    base = re.sub(r"^test-", "", base)[:40].strip("-") or "t"
+    return unique(f"e2e-{base}", 5)
+
+
+@pytest.fixture
+def namespace(request, k8s):
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    core = client.CoreV1Api(k8s)
+    name = _ns_name(request.node.name)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    try:
+        core.delete_namespace(name)
+    except ApiException as e:
+        if e.status != 404:
+            raise
