@@ -29,6 +29,14 @@ import Testing
         #expect(v == expected)
     }
 
+    @Test func jsonCRLFAndBOM() throws {
+        #expect(try YAMLDecoding.decode(#"{"a": [1, 2.5, "x\u00e9"], "b": {"c": null, "d": true}}"#)
+            == ["a": [1, 2.5, "xé"], "b": ["c": nil, "d": true]])
+        #expect(try YAMLDecoding.decode("a: 1\r\nb:\r\n  - x\r\n") == ["a": 1, "b": ["x"]])
+        #expect(try YAMLDecoding.decode("\u{FEFF}a: b\n") == ["a": "b"])
+        #expect(try YAMLDecoding.decode("name: 日本語 😀\n") == ["name": "日本語 😀"])
+    }
+
     @Test func goYAMLv2Scalars() throws {
         let v = try YAMLDecoding.decode("""
             a: yes

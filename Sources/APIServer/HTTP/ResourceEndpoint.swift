@@ -118,6 +118,8 @@ struct ResourceEndpoint {
         var req = request
         do {
             return try await req.collectBody(upTo: APIResponder.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError.tooLarge()
         } catch let e as HTTPError where e.status == .contentTooLarge {
             throw APIError.tooLarge()
         }

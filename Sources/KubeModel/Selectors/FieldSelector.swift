@@ -3,13 +3,16 @@
 public struct FieldSelector: Sendable, Hashable, CustomStringConvertible {
     /// One `field op value` term.
     public struct Requirement: Sendable, Hashable, CustomStringConvertible {
+        /// `=` and `==` are the same test; `!=` is its negation.
         public enum Operator: String, Sendable, Hashable {
             case equals = "="
             case notEquals = "!="
         }
 
+        /// Field path as written, e.g. `metadata.name`.
         public var field: String
         public var op: Operator
+        /// Unescaped value.
         public var value: String
 
         public init(field: String, op: Operator, value: String) {
@@ -30,6 +33,7 @@ public struct FieldSelector: Sendable, Hashable, CustomStringConvertible {
     /// The empty selector.
     public static let everything = FieldSelector(requirements: [])
 
+    /// True when there are no terms, so every object matches.
     public var isEverything: Bool { requirements.isEmpty }
 
     /// Whether an object passes; `value` gives a field's value (nil counts as empty, as

@@ -1,5 +1,6 @@
 /// A selector syntax or validation error; `message` reads like Kubernetes' own.
 public struct SelectorParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Kubernetes-style text, without the API server's "unable to parse requirement" wrapping.
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
@@ -111,9 +112,12 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
     /// Matches no label set (what a null `metav1.LabelSelector` means).
     public static let nothing = LabelSelector(nothing: true)
 
+    /// True for the empty selector, which every label set passes.
     public var isEverything: Bool { !matchesNothing && requirements.isEmpty }
+    /// True for the selector of a null `metav1.LabelSelector`.
     public var isNothing: Bool { matchesNothing }
 
+    /// Whether a label set passes every requirement.
     public func matches(_ labels: [String: String]) -> Bool {
         if matchesNothing { return false }
         return requirements.allSatisfy { $0.matches(labels) }

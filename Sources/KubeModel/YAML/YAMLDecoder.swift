@@ -1,5 +1,5 @@
+// libyaml as vendored by the Yams package (KubeModel depends on Yams, which brings CYaml).
 import CYaml
-import Yams
 
 /// A YAML syntax or conversion error, worded like go-yaml (`yaml: line 3: ...`).
 public struct YAMLParseError: Error, Sendable, CustomStringConvertible, Equatable {
