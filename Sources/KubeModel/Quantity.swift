@@ -15,6 +15,7 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// The regex Kubernetes quotes when a quantity does not parse.
     public static let syntaxError = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
+    /// `mantissa × 10^scale`, normalized so equal values have equal fields.
     public init(mantissa: Int64, scale: Int32 = 0, format: Format = .decimalSI) {
         var m = mantissa
         var s = scale

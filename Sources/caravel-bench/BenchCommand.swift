@@ -47,7 +47,9 @@ struct BenchCommand: AsyncParsableCommand {
         guard gets == 0 || creates > 0 else { throw ValidationError("--gets needs --creates > 0 (it reads those objects)") }
     }
 
-    func run() async throws {
+    func run() async throws { try await execute() }
+
+    func execute() async throws {
         // Pool sized for the workers plus the watch, so neither queues behind the other.
         let options = KubeRESTClient.Options(maxConnectionsPerHost: concurrency + 2, userAgent: "caravel-bench")
         var server: LocalServer?

@@ -84,7 +84,8 @@ struct Phases: Sendable {
 
         let progress = ProgressCounter()
 
-        return try await withTaskGroup(of: (any Error)?.self) { group in
+        // withTaskGroup's body cannot throw, so the outcome leaves it as a Result.
+        let outcome = await withTaskGroup(of: (any Error)?.self) { group -> Result<[Double], any Error> in
             // Watcher: turns MODIFIED events of the target into (seq, delay) arrivals.
             group.addTask {
                 defer { arrived.finish() }
@@ -152,9 +153,10 @@ struct Phases: Sendable {
                 }
             }
             group.cancelAll()
-            if let failure { throw failure }
-            return delays
+            if let failure { return .failure(failure) }
+            return .success(delays)
         }
+        return try outcome.get()
     }
 }
 

@@ -1,2 +1,15 @@
-// Entry point: `@main` is not allowed in a file named main.swift, so start the command here.
-await BenchCommand.main()
+import ArgumentParser
+
+// `@main` is not allowed in a file named main.swift, and from top-level code both
+// `BenchCommand.main()` and `run()` resolve to ArgumentParser's synchronous defaults (which
+// refuse async commands or print help). So parse here and call the async body by its own name.
+do {
+    var command = try BenchCommand.parseAsRoot()
+    if let bench = command as? BenchCommand {
+        try await bench.execute()
+    } else {
+        try command.run()  // --help, --version and friends
+    }
+} catch {
+    BenchCommand.exit(withError: error)
+}

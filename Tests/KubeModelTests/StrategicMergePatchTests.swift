@@ -380,3 +380,39 @@ private func directiveFree(_ v: JSONValue) -> Bool {
         }
     }
 }
+
+// SCRATCH-CONFORMANCE-BEGIN
+import Foundation
+@Suite struct SMPConformanceScratch {
+    func canon(_ v: JSONValue) -> JSONValue {
+        switch v {
+        case .object(let o): return .object(o.mapValues(canon))
+        case .array(let a):
+            let c = a.map(canon)
+            return .array(c.sorted { JSONWriter.string($0["name"] ?? $0) < JSONWriter.string($1["name"] ?? $1) })
+        default: return v
+        }
+    }
+    @Test func goCases() throws {
+        guard let data = FileManager.default.contents(atPath: "/tmp/smpconf/cases.json") else { return }
+        let all = try JSONParser.parse(Array(data))
+        let schema = Schema(json: all["schema"] ?? [:])
+        var fails = 0
+        for c in all["cases"]?.arrayValue ?? [] {
+            let desc = c["desc"]?.stringValue ?? ""
+            let err = c["error"]?.stringValue ?? ""
+            let sorted = c["sorted"]?.boolValue ?? false
+            do {
+                let r = try StrategicMergePatch.apply(c["patch"] ?? [:], to: c["original"] ?? [:], typeName: "mergeItem", schema: schema)
+                if !err.isEmpty { fails += 1; print("FAIL(no error) \(desc): expected \(err)"); continue }
+                let exp = c["expected"] ?? [:]
+                let ok = sorted ? canon(r) == canon(exp) : r == exp
+                if !ok { fails += 1; print("FAIL \(desc)\n  patch: \(JSONWriter.string(c["patch"] ?? [:]))\n  orig:  \(JSONWriter.string(c["original"] ?? [:]))\n  want:  \(JSONWriter.string(exp))\n  got:   \(JSONWriter.string(r))") }
+            } catch {
+                if err.isEmpty { fails += 1; print("FAIL(error) \(desc): \(error.message)") } else { print("ok-error \(desc): \(error.message) [go: \(err)]") }
+            }
+        }
+        print("conformance failures: \(fails)")
+    }
+}
+// SCRATCH-CONFORMANCE-END

@@ -18,7 +18,7 @@ public struct ListOptions: Sendable {
     /// Reads the Kubernetes list query parameters.
     public init(query: QueryParameters, strategy: any ResourceStrategy) throws(APIError) {
         if let s = query["labelSelector"], !s.isEmpty {
-            do { labelSelector = try LabelSelector.parse(s) } catch { throw APIError.badRequest("unable to parse requirement: \(error.message)") }
+            do { labelSelector = try LabelSelector.parse(s) } catch { throw APIError.badRequest(error.message) }
         }
         if let s = query["fieldSelector"], !s.isEmpty {
             let parsed: FieldSelector

@@ -24,7 +24,7 @@ extension Registry {
         }
         let name = object.name ?? ""
         ObjectMetaRules.prepareForCreate(&object, now: clock())
-        if def.subresources.contains(.status) { object["status"] = nil }
+        if def.subresources.contains(.status) && !strategy.keepsStatusOnCreate { object["status"] = nil }
         strategy.applyDefaults(to: &object)
         strategy.prepareForCreate(&object)
         try runValidation(ObjectMetaRules.validate(object, rule: strategy.nameRule, namespaced: def.namespaced) + strategy.validate(object),

@@ -9,6 +9,9 @@ public protocol ResourceStrategy: Sendable {
     var definition: ResourceDefinition { get }
     /// Rule `metadata.name` must follow (most kinds: a DNS-1123 subdomain).
     var nameRule: NameRule { get }
+    /// Whether a create keeps the client's `status` (a kubelet registers its Node with one);
+    /// otherwise kinds with a status subresource start with an empty status.
+    var keepsStatusOnCreate: Bool { get }
 
     /// Fills defaults as Kubernetes' defaulting does, on create and on update.
     func applyDefaults(to object: inout JSONValue)
@@ -39,6 +42,7 @@ public protocol ResourceStrategy: Sendable {
 
 extension ResourceStrategy {
     public var nameRule: NameRule { .dns1123Subdomain }
+    public var keepsStatusOnCreate: Bool { false }
     public func applyDefaults(to object: inout JSONValue) {}
     public func prepareForCreate(_ object: inout JSONValue) {}
     public func prepareForUpdate(_ object: inout JSONValue, old: JSONValue) {}

@@ -8,6 +8,9 @@ public struct NodeStrategy: ResourceStrategy {
 
     public init() {}
 
+    /// A kubelet registers its Node with capacity, addresses and conditions already filled in.
+    public var keepsStatusOnCreate: Bool { true }
+
     public let definition = ResourceDefinition(
         group: "", versions: ["v1"], kind: "Node", plural: "nodes", shortNames: ["no"], namespaced: false,
         subresources: [.status], schemaNames: ["v1": "io.k8s.api.core.v1.Node"])

@@ -59,6 +59,7 @@ public struct PodStrategy: ResourceStrategy {
         PodSpecValidation.validate(object["spec"], path: "spec")
     }
 
+    /// Kubernetes' refusal for spec changes outside the mutable fields (it appends a diff; we do not).
     public static let updateMessage = "pod updates may not change fields other than `spec.containers[*].image`,"
         + "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),"
         + "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"

@@ -102,12 +102,14 @@ public final class SQLiteStore: Store {
             // The read transaction is a snapshot: the revision and rows agree.
             let current = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM log") ?? 0
             let rev = atRevision ?? current
-            let lower = max(prefix, startAfter.map { $0 + "\u{0}" } ?? prefix)
+            // Keys are compared as text; start strictly after the last key of the previous page.
+            let lower = startAfter.map { max(prefix, $0) } ?? prefix
+            let lowerOp = startAfter == nil ? ">=" : ">"
             let upper = prefix + "\u{10FFFF}"
             let fetchLimit = limit.map { $0 + 1 } ?? -1
             let rows = try Row.fetchAll(db, sql: """
                 SELECT l.key, l.revision, l.kind, l.value FROM log l
-                JOIN (SELECT key, MAX(revision) AS r FROM log WHERE key >= ? AND key < ? AND revision <= ? GROUP BY key) m
+                JOIN (SELECT key, MAX(revision) AS r FROM log WHERE key \(lowerOp) ? AND key < ? AND revision <= ? GROUP BY key) m
                   ON l.key = m.key AND l.revision = m.r
                 WHERE l.kind != 2 ORDER BY l.key LIMIT ?
                 """, arguments: [lower, upper, rev, fetchLimit])
