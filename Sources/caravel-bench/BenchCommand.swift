@@ -75,11 +75,11 @@ struct BenchCommand: AsyncParsableCommand {
         }
         try? await client.shutdown()
         if let server {
-            let status = await server.stop()
-            if failure == nil && status == 0 {
+            let ended = await server.stop()
+            if failure == nil && ended.clean {
                 server.cleanup()
             } else {
-                print("server exited with status \(status); log kept in \(server.logPath)")
+                print("server \(ended); log kept in \(server.logPath)")
             }
         }
         if let failure { throw failure }

@@ -70,19 +70,36 @@ final class LocalServer {
         throw BenchError("server not ready after \(timeout) (\(last)); log:\n\(logTail())")
     }
 
-    /// SIGTERM, then SIGKILL after `grace`; returns the exit status.
+    /// How the server ended: its exit status, or the signal that ended it.
+    struct Exit: CustomStringConvertible {
+        var status: Int32
+        var bySignal: Bool
+        /// SIGTERM was ignored for the whole grace period, so SIGKILL was sent.
+        var killed: Bool
+        var clean: Bool { !bySignal && status == 0 }
+        var description: String {
+            if killed { return "ignored SIGTERM, killed with SIGKILL" }
+            return bySignal ? "ended by signal \(status)" : "exited with status \(status)"
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`.
     @discardableResult
-    func stop(grace: Duration = .seconds(10)) async -> Int32 {
+    func stop(grace: Duration = .seconds(10)) async -> Exit {
+        var killed = false
         if process.isRunning {
             process.terminate()
             let deadline = ContinuousClock.now + grace
             while process.isRunning && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            if process.isRunning { kill(pid, SIGKILL) }
+            if process.isRunning {
+                kill(pid, SIGKILL)
+                killed = true
+            }
         }
         process.waitUntilExit()
-        return process.terminationStatus
+        return Exit(status: process.terminationStatus, bySignal: process.terminationReason == .uncaughtSignal, killed: killed)
     }
 
     func cleanup() {

@@ -55,8 +55,8 @@ public struct APIResponder: HTTPResponder {
         }
         if path.hasPrefix("/openapi/v3/") {
             let docPath = String(path.dropFirst("/openapi/v3/".count))
-            guard let doc = openAPI.document(path: docPath) else { throw APIError.pathNotFound() }
-            return ResponseBuilder.json(doc, extraHeaders: [("Cache-Control", "public, immutable")])
+            guard let doc = openAPI.built(path: docPath) else { throw APIError.pathNotFound() }
+            return ResponseBuilder.raw(doc.bytes, extraHeaders: [("Cache-Control", "public, immutable")])
         }
         if let discoveryDoc = discovery.document(path: path) { return ResponseBuilder.json(discoveryDoc) }
         guard let info = RequestInfo.parse(path: path) else { throw APIError.pathNotFound() }

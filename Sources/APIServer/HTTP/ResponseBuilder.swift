@@ -8,6 +8,11 @@ enum ResponseBuilder {
     static func json(_ value: JSONValue, code: Int = 200, warnings: [String] = [], extraHeaders: [(String, String)] = []) -> Response {
         var bytes = JSONWriter.bytes(value)
         bytes.append(UInt8(ascii: "\n"))
+        return raw(bytes, code: code, warnings: warnings, extraHeaders: extraHeaders)
+    }
+
+    /// Already-serialized JSON.
+    static func raw(_ bytes: [UInt8], code: Int = 200, warnings: [String] = [], extraHeaders: [(String, String)] = []) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-cache, private"

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KubeModel
 import NIOCore
+import ServiceLifecycle
 
 /// Streams a watch as chunked JSON lines, one event per line, flushed per event.
 enum WatchStreamer {
@@ -19,7 +20,9 @@ enum WatchStreamer {
         headers[.cacheControl] = "no-cache, private"
         headers[.transferEncoding] = "chunked"
         let body = ResponseBody { writer in
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            // A server shutting down ends its watches, so it does not wait for their timeouts.
+            try await withGracefulShutdownHandler {
+              try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try? await Task.sleep(for: .seconds(timeout))
                     cancel()
@@ -37,6 +40,9 @@ enum WatchStreamer {
                     try await writer.write(ByteBuffer(bytes: line))
                 }
                 group.cancelAll()
+              }
+            } onGracefulShutdown: {
+                cancel()
             }
             try await writer.finish(nil)
         }

@@ -20,16 +20,26 @@ struct NamespaceCleaner: Service {
                     await clean(name)
                 }
             }
-            let (events, cancel) = (try? await registry.watch(namespaces, version: "v1", namespace: nil, options: watchOptions())) ?? (AsyncStream { $0.finish() }, {})
-            // Wake on a namespace change or after the retry interval, whichever comes first.
+            await waitForChange(of: namespaces)
+        }
+    }
+
+    /// Returns on a namespace being marked for deletion, after the retry interval, or at shutdown.
+    private func waitForChange(of namespaces: any ResourceStrategy) async {
+        guard let (events, cancel) = try? await registry.watch(namespaces, version: "v1", namespace: nil, options: watchOptions()) else {
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: retryInterval) }
+            return
+        }
+        _ = try? await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { for await e in events where e.object[path: ["metadata", "deletionTimestamp"]] != nil { break } }
                 group.addTask { try? await Task.sleep(for: retryInterval) }
                 await group.next()
-                cancel()
                 group.cancelAll()
+                cancel()
             }
         }
+        cancel()
     }
 
     private func watchOptions() -> ListOptions {

@@ -8,7 +8,8 @@ struct ProgressTicker: Service {
 
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
+            // Shutdown must not wait out a whole interval.
+            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: interval) })) != nil else { return }
             store.broadcastProgress()
         }
     }

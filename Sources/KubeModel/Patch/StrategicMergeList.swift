@@ -12,23 +12,29 @@ extension StrategicMerger {
         }
         if patch.isEmpty { return original }
         if let key = mergeKey(of: field) {
-            return try mergeObjectList(original, patch, mergeKey: key, items: itemNode, path: path, depth: depth)
+            return try mergeObjectList(original, patch, mergeKey: key, items: itemNode, path: path, depth: depth).items
         }
         return try mergeScalarList(original, patch, path: path)
     }
 
     /// A merging list of objects identified by `mergeKey` (containers by `name`, ...).
+    ///
+    /// Also returns the merge keys `$setElementOrder` must treat as the original order. Go
+    /// deletes and appends in place, in the array its caller still reads as the original, so
+    /// that caller sees the surviving items followed by the added ones, cut to the original
+    /// length; `kubectl apply` results depend on it (items the patch does not name keep
+    /// their place relative to added ones).
     func mergeObjectList(
         _ original: [JSONValue], _ patch: [JSONValue], mergeKey: String, items itemNode: SchemaNode?,
         path: SMPPath, depth: Int
-    ) throws(StrategicMergePatchError) -> [JSONValue] {
+    ) throws(StrategicMergePatchError) -> (items: [JSONValue], serverView: [SMPItemKey]) {
         for (i, item) in original.enumerated() {
             guard case .object = item else {
                 throw SMPPath.item(path, i).error(
                     "existing list item is \(StrategicMergePatch.kindName(item)); a list merged by \"\(mergeKey)\" holds objects")
             }
         }
-        var base = original
+        var gone: Set<SMPItemKey> = []
         var regular: [(index: Int, item: [String: JSONValue])] = []
         var replace = false
         for (i, item) in patch.enumerated() {
@@ -46,9 +52,7 @@ extension StrategicMerger {
                 guard let value = o[mergeKey] else {
                     throw itemPath.error("$patch: delete item does not contain the merge key \"\(mergeKey)\"")
                 }
-                // Every item with that key goes, duplicates included.
-                let gone = SMPItemKey(value)
-                base.removeAll { item in item[mergeKey].map(SMPItemKey.init) == gone }
+                gone.insert(SMPItemKey(value))
             case "replace":
                 replace = true
             case "merge":
@@ -59,9 +63,15 @@ extension StrategicMerger {
         }
         if replace {
             // The patch's other items are the whole list, taken as given.
-            return try buildList(regular.map { .object($0.item) }, items: itemNode, path: path, depth: depth)
+            let items = try buildList(regular.map { .object($0.item) }, items: itemNode, path: path, depth: depth)
+            return (items, original.map { key(of: $0, mergeKey) })
         }
 
+        // Every item with a deleted key goes, duplicates included; items without the key stay.
+        var base = original
+        if !gone.isEmpty {
+            base.removeAll { item in item[mergeKey].map { gone.contains(SMPItemKey($0)) } ?? false }
+        }
         let serverOrder = firstIndexes(base.map { key(of: $0, mergeKey) })
         var found: [SMPItemKey: Int] = [:]
         for (i, item) in base.enumerated() {
@@ -84,7 +94,9 @@ extension StrategicMerger {
         }
 
         let patchOrder = firstIndexes(regular.map { SMPItemKey($0.item[mergeKey] ?? .null) })
-        return normalizeOrder(base, patchOrder: patchOrder, serverOrder: serverOrder) { key(of: $0, mergeKey) }
+        let view = base.prefix(original.count).map { key(of: $0, mergeKey) }
+        let items = normalizeOrder(base, patchOrder: patchOrder, serverOrder: serverOrder) { key(of: $0, mergeKey) }
+        return (items, view)
     }
 
     /// A merging list of scalars (`finalizers`): an ordered set union.
@@ -156,21 +168,28 @@ extension StrategicMerger {
         }
         try validateOrder(patchList ?? [], orderList, mergeKey: mergeKey, name: name, path: path)
 
-        let merged: [JSONValue]
-        switch (originalList, patchList) {
-        case (let o?, nil): merged = o
-        case (nil, let p?): merged = try buildList(p, items: items(of: fieldNode), path: listPath, depth: depth + 1)
-        case (let o?, let p?): merged = try mergeList(o, p, field: fieldNode, path: listPath, depth: depth + 1)
-        case (nil, nil): return
-        }
         let keyFn: (JSONValue) -> SMPItemKey = { item in
             if let mergeKey { return key(of: item, mergeKey) }
             return SMPItemKey(item)
         }
+        let merged: [JSONValue]
+        var serverView = (originalList ?? []).map(keyFn)
+        switch (originalList, patchList) {
+        case (let o?, nil): merged = o
+        case (nil, let p?): merged = try buildList(p, items: items(of: fieldNode), path: listPath, depth: depth + 1)
+        case (let o?, let p?):
+            if let mergeKey, strategy(of: fieldNode) == .merge, !p.isEmpty {
+                (merged, serverView) = try mergeObjectList(
+                    o, p, mergeKey: mergeKey, items: items(of: fieldNode), path: listPath, depth: depth + 1)
+            } else {
+                merged = try mergeList(o, p, field: fieldNode, path: listPath, depth: depth + 1)
+            }
+        case (nil, nil): return
+        }
         result[name] = .array(
             normalizeOrder(
-                merged, patchOrder: firstIndexes(orderList.map(keyFn)),
-                serverOrder: firstIndexes((originalList ?? []).map(keyFn)), key: keyFn))
+                merged, patchOrder: firstIndexes(orderList.map(keyFn)), serverOrder: firstIndexes(serverView),
+                key: keyFn))
     }
 
     /// The patch list must name its items in the same relative order as `$setElementOrder`,

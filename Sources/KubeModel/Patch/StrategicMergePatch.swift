@@ -119,8 +119,13 @@ struct StrategicMerger {
 
     func resolved(_ node: SchemaNode?) -> SchemaNode? { node.map { schema.resolve($0) } }
 
-    /// Item schema of a list field.
-    func items(of field: SchemaNode?) -> SchemaNode? { field?.items ?? resolved(field)?.items }
+    /// Item schema of a list field. A struct-typed field given a list describes its items
+    /// itself, as Go's lookup does for pointer and struct fields.
+    func items(of field: SchemaNode?) -> SchemaNode? {
+        if let items = field?.items { return items }
+        guard let r = resolved(field) else { return nil }
+        return r.items ?? (r.isStruct ? r : nil)
+    }
 
     /// The field's strategy; the `retainKeys` part needs no schema support since the
     /// `$retainKeys` directive itself carries the key list.
