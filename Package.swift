@@ -63,5 +63,6 @@ let package = Package(
         ),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeModel"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel"]),
     ]
 )

@@ -11,6 +11,7 @@ public struct KubeAPIError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The full `Status` object, when the body was one.
     public var status: JSONValue?
 
+    /// An error with explicit fields.
     public init(code: Int, reason: String, message: String, status: JSONValue? = nil) {
         self.code = code
         self.reason = reason
@@ -37,8 +38,11 @@ public struct KubeAPIError: Error, Sendable, Equatable, CustomStringConvertible 
         self.init(code: code, reason: reason, message: status["message"]?.stringValue ?? "", status: status)
     }
 
+    /// 404: the object (or namespace) does not exist.
     public var isNotFound: Bool { code == 404 }
+    /// 409 Conflict: a stale `resourceVersion`; re-read and retry.
     public var isConflict: Bool { code == 409 && reason == "Conflict" }
+    /// 409 AlreadyExists: a create hit an existing name.
     public var isAlreadyExists: Bool { code == 409 && reason == "AlreadyExists" }
     /// 410: the requested resource version is no longer available; relist.
     public var isGone: Bool { code == 410 }

@@ -8,7 +8,8 @@ import NIOHTTP1
 ///
 /// Paths are absolute API paths without a query (`/api/v1/namespaces/ns/configmaps`, see
 /// `ResourcePath`); query parameters go in `query`. Non-2xx answers throw `KubeAPIError`.
-/// Call `shutdown()` once when done: the underlying `HTTPClient` must be shut down explicitly.
+/// Call `shutdown()` once when done: the underlying `HTTPClient` must be shut down explicitly
+/// (debug builds trap when it is dropped while running).
 public final class KubeRESTClient: Sendable {
     /// Tuning knobs; the defaults suit a controller talking to one server.
     public struct Options: Sendable {
@@ -19,6 +20,7 @@ public final class KubeRESTClient: Sendable {
         public var maxConnectionsPerHost: Int
         /// Largest response body accepted (big LISTs are the only large answers).
         public var maxResponseBytes: Int
+        /// Sent as `User-Agent`; servers log it with each request.
         public var userAgent: String
 
         public init(requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 16,
@@ -40,6 +42,7 @@ public final class KubeRESTClient: Sendable {
 
     /// The connection this client was built from (server, namespace, credentials).
     public let connection: ClusterConnection
+    /// The options the client was built with.
     public let options: Options
     private let http: HTTPClient
     private let baseHeaders: HTTPHeaders
@@ -54,13 +57,12 @@ public final class KubeRESTClient: Sendable {
         headers.add(name: "User-Agent", value: options.userAgent)
         if let auth = try Transport.authorization(for: connection) { headers.add(name: "Authorization", value: auth) }
 
-        var config = HTTPClient.Configuration(
+        let config = HTTPClient.Configuration(
             tlsConfiguration: tls,
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(10)),
             connectionPool: .init(idleTimeout: .seconds(60),
                                   concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, options.maxConnectionsPerHost)))
-        config.httpVersion = .automatic
         self.connection = connection
         self.options = options
         self.baseHeaders = headers

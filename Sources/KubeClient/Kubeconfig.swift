@@ -3,6 +3,7 @@ import KubeModel
 
 /// A kubeconfig problem, worded for the person who has to fix the file.
 public struct KubeconfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong, naming the context, cluster, user or file concerned.
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
@@ -11,12 +12,15 @@ public struct KubeconfigError: Error, Sendable, Equatable, CustomStringConvertib
 /// Where a PEM blob comes from: inline (`*-data`, already base64-decoded) or a file path.
 /// Files are read when the client is built, not when the kubeconfig is parsed, so parsing stays pure.
 public enum PEMSource: Sendable, Equatable {
+    /// PEM bytes given inline.
     case data([UInt8])
+    /// Absolute path (relative kubeconfig paths are resolved against the kubeconfig's directory).
     case file(String)
 }
 
 /// How the client proves who it is, beyond a client certificate.
 public enum Credential: Sendable, Equatable {
+    /// Anonymous, or authenticated by the client certificate alone.
     case none
     /// A bearer token given inline.
     case token(String)
@@ -30,15 +34,20 @@ public struct ClusterConnection: Sendable, Equatable {
     public var server: String
     /// Trust roots for the server certificate; `nil` means the system roots.
     public var certificateAuthority: PEMSource?
+    /// Accept any server certificate (`insecure-skip-tls-verify`); never with a CA.
     public var insecureSkipTLSVerify: Bool
+    /// Client certificate (PEM chain) for mutual TLS; always paired with `clientKey`.
     public var clientCertificate: PEMSource?
+    /// Private key (PEM) of `clientCertificate`.
     public var clientKey: PEMSource?
+    /// Bearer token, sent in addition to any client certificate (as client-go does).
     public var credential: Credential
     /// The context's namespace, `default` when it names none.
     public var namespace: String
     /// Name of the context this was picked from (empty when built by hand).
     public var contextName: String
 
+    /// A connection built by hand (tests, in-cluster setups); `Kubeconfig` builds the usual ones.
     public init(
         server: String, certificateAuthority: PEMSource? = nil, insecureSkipTLSVerify: Bool = false,
         clientCertificate: PEMSource? = nil, clientKey: PEMSource? = nil, credential: Credential = .none,

@@ -3,6 +3,7 @@
 public struct ResourcePath: Sendable, Hashable, CustomStringConvertible {
     /// API group; empty for the core (legacy `/api`) group.
     public var group: String
+    /// API version, e.g. `v1`.
     public var version: String
     /// Lower-case plural resource name, e.g. `configmaps`.
     public var plural: String
@@ -13,6 +14,7 @@ public struct ResourcePath: Sendable, Hashable, CustomStringConvertible {
     /// e.g. `status` or `scale`; only meaningful with a name.
     public var subresource: String?
 
+    /// A path from its parts; `namespace`, `name` and `subresource` are optional.
     public init(group: String = "", version: String = "v1", plural: String,
                 namespace: String? = nil, name: String? = nil, subresource: String? = nil) {
         self.group = group

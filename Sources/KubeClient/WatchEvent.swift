@@ -4,9 +4,12 @@ import KubeModel
 /// An `ERROR` event carries a `Status` object (e.g. 410 Gone when the resource version is too
 /// old); it is delivered, not thrown, so the caller decides whether to relist.
 public struct WatchEvent: Sendable, Equatable {
+    /// `ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK` or `ERROR`.
     public var type: String
+    /// The object as of this event (a `Status` for `ERROR`).
     public var object: JSONValue
 
+    /// An event with the given type and object.
     public init(type: String, object: JSONValue) {
         self.type = type
         self.object = object
@@ -36,7 +39,9 @@ public struct WatchEvent: Sendable, Equatable {
 
 /// A watch stream sent something that is not a well-formed event.
 public struct WatchDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What was wrong with the stream.
     public var message: String
+    /// An error with the given message.
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
@@ -48,6 +53,7 @@ public struct LineSplitter: Sendable {
     /// Longest line accepted; a runaway line would otherwise grow the buffer without bound.
     public let maxLineBytes: Int
 
+    /// A splitter refusing lines longer than `maxLineBytes`.
     public init(maxLineBytes: Int = 64 << 20) { self.maxLineBytes = maxLineBytes }
 
     /// Feeds a chunk and returns the complete lines it finishes, without their `\n` or `\r\n`.

@@ -47,8 +47,11 @@ struct BenchCommand: AsyncParsableCommand {
         guard gets == 0 || creates > 0 else { throw ValidationError("--gets needs --creates > 0 (it reads those objects)") }
     }
 
+    /// ArgumentParser's entry point; main.swift calls `execute()` directly (see there why).
     func run() async throws { try await execute() }
 
+    /// Gets a client (starting a server if asked), measures, and tears everything down in
+    /// every outcome: client shut down, server stopped, its temp dir removed unless something failed.
     func execute() async throws {
         // Pool sized for the workers plus the watch, so neither queues behind the other.
         let options = KubeRESTClient.Options(maxConnectionsPerHost: concurrency + 2, userAgent: "caravel-bench")

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
-from e2eutil import LineReader, RawWatch, ev_name, ev_rv, summarize
+from e2eutil import LineReader, RawWatch, assert_status_body, ev_name, ev_rv, summarize
 
 
 def cms_url(server, ns):
@@ -348,10 +348,12 @@ def test_watchlist_initial_events_then_bookmark(server, http, namespace):
 
 def test_watchlist_requires_not_older_than_and_bookmarks(server, http, namespace):
     url = cms_url(server, namespace)
-    r = http.get(url, params={"watch": "1", "sendInitialEvents": "true",
-                              "allowWatchBookmarks": "true"}, timeout=30)
-    assert r.status_code == 422, r.text[:300]
-    assert r.json()["kind"] == "Status" and r.json()["reason"] == "Invalid", r.text
+    # (timeoutSeconds keeps this short should the server wrongly start a watch)
+    for params in ({"sendInitialEvents": "true", "allowWatchBookmarks": "true"},
+                   {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan"}):
+        with RawWatch(http, url, {"watch": "1", "timeoutSeconds": "3", **params}) as w:
+            assert w.status_code == 422, f"{params}: {w.status_code} {summarize(w.events)}"
+            assert_status_body(w.body, 422, "Invalid")
 
 
 # ----------------------------------------------------------------------------- kubectl -w

@@ -109,7 +109,7 @@ struct ProtobufDecoder {
                         out[field.name] = value
                     }
                 } else {
-                    out[field.name] = nil
+                    out.removeValue(forKey: field.name)
                 }
             }
         }
@@ -127,7 +127,7 @@ struct ProtobufDecoder {
             return try decodeMessage(name, r.reader(for: try r.readLengthDelimited()), depth: depth + 1, dropZero: dropZero)
         case .scalar(let s):
             let v = try decodeScalar(&r, wire: wire, type: s)
-            return dropZero && Self.isZero(v) ? nil : v
+            return Self.value(v, absentIf: dropZero && Self.isZero(v))
         }
     }
 
@@ -147,8 +147,8 @@ struct ProtobufDecoder {
         guard wire == .lengthDelimited else { throw KubeProtobufError("wrong wire type \(wire.rawValue) for a map entry") }
         guard depth + 1 <= KubeProtobuf.maxDepth else { throw KubeProtobufError("protobuf message nesting exceeds \(KubeProtobuf.maxDepth) levels") }
         var entry = r.reader(for: try r.readLengthDelimited())
-        var k: JSONValue? = nil
-        var v: JSONValue? = nil
+        var k: JSONValue?
+        var v: JSONValue?
         while !entry.isAtEnd {
             let (f, w) = try entry.readTag()
             switch f {
@@ -213,6 +213,13 @@ struct ProtobufDecoder {
         case .fixed64, .sfixed64, .double: return .fixed64
         default: return .varint
         }
+    }
+
+    /// `value`, or no value (the field is absent) when `absent`. A helper because in a ternary
+    /// `nil` would silently become `JSONValue.null`, which is ExpressibleByNilLiteral.
+    static func value(_ value: JSONValue, absentIf absent: Bool) -> JSONValue? {
+        if absent { return Optional.none }
+        return value
     }
 
     static func zero(_ s: ProtobufScalar) -> JSONValue {

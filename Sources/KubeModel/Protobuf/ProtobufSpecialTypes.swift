@@ -14,19 +14,19 @@ extension ProtobufDecoder {
         case "\(Self.meta).Time":
             // Go writes nothing for the zero Time, whose JSON is null; only seconds are kept.
             let (fields, any) = try readNumbers(reader, [1: .int64, 2: .int32])
-            guard any else { return Special(value: dropZero ? nil : .null) }
+            guard any else { return Special(value: Self.value(.null, absentIf: dropZero)) }
             return Special(value: .string(try Self.rfc3339(seconds: fields[1] ?? 0, nanos: nil)))
         case "\(Self.meta).MicroTime":
             let (fields, any) = try readNumbers(reader, [1: .int64, 2: .int32])
-            guard any else { return Special(value: dropZero ? nil : .null) }
+            guard any else { return Special(value: Self.value(.null, absentIf: dropZero)) }
             return Special(value: .string(try Self.rfc3339(seconds: fields[1] ?? 0, nanos: fields[2] ?? 0)))
         case "\(Self.meta).Duration":
             let (fields, _) = try readNumbers(reader, [1: .int64])
             let ns = fields[1] ?? 0
-            return Special(value: dropZero && ns == 0 ? nil : .string(Self.goDuration(ns)))
+            return Special(value: Self.value(.string(Self.goDuration(ns)), absentIf: dropZero && ns == 0))
         case "k8s.io.apimachinery.pkg.api.resource.Quantity", "k8s.io.apimachinery.pkg.api.resource.QuantityValue":
             let s = try readString(reader, field: 1)
-            if s.isEmpty { return Special(value: dropZero ? nil : .string("0")) }
+            if s.isEmpty { return Special(value: Self.value(.string("0"), absentIf: dropZero)) }
             return Special(value: .string(s))
         case "k8s.io.apimachinery.pkg.util.intstr.IntOrString":
             return Special(value: try decodeIntOrString(reader, dropZero: dropZero))
@@ -83,8 +83,8 @@ extension ProtobufDecoder {
             }
         }
         switch type {
-        case 0: return dropZero && intVal == 0 ? nil : .int(intVal)
-        case 1: return dropZero && strVal.isEmpty ? nil : .string(strVal)
+        case 0: return Self.value(.int(intVal), absentIf: dropZero && intVal == 0)
+        case 1: return Self.value(.string(strVal), absentIf: dropZero && strVal.isEmpty)
         default: throw KubeProtobufError("invalid IntOrString type \(type)")
         }
     }
@@ -98,7 +98,7 @@ extension ProtobufDecoder {
             let (f, w) = try r.readTag()
             if f == 1, w == .lengthDelimited { raw = try r.readLengthDelimited() } else { try r.skip(w) }
         }
-        guard let raw, !raw.isEmpty else { return dropZero ? nil : .null }
+        guard let raw, !raw.isEmpty else { return Self.value(.null, absentIf: dropZero) }
         let bytes = r.slice(raw)
         if bytes.starts(with: KubeProtobuf.magic) {
             return try decodeDocument(Array(bytes), depth: depth + 1)
