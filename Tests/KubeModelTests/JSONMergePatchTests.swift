@@ -6,19 +6,19 @@ import Testing
     @Test(arguments: [
         (["a": "b"], ["a": "c"], ["a": "c"]),
         (["a": "b"], ["b": "c"], ["a": "b", "b": "c"]),
-        (["a": "b"], ["a": nil], [:]),
-        (["a": "b", "b": "c"], ["a": nil], ["b": "c"]),
+        (["a": "b"], ["a": .null], [:]),
+        (["a": "b", "b": "c"], ["a": .null], ["b": "c"]),
         (["a": ["b"]], ["a": "c"], ["a": "c"]),
         (["a": "c"], ["a": ["b"]], ["a": ["b"]]),
-        (["a": ["b": "c"]], ["a": ["b": "d", "c": nil]], ["a": ["b": "d"]]),
+        (["a": ["b": "c"]], ["a": ["b": "d", "c": .null]], ["a": ["b": "d"]]),
         (["a": [["b": "c"]]], ["a": [1]], ["a": [1]]),
         (["a", "b"], ["c", "d"], ["c", "d"]),
         (["a": "b"], ["c"], ["c"]),
-        (["a": "foo"], nil, nil),
+        (["a": "foo"], .null, .null),
         (["a": "foo"], "bar", "bar"),
-        (["e": nil], ["a": 1], ["e": nil, "a": 1]),
-        ([1, 2], ["a": "b", "c": nil], ["a": "b"]),
-        ([:], ["a": ["bb": ["ccc": nil]]], ["a": ["bb": [:]]]),
+        (["e": .null], ["a": 1], ["e": .null, "a": 1]),
+        ([1, 2], ["a": "b", "c": .null], ["a": "b"]),
+        ([:], ["a": ["bb": ["ccc": .null]]], ["a": ["bb": [:]]]),
     ] as [(JSONValue, JSONValue, JSONValue)])
     func rfcExamples(target: JSONValue, patch: JSONValue, result: JSONValue) {
         #expect(JSONMergePatch.apply(patch, to: target) == result)
@@ -36,8 +36,8 @@ import Testing
         ]
         let patch = JSONMergePatch.create(from: original, to: modified)
         #expect(patch == [
-            "metadata": ["labels": ["b": nil, "c": "3"]],
-            "spec": ["replicas": 3, "list": [1, 2, 3], "gone": nil],
+            "metadata": ["labels": ["b": .null, "c": "3"]],
+            "spec": ["replicas": 3, "list": [1, 2, 3], "gone": .null],
             "status": ["ready": true],
         ])
         #expect(JSONMergePatch.apply(patch, to: original) == modified)

@@ -31,7 +31,7 @@ import Testing
 
     @Test func containers() throws {
         let v = try parse(#" { "a" : [1, 2, {"b": null}], "c": {}, "d": [] } "#)
-        #expect(v == ["a": [1, 2, ["b": nil]], "c": .object([:]), "d": .array([])])
+        #expect(v == ["a": [1, 2, ["b": .null]], "c": .object([:]), "d": .array([])])
     }
 
     @Test func duplicateKeysLastWins() throws {

@@ -17,7 +17,7 @@ import Testing
         #expect(try apply([["op": "add", "path": "/l/-", "value": 3]], ["l": [1, 2]]) == ["l": [1, 2, 3]])
         #expect(try apply([["op": "add", "path": "/l/2", "value": 3]], ["l": [1, 2]]) == ["l": [1, 2, 3]])
         #expect(try apply([["op": "add", "path": "", "value": [1]]], ["a": 1]) == [1])
-        #expect(try apply([["op": "add", "path": "/a~1b/c~0d", "value": nil]], ["a/b": [:]]) == ["a/b": ["c~d": nil]])
+        #expect(try apply([["op": "add", "path": "/a~1b/c~0d", "value": .null]], ["a/b": [:]]) == ["a/b": ["c~d": .null]])
         #expect(try apply([["op": "add", "path": "/", "value": 1]], [:]) == ["": 1])
     }
 
@@ -56,7 +56,7 @@ import Testing
         #expect(err([["op": "remove", "path": "/x"]], doc) == "Unable to remove nonexistent key: x: missing value")
         #expect(err([["op": "replace", "path": "/x", "value": 1]], doc) == "replace operation does not apply: doc is missing key: /x: missing value")
         #expect(err([["op": "test", "path": "/a/b", "value": 2]], doc) == "testing value /a/b failed: test failed")
-        #expect(err([["op": "test", "path": "/nope", "value": nil]], doc) == "testing value /nope failed: test failed")
+        #expect(err([["op": "test", "path": "/nope", "value": .null]], doc) == "testing value /nope failed: test failed")
         #expect(err([["op": "bogus", "path": "/a"]], doc) == "Unexpected kind: bogus")
         #expect(err([["op": "add", "path": "/l/5", "value": 1]], doc) == "Unable to access invalid index: 5: invalid index referenced")
         #expect(err([["op": "add", "path": "/l/01", "value": 1]], doc) == "Unable to access invalid index: 01: invalid index referenced")
@@ -72,8 +72,8 @@ import Testing
     }
 
     @Test func limits() {
-        let many = JSONValue.array(Array(repeating: ["op": "test", "path": "", "value": nil], count: 10_001))
-        #expect(err(many, nil) == "The allowed maximum operations in a JSON patch is 10000, got 10001")
+        let many = JSONValue.array(Array(repeating: ["op": "test", "path": "", "value": .null], count: 10_001))
+        #expect(err(many, .null) == "The allowed maximum operations in a JSON patch is 10000, got 10001")
         // Each copy doubles the list; the node budget stops it long before it explodes.
         var ops: [JSONValue] = []
         for _ in 0..<200 { ops.append(["op": "copy", "from": "/x", "path": "/x/-"]) }

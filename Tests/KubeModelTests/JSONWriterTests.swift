@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct JSONWriterTests {
     @Test func sortedCompactOutput() {
-        let v: JSONValue = ["b": 1, "a": [true, nil, "x"], "c": ["z": 1.5, "y": .object([:])], "B": .array([])]
+        let v: JSONValue = ["b": 1, "a": [true, .null, "x"], "c": ["z": 1.5, "y": .object([:])], "B": .array([])]
         #expect(JSONWriter.string(v) == #"{"B":[],"a":[true,null,"x"],"b":1,"c":{"y":{},"z":1.5}}"#)
     }
 

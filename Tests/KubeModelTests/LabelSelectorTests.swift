@@ -116,7 +116,7 @@ import Testing
         let everything = try LabelSelector.fromJSON([:])
         #expect(everything.matches(["any": "thing"]))
         #expect(everything.isEverything)
-        #expect(try LabelSelector.fromJSON(["matchLabels": nil, "matchExpressions": .array([])]).isEverything)
+        #expect(try LabelSelector.fromJSON(["matchLabels": .null, "matchExpressions": .array([])]).isEverything)
         #expect(LabelSelector.everything.description == "")
     }
 

@@ -31,7 +31,7 @@ import Testing
 
     @Test func jsonCRLFAndBOM() throws {
         #expect(try YAMLDecoding.decode(#"{"a": [1, 2.5, "x\u00e9"], "b": {"c": null, "d": true}}"#)
-            == ["a": [1, 2.5, "xé"], "b": ["c": nil, "d": true]])
+            == ["a": [1, 2.5, "xé"], "b": ["c": .null, "d": true]])
         #expect(try YAMLDecoding.decode("a: 1\r\nb:\r\n  - x\r\n") == ["a": 1, "b": ["x"]])
         #expect(try YAMLDecoding.decode("\u{FEFF}a: b\n") == ["a": "b"])
         #expect(try YAMLDecoding.decode("name: 日本語 😀\n") == ["name": "日本語 😀"])
@@ -68,7 +68,7 @@ import Testing
             y: n
             """)
         let expected: JSONValue = [
-            "a": true, "b": false, "c": true, "d": false, "e": true, "f": "yes", "g": nil, "h": nil,
+            "a": true, "b": false, "c": true, "d": false, "e": true, "f": "yes", "g": .null, "h": .null,
             "i": 493, "j": 31, "k": 1000, "l": 1.5, "m": .double(1000), "nn": 0.5, "o": .double(8),
             "p": "2024-01-02T03:04:05Z", "q": "123", "r": -42, "s": .int(Int64.max),
             "t": .double(18446744073709551615.0), "u": "1.2.3", "v": "42", "w": .double(3), "x": 15, "xx": 7, "z": 5, "true": false,
@@ -233,7 +233,7 @@ import Testing
         #expect(YAMLEncoding.encode(.string("true")) == "\"true\"\n")
         #expect(YAMLEncoding.encode(.object([:])) == "{}\n")
         let v: JSONValue = [
-            "nested": [[1, 2], [["k": nil]], .array([]), .object([:])], "f": 2.5, "neg": -3, "b": false,
+            "nested": [[1, 2], [["k": .null]], .array([]), .object([:])], "f": 2.5, "neg": -3, "b": false,
             "ctl": "a\u{1}b\u{7f}", "uni": "\u{2028}x\u{feff}", "quote": "\"q\" \\ 'x'", "--- doc": "...",
             "multi\nline key": "v", "colon:": "-", "big": 1e300,
         ]

@@ -22,10 +22,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
+from urllib.parse import urlparse
 
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
+
+# The servers under test are on loopback: never send that through a proxy from the environment.
+for _var in ("NO_PROXY", "no_proxy"):
+    os.environ[_var] = ",".join(filter(None, [os.environ.get(_var, ""), "127.0.0.1,localhost,::1"]))
 KUBECTL = Path(os.environ.get("CARAVEL_KUBECTL", REPO / ".tools" / "bin" / "kubectl"))
 READY_TIMEOUT = float(os.environ.get("CARAVEL_READY_TIMEOUT", "60"))
 
@@ -153,6 +158,22 @@ class CaravelServer:
                 "--port", str(self.port), *self.extra_args]
 
     def start(self, timeout: float = READY_TIMEOUT) -> "CaravelServer":
+        """Starts the server and waits for /readyz. On a first start that fails because the
+        free port was taken in the meantime, retries on another port."""
+        for attempt in range(3):
+            since = self.log_size()
+            try:
+                return self._start(timeout)
+            except ServerStartError:
+                tail = self.log_tail(since=since).lower()
+                first_start = self.starts == attempt + 1
+                if first_start and attempt < 2 and ("in use" in tail or "eaddrinuse" in tail):
+                    self.port = free_port()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> "CaravelServer":
         binary = caravel_bin()
         if not binary.exists():
             raise ServerStartError(
@@ -182,6 +203,10 @@ class CaravelServer:
             if os.path.exists(self.kubeconfig):
                 try:
                     cc = ClientConfig.from_kubeconfig(self.kubeconfig)
+                    if urlparse(cc.url).port not in (None, self.port):
+                        last = f"kubeconfig names {cc.url}, not port {self.port} (stale?)"
+                        time.sleep(0.2)
+                        continue
                     with cc.session() as s:
                         r = s.get(cc.url + "/readyz", timeout=5)
                     if r.status_code == 200:
@@ -431,7 +456,18 @@ class RawWatch:
             return self.closed
 
     def close(self):
+        """Ends the stream now. A plain close() would wait for the reader thread's
+        blocking read (the buffered reader's lock), so shut the socket down first."""
         self._stopping = True
+        sock = _response_socket(self.resp)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        t = getattr(self, "_thread", None)
+        if t is not None:
+            t.join(10)
         try:
             self.resp.close()
         except Exception:  # noqa: BLE001
@@ -442,6 +478,19 @@ class RawWatch:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _response_socket(resp: requests.Response):
+    raw = resp.raw
+    conn = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        return sock
+    fp = getattr(raw, "_fp", None)  # http.client.HTTPResponse
+    try:
+        return fp.fp.raw._sock  # BufferedReader -> SocketIO -> socket
+    except AttributeError:
+        return None
 
 
 def ev_name(ev: dict) -> str:

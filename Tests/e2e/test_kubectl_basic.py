@@ -369,13 +369,21 @@ def test_get_yaml_json_roundtrip(kubectl, namespace):
 
 
 SELECTOR_CMS = """\
+{apiVersion: v1, kind: ConfigMap, metadata: {name: a, labels: {app: x, tier: fe}}}
+---
+{apiVersion: v1, kind: ConfigMap, metadata: {name: b, labels: {app: x, tier: be}}}
+---
+{apiVersion: v1, kind: ConfigMap, metadata: {name: c, labels: {app: "y"}}}
+---
+{apiVersion: v1, kind: ConfigMap, metadata: {name: d, labels: {tier: fe}}}
+"""
+
+LIST_MANIFEST = """\
 apiVersion: v1
 kind: List
 items:
-- {apiVersion: v1, kind: ConfigMap, metadata: {name: a, labels: {app: x, tier: fe}}}
-- {apiVersion: v1, kind: ConfigMap, metadata: {name: b, labels: {app: x, tier: be}}}
-- {apiVersion: v1, kind: ConfigMap, metadata: {name: c, labels: {app: y}}}
-- {apiVersion: v1, kind: ConfigMap, metadata: {name: d, labels: {tier: fe}}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: l1}, data: {k: v}}
+- {apiVersion: v1, kind: Service, metadata: {name: l2}, spec: {ports: [{port: 80}]}}
 """
 
 
@@ -509,7 +517,21 @@ def test_create_existing_is_already_exists(kubectl, namespace):
     kubectl("create", "configmap", "dup", "-n", namespace, "--from-literal=k=v")
     cp = kubectl("create", "configmap", "dup", "-n", namespace, "--from-literal=k=v", check=False)
     assert cp.returncode != 0
-    assert "AlreadyExists" in cp.stderr and 'configmaps "dup" already exists' in cp.stderr, cp.stderr
+    assert 'configmaps "dup" already exists' in cp.stderr, cp.stderr
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dup\n"
+    cp = kubectl("create", "-n", namespace, "-f", "-", input=manifest, check=False)
+    assert cp.returncode != 0
+    assert "Error from server (AlreadyExists)" in cp.stderr, cp.stderr
+    assert 'configmaps "dup" already exists' in cp.stderr, cp.stderr
+
+
+def test_create_and_apply_list_manifest(kubectl, namespace):
+    # a `kind: List` is validated client-side against the server's /openapi/v2
+    cp = kubectl("create", "-n", namespace, "-f", "-", input=LIST_MANIFEST)
+    assert "configmap/l1 created" in cp.stdout and "service/l2 created" in cp.stdout, cp.stdout
+    cp = kubectl("apply", "-n", namespace, "-f", "-", input=LIST_MANIFEST.replace("k: v", "k: w"))
+    assert "configmap/l1 configured" in cp.stdout, cp.stdout
+    assert get_json(kubectl, "cm", "l1", "-n", namespace)["data"] == {"k": "w"}
 
 
 # ----------------------------------------------------------------------------- scale / label / patch

@@ -346,11 +346,15 @@ def test_watchlist_initial_events_then_bookmark(server, http, namespace):
         assert types_names(after) == [("ADDED", "w4")], summarize(evs)
 
 
-def test_watchlist_requires_not_older_than_and_bookmarks(server, http, namespace):
+def test_watchlist_option_validation(server, http, namespace):
     url = cms_url(server, namespace)
     # (timeoutSeconds keeps this short should the server wrongly start a watch)
+    # (kube-apiserver's validateWatchOptions: sendInitialEvents needs resourceVersionMatch=
+    # NotOlderThan, and resourceVersionMatch on a watch needs sendInitialEvents)
     for params in ({"sendInitialEvents": "true", "allowWatchBookmarks": "true"},
-                   {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan"}):
+                   {"resourceVersionMatch": "NotOlderThan", "allowWatchBookmarks": "true"},
+                   {"sendInitialEvents": "true", "resourceVersionMatch": "Exact",
+                    "allowWatchBookmarks": "true"}):
         with RawWatch(http, url, {"watch": "1", "timeoutSeconds": "3", **params}) as w:
             assert w.status_code == 422, f"{params}: {w.status_code} {summarize(w.events)}"
             assert_status_body(w.body, 422, "Invalid")

@@ -64,7 +64,14 @@ struct ResourceEndpoint {
         case (.patch, let name?, let sub) where sub == nil || sub == "status" || sub == "scale":
             label.verb = "PATCH"
             let (patch, type) = try await patchBody()
-            if type == .apply { throw APIError.unsupportedMediaType(type.rawValue) }
+            if type == .apply {
+                guard sub != "scale" else { throw APIError.unsupportedMediaType(type.rawValue) }
+                // Apply needs an explicit fieldManager: no default from the User-Agent.
+                let r = try await registry.apply(strategy, version: info.version, namespace: ns, name: name, config: patch,
+                                                 target: sub == "status" ? .status : .main, force: try query.bool("force"),
+                                                 manager: query["fieldManager"] ?? "", options: try writeOptions())
+                return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
+            }
             if sub == "scale" {
                 let r = try await registry.updateScale(strategy, version: info.version, namespace: ns, name: name, options: try writeOptions()) { scale in
                     try Registry.applyPatch(patch, type: type == .strategicMerge ? .merge : type, to: scale, typeName: nil)
@@ -125,10 +132,14 @@ struct ResourceEndpoint {
         }
     }
 
+    /// The request's media type without parameters.
+    var contentTypeHeader: String {
+        (request.headers[.contentType] ?? "application/json").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
     func body() async throws -> JSONValue {
         let buffer = try await rawBody()
-        let contentType = (request.headers[.contentType] ?? "application/json").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        return try BodyDecoder.decode(buffer, contentType: contentType)
+        return try BodyDecoder.decode(buffer, contentType: contentTypeHeader)
     }
 
     func patchBody() async throws -> (JSONValue, PatchType) {
@@ -150,15 +161,23 @@ struct ResourceEndpoint {
             }
             o.fieldValidation = fv
         }
-        o.fieldManager = query["fieldManager"]
+        // Like kube, a write without fieldManager is owned by the client's User-Agent name.
+        o.fieldManager = query["fieldManager"] ?? Self.defaultFieldManager(userAgent: request.headers[.userAgent])
         return o
+    }
+
+    /// The User-Agent up to its first `/` (`kubectl/v1.33 ...` -> `kubectl`), at most 128 bytes.
+    static func defaultFieldManager(userAgent: String?) -> String? {
+        guard let ua = userAgent, let name = ua.split(separator: "/").first, !name.isEmpty else { return nil }
+        return String(String(name).utf8.prefix(128)) ?? nil
     }
 
     func deleteOptions() async throws -> DeleteOptions {
         var o = DeleteOptions()
         let buffer = try await rawBody()
         if buffer.readableBytes > 0 {
-            let body = try BodyDecoder.decode(buffer, contentType: "application/json")
+            // client-go's typed clients send DeleteOptions as protobuf, the others as JSON.
+            let body = try BodyDecoder.decode(buffer, contentType: contentTypeHeader)
             if let p = body["propagationPolicy"]?.stringValue { o.propagation = try propagation(p) }
             if body["orphanDependents"]?.boolValue == true { o.propagation = .orphan }
             o.gracePeriodSeconds = body["gracePeriodSeconds"]?.intValue

@@ -4,7 +4,7 @@ import KubeModel
 extension Registry {
     /// POST to a collection.
     public func create(_ strategy: any ResourceStrategy, version: String, namespace: String?, body: JSONValue,
-                       options: WriteOptions) async throws(APIError) -> WriteResult {
+                       options: WriteOptions, recordsManagedFields: Bool = true) async throws(APIError) -> WriteResult {
         let def = strategy.definition
         var (object, warnings) = try admitBody(body, strategy: strategy, version: version, options: options)
         if def.namespaced {
@@ -27,6 +27,8 @@ extension Registry {
         if def.subresources.contains(.status) && !strategy.keepsStatusOnCreate { object["status"] = nil }
         strategy.applyDefaults(to: &object)
         strategy.prepareForCreate(&object)
+        // Server-side apply sets managed fields itself; other creates record an Update.
+        if recordsManagedFields { recordUpdate(old: nil, new: &object, strategy: strategy, version: version, target: .main, options: options) }
         try runValidation(ObjectMetaRules.validate(object, rule: strategy.nameRule, namespaced: def.namespaced) + strategy.validate(object),
                           def: def, name: name)
         if def.namespaced, let namespace { try await checkNamespace(namespace, def: def, name: name) }

@@ -13,6 +13,10 @@ extension Registry {
     /// store's transaction, then the result goes through the same path as an update.
     public func patch(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String, patch: JSONValue,
                       type: PatchType, target: UpdateTarget, options: WriteOptions) async throws(APIError) -> WriteResult {
+        if type == .apply {
+            return try await apply(strategy, version: version, namespace: namespace, name: name, config: patch, target: target,
+                                   force: false, manager: options.fieldManager ?? "", options: options)
+        }
         let def = strategy.definition
         let typeName = def.schemaNames[version]
         return try await guaranteedUpdate(strategy, version: version, namespace: namespace, name: name, target: target, options: options) { current in

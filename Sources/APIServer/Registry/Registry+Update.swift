@@ -17,7 +17,7 @@ extension Registry {
     /// client's version sees it and returns the requested new state (a PUT body or a patched
     /// copy). A resourceVersion in that state must match the stored one.
     func guaranteedUpdate(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String, target: UpdateTarget,
-                          options: WriteOptions, kind: String? = nil,
+                          options: WriteOptions, kind: String? = nil, recordsManagedFields: Bool = true,
                           mutate: @escaping @Sendable (JSONValue) throws -> JSONValue) async throws(APIError) -> WriteResult {
         let def = strategy.definition
         let warnings = Locked<[String]>([])
@@ -48,6 +48,8 @@ extension Registry {
                 case .status:
                     var updated = old
                     updated["status"] = object["status"]
+                    // A status apply computed the managed fields itself.
+                    if !recordsManagedFields { updated[path: ["metadata", "managedFields"]] = object[path: ["metadata", "managedFields"]] }
                     object = updated
                     errors = strategy.validateStatusUpdate(object, old: old)
                 case .main:
@@ -58,6 +60,10 @@ extension Registry {
                     ObjectMetaRules.updateGeneration(&object, old: old)
                     errors = ObjectMetaRules.validate(object, rule: strategy.nameRule, namespaced: def.namespaced)
                         + ObjectMetaRules.validateUpdate(object, old: old) + strategy.validateUpdate(object, old: old)
+                }
+                // Server-side apply sets managed fields itself; other writes record an Update.
+                if recordsManagedFields {
+                    self.recordUpdate(old: old, new: &object, strategy: strategy, version: version, target: target, options: options)
                 }
                 try self.runValidation(errors, def: def, name: name)
                 if ObjectMetaRules.sameContent(object, old) { return nil }

@@ -48,7 +48,7 @@ public struct PodStrategy: ResourceStrategy {
         if !K.array(object[path: ["spec", "schedulingGates"]]).isEmpty {
             status["conditions"] = [[
                 "type": "PodScheduled", "status": "False", "reason": "SchedulingGated",
-                "message": "Scheduling is blocked due to non-empty scheduling gates", "lastProbeTime": nil,
+                "message": "Scheduling is blocked due to non-empty scheduling gates", "lastProbeTime": .null,
                 "lastTransitionTime": .string(Timestamp.now()),
             ]]
         }

@@ -1,4 +1,7 @@
-/// A JSON document as a value. Objects keep no key order: Kubernetes clients do not rely on
+/// A JSON document as a value. It is deliberately not `ExpressibleByNilLiteral`: `nil` must
+/// always mean a missing value (`Optional.none`), never JSON null, or `cond ? nil : obj` in a
+/// closure returning `JSONValue?` silently becomes `.null`.
+/// Objects keep no key order: Kubernetes clients do not rely on
 /// it, and `JSONWriter` sorts keys so output is deterministic.
 public enum JSONValue: Sendable, Hashable {
     case null
@@ -70,7 +73,7 @@ extension JSONValue {
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .int(value) }
@@ -79,6 +82,5 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, b in b }))
     }
-    public init(nilLiteral: ()) { self = .null }
     public init(floatLiteral value: Double) { self = .double(value) }
 }
