@@ -139,7 +139,17 @@ struct ResourceEndpoint {
 
     func body() async throws -> JSONValue {
         let buffer = try await rawBody()
-        return try BodyDecoder.decode(buffer, contentType: contentTypeHeader)
+        let contentType = contentTypeHeader
+        guard contentType == "application/json" else { return try BodyDecoder.decode(buffer, contentType: contentType) }
+        let parsed: (JSONValue, [String])
+        do { parsed = try JSONParser.parseReportingDuplicates(buffer.readableBytesView) } catch {
+            throw APIError.badRequest("error decoding request body: \(error.description)")
+        }
+        // Go's strict decoder refuses a key given twice; a lenient one keeps the last.
+        if !parsed.1.isEmpty, try writeOptions().fieldValidation == .strict {
+            throw APIError.badRequest("strict decoding error: " + parsed.1.map { "json: duplicate field \"\($0)\"" }.joined(separator: ", "))
+        }
+        return parsed.0
     }
 
     func patchBody() async throws -> (JSONValue, PatchType) {

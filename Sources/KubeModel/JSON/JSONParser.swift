@@ -31,6 +31,19 @@ public enum JSONParser {
         return try parse(copy, maxDepth: maxDepth)
     }
 
+    /// Parses one document and also returns the keys that appeared twice in one object (the
+    /// last value wins); the API server refuses those under strict field validation.
+    public static func parseReportingDuplicates<C: Collection>(_ bytes: C, maxDepth: Int = 1000) throws(JSONParseError) -> (JSONValue, [String])
+    where C.Element == UInt8 {
+        let copy = Array(bytes)
+        let result: Result<(JSONValue, [String]), JSONParseError> = copy.withUnsafeBufferPointer { buf in
+            var p = Parser(buf, maxDepth: maxDepth)
+            p.trackDuplicates = true
+            do throws(JSONParseError) { return .success((try p.parseDocument(), p.duplicates)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     /// Parses a JSON document held in a `String`.
     public static func parse(_ string: String) throws(JSONParseError) -> JSONValue {
         var s = string
@@ -57,6 +70,8 @@ private struct Parser {
     var arrays: [[JSONValue]] = []
     var objects: [[String: JSONValue]] = []
     var keys: [String] = []
+    var trackDuplicates = false
+    var duplicates: [String] = []
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         var value: JSONValue
@@ -109,6 +124,7 @@ private struct Parser {
                 let c = b[i]
                 if obj {
                     let key = keys.removeLast()
+                    if trackDuplicates && objects[objects.count - 1][key] != nil { duplicates.append(key) }
                     objects[objects.count - 1][key] = value  // last duplicate wins
                     if c == UInt8(ascii: ",") {
                         i += 1

@@ -215,11 +215,9 @@ struct ProtobufDecoder {
         }
     }
 
-    /// `value`, or no value (the field is absent) when `absent`. A helper because in a ternary
-    /// `nil` would silently become `JSONValue.null`, which is ExpressibleByNilLiteral.
+    /// `value`, or no value (the field is absent in JSON) when `absent`.
     static func value(_ value: JSONValue, absentIf absent: Bool) -> JSONValue? {
-        if absent { return Optional.none }
-        return value
+        absent ? nil : value
     }
 
     static func zero(_ s: ProtobufScalar) -> JSONValue {
