@@ -13,11 +13,11 @@ enum ObjectMetaRules {
     }
 
     /// Sets uid, creationTimestamp and generation, and drops what a client may not set.
-    static func prepareForCreate(_ object: inout JSONValue, now: Date) {
+    static func prepareForCreate(_ object: inout JSONValue, now: Date, tracksGeneration: Bool) {
         var meta = object.metadata
         meta["uid"] = .string(UUID().uuidString.lowercased())
         meta["creationTimestamp"] = .string(Timestamp.format(now))
-        meta["generation"] = .int(1)
+        meta["generation"] = tracksGeneration ? .int(1) : nil
         meta["resourceVersion"] = nil
         meta["selfLink"] = nil
         meta["deletionTimestamp"] = nil
@@ -36,6 +36,7 @@ enum ObjectMetaRules {
 
     /// Bumps generation when anything outside metadata and status changed.
     static func updateGeneration(_ object: inout JSONValue, old: JSONValue) {
+        guard old.metadata["generation"] != nil else { return }
         var a = object, b = old
         a["metadata"] = nil; a["status"] = nil; a["apiVersion"] = nil; a["kind"] = nil
         b["metadata"] = nil; b["status"] = nil; b["apiVersion"] = nil; b["kind"] = nil

@@ -23,7 +23,7 @@ extension Registry {
             object[path: ["metadata", "name"]] = .string(ObjectMetaRules.generatedName(gen))
         }
         let name = object.name ?? ""
-        ObjectMetaRules.prepareForCreate(&object, now: clock())
+        ObjectMetaRules.prepareForCreate(&object, now: clock(), tracksGeneration: strategy.tracksGeneration)
         if def.subresources.contains(.status) && !strategy.keepsStatusOnCreate { object["status"] = nil }
         strategy.applyDefaults(to: &object)
         strategy.prepareForCreate(&object)

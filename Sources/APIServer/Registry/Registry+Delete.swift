@@ -46,7 +46,7 @@ extension Registry {
                 if o[path: ["metadata", "deletionTimestamp"]] == nil {
                     o[path: ["metadata", "deletionTimestamp"]] = .string(Timestamp.format(now.addingTimeInterval(Double(grace))))
                     o[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(grace)
-                    o[path: ["metadata", "generation"]] = .int((o.metadata["generation"]?.intValue ?? 0) + 1)
+                    if let g = o.metadata["generation"]?.intValue { o[path: ["metadata", "generation"]] = .int(g + 1) }
                 } else if let old = o.metadata["deletionGracePeriodSeconds"]?.intValue, grace < old {
                     // A shorter grace period on a second delete moves the deadline forward.
                     o[path: ["metadata", "deletionTimestamp"]] = .string(Timestamp.format(now.addingTimeInterval(Double(grace))))

@@ -12,6 +12,9 @@ public protocol ResourceStrategy: Sendable {
     /// Whether a create keeps the client's `status` (a kubelet registers its Node with one);
     /// otherwise kinds with a status subresource start with an empty status.
     var keepsStatusOnCreate: Bool { get }
+    /// Whether objects carry `metadata.generation`, bumped on spec changes (workloads do;
+    /// ConfigMaps, Secrets, Namespaces and Services do not, as in Kubernetes).
+    var tracksGeneration: Bool { get }
 
     /// Fills defaults as Kubernetes' defaulting does, on create and on update.
     func applyDefaults(to object: inout JSONValue)
@@ -43,6 +46,7 @@ public protocol ResourceStrategy: Sendable {
 extension ResourceStrategy {
     public var nameRule: NameRule { .dns1123Subdomain }
     public var keepsStatusOnCreate: Bool { false }
+    public var tracksGeneration: Bool { false }
     public func applyDefaults(to object: inout JSONValue) {}
     public func prepareForCreate(_ object: inout JSONValue) {}
     public func prepareForUpdate(_ object: inout JSONValue, old: JSONValue) {}

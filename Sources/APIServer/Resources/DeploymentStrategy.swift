@@ -4,6 +4,7 @@ import KubeModel
 /// apps/v1 Deployment: defaults (replicas, rolling update 25%/25%, history and deadline),
 /// selector/template validation, immutable selector, kubectl's table.
 public struct DeploymentStrategy: ResourceStrategy {
+    public var tracksGeneration: Bool { true }
     typealias K = ResourceKit
 
     public init() {}

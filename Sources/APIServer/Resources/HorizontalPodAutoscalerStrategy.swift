@@ -4,6 +4,7 @@ import KubeModel
 /// autoscaling HorizontalPodAutoscaler, served as v2 (stored) and v1. v1 carries what it
 /// cannot express in the annotations Kubernetes uses, so objects round-trip.
 public struct HorizontalPodAutoscalerStrategy: ResourceStrategy {
+    public var tracksGeneration: Bool { true }
     typealias K = ResourceKit
 
     public init() {}

@@ -3,6 +3,7 @@ import KubeModel
 
 /// networking.k8s.io/v1 NetworkPolicy: default `policyTypes`, peers and ports validated.
 public struct NetworkPolicyStrategy: ResourceStrategy {
+    public var tracksGeneration: Bool { true }
     typealias K = ResourceKit
 
     public init() {}

@@ -4,6 +4,7 @@ import KubeModel
 /// core/v1 Pod: defaulting, QoS class on create, spec validation, the narrow set of
 /// in-place updates Kubernetes allows, and kubectl's STATUS column logic.
 public struct PodStrategy: ResourceStrategy {
+    public var tracksGeneration: Bool { true }
     typealias K = ResourceKit
 
     public init() {}

@@ -3,6 +3,7 @@ import KubeModel
 
 /// apps/v1 ReplicaSet: replicas default, selector/template validation, immutable selector.
 public struct ReplicaSetStrategy: ResourceStrategy {
+    public var tracksGeneration: Bool { true }
     typealias K = ResourceKit
 
     public init() {}
