@@ -1,14 +1,16 @@
 import APIServer
 import ArgumentParser
+import Controllers
 import Foundation
 import Logging
+import ServiceLifecycle
 
 @main
 struct Caravel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caravel",
         abstract: "A Kubernetes-compatible control plane.",
-        subcommands: [ServerCommand.self]
+        subcommands: [ServerCommand.self, ControllerManagerCommand.self]
     )
 }
 
@@ -39,6 +41,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(help: "Do not run the controller manager inside the server.")
+    var disableControllers = false
+
     func validate() throws {
         guard watchCacheSize >= 1000 else { throw ValidationError("--watch-cache-size must be at least 1000") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
@@ -50,6 +55,46 @@ struct ServerCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let config = APIServerConfiguration(dataDirectory: dataDir, port: port, bindAddress: bindAddress, watchCacheSize: watchCacheSize)
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
-        try await app.runService()
+        if disableControllers {
+            try await app.runService()
+            return
+        }
+        // The controllers talk to this server over HTTP, as they would from another process;
+        // listed after it, they stop first at shutdown.
+        let controllers = ControllerManagerService(kubeconfigPath: config.kubeconfigPath, waitForReady: true, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app, controllers],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+struct ControllerManagerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controller-manager",
+        abstract: "Run the controllers (ReplicaSet, Deployment) against an API server."
+    )
+
+    @Option(help: "Kubeconfig of the API server to manage (default: $KUBECONFIG or ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(help: "Workers per controller.")
+    var workers: Int = 5
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "caravel.controllers")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let path = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".kube/config")
+        let service = ControllerManagerService(kubeconfigPath: path, waitForReady: true,
+                                               options: .init(workers: workers), logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }

@@ -1,0 +1,138 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+import ServiceLifecycle
+
+/// Runs the built-in controllers against one API server: informers on pods, ReplicaSets and
+/// Deployments, then the ReplicaSet and Deployment controllers with `workers` workers each once
+/// every cache has synced. Everything goes through `client`, over HTTP, as it would from
+/// another process. Stops on cancellation or graceful shutdown.
+public struct ControllerManager: Service {
+    /// Tuning.
+    public struct Options: Sendable {
+        /// Workers per controller (Kubernetes defaults to 5 for both).
+        public var workers: Int
+        /// How often informers re-deliver their whole cache; `nil` disables it.
+        public var resyncPeriod: Duration?
+
+        public init(workers: Int = 5, resyncPeriod: Duration? = .seconds(300)) {
+            self.workers = workers
+            self.resyncPeriod = resyncPeriod
+        }
+    }
+
+    let client: KubeRESTClient
+    let options: Options
+    let logger: Logger
+
+    /// A manager using `client` (which the caller owns and shuts down).
+    public init(client: KubeRESTClient, options: Options = Options(), logger: Logger = Logger(label: "caravel.controllers")) {
+        self.client = client
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let logger = self.logger
+        let informerOptions = Informer<ContinuousClock>.Options(
+            resyncPeriod: options.resyncPeriod,
+            onError: { logger.info("informer retrying", metadata: ["error": .string($0)]) })
+        func informer(_ resource: ResourcePath) -> Informer<ContinuousClock> {
+            Informer(source: RESTListWatch(client: client, resource: resource), options: informerOptions)
+        }
+        let pods = informer(ReplicaSetController.podResource)
+        let replicaSets = informer(ReplicaSetController.resource)
+        let deployments = informer(DeploymentController.resource)
+        let informers = [pods, replicaSets, deployments]
+
+        let rsQueue = WorkQueue<String, ContinuousClock>()
+        let deploymentQueue = WorkQueue<String, ContinuousClock>()
+        let expectations = Expectations()
+        replicaSets.addHandler(ControllerEvents.ownHandler { rsQueue.add($0) })
+        pods.addHandler(ControllerEvents.dependentHandler(ownerKind: "ReplicaSet", owners: replicaSets.cache,
+                                                          expectations: expectations) { rsQueue.add($0) })
+        deployments.addHandler(ControllerEvents.ownHandler { deploymentQueue.add($0) })
+        replicaSets.addHandler(ControllerEvents.dependentHandler(ownerKind: "Deployment", owners: deployments.cache,
+                                                                 expectations: nil) { deploymentQueue.add($0) })
+
+        let loops = [
+            ControllerLoop(name: "replicaset", queue: rsQueue,
+                           reconciler: ReplicaSetController(client: client, replicaSets: replicaSets.cache,
+                                                            pods: pods.cache, expectations: expectations),
+                           workers: options.workers, logger: logger),
+            ControllerLoop(name: "deployment", queue: deploymentQueue,
+                           reconciler: DeploymentController(client: client, deployments: deployments.cache,
+                                                            replicaSets: replicaSets.cache),
+                           workers: options.workers, logger: logger),
+        ]
+
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for informer in informers {
+                    group.addTask { await informer.run() }
+                }
+                group.addTask {
+                    // Acting on a partial cache would create pods that already exist.
+                    for informer in informers {
+                        guard await informer.waitForSync() else { return }
+                    }
+                    logger.info("controllers started", metadata: ["workers": .stringConvertible(options.workers)])
+                    await withTaskGroup(of: Void.self) { loopsGroup in
+                        for loop in loops { loopsGroup.addTask { await loop.run() } }
+                    }
+                }
+                await group.waitForAll()
+            }
+        }
+        // Handlers may have queued keys after the loops stopped; release any waiter.
+        rsQueue.shutdown()
+        deploymentQueue.shutdown()
+    }
+}
+
+/// The controller manager as a process runs it: a client from a kubeconfig, optionally
+/// waiting for the API server's `/readyz` first (when it starts in the same process).
+public struct ControllerManagerService: Service {
+    let kubeconfigPath: String
+    let waitForReady: Bool
+    let options: ControllerManager.Options
+    let logger: Logger
+
+    /// A service reading `kubeconfigPath` when it starts.
+    public init(kubeconfigPath: String, waitForReady: Bool = false, options: ControllerManager.Options = .init(),
+                logger: Logger = Logger(label: "caravel.controllers")) {
+        self.kubeconfigPath = kubeconfigPath
+        self.waitForReady = waitForReady
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let client = try KubeRESTClient(kubeconfigPath: kubeconfigPath, options: .init(userAgent: "caravel-controller-manager"))
+        do {
+            if waitForReady {
+                guard await Self.waitUntilReady(client) else {
+                    try await client.shutdown()
+                    return
+                }
+            }
+            try await ControllerManager(client: client, options: options, logger: logger).run()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    /// Polls `/readyz` until it answers 200; `false` if cancelled or shut down first.
+    static func waitUntilReady(_ client: KubeRESTClient) async -> Bool {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if (try? await client.raw("GET", "/readyz")) != nil { return true }
+                do { try await Task.sleep(for: .milliseconds(100)) } catch { return false }
+            }
+            return false
+        }
+    }
+}

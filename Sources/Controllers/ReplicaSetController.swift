@@ -1,0 +1,200 @@
+import Foundation
+import KubeClient
+import KubeModel
+
+/// Keeps `spec.replicas` active pods matching each ReplicaSet's selector (Kubernetes'
+/// replicaset controller): adopts matching orphans, releases owned pods that stopped matching,
+/// creates pods from the template or deletes the least useful surplus, and reports counts
+/// through `/status`. One step per reconcile, read from the informer caches.
+public struct ReplicaSetController: Reconciler {
+    static let resource = ResourcePath(group: "apps", version: "v1", plural: "replicasets")
+    static let podResource = ResourcePath.core("pods")
+    /// Pods created or deleted by one reconcile at most (Kubernetes' `burstReplicas`).
+    static let burst = 500
+
+    let client: KubeRESTClient
+    let replicaSets: ObjectCache
+    let pods: ObjectCache
+    let expectations: Expectations
+    let now: @Sendable () -> Date
+
+    init(client: KubeRESTClient, replicaSets: ObjectCache, pods: ObjectCache, expectations: Expectations = Expectations(),
+         now: @escaping @Sendable () -> Date = { Date() }) {
+        self.client = client
+        self.replicaSets = replicaSets
+        self.pods = pods
+        self.expectations = expectations
+        self.now = now
+    }
+
+    public func reconcile(key: String) async throws -> ReconcileResult {
+        guard let rs = replicaSets.get(key) else {
+            await expectations.remove(key)
+            return .done
+        }
+        let namespace = ObjectCache.split(key).namespace ?? ""
+        // An invalid selector will not fix itself by retrying; the API server refuses them anyway.
+        guard let selector = ObjectRules.selector(of: rs), let uid = rs.uid else { return .done }
+        let rsDeleting = ObjectRules.isTerminating(rs)
+
+        var owned: [JSONValue] = []
+        var firstError: (any Error)?
+        for pod in pods.list(namespace: namespace) where ObjectRules.isActive(pod) {
+            let matches = selector.matches(pod.labels)
+            if let ref = ObjectRules.controllerRef(of: pod) {
+                guard ref["uid"]?.stringValue == uid else { continue }
+                if matches { owned.append(pod); continue }
+                if !rsDeleting { do { try await release(pod, uid: uid) } catch { firstError = firstError ?? error } }
+            } else if matches && !rsDeleting {
+                do { owned.append(try await adopt(pod, rs: rs)) } catch { firstError = firstError ?? error }
+            }
+        }
+
+        if !rsDeleting, await expectations.satisfied(key) {
+            do { try await manageReplicas(owned, rs: rs, key: key) } catch { firstError = firstError ?? error }
+        }
+        let requeue = try await updateStatus(rs, owned: owned)
+        if let firstError { throw firstError }
+        return requeue
+    }
+
+    // MARK: - ownership
+
+    private func adopt(_ pod: JSONValue, rs: JSONValue) async throws -> JSONValue {
+        var refs = pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []
+        refs.append(ObjectRules.ownerReference(to: rs, apiVersion: "apps/v1", kind: "ReplicaSet"))
+        return try await patchOwners(pod, refs)
+    }
+
+    private func release(_ pod: JSONValue, uid: String) async throws {
+        let refs = (pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).filter { $0["uid"]?.stringValue != uid }
+        do { _ = try await patchOwners(pod, refs) } catch let e as KubeAPIError where e.isNotFound {}
+    }
+
+    /// Sets ownerReferences with the cached resourceVersion as precondition, so a pod that
+    /// changed meanwhile (perhaps adopted by someone else) is a conflict, not an overwrite.
+    private func patchOwners(_ pod: JSONValue, _ refs: [JSONValue]) async throws -> JSONValue {
+        let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
+        let patch: JSONValue = ["metadata": ["ownerReferences": .array(refs), "resourceVersion": .string(pod.resourceVersion ?? "")]]
+        return try await client.patch(path, patch, type: .merge)
+    }
+
+    // MARK: - replicas
+
+    private func manageReplicas(_ owned: [JSONValue], rs: JSONValue, key: String) async throws {
+        let desired = ObjectRules.int(rs[path: ["spec", "replicas"]], default: 1)
+        let diff = owned.count - desired
+        if diff < 0 {
+            try await createPods(min(-diff, Self.burst), rs: rs, key: key)
+        } else if diff > 0 {
+            let victims = Array(PodDeletionOrder.sorted(owned).prefix(min(diff, Self.burst)))
+            try await deletePods(victims, key: key)
+        }
+    }
+
+    /// Creates in doubling batches (1, 2, 4, …) and stops at the first failing batch, so a
+    /// quota or admission error costs one request instead of hundreds.
+    private func createPods(_ count: Int, rs: JSONValue, key: String) async throws {
+        await expectations.expect(key, adds: count)
+        let pod = Self.pod(for: rs)
+        let path = Self.podResource.inNamespace(rs.namespace).path
+        var remaining = count
+        var batch = 1
+        while remaining > 0 {
+            let size = min(batch, remaining)
+            remaining -= size
+            let errors = await withTaskGroup(of: (any Error)?.self) { group in
+                for _ in 0..<size {
+                    group.addTask {
+                        do { _ = try await client.create(path, pod); return nil } catch { return error }
+                    }
+                }
+                var errors: [any Error] = []
+                for await e in group { if let e { errors.append(e) } }
+                return errors
+            }
+            // Failed creations will never show up in the cache.
+            for _ in errors { await expectations.creationObserved(key) }
+            if let first = errors.first {
+                for _ in 0..<remaining { await expectations.creationObserved(key) }
+                throw first
+            }
+            batch *= 2
+        }
+    }
+
+    private func deletePods(_ victims: [JSONValue], key: String) async throws {
+        await expectations.expect(key, deletes: victims.count)
+        let errors = await withTaskGroup(of: (any Error)?.self) { group in
+            for pod in victims {
+                let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
+                // The uid precondition keeps us from deleting a same-named successor.
+                let options: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions",
+                                          "preconditions": ["uid": .string(pod.uid ?? "")]]
+                group.addTask {
+                    do { try await client.delete(path, options: options); return nil } catch { return error }
+                }
+            }
+            var errors: [any Error] = []
+            for await e in group { if let e { errors.append(e) } }
+            return errors
+        }
+        var firstError: (any Error)?
+        for error in errors {
+            await expectations.deletionObserved(key)
+            if (error as? KubeAPIError)?.isNotFound != true { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
+    }
+
+    /// A new pod from the ReplicaSet's template, controlled by it.
+    static func pod(for rs: JSONValue) -> JSONValue {
+        let template = rs[path: ["spec", "template"]] ?? .object([:])
+        var meta: JSONValue = [
+            "generateName": .string((rs.name ?? "") + "-"),
+            "ownerReferences": [ObjectRules.ownerReference(to: rs, apiVersion: "apps/v1", kind: "ReplicaSet")],
+        ]
+        if let ns = rs.namespace { meta["namespace"] = .string(ns) }
+        if let labels = template[path: ["metadata", "labels"]] { meta["labels"] = labels }
+        if let annotations = template[path: ["metadata", "annotations"]] { meta["annotations"] = annotations }
+        if let finalizers = template[path: ["metadata", "finalizers"]] { meta["finalizers"] = finalizers }
+        return ["apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template["spec"] ?? .object([:])]
+    }
+
+    // MARK: - status
+
+    /// Writes the counts seen this round when they changed; asks to be called again when a
+    /// ready pod will become available (minReadySeconds).
+    private func updateStatus(_ rs: JSONValue, owned: [JSONValue]) async throws -> ReconcileResult {
+        let minReady = ObjectRules.int(rs[path: ["spec", "minReadySeconds"]])
+        let t = now()
+        let templateLabels = rs.stringMap(at: ["spec", "template", "metadata", "labels"])
+        let fullyLabeled = owned.filter { pod in
+            let labels = pod.labels
+            return templateLabels.allSatisfy { labels[$0.key] == $0.value }
+        }.count
+        let ready = owned.filter(ObjectRules.isReady)
+        let available = ready.filter { ObjectRules.isAvailable($0, minReadySeconds: minReady, now: t) }
+
+        var status = rs["status"] ?? .object([:])
+        let before = status
+        status["replicas"] = .int(Int64(owned.count))
+        status["fullyLabeledReplicas"] = .int(Int64(fullyLabeled))
+        status["readyReplicas"] = .int(Int64(ready.count))
+        status["availableReplicas"] = .int(Int64(available.count))
+        status["observedGeneration"] = rs[path: ["metadata", "generation"]] ?? .int(1)
+        if status != before {
+            let path = Self.resource.inNamespace(rs.namespace).named(rs.name ?? "")
+            var sub = path
+            sub.subresource = "status"
+            do { _ = try await client.patch(sub.path, ["status": status], type: .merge) } catch let e as KubeAPIError where e.isNotFound {}
+        }
+
+        guard minReady > 0, available.count < ready.count else { return .done }
+        let waits = ready.compactMap { ObjectRules.readySince($0) }
+            .map { $0.addingTimeInterval(TimeInterval(minReady)).timeIntervalSince(t) }
+            .filter { $0 > 0 }
+        let wait = max(1, waits.min() ?? Double(minReady))
+        return .requeue(after: .milliseconds(Int64(wait * 1000)))
+    }
+}
