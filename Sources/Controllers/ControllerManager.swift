@@ -5,8 +5,8 @@ import Logging
 import ServiceLifecycle
 
 /// Runs the built-in controllers against one API server: informers on pods, ReplicaSets and
-/// Deployments, then the ReplicaSet and Deployment controllers with `workers` workers each once
-/// every cache has synced. Everything goes through `client`, over HTTP, as it would from
+/// Deployments, then the ReplicaSet and Deployment controllers and the garbage collector with
+/// `workers` workers each once every cache has synced. Everything goes through `client`, over HTTP, as it would from
 /// another process. Stops on cancellation or graceful shutdown.
 public struct ControllerManager: Service {
     /// Tuning.
@@ -55,6 +55,11 @@ public struct ControllerManager: Service {
         deployments.addHandler(ControllerEvents.ownHandler { deploymentQueue.add($0) })
         replicaSets.addHandler(ControllerEvents.dependentHandler(ownerKind: "Deployment", owners: deployments.cache,
                                                                  expectations: nil) { deploymentQueue.add($0) })
+        let gcQueue = WorkQueue<String, ContinuousClock>()
+        let ownerGraph = OwnerGraph(Array(zip(GarbageCollector.resources, [pods.cache, replicaSets.cache, deployments.cache])))
+        for (resource, informer) in zip(GarbageCollector.resources, [pods, replicaSets, deployments]) {
+            informer.addHandler(ownerGraph.handler(for: resource) { gcQueue.add($0) })
+        }
 
         let loops = [
             ControllerLoop(name: "replicaset", queue: rsQueue,
@@ -64,6 +69,9 @@ public struct ControllerManager: Service {
             ControllerLoop(name: "deployment", queue: deploymentQueue,
                            reconciler: DeploymentController(client: client, deployments: deployments.cache,
                                                             replicaSets: replicaSets.cache),
+                           workers: options.workers, logger: logger),
+            ControllerLoop(name: "garbagecollector", queue: gcQueue,
+                           reconciler: GarbageCollector(client: client, graph: ownerGraph) { gcQueue.add($0) },
                            workers: options.workers, logger: logger),
         ]
 
@@ -88,6 +96,7 @@ public struct ControllerManager: Service {
         // Handlers may have queued keys after the loops stopped; release any waiter.
         rsQueue.shutdown()
         deploymentQueue.shutdown()
+        gcQueue.shutdown()
     }
 }
 

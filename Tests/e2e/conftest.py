@@ -10,8 +10,12 @@ Fixtures:
   namespace   (function) a fresh namespace (unique name), deleted afterwards
   start_server(function) factory: start_server(name, **kw) -> a separate CaravelServer
 
+Servers run with --disable-controllers when the binary knows it: these tests check the API
+server, with no controller writing to their objects (CARAVEL_E2E_CONTROLLERS=1 keeps them on).
+
 Env: CARAVEL_BIN (server binary, default .build/debug/caravel), CARAVEL_KUBECTL,
-CARAVEL_READY_TIMEOUT (default 60 s), CARAVEL_TEST_TIMEOUT (per test, default 300 s).
+CARAVEL_READY_TIMEOUT (default 60 s), CARAVEL_TEST_TIMEOUT (per test, default 300 s),
+CARAVEL_E2E_CONTROLLERS.
 """
 
 from __future__ import annotations

@@ -42,6 +42,29 @@ def caravel_bin() -> Path:
     return p
 
 
+_HELP_CACHE: dict[str, str] = {}
+
+
+def server_help() -> str:
+    """`caravel server --help`, to pass only flags this build knows."""
+    key = str(caravel_bin())
+    if key not in _HELP_CACHE:
+        try:
+            cp = subprocess.run([key, "server", "--help"], capture_output=True, text=True, timeout=60)
+            _HELP_CACHE[key] = cp.stdout + cp.stderr
+        except (OSError, subprocess.TimeoutExpired):
+            _HELP_CACHE[key] = ""
+    return _HELP_CACHE[key]
+
+
+def default_server_args() -> list[str]:
+    """The API tests check API-server semantics with no controller writing to the objects
+    (a Deployment creates no pods). Set CARAVEL_E2E_CONTROLLERS=1 to keep them running."""
+    if os.environ.get("CARAVEL_E2E_CONTROLLERS") == "1":
+        return []
+    return ["--disable-controllers"] if "--disable-controllers" in server_help() else []
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -155,7 +178,7 @@ class CaravelServer:
     # -- lifecycle
     def command(self) -> list[str]:
         return [str(caravel_bin()), "server", "--data-dir", str(self.data_dir),
-                "--port", str(self.port), *self.extra_args]
+                "--port", str(self.port), *default_server_args(), *self.extra_args]
 
     def start(self, timeout: float = READY_TIMEOUT) -> "CaravelServer":
         """Starts the server and waits for /readyz. On a first start that fails because the

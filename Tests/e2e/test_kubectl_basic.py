@@ -303,8 +303,8 @@ def test_get_wide_shows_usual_columns(kubectl, app_ns):
     cms = parse_table(kubectl("get", "cm", "web-config", "-n", app_ns).stdout)
     assert list(cms[0].keys()) == ["NAME", "DATA", "AGE"] and cms[0]["DATA"] == "2", cms
 
-    labels = parse_table(kubectl("get", "pods", "--show-labels", "-n", app_ns).stdout)
-    assert "app=web" in labels[0]["LABELS"] and "role=standalone" in labels[0]["LABELS"], labels
+    labels = {r["NAME"]: r for r in parse_table(kubectl("get", "pods", "--show-labels", "-n", app_ns).stdout)}
+    assert labels["web-pod"]["LABELS"] == "app=web,role=standalone", labels
 
     cols = parse_table(kubectl("get", "deploy", "-n", app_ns, "-o",
                                "custom-columns=N:.metadata.name,R:.spec.replicas").stdout)
@@ -447,8 +447,10 @@ def test_delete(kubectl, namespace):
     for kind, name in (("configmap", "web-config"), ("secret", "web-secret"), ("service", "web"),
                        ("deployment.apps", "web"), ("pod", "web-pod")):
         assert f'{kind} "{name}" deleted' in cp.stdout, cp.stdout
-    left = kubectl("get", "deploy,svc,pod,secret", "-n", namespace, "-o", "name").stdout.split()
-    assert left == [], left
+    left = set(kubectl("get", "deploy,svc,pod,secret,cm", "-n", namespace, "-o", "name").stdout.split())
+    gone = {"deployment.apps/web", "service/web", "pod/web-pod", "secret/web-secret",
+            "configmap/web-config"}
+    assert not (left & gone), left
 
 
 def test_namespace_deletion_removes_contents(kubectl):
