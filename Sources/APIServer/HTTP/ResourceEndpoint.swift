@@ -167,7 +167,9 @@ struct ResourceEndpoint {
         }
         if let v = query["fieldValidation"], !v.isEmpty {
             guard let fv = FieldValidation(rawValue: v) else {
-                throw APIError.badRequest("fieldValidation: Unsupported value: \"\(v)\": supported values: \"Ignore\", \"Strict\", \"Warn\"")
+                let kind = request.method == .post ? "CreateOptions" : request.method == .patch ? "PatchOptions" : "UpdateOptions"
+                let def = ResourceDefinition(group: "meta.k8s.io", versions: ["v1"], kind: kind, plural: kind.lowercased(), namespaced: false, schemaNames: [:])
+                throw APIError.invalid(def, "", [.notSupported("fieldValidation", "\"\(v)\"", ["Ignore", "Strict", "Warn"])])
             }
             o.fieldValidation = fv
         }

@@ -45,6 +45,7 @@ struct NamespaceCleaner: Service {
     private func watchOptions() -> ListOptions {
         var o = ListOptions()
         o.sendInitialEvents = false
+        o.resourceVersionMatch = "NotOlderThan"
         return o
     }
 

@@ -96,6 +96,12 @@ enum ObjectMetaRules {
         if object.namespace != old.namespace {
             errs.append(.invalid("metadata.namespace", FieldError.show(object.metadata["namespace"]), "field is immutable"))
         }
+        if old[path: ["metadata", "deletionTimestamp"]] != nil {
+            let before = Set(old.finalizers)
+            if object.finalizers.contains(where: { !before.contains($0) }) {
+                errs.append(.forbidden("metadata.finalizers", "no new finalizers can be added if the object is being deleted, found new finalizers \(object.finalizers.filter { !before.contains($0) })"))
+            }
+        }
         return errs
     }
 }

@@ -18,9 +18,7 @@ extension Registry {
         let prefix = ResourceCatalog.keyPrefix(def, namespace: namespace)
         let rv = options.resourceVersion ?? ""
         let initial = options.sendInitialEvents ?? (rv == "" || rv == "0")
-        if options.sendInitialEvents == true && !options.allowWatchBookmarks {
-            throw APIError.invalid(def, "", [.forbidden("allowWatchBookmarks", "sendInitialEvents requires setting allowWatchBookmarks to true")])
-        }
+        try Self.validateWatchOptions(options)
         let subscription: WatchSubscription
         var initialItems: [JSONValue] = []
         var startRevision: Int64
@@ -89,6 +87,26 @@ extension Registry {
         return (out, { subscription.cancel(); pump.cancel(); continuation.finish() })
     }
 
+    /// The option combinations kube-apiserver refuses for a watch (422 on ListOptions).
+    static func validateWatchOptions(_ o: ListOptions) throws(APIError) {
+        var errs: [FieldError] = []
+        let match = o.resourceVersionMatch ?? ""
+        if let send = o.sendInitialEvents {
+            if match != "NotOlderThan" {
+                errs.append(.forbidden("resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+            }
+            if send && !o.allowWatchBookmarks {
+                errs.append(.forbidden("allowWatchBookmarks", "sendInitialEvents requires setting allowWatchBookmarks to true"))
+            }
+        } else if !match.isEmpty {
+            errs.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+        }
+        if !errs.isEmpty { throw APIError.invalid(Registry.listOptionsDefinition, "", errs) }
+    }
+
+    static let listOptionsDefinition = ResourceDefinition(group: "meta.k8s.io", versions: ["v1"], kind: "ListOptions", plural: "listoptions",
+                                                         namespaced: false, schemaNames: [:])
+
     /// Applies selectors to a store event, turning selection changes into ADDED/DELETED.
     func filter(_ e: StoreEvent, strategy: any ResourceStrategy, options: ListOptions) -> WatchOutput? {
         let now = options.matches(e.object, strategy: strategy)
@@ -99,7 +117,11 @@ extension Registry {
         case .modified:
             if now && before { return WatchOutput(type: "MODIFIED", object: e.object) }
             if now { return WatchOutput(type: "ADDED", object: e.object) }
-            if before { return WatchOutput(type: "DELETED", object: e.object) }
+            if before, var last = e.prevObject {
+                // Leaving the selection: the last state the watcher could see, at this revision.
+                last[path: ["metadata", "resourceVersion"]] = .string(String(e.revision))
+                return WatchOutput(type: "DELETED", object: last)
+            }
             return nil
         }
     }
