@@ -11,6 +11,8 @@ public struct APIResponder: HTTPResponder {
     let registry: Registry
     let discovery: Discovery
     let openAPI: OpenAPIDocuments
+    /// Swagger 2.0 document kubectl's client-side validation falls back to.
+    let openAPIV2: OpenAPIV2Document
     let metrics: RequestMetrics
     let health: HealthState
     /// Largest request body accepted, as kube-apiserver's 3 MiB.
@@ -20,6 +22,7 @@ public struct APIResponder: HTTPResponder {
         self.registry = registry
         self.discovery = Discovery(catalog: registry.catalog)
         self.openAPI = openAPI
+        self.openAPIV2 = OpenAPIV2Document(definitions: registry.catalog.strategies.map(\.definition))
         self.metrics = metrics
         self.health = health
     }
@@ -51,6 +54,16 @@ public struct APIResponder: HTTPResponder {
         case "/api", "/api/": return ResponseBuilder.json(discovery.coreVersions(host: request.head.authority))
         case "/apis", "/apis/": return ResponseBuilder.json(discovery.groupList())
         case "/openapi/v3", "/openapi/v3/": return ResponseBuilder.json(openAPI.root())
+        case "/openapi/v2":
+            // kubectl asks for gnostic protobuf; anything else gets the JSON form. Like
+            // kube-openapi, protobuf goes out as octet-stream: client-go's mime parser rejects
+            // the `@v1.0` in the requested media type.
+            if request.headers[.accept]?.contains("application/com.github.proto-openapi.spec.v2") == true {
+                var r = ResponseBuilder.raw(openAPIV2.protobuf())
+                r.headers[.contentType] = "application/octet-stream"
+                return r
+            }
+            return ResponseBuilder.json(openAPIV2.json())
         default: break
         }
         if path.hasPrefix("/openapi/v3/") {
