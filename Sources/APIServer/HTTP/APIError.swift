@@ -70,11 +70,13 @@ public struct APIError: Error, Sendable {
     }
 
     public static func methodNotSupported(_ def: ResourceDefinition?, _ verb: String) -> APIError {
-        APIError(code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource")
+        APIError(code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource",
+                 details: .object([:]))
     }
 
+    /// kube-apiserver's generic 404 carries an empty `details`; kubectl reads it (e.g. `kubectl debug`).
     public static func pathNotFound() -> APIError {
-        APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource", details: .object([:]))
     }
 
     public static func unsupportedMediaType(_ type: String) -> APIError {
