@@ -4,9 +4,9 @@ import KubeModel
 import Logging
 import ServiceLifecycle
 
-/// Runs the built-in controllers against one API server: informers on pods, ReplicaSets and
-/// Deployments, then the ReplicaSet and Deployment controllers and the garbage collector with
-/// `workers` workers each once every cache has synced. Everything goes through `client`, over HTTP, as it would from
+/// Runs the built-in controllers against one API server: informers on pods, ReplicaSets,
+/// Deployments and nodes, then the ReplicaSet and Deployment controllers and the garbage collector with
+/// `workers` workers each, and the scheduler with one, once every cache has synced. Everything goes through `client`, over HTTP, as it would from
 /// another process. Stops on cancellation or graceful shutdown.
 public struct ControllerManager: Service {
     /// Tuning.
@@ -44,7 +44,8 @@ public struct ControllerManager: Service {
         let pods = informer(ReplicaSetController.podResource)
         let replicaSets = informer(ReplicaSetController.resource)
         let deployments = informer(DeploymentController.resource)
-        let informers = [pods, replicaSets, deployments]
+        let nodes = informer(Scheduler.nodeResource)
+        let informers = [pods, replicaSets, deployments, nodes]
 
         let rsQueue = WorkQueue<String, ContinuousClock>()
         let deploymentQueue = WorkQueue<String, ContinuousClock>()
@@ -61,6 +62,10 @@ public struct ControllerManager: Service {
             informer.addHandler(ownerGraph.handler(for: resource) { gcQueue.add($0) })
         }
 
+        let schedulerQueue = WorkQueue<String, ContinuousClock>()
+        pods.addHandler(Scheduler.podHandler(pods: pods.cache) { schedulerQueue.add($0) })
+        nodes.addHandler(Scheduler.nodeHandler(pods: pods.cache) { schedulerQueue.add($0) })
+
         let loops = [
             ControllerLoop(name: "replicaset", queue: rsQueue,
                            reconciler: ReplicaSetController(client: client, replicaSets: replicaSets.cache,
@@ -73,6 +78,10 @@ public struct ControllerManager: Service {
             ControllerLoop(name: "garbagecollector", queue: gcQueue,
                            reconciler: GarbageCollector(client: client, graph: ownerGraph) { gcQueue.add($0) },
                            workers: options.workers, logger: logger),
+            // One worker: each placement must see the previous one.
+            ControllerLoop(name: "scheduler", queue: schedulerQueue,
+                           reconciler: Scheduler(client: client, pods: pods.cache, nodes: nodes.cache),
+                           workers: 1, logger: logger),
         ]
 
         await cancelWhenGracefulShutdown {
@@ -97,6 +106,7 @@ public struct ControllerManager: Service {
         rsQueue.shutdown()
         deploymentQueue.shutdown()
         gcQueue.shutdown()
+        schedulerQueue.shutdown()
     }
 }
 
