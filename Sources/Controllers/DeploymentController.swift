@@ -18,6 +18,7 @@ public struct DeploymentController: Reconciler {
     let deployments: ObjectCache
     let replicaSets: ObjectCache
     let now: @Sendable () -> Date
+    var recorder: EventRecorder { EventRecorder(client: client, component: "deployment-controller") }
 
     init(client: KubeRESTClient, deployments: ObjectCache, replicaSets: ObjectCache, now: @escaping @Sendable () -> Date = { Date() }) {
         self.client = client
@@ -110,11 +111,22 @@ public struct DeploymentController: Reconciler {
     }
 
     private func scale(_ rs: JSONValue, to replicas: Int, desired: Int, surge: Int) async throws {
+        let from = ObjectRules.int(rs[path: ["spec", "replicas"]])
         try await patchReplicaSet(rs, [
             "metadata": ["annotations": [Self.desiredAnnotation: .string(String(desired)),
                                          Self.maxAnnotation: .string(String(desired + surge))]],
             "spec": ["replicas": .int(Int64(replicas))],
         ])
+        if from != replicas, let owner = deployment(owning: rs) {
+            await recorder.record(owner, apiVersion: "apps/v1", kind: "Deployment", reason: "ScalingReplicaSet",
+                                  message: "Scaled \(replicas > from ? "up" : "down") replica set \(rs.name ?? "") from \(from) to \(replicas)")
+        }
+    }
+
+    /// The cached Deployment that controls a ReplicaSet, for events about it.
+    private func deployment(owning rs: JSONValue) -> JSONValue? {
+        guard let ref = ObjectRules.controllerRef(of: rs), let name = ref["name"]?.stringValue else { return nil }
+        return deployments.get(ObjectCache.key(namespace: rs.namespace, name: name))
     }
 
     /// Merge-patches a ReplicaSet with the cached resourceVersion as precondition: if our
@@ -149,6 +161,10 @@ public struct DeploymentController: Reconciler {
         let path = ReplicaSetController.resource.inNamespace(d.namespace).path
         do {
             _ = try await client.create(path, rs)
+            if initial > 0 {
+                await recorder.record(d, apiVersion: "apps/v1", kind: "Deployment", reason: "ScalingReplicaSet",
+                                      message: "Scaled up replica set \(rs.name ?? "") from 0 to \(initial)")
+            }
         } catch let error as KubeAPIError where error.isAlreadyExists {
             let existing = try await client.get(path + "/" + (rs.name ?? ""))
             // Ours, and the cache has not seen it yet: the RS event brings us back.

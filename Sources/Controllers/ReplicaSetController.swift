@@ -17,6 +17,7 @@ public struct ReplicaSetController: Reconciler {
     let pods: ObjectCache
     let expectations: Expectations
     let now: @Sendable () -> Date
+    var recorder: EventRecorder { EventRecorder(client: client, component: "replicaset-controller") }
 
     init(client: KubeRESTClient, replicaSets: ObjectCache, pods: ObjectCache, expectations: Expectations = Expectations(),
          now: @escaping @Sendable () -> Date = { Date() }) {
@@ -88,7 +89,7 @@ public struct ReplicaSetController: Reconciler {
             try await createPods(min(-diff, Self.burst), rs: rs, key: key)
         } else if diff > 0 {
             let victims = Array(PodDeletionOrder.sorted(owned).prefix(min(diff, Self.burst)))
-            try await deletePods(victims, key: key)
+            try await deletePods(victims, rs: rs, key: key)
         }
     }
 
@@ -106,7 +107,16 @@ public struct ReplicaSetController: Reconciler {
             let errors = await withTaskGroup(of: (any Error)?.self) { group in
                 for _ in 0..<size {
                     group.addTask {
-                        do { _ = try await client.create(path, pod); return nil } catch { return error }
+                        do {
+                            let created = try await client.create(path, pod)
+                            await recorder.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", reason: "SuccessfulCreate",
+                                                  message: "Created pod: \(created.name ?? "")")
+                            return nil
+                        } catch {
+                            await recorder.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", type: "Warning", reason: "FailedCreate",
+                                                  message: "Error creating: \(error)")
+                            return error
+                        }
                     }
                 }
                 var errors: [any Error] = []
@@ -123,7 +133,7 @@ public struct ReplicaSetController: Reconciler {
         }
     }
 
-    private func deletePods(_ victims: [JSONValue], key: String) async throws {
+    private func deletePods(_ victims: [JSONValue], rs: JSONValue, key: String) async throws {
         await expectations.expect(key, deletes: victims.count)
         let errors = await withTaskGroup(of: (any Error)?.self) { group in
             for pod in victims {
@@ -132,7 +142,12 @@ public struct ReplicaSetController: Reconciler {
                 let options: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions",
                                           "preconditions": ["uid": .string(pod.uid ?? "")]]
                 group.addTask {
-                    do { try await client.delete(path, options: options); return nil } catch { return error }
+                    do {
+                        try await client.delete(path, options: options)
+                        await recorder.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", reason: "SuccessfulDelete",
+                                              message: "Deleted pod: \(pod.name ?? "")")
+                        return nil
+                    } catch { return error }
                 }
             }
             var errors: [any Error] = []

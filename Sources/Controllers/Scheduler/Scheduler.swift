@@ -120,21 +120,8 @@ public struct Scheduler: Reconciler {
 
     /// A core/v1 Event about `pod` from the default scheduler.
     private func event(_ pod: JSONValue, type: String, reason: String, message: String) async throws {
-        let now = JSONValue.string(Timestamp.now())
-        let ns = pod.namespace ?? "default"
-        let event: JSONValue = [
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": ["generateName": .string((pod.name ?? "pod") + "."), "namespace": .string(ns)],
-            "involvedObject": [
-                "apiVersion": "v1", "kind": "Pod", "name": .string(pod.name ?? ""), "namespace": .string(ns),
-                "uid": .string(pod.uid ?? ""), "resourceVersion": .string(pod.resourceVersion ?? ""),
-            ],
-            "type": .string(type), "reason": .string(reason), "message": .string(message),
-            "source": ["component": .string(Self.name)],
-            "reportingComponent": .string(Self.name), "reportingInstance": .string(Self.name),
-            "action": "Scheduling", "count": 1, "firstTimestamp": now, "lastTimestamp": now,
-        ]
-        _ = try await client.create(Self.eventResource.inNamespace(ns).path, event)
+        await EventRecorder(client: client, component: Self.name)
+            .record(pod, apiVersion: "v1", kind: "Pod", type: type, reason: reason, message: message, action: "Scheduling")
     }
 
     // MARK: - events to keys

@@ -1,0 +1,33 @@
+import Foundation
+import KubeClient
+import KubeModel
+
+/// Writes core/v1 Events about the objects a controller acts on, for `kubectl describe` and
+/// `kubectl get events`. Best effort, as in Kubernetes: a lost event never fails a reconcile.
+struct EventRecorder: Sendable {
+    static let resource = ResourcePath.core("events")
+
+    let client: KubeRESTClient
+    /// The reporting component, e.g. `replicaset-controller`.
+    let component: String
+
+    /// Records an event about `object` (of the given apiVersion and kind).
+    func record(_ object: JSONValue, apiVersion: String, kind: String, type: String = "Normal", reason: String,
+                message: String, action: String? = nil) async {
+        let now = JSONValue.string(Timestamp.now())
+        let ns = object.namespace ?? "default"
+        let event: JSONValue = [
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": ["generateName": .string((object.name ?? "object") + "."), "namespace": .string(ns)],
+            "involvedObject": [
+                "apiVersion": .string(apiVersion), "kind": .string(kind), "name": .string(object.name ?? ""), "namespace": .string(ns),
+                "uid": .string(object.uid ?? ""), "resourceVersion": .string(object.resourceVersion ?? ""),
+            ],
+            "type": .string(type), "reason": .string(reason), "message": .string(message),
+            "source": ["component": .string(component)],
+            "reportingComponent": .string(component), "reportingInstance": .string(component),
+            "action": .string(action ?? reason), "count": 1, "firstTimestamp": now, "lastTimestamp": now,
+        ]
+        _ = try? await client.create(Self.resource.inNamespace(ns).path, event)
+    }
+}
