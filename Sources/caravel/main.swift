@@ -44,6 +44,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Flag(help: "Do not run the controller manager inside the server.")
     var disableControllers = false
 
+    @Option(help: "Serve HTTPS with generated certificates and require credentials; false serves plain HTTP without authentication (debugging only).")
+    var tls: Bool = true
+
     func validate() throws {
         guard watchCacheSize >= 1000 else { throw ValidationError("--watch-cache-size must be at least 1000") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
@@ -53,15 +56,16 @@ struct ServerCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "caravel")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let config = APIServerConfiguration(dataDirectory: dataDir, port: port, bindAddress: bindAddress, watchCacheSize: watchCacheSize)
+        let config = APIServerConfiguration(dataDirectory: dataDir, port: port, bindAddress: bindAddress, watchCacheSize: watchCacheSize,
+                                            tls: tls)
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         if disableControllers {
             try await app.runService()
             return
         }
-        // The controllers talk to this server over HTTP, as they would from another process;
-        // listed after it, they stop first at shutdown.
-        let controllers = ControllerManagerService(kubeconfigPath: config.kubeconfigPath, waitForReady: true, logger: logger)
+        // The controllers talk to this server over HTTP(S) with their own client certificate, as
+        // they would from another process; listed after it, they stop first at shutdown.
+        let controllers = ControllerManagerService(kubeconfigPath: config.controllerManagerKubeconfigPath, waitForReady: true, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app, controllers],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

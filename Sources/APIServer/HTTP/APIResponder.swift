@@ -6,7 +6,7 @@ import NIOCore
 /// The HTTP front of the API server: health, version, discovery, OpenAPI and metrics, and
 /// every resource request, answered with Kubernetes `Status` errors on failure.
 public struct APIResponder: HTTPResponder {
-    public typealias Context = BasicRequestContext
+    public typealias Context = APIRequestContext
 
     let registry: Registry
     let discovery: Discovery
@@ -15,10 +15,14 @@ public struct APIResponder: HTTPResponder {
     let openAPIV2: OpenAPIV2Document
     let metrics: RequestMetrics
     let health: HealthState
+    /// Who is calling: client certificates and bearer tokens.
+    let authenticator: Authenticator
     /// Largest request body accepted, as kube-apiserver's 3 MiB.
     static let maxBodyBytes = 3 * 1024 * 1024
 
-    public init(registry: Registry, openAPI: OpenAPIDocuments, metrics: RequestMetrics, health: HealthState) {
+    public init(registry: Registry, openAPI: OpenAPIDocuments, metrics: RequestMetrics, health: HealthState,
+                authenticator: Authenticator) {
+        self.authenticator = authenticator
         self.registry = registry
         self.discovery = Discovery(catalog: registry.catalog)
         self.openAPI = openAPI
@@ -32,6 +36,12 @@ public struct APIResponder: HTTPResponder {
         var label = RequestLabel(verb: request.method.rawValue, resource: "", subresource: "")
         var response: Response
         do {
+            // Health and version stay public so probes and load balancers need no credentials.
+            if !Authenticator.isPublic(request.uri.path) {
+                let user = await authenticator.authenticate(authorization: request.headers[.authorization],
+                                                            peerCertificate: { await context.peerCertificate() })
+                guard user != nil else { throw APIError.unauthorized }
+            }
             response = try await route(request, label: &label)
         } catch let e as APIError {
             response = ResponseBuilder.error(e)

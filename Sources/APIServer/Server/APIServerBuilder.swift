@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import KubeModel
 import Logging
 import ServiceLifecycle
@@ -17,16 +19,24 @@ public enum APIServerBuilder {
         let store = try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize)
         let registry = Registry(store: store, catalog: ResourceCatalog(strategies))
         try await bootstrap(registry)
-        try writeKubeconfig(config)
+        let pki = config.tls ? try PKI.ensure(directory: config.pkiDirectory, serverNames: serverNames(config)) : nil
+        try writeKubeconfigs(config, pki: pki)
+        let tokens = try TokenFile.loadOrCreate(path: config.tokenFilePath)
         let health = HealthState()
         let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
-                                     metrics: RequestMetrics(), health: health)
+                                     metrics: RequestMetrics(), health: health,
+                                     authenticator: Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls))
+        if !config.tls {
+            logger.warning("TLS is off (--tls=false): plain HTTP and no authentication, for debugging only")
+        }
+        let server: HTTPServerBuilder = try pki.map { try .tls(.http1(), tlsConfiguration: ServerTLS.configuration($0)) } ?? .http1()
         let services: [any Service] = [
             ProgressTicker(store: store, interval: config.bookmarkInterval),
             NamespaceCleaner(registry: registry, logger: logger),
         ]
         return Application(
             responder: responder,
+            server: server,
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "caravel"),
             services: services,
             onServerRunning: { _ in
@@ -50,31 +60,25 @@ public enum APIServerBuilder {
         }
     }
 
-    /// Writes the admin kubeconfig the real kubectl reads as it is.
-    static func writeKubeconfig(_ config: APIServerConfiguration) throws {
-        let host = config.bindAddress == "0.0.0.0" ? "127.0.0.1" : config.bindAddress
-        let text = """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: caravel
-              cluster:
-                server: http://\(host):\(config.port)
-            users:
-            - name: caravel-admin
-              user: {}
-            contexts:
-            - name: caravel
-              context:
-                cluster: caravel
-                user: caravel-admin
-                namespace: default
-            current-context: caravel
-            preferences: {}
+    /// The serving certificate's SANs: the defaults plus a specific bind address.
+    static func serverNames(_ config: APIServerConfiguration) -> [String] {
+        var names = PKI.serverNames()
+        if !["0.0.0.0", "::", ""].contains(config.bindAddress) && !names.contains(config.bindAddress) {
+            names.append(config.bindAddress)
+        }
+        return names
+    }
 
-            """
-        let tmp = config.kubeconfigPath + ".tmp"
-        try text.write(toFile: tmp, atomically: false, encoding: .utf8)
-        _ = rename(tmp, config.kubeconfigPath)
+    /// Writes the admin kubeconfig (the real kubectl reads it as it is) and the controller
+    /// manager's, each with its own client certificate when TLS is on.
+    static func writeKubeconfigs(_ config: APIServerConfiguration, pki: PKI?) throws {
+        var host = ["0.0.0.0", "::", ""].contains(config.bindAddress) ? "127.0.0.1" : config.bindAddress
+        if host.contains(":") { host = "[\(host)]" }
+        let server = "\(pki == nil ? "http" : "https")://\(host):\(config.port)"
+        try KubeconfigWriter.write(KubeconfigWriter.text(server: server, user: "caravel-admin", ca: pki?.ca.certificatePEM,
+                                                         client: pki?.admin), to: config.kubeconfigPath)
+        try KubeconfigWriter.write(KubeconfigWriter.text(server: server, user: "system:kube-controller-manager",
+                                                         ca: pki?.ca.certificatePEM, client: pki?.controllerManager),
+                                   to: config.controllerManagerKubeconfigPath)
     }
 }

@@ -1,0 +1,24 @@
+import Hummingbird
+import NIOCore
+import NIOSSL
+
+/// The request context of the API server: Hummingbird's core context plus the connection's
+/// channel, from which the TLS handshake's client certificate is read for authentication.
+public struct APIRequestContext: RequestContext {
+    /// Hummingbird's per-request storage.
+    public var coreContext: CoreRequestContextStorage
+    /// The connection the request came in on.
+    public let channel: any Channel
+
+    /// A context for a request arriving on `source.channel`.
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// The client certificate validated during the handshake; `nil` without TLS or a certificate.
+    public func peerCertificate() async -> NIOSSLCertificate? {
+        // No TLS handler in the pipeline (plain HTTP) fails the lookup: that is "no certificate".
+        try? await channel.nioSSL_peerCertificate().get()
+    }
+}
