@@ -15,31 +15,7 @@ import Testing
     static let pods = ResourcePath.core("pods", namespace: "default")
 
     @Test(.timeLimit(.minutes(2))) func deploymentRollsOutAndUpdatesWithinSurge() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-cm-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = try freePort()
-        let logger: Logger = {
-            var l = Logger(label: "test")
-            l.logLevel = .warning
-            return l
-        }()
-        let config = APIServerConfiguration(dataDirectory: dir, port: port, bookmarkInterval: .seconds(1))
-        let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
-        let client = try KubeRESTClient(kubeconfigPath: config.kubeconfigPath)
-        // Listed after the server, the controllers stop first; until the server listens, their
-        // informers just retry.
-        let manager = ControllerManager(client: client, options: .init(workers: 2), logger: logger)
-        let services = ServiceGroup(configuration: .init(services: [app, manager], logger: logger))
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            let ready = await eventually(timeout: .seconds(20)) { (try? await client.raw("GET", "/readyz")) != nil }
-            try #require(ready)
-            try await scenario(client)
-            await services.triggerGracefulShutdown()
-            try await group.waitForAll()
-        }
-        try await client.shutdown()
+        try await withControlPlane(scenario)
     }
 
     func scenario(_ client: KubeRESTClient) async throws {
@@ -133,22 +109,5 @@ import Testing
             ]]
             do { _ = try await client.patch(path.path, status, type: .merge) } catch let e as KubeAPIError where e.isNotFound {}
         }
-    }
-
-    /// A TCP port nobody listens on right now.
-    func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }

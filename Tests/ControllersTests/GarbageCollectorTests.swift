@@ -148,30 +148,7 @@ import Testing
 
     /// Runs `body` against a fresh API server and ControllerManager.
     func withCluster(_ body: (KubeRESTClient) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-gc-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = try DeploymentEndToEndTests().freePort()
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let config = APIServerConfiguration(dataDirectory: dir, port: port, bookmarkInterval: .seconds(1))
-        let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
-        let client = try KubeRESTClient(kubeconfigPath: config.kubeconfigPath)
-        let manager = ControllerManager(client: client, options: .init(workers: 2), logger: logger)
-        let services = ServiceGroup(configuration: .init(services: [app, manager], logger: logger))
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await services.run() }
-                let ready = await eventually(timeout: .seconds(20)) { (try? await client.raw("GET", "/readyz")) != nil }
-                try #require(ready)
-                try await body(client)
-                await services.triggerGracefulShutdown()
-                try await group.waitForAll()
-            }
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await withControlPlane(body)
     }
 
     func items(_ client: KubeRESTClient, _ resource: ResourcePath, app: String) async throws -> [JSONValue] {

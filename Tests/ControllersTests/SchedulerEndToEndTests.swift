@@ -17,29 +17,7 @@ import Testing
     static let events = ResourcePath.core("events", namespace: "default")
 
     @Test(.timeLimit(.minutes(2))) func schedulesSpreadsAndExplains() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-sched-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = try DeploymentEndToEndTests().freePort()
-        let logger: Logger = {
-            var l = Logger(label: "test")
-            l.logLevel = .warning
-            return l
-        }()
-        let config = APIServerConfiguration(dataDirectory: dir, port: port, bookmarkInterval: .seconds(1))
-        let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
-        let client = try KubeRESTClient(kubeconfigPath: config.kubeconfigPath)
-        let manager = ControllerManager(client: client, options: .init(workers: 2), logger: logger)
-        let services = ServiceGroup(configuration: .init(services: [app, manager], logger: logger))
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            let ready = await eventually(timeout: .seconds(20)) { (try? await client.raw("GET", "/readyz")) != nil }
-            try #require(ready)
-            try await scenario(client)
-            await services.triggerGracefulShutdown()
-            try await group.waitForAll()
-        }
-        try await client.shutdown()
+        try await withControlPlane(scenario)
     }
 
     static func node(_ name: String) -> JSONValue {

@@ -84,12 +84,7 @@ struct OpenAPISchemaConverter {
     }
 
     private func extensions(_ node: SchemaNode, into out: inout [String: JSONValue]) {
-        if let s = node.patchStrategy { out["x-kubernetes-patch-strategy"] = .string(s) }
-        if let k = node.patchMergeKey { out["x-kubernetes-patch-merge-key"] = .string(k) }
-        if let t = node.listType { out["x-kubernetes-list-type"] = .string(t) }
-        if !node.listMapKeys.isEmpty { out["x-kubernetes-list-map-keys"] = .array(node.listMapKeys.map { .string($0) }) }
-        if let m = node.mapType { out["x-kubernetes-map-type"] = .string(m) }
-        if node.preserveUnknownFields { out["x-kubernetes-preserve-unknown-fields"] = true }
+        out.merge(node.kubernetesExtensions) { _, new in new }
     }
 
     /// Our own one-line summary of a definition (Kubernetes' prose is not copied).
