@@ -15,10 +15,16 @@ public struct ControllerManager: Service {
         public var workers: Int
         /// How often informers re-deliver their whole cache; `nil` disables it.
         public var resyncPeriod: Duration?
+        /// How long a node may go without renewing its Lease before it is Unknown and tainted.
+        public var nodeMonitorGracePeriod: Duration = .seconds(40)
+        /// Lease election so only one manager acts at a time; `nil` runs the controllers at once.
+        public var leaderElection: LeaderElectionConfiguration?
 
-        public init(workers: Int = 5, resyncPeriod: Duration? = .seconds(300)) {
+        public init(workers: Int = 5, resyncPeriod: Duration? = .seconds(300),
+                    leaderElection: LeaderElectionConfiguration? = LeaderElectionConfiguration()) {
             self.workers = workers
             self.resyncPeriod = resyncPeriod
+            self.leaderElection = leaderElection
         }
     }
 
@@ -34,6 +40,27 @@ public struct ControllerManager: Service {
     }
 
     public func run() async throws {
+        guard let election = options.leaderElection else { return try await runControllers() }
+        let elector = LeaderElector(lock: RESTLeaseLock(client: client, namespace: election.namespace, name: election.name),
+                                    configuration: election, clock: ContinuousClock())
+        let logger = self.logger
+        let identity: Logger.MetadataValue = .string(election.identity)
+        await cancelWhenGracefulShutdown {
+            // A lost lease ends one term; the manager stands again, with fresh caches.
+            while !Task.isCancelled {
+                let led = await elector.run {
+                    logger.info("leading", metadata: ["identity": identity])
+                    do { try await runControllers() } catch { logger.error("controllers failed", metadata: ["error": "\(error)"]) }
+                }
+                if led { logger.info("stopped leading", metadata: ["identity": identity]) }
+                // Do not hammer the server if a term ends at once (e.g. the controllers failed).
+                try? await Task.sleep(for: election.retryPeriod)
+            }
+        }
+    }
+
+    /// The controllers themselves, with no election.
+    func runControllers() async throws {
         let logger = self.logger
         let informerOptions = Informer<ContinuousClock>.Options(
             resyncPeriod: options.resyncPeriod,
@@ -45,7 +72,11 @@ public struct ControllerManager: Service {
         let replicaSets = informer(ReplicaSetController.resource)
         let deployments = informer(DeploymentController.resource)
         let nodes = informer(Scheduler.nodeResource)
-        let informers = [pods, replicaSets, deployments, nodes]
+        let leases = informer(NodeLifecycleController.leaseResource)
+        let namespaces = informer(NamespaceController.resource)
+        let endpointControllers = ServiceEndpoints.controllers(client: client, pods: pods, informer: informer,
+                                                               workers: options.workers, logger: logger)
+        let informers = [pods, replicaSets, deployments, nodes, leases, namespaces] + endpointControllers.informers
 
         let rsQueue = WorkQueue<String, ContinuousClock>()
         let deploymentQueue = WorkQueue<String, ContinuousClock>()
@@ -66,7 +97,15 @@ public struct ControllerManager: Service {
         pods.addHandler(Scheduler.podHandler(pods: pods.cache) { schedulerQueue.add($0) })
         nodes.addHandler(Scheduler.nodeHandler(pods: pods.cache) { schedulerQueue.add($0) })
 
-        let loops = [
+        let nodeLifecycleQueue = WorkQueue<String, ContinuousClock>()
+        let lifecycle = NodeLifecycleController.handlers(nodes: nodes.cache) { nodeLifecycleQueue.add($0) }
+        nodes.addHandler(lifecycle.node)
+        leases.addHandler(lifecycle.lease)
+        pods.addHandler(lifecycle.pod)
+        let namespaceQueue = WorkQueue<String, ContinuousClock>()
+        namespaces.addHandler(ControllerEvents.ownHandler { namespaceQueue.add($0) })
+
+        let loops = endpointControllers.loops + [
             ControllerLoop(name: "replicaset", queue: rsQueue,
                            reconciler: ReplicaSetController(client: client, replicaSets: replicaSets.cache,
                                                             pods: pods.cache, expectations: expectations),
@@ -82,6 +121,13 @@ public struct ControllerManager: Service {
             ControllerLoop(name: "scheduler", queue: schedulerQueue,
                            reconciler: Scheduler(client: client, pods: pods.cache, nodes: nodes.cache),
                            workers: 1, logger: logger),
+            ControllerLoop(name: "nodelifecycle", queue: nodeLifecycleQueue,
+                           reconciler: NodeLifecycleController(client: client, nodes: nodes.cache, leases: leases.cache, pods: pods.cache,
+                                                               gracePeriod: options.nodeMonitorGracePeriod),
+                           workers: options.workers, logger: logger),
+            ControllerLoop(name: "namespace", queue: namespaceQueue,
+                           reconciler: NamespaceController(client: client, namespaces: namespaces.cache),
+                           workers: options.workers, logger: logger),
         ]
 
         await cancelWhenGracefulShutdown {
@@ -107,6 +153,9 @@ public struct ControllerManager: Service {
         deploymentQueue.shutdown()
         gcQueue.shutdown()
         schedulerQueue.shutdown()
+        nodeLifecycleQueue.shutdown()
+        namespaceQueue.shutdown()
+        endpointControllers.queues.forEach { $0.shutdown() }
     }
 }
 

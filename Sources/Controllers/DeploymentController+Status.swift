@@ -6,8 +6,8 @@ extension DeploymentController {
     /// Computes the Deployment's status from its ReplicaSets and writes it through `/status`
     /// when it changed; answers the status as it now stands.
     @discardableResult
-    func writeStatus(_ d: JSONValue, newRS: JSONValue?, olds: [JSONValue]) async throws -> JSONValue {
-        let status = Self.status(of: d, newRS: newRS, olds: olds, now: now())
+    func writeStatus(_ d: JSONValue, newRS: JSONValue?, olds: [JSONValue], progressed: Bool = false) async throws -> JSONValue {
+        let status = Self.status(of: d, newRS: newRS, olds: olds, now: now(), progressed: progressed)
         if status != (d["status"] ?? .object([:])) { try await patchDeploymentStatus(d, status) }
         return status
     }
@@ -20,7 +20,7 @@ extension DeploymentController {
 
     /// The status Kubernetes would report: counts summed over the ReplicaSets, and the
     /// Available and Progressing conditions.
-    static func status(of d: JSONValue, newRS: JSONValue?, olds: [JSONValue], now: Date) -> JSONValue {
+    static func status(of d: JSONValue, newRS: JSONValue?, olds: [JSONValue], now: Date, progressed: Bool = false) -> JSONValue {
         let all = olds + (newRS.map { [$0] } ?? [])
         func sum(_ path: [String]) -> Int { all.reduce(0) { $0 + ObjectRules.int($1[path: path]) } }
         let desired = ObjectRules.int(d[path: ["spec", "replicas"]], default: 1)
@@ -48,14 +48,7 @@ extension DeploymentController {
             setCondition(&conditions, type: "Progressing", status: "Unknown", reason: "DeploymentPaused",
                          message: "Deployment is paused", now: now)
         } else if let newRS {
-            let name = newRS.name ?? ""
-            if isComplete(d, status: status) {
-                setCondition(&conditions, type: "Progressing", status: "True", reason: "NewReplicaSetAvailable",
-                             message: "ReplicaSet \"\(name)\" has successfully progressed.", now: now)
-            } else {
-                setCondition(&conditions, type: "Progressing", status: "True", reason: "ReplicaSetUpdated",
-                             message: "ReplicaSet \"\(name)\" is progressing.", now: now)
-            }
+            setProgressing(&conditions, d: d, status: status, newRS: newRS, progressed: progressed, now: now)
         }
         status["conditions"] = .array(conditions)
         return status

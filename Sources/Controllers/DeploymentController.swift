@@ -50,6 +50,12 @@ public struct DeploymentController: Reconciler {
         let olds = owned.filter { $0.uid != newRS?.uid }.sorted(by: Self.olderFirst)
         let paused = d[path: ["spec", "paused"]]?.boolValue ?? false
 
+        // A changed `spec.replicas` resizes the ReplicaSets first, paused or not, in proportion
+        // during a rollout; the rollout itself resumes on the events this causes.
+        if !deleting, Self.isScalingEvent(d, owned), try await scaleProportionally(d, newRS: newRS, olds: olds) {
+            return .done
+        }
+
         // A paused or deleted Deployment is not rolled; its status still tracks its pods.
         if paused || deleting {
             try await writeStatus(d, newRS: newRS, olds: olds)
@@ -68,12 +74,12 @@ public struct DeploymentController: Reconciler {
         try await syncRevision(d, newRS)
 
         if try await rolloutStep(d, newRS: newRS, olds: olds) {
-            try await writeStatus(d, newRS: newRS, olds: olds)
-            return .done
+            let status = try await writeStatus(d, newRS: newRS, olds: olds, progressed: true)
+            return Self.progressRecheck(d, status: status, now: now())
         }
         let status = try await writeStatus(d, newRS: newRS, olds: olds)
         if Self.isComplete(d, status: status) { try await cleanupHistory(d, olds: olds) }
-        return .done
+        return Self.progressRecheck(d, status: status, now: now())
     }
 
     // MARK: - rollout
@@ -110,7 +116,7 @@ public struct DeploymentController: Reconciler {
         return !downs.isEmpty
     }
 
-    private func scale(_ rs: JSONValue, to replicas: Int, desired: Int, surge: Int) async throws {
+    func scale(_ rs: JSONValue, to replicas: Int, desired: Int, surge: Int) async throws {
         let from = ObjectRules.int(rs[path: ["spec", "replicas"]])
         try await patchReplicaSet(rs, [
             "metadata": ["annotations": [Self.desiredAnnotation: .string(String(desired)),

@@ -56,8 +56,10 @@ struct ServerCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "caravel")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let config = APIServerConfiguration(dataDirectory: dataDir, port: port, bindAddress: bindAddress, watchCacheSize: watchCacheSize,
+        var config = APIServerConfiguration(dataDirectory: dataDir, port: port, bindAddress: bindAddress, watchCacheSize: watchCacheSize,
                                             tls: tls)
+        // Without the controller manager, the server finalizes deleted namespaces itself.
+        config.runsNamespaceCleaner = disableControllers
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         if disableControllers {
             try await app.runService()
@@ -84,6 +86,9 @@ struct ControllerManagerCommand: AsyncParsableCommand {
     @Option(help: "Workers per controller.")
     var workers: Int = 5
 
+    @Option(help: "Elect a leader on a Lease so that only one controller manager acts at a time; false runs the controllers at once.")
+    var leaderElect: Bool = true
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -97,7 +102,8 @@ struct ControllerManagerCommand: AsyncParsableCommand {
         let path = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".kube/config")
         let service = ControllerManagerService(kubeconfigPath: path, waitForReady: true,
-                                               options: .init(workers: workers), logger: logger)
+                                               options: .init(workers: workers, leaderElection: leaderElect ? .init() : nil),
+                                               logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -9,7 +9,10 @@ import Testing
 /// Runs `body` against a fresh control plane: the real API server in-process (TLS, on a free
 /// port, in a temporary data dir) and the ControllerManager talking to it over HTTPS with the
 /// admin kubeconfig, exactly as `caravel server` wires them. Both stop before this returns.
-func withControlPlane(_ body: (KubeRESTClient) async throws -> Void) async throws {
+/// Fake nodes have no kubelet renewing their Leases, so the node lifecycle controller's grace
+/// period defaults to an hour here; node lifecycle tests pass a short one and renew leases.
+func withControlPlane(nodeMonitorGracePeriod: Duration = .seconds(3600),
+                      _ body: (KubeRESTClient) async throws -> Void) async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-cp-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var logger = Logger(label: "test")
@@ -19,7 +22,9 @@ func withControlPlane(_ body: (KubeRESTClient) async throws -> Void) async throw
     let client = try KubeRESTClient(kubeconfigPath: config.kubeconfigPath)
     // Listed after the server, the controllers stop first; until the server listens, their
     // informers just retry.
-    let manager = ControllerManager(client: client, options: .init(workers: 2), logger: logger)
+    var options = ControllerManager.Options(workers: 2, leaderElection: .testing())
+    options.nodeMonitorGracePeriod = nodeMonitorGracePeriod
+    let manager = ControllerManager(client: client, options: options, logger: logger)
     let services = ServiceGroup(configuration: .init(services: [app, manager], logger: logger))
     do {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -52,4 +57,40 @@ func freePort() throws -> Int {
     }
     guard bound else { throw POSIXError(.EADDRINUSE) }
     return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// Starts the real API server alone (no controllers) for `body`, which gets the admin client
+/// and the server's configuration (for kubeconfigs of further clients). Stops it afterwards.
+func withAPIServer(_ body: (KubeRESTClient, APIServerConfiguration) async throws -> Void) async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-api-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    let config = APIServerConfiguration(dataDirectory: dir, port: try freePort(), bookmarkInterval: .seconds(1))
+    let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
+    let client = try KubeRESTClient(kubeconfigPath: config.kubeconfigPath)
+    let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+    do {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            let ready = await eventually(timeout: .seconds(20)) { (try? await client.raw("GET", "/readyz")) != nil }
+            try #require(ready)
+            try await body(client, config)
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+    } catch {
+        try? await client.shutdown()
+        throw error
+    }
+    try await client.shutdown()
+}
+
+extension LeaderElectionConfiguration {
+    /// Short periods so tests do not wait on production timings.
+    static func testing(identity: String = LeaderElectionConfiguration.defaultIdentity(), leaseDuration: Duration = .seconds(3),
+                        releaseOnCancel: Bool = true) -> LeaderElectionConfiguration {
+        LeaderElectionConfiguration(identity: identity, leaseDuration: leaseDuration, renewDeadline: .seconds(2),
+                                    retryPeriod: .milliseconds(200), releaseOnCancel: releaseOnCancel)
+    }
 }

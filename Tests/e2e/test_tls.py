@@ -75,8 +75,11 @@ def test_static_token_file_authenticates(start_server):
     (s.data_dir / "tokens.csv").write_text('s3cret-token,alice,uid-alice,"dev,ops"\n')
     s.start()
     with _anonymous(s) as session:
-        r = session.get(s.url + "/api/v1/namespaces", headers={"Authorization": "Bearer s3cret-token"}, timeout=10)
+        # Authenticated: discovery is open to every authenticated user; resources need an RBAC binding.
+        r = session.get(s.url + "/api", headers={"Authorization": "Bearer s3cret-token"}, timeout=10)
         assert r.status_code == 200, r.text
+        r = session.get(s.url + "/api/v1/namespaces", headers={"Authorization": "Bearer s3cret-token"}, timeout=10)
+        assert r.status_code == 403, r.text
         r = session.get(s.url + "/api/v1/namespaces", headers={"Authorization": "Bearer wrong"}, timeout=10)
         assert r.status_code == 401, r.text
     # The token file keeps the operator's entries across restarts.

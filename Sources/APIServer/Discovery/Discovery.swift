@@ -77,6 +77,7 @@ public struct Discovery: Sendable {
         case .portforward: e["kind"] = "PodPortForwardOptions"; e["verbs"] = ["create", "get"]
         case .eviction: e["group"] = "policy"; e["version"] = "v1"; e["kind"] = "Eviction"; e["verbs"] = ["create"]
         case .token: e["group"] = "authentication.k8s.io"; e["version"] = "v1"; e["kind"] = "TokenRequest"; e["verbs"] = ["create"]
+        case .finalize: e["kind"] = .string(d.kind); e["verbs"] = ["update"]
         }
         return e
     }

@@ -17,12 +17,15 @@ public struct APIResponder: HTTPResponder {
     let health: HealthState
     /// Who is calling: client certificates and bearer tokens.
     let authenticator: Authenticator
+    /// What the caller may do: RBAC in the server, allow-all where no authorizer is given.
+    let authorizer: any Authorizer
     /// Largest request body accepted, as kube-apiserver's 3 MiB.
     static let maxBodyBytes = 3 * 1024 * 1024
 
     public init(registry: Registry, openAPI: OpenAPIDocuments, metrics: RequestMetrics, health: HealthState,
-                authenticator: Authenticator) {
+                authenticator: Authenticator, authorizer: any Authorizer = AlwaysAllowAuthorizer()) {
         self.authenticator = authenticator
+        self.authorizer = authorizer
         self.registry = registry
         self.discovery = Discovery(catalog: registry.catalog)
         self.openAPI = openAPI
@@ -37,12 +40,15 @@ public struct APIResponder: HTTPResponder {
         var response: Response
         do {
             // Health and version stay public so probes and load balancers need no credentials.
+            var user: UserInfo?
             if !Authenticator.isPublic(request.uri.path) {
-                let user = await authenticator.authenticate(authorization: request.headers[.authorization],
-                                                            peerCertificate: { await context.peerCertificate() })
-                guard user != nil else { throw APIError.unauthorized }
+                guard let caller = await authenticator.authenticate(authorization: request.headers[.authorization],
+                                                                    peerCertificate: { await context.peerCertificate() }) else {
+                    throw APIError.unauthorized
+                }
+                user = try await Impersonation.resolve(request, caller: caller, authorizer: authorizer)
             }
-            response = try await route(request, label: &label)
+            response = try await route(request, user: user, label: &label)
         } catch let e as APIError {
             response = ResponseBuilder.error(e)
         } catch {
@@ -52,9 +58,11 @@ public struct APIResponder: HTTPResponder {
         return response
     }
 
-    func route(_ request: Request, label: inout RequestLabel) async throws -> Response {
+    /// `user` is nil only for public paths, which need no authorization.
+    func route(_ request: Request, user: UserInfo? = nil, label: inout RequestLabel) async throws -> Response {
         let path = request.uri.path
         let query = QueryParameters(request.uri.query)
+        if let user { try await authorize(request, user: user, path: path, query: query) }
         switch path {
         case "/healthz", "/livez": return ResponseBuilder.text("ok")
         case "/readyz":
@@ -93,8 +101,30 @@ public struct APIResponder: HTTPResponder {
         if let sub = info.subresource, Subresource(rawValue: sub).map({ !def.subresources.contains($0) }) ?? true {
             throw APIError.pathNotFound()
         }
+        var request = request
+        if let user {
+            request = try await EscalationCheck.check(request, info: info, strategy: strategy, registry: registry, user: user,
+                                                      authorizer: authorizer)
+        }
         let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request)
+        if let review = strategy as? AccessReviewStrategy {
+            label.verb = "POST"
+            return try await AccessReview.serve(endpoint, review: review, caller: user ?? UserInfo(name: "system:anonymous"),
+                                                authorizer: authorizer)
+        }
         return try await endpoint.serve(label: &label)
+    }
+
+    /// Authorization after authentication and before the registry: 403 as kube-apiserver words it.
+    func authorize(_ request: Request, user: UserInfo, path: String, query: QueryParameters) async throws {
+        let attributes: RequestAttributes
+        if let info = RequestInfo.parse(path: path) {
+            attributes = .resource(user: user, method: request.method.rawValue, info: info, watch: (try? query.bool("watch")) ?? false)
+        } else {
+            attributes = RequestAttributes(user: user, verb: request.method == .head ? "get" : request.method.rawValue.lowercased(), path: path)
+        }
+        let decision = await authorizer.authorize(attributes)
+        if !decision.allowed { throw APIError.forbidden(attributes, reason: decision.reason) }
     }
 }
 

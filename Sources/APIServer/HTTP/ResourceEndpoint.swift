@@ -56,6 +56,10 @@ struct ResourceEndpoint {
             let target: Registry.UpdateTarget = info.subresource == "status" ? .status : .main
             let r = try await registry.update(strategy, version: info.version, namespace: ns, name: name, body: try await body(), target: target, options: try writeOptions())
             return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
+        case (.put, let name?, "finalize"?):
+            label.verb = "PUT"
+            let r = try await registry.update(strategy, version: info.version, namespace: ns, name: name, body: try await body(), target: .finalize, options: try writeOptions())
+            return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
         case (.put, let name?, "scale"?):
             label.verb = "PUT"
             let scale = try await body()

@@ -4,7 +4,9 @@ import Logging
 import ServiceLifecycle
 
 /// Empties namespaces marked for deletion, then removes them: the `kubernetes` finalizer's
-/// job. It runs inside the API server until the controller manager takes it over.
+/// job. The controller manager's NamespaceController does this normally; this in-server copy
+/// runs only when the server runs without controllers (`--disable-controllers`,
+/// `APIServerConfiguration.runsNamespaceCleaner`), so that namespaces still go away there.
 struct NamespaceCleaner: Service {
     let registry: Registry
     let logger: Logger

@@ -133,6 +133,14 @@ struct OpenAPIPathBuilder {
                         gvk: (group, version, optionsKind), params: [], body: nil, responses: responses(["200": ["type": "string"]]))
                 }
                 out[path] = pathItem(ops, params: nameParams)
+            case .finalize:
+                out[path] = pathItem(
+                    [
+                        "put": operation(
+                            id: "replace\(idGroup)\(ns)\(kind)\(suffix)", description: "Replace finalize of the specified \(kind).",
+                            action: "put", gvk: gvk, params: Self.writeParams, body: Self.body(obj),
+                            responses: responses(["200": obj, "201": obj]))
+                    ], params: nameParams)
             }
         }
         return out

@@ -35,10 +35,13 @@ extension Registry {
         if options.dryRun {
             return WriteResult(object: try present(object, strategy: strategy, version: version), code: 201, warnings: warnings)
         }
+        // Reserved under the allocator's lock before the write, undone if the write fails.
+        let ticket = try serviceAllocations.reserve(&object, old: nil, def: def, name: name)
         let stored: StoredObject
         do {
             stored = try await store.create(key: key(def, namespace, name), object: object)
         } catch {
+            serviceAllocations.rollback(ticket)
             throw Self.storeError(error, def: def, name: name)
         }
         return WriteResult(object: try present(stored.object, strategy: strategy, version: version), code: 201, warnings: warnings)

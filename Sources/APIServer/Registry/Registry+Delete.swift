@@ -29,6 +29,7 @@ extension Registry {
                     try Self.checkPreconditionsThrowing(cur.object, options: options, def: def, name: name)
                     if !cur.object.finalizers.isEmpty { throw StoreError.conflict(key: objectKey, message: "finalizers were added concurrently") }
                 }
+                serviceAllocations.release(deleted.object, def: def)
                 return WriteResult(object: try present(deleted.object, strategy: strategy, version: version), code: 200, warnings: [])
             } catch {
                 throw Self.storeError(error, def: def, name: name)

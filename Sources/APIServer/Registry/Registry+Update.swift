@@ -1,8 +1,8 @@
 import KubeModel
 
 extension Registry {
-    /// Which part of an object a write may change.
-    public enum UpdateTarget: Sendable { case main, status }
+    /// Which part of an object a write may change (`finalize`: a namespace's `spec.finalizers`).
+    public enum UpdateTarget: Sendable { case main, status, finalize }
 
     /// A dry run stops the store's transaction here and carries the would-be result out.
     struct DryRunResult: Error { let object: JSONValue }
@@ -21,6 +21,7 @@ extension Registry {
                           mutate: @escaping @Sendable (JSONValue) throws -> JSONValue) async throws(APIError) -> WriteResult {
         let def = strategy.definition
         let warnings = Locked<[String]>([])
+        let ticket = Locked<ServiceAllocations.Ticket?>(nil)
         let objectKey = key(def, namespace, name)
         let stored: StoredObject
         do {
@@ -52,6 +53,12 @@ extension Registry {
                     if !recordsManagedFields { updated[path: ["metadata", "managedFields"]] = object[path: ["metadata", "managedFields"]] }
                     object = updated
                     errors = strategy.validateStatusUpdate(object, old: old)
+                case .finalize:
+                    // `namespaces/{name}/finalize` changes spec.finalizers and nothing else.
+                    var updated = old
+                    updated[path: ["spec", "finalizers"]] = object[path: ["spec", "finalizers"]]
+                    object = updated
+                    errors = strategy.validate(object)
                 case .main:
                     ObjectMetaRules.prepareForUpdate(&object, old: old)
                     if def.subresources.contains(.status) { object["status"] = old["status"] }
@@ -68,13 +75,16 @@ extension Registry {
                 try self.runValidation(errors, def: def, name: name)
                 if ObjectMetaRules.sameContent(object, old) { return nil }
                 if options.dryRun { throw DryRunResult(object: object) }
+                if case .main = target { ticket.value = try self.serviceAllocations.reserve(&object, old: old, def: def, name: name) }
                 return object
             }
         } catch let dry as DryRunResult {
             return WriteResult(object: try present(dry.object, strategy: strategy, version: version), code: 200, warnings: warnings.value)
         } catch {
+            serviceAllocations.rollback(ticket.value)
             throw Self.storeError(error, def: def, name: name)
         }
+        serviceAllocations.commit(ticket.value)
         var result = stored.object
         // Removing the last finalizer of an object marked for deletion completes the delete.
         if result[path: ["metadata", "deletionTimestamp"]] != nil, result.finalizers.isEmpty,
@@ -83,6 +93,7 @@ extension Registry {
                 guard cur.object.finalizers.isEmpty else { throw StoreError.conflict(key: objectKey, message: "finalizers were added") }
             }) {
                 result = deleted.object
+                serviceAllocations.release(deleted.object, def: def)
             }
         }
         return WriteResult(object: try present(result, strategy: strategy, version: version), code: 200, warnings: warnings.value)

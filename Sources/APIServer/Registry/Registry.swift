@@ -8,6 +8,8 @@ public final class Registry: Sendable {
     public let store: any Store
     public let catalog: ResourceCatalog
     let clock: @Sendable () -> Date
+    /// Cluster IPs and node ports held by Services (`restoreServiceAllocations` fills it at start).
+    public let serviceAllocations = ServiceAllocations()
 
     public init(store: any Store, catalog: ResourceCatalog, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store

@@ -20,5 +20,13 @@ public enum BuiltinResources {
         NetworkPolicyStrategy(),
         LeaseStrategy(),
         EndpointSliceStrategy(),
+        // rbac.authorization.k8s.io/v1, authorization.k8s.io/v1
+        RoleStrategy(),
+        ClusterRoleStrategy(),
+        RoleBindingStrategy(),
+        ClusterRoleBindingStrategy(),
+        AccessReviewStrategy(isSelf: true),
+        AccessReviewStrategy(isSelf: false),
+        AccessReviewStrategy(.selfSubjectRulesReview),
     ]
 }

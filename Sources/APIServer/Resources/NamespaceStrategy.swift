@@ -10,7 +10,7 @@ public struct NamespaceStrategy: ResourceStrategy {
 
     public let definition = ResourceDefinition(
         group: "", versions: ["v1"], kind: "Namespace", plural: "namespaces", shortNames: ["ns"], namespaced: false,
-        subresources: [.status], schemaNames: ["v1": "io.k8s.api.core.v1.Namespace"])
+        subresources: [.status, .finalize], schemaNames: ["v1": "io.k8s.api.core.v1.Namespace"])
 
     /// Namespace names become DNS labels (`svc.<ns>.svc`).
     public var nameRule: NameRule { .dns1123Label }

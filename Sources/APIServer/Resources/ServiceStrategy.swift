@@ -1,8 +1,8 @@
 import Foundation
 import KubeModel
 
-/// core/v1 Service: defaults, port validation, cluster IP / node port assignment and their
-/// immutability, kubectl's table.
+/// core/v1 Service: defaults, port validation, cluster IP / node port immutability, kubectl's
+/// table. Allocation itself is the registry's (`Allocation/ServiceAllocations.swift`).
 public struct ServiceStrategy: ResourceStrategy {
     typealias K = ResourceKit
 
@@ -49,28 +49,9 @@ public struct ServiceStrategy: ResourceStrategy {
         object["spec"] = spec
     }
 
-    /// Assigns a cluster IP (from 10.96.0.0/12) and node ports (30000-32767) when not given.
-    /// A random pick stands in for Kubernetes' allocator (no uniqueness check across services).
+    /// Cluster IPs and node ports are not picked here: the registry reserves them from
+    /// `ServiceAllocations` right before the store write, so that they are unique.
     public func prepareForCreate(_ object: inout JSONValue) {
-        guard var spec = object["spec"], spec.objectValue != nil else { return }
-        let type = K.string(spec["type"])
-        if type != "ExternalName" && K.string(spec["clusterIP"]).isEmpty {
-            let n = UInt32.random(in: 11...(1 << 20) - 2)
-            let ip = "10.\(96 + (n >> 16)).\((n >> 8) & 0xFF).\(n & 0xFF)"
-            spec["clusterIP"] = .string(ip)
-            spec["clusterIPs"] = [.string(ip)]
-        }
-        if type == "NodePort" || (type == "LoadBalancer" && spec["allocateLoadBalancerNodePorts"]?.boolValue != false) {
-            var used = Set(K.array(spec["ports"]).compactMap { $0["nodePort"]?.intValue })
-            K.eachElement(&spec, "ports") { p in
-                guard (p["nodePort"]?.intValue ?? 0) == 0 else { return }
-                var port = Int64.random(in: 30000...32767)
-                while used.contains(port) { port = Int64.random(in: 30000...32767) }
-                used.insert(port)
-                p["nodePort"] = .int(port)
-            }
-        }
-        object["spec"] = spec
         object["status"] = ["loadBalancer": .object([:])]
     }
 
@@ -85,6 +66,19 @@ public struct ServiceStrategy: ResourceStrategy {
                 spec["clusterIPs"] = oldSpec["clusterIPs"]
             }
         }
+        // `dropTypeDependentFields`: a type change that no longer needs what the old type had,
+        // and leaves it untouched, gives it up (the registry then releases it).
+        if type == "ExternalName" && oldType != "ExternalName" && K.string(spec["clusterIP"]) == K.string(oldSpec["clusterIP"]) {
+            spec["clusterIP"] = nil
+            spec["clusterIPs"] = nil
+            for f in ["ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"] { spec[f] = nil }
+        }
+        if !Self.needsNodePorts(spec) && Self.needsNodePorts(oldSpec) {
+            let oldPorts = K.array(oldSpec["ports"])
+            K.eachElement(&spec, "ports") { p in
+                if let np = p["nodePort"]?.intValue, np != 0, oldPorts.contains(where: { $0["nodePort"]?.intValue == np }) { p["nodePort"] = nil }
+            }
+        }
         if (type == "NodePort" || type == "LoadBalancer") && (oldType == "NodePort" || oldType == "LoadBalancer") {
             let oldPorts = K.array(oldSpec["ports"])
             K.eachElement(&spec, "ports") { p in
@@ -95,6 +89,11 @@ public struct ServiceStrategy: ResourceStrategy {
             }
         }
         object["spec"] = spec
+    }
+
+    static func needsNodePorts(_ spec: JSONValue) -> Bool {
+        let type = K.string(spec["type"])
+        return type == "NodePort" || (type == "LoadBalancer" && spec["allocateLoadBalancerNodePorts"]?.boolValue != false)
     }
 
     public func validate(_ object: JSONValue) -> [FieldError] {

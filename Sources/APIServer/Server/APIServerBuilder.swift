@@ -19,21 +19,22 @@ public enum APIServerBuilder {
         let store = try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize)
         let registry = Registry(store: store, catalog: ResourceCatalog(strategies))
         try await bootstrap(registry)
+        try await DefaultRoles.ensure(registry)
+        try await bootstrapServices(registry, config)
         let pki = config.tls ? try PKI.ensure(directory: config.pkiDirectory, serverNames: serverNames(config)) : nil
         try writeKubeconfigs(config, pki: pki)
         let tokens = try TokenFile.loadOrCreate(path: config.tokenFilePath)
         let health = HealthState()
         let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
                                      metrics: RequestMetrics(), health: health,
-                                     authenticator: Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls))
+                                     authenticator: Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls),
+                                     authorizer: RBACAuthorizer(store: store))
         if !config.tls {
             logger.warning("TLS is off (--tls=false): plain HTTP and no authentication, for debugging only")
         }
         let server: HTTPServerBuilder = try pki.map { try .tls(.http1(), tlsConfiguration: ServerTLS.configuration($0)) } ?? .http1()
-        let services: [any Service] = [
-            ProgressTicker(store: store, interval: config.bookmarkInterval),
-            NamespaceCleaner(registry: registry, logger: logger),
-        ]
+        var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval)]
+        if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }
         return Application(
             responder: responder,
             server: server,

@@ -12,6 +12,15 @@ public struct APIServerConfiguration: Sendable {
     /// Serve HTTPS with the generated PKI and require credentials (`--tls`); plain HTTP
     /// without authentication is for debugging only.
     public var tls: Bool
+    /// Run the API server's own namespace finalizer (`NamespaceCleaner`): only when no
+    /// controller manager runs with this server (`--disable-controllers`), since the
+    /// controller manager's namespace controller does that job otherwise.
+    public var runsNamespaceCleaner: Bool = false
+    /// Service cluster IPs come from this IPv4 CIDR (`--service-cluster-ip-range`); its first
+    /// address belongs to the `kubernetes` Service.
+    public var serviceClusterIPRange: String = "10.96.0.0/12"
+    /// Node ports of NodePort and LoadBalancer Services (`--service-node-port-range`).
+    public var serviceNodePortRange: ClosedRange<Int> = 30000...32767
 
     public init(dataDirectory: String, port: Int = 6443, bindAddress: String = "127.0.0.1", watchCacheSize: Int = 10_000,
                 bookmarkInterval: Duration = .seconds(15), tls: Bool = true) {

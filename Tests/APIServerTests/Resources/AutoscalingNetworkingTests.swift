@@ -143,7 +143,9 @@ import KubeModel
     @Test func builtinsAreComplete() {
         let kinds = BuiltinResources.all.map(\.definition.kind)
         #expect(Set(kinds) == ["Namespace", "Pod", "Service", "Endpoints", "Secret", "ConfigMap", "ServiceAccount", "Node", "Event",
-                               "Deployment", "ReplicaSet", "HorizontalPodAutoscaler", "NetworkPolicy", "Lease", "EndpointSlice"])
+                               "Deployment", "ReplicaSet", "HorizontalPodAutoscaler", "NetworkPolicy", "Lease", "EndpointSlice",
+                               "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SubjectAccessReview",
+                               "SelfSubjectRulesReview"])
         #expect(kinds.count == Set(kinds).count)
         for s in BuiltinResources.all {
             #expect(s.tableColumns.count == s.tableCells(for: ["metadata": ["name": "x"]], now: Date()).count, "\(s.definition.kind)")

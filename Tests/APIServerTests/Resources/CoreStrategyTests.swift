@@ -34,7 +34,9 @@ import KubeModel
 
     @Test func serviceDefaultsAndTable() {
         let s = ServiceStrategy()
-        let o = prepared(s, ["metadata": meta("web"), "spec": ["selector": ["app": "web"], "ports": [["port": 80]]]])
+        // Cluster IPs and node ports come from the registry's allocator (ServiceAllocationTests);
+        // here they are given, as the registry would have filled them.
+        let o = prepared(s, ["metadata": meta("web"), "spec": ["selector": ["app": "web"], "clusterIP": "10.96.0.10", "ports": [["port": 80]]]])
         let spec = o["spec"] ?? .null
         #expect(spec["type"] == "ClusterIP" && spec["sessionAffinity"] == "None")
         #expect(spec["internalTrafficPolicy"] == "Cluster" && spec["ipFamilyPolicy"] == "SingleStack" && spec["ipFamilies"] == ["IPv4"])
@@ -44,7 +46,7 @@ import KubeModel
         #expect(s.validate(o).isEmpty)
         #expect(s.tableCells(for: o, now: now) == ["web", "ClusterIP", .string(ip), "<none>", "80/TCP", "60m", "app=web"])
 
-        let np = prepared(s, ["metadata": meta("np"), "spec": ["type": "NodePort", "ports": [["port": 80, "targetPort": "http"]]]])
+        let np = prepared(s, ["metadata": meta("np"), "spec": ["type": "NodePort", "ports": [["port": 80, "targetPort": "http", "nodePort": 30080]]]])
         let nodePort = np[path: ["spec", "ports"]]?.arrayValue?.first?["nodePort"]?.intValue ?? 0
         #expect((30000...32767).contains(nodePort))
         #expect(np[path: ["spec", "externalTrafficPolicy"]] == "Cluster")
