@@ -51,10 +51,19 @@ public struct ReplicaSetController: Reconciler {
             }
         }
 
+        // nil: no attempt this round, so any ReplicaFailure condition stays as it is.
+        var outcome: ReplicaOutcome?
         if !rsDeleting, await expectations.satisfied(key) {
-            do { try await manageReplicas(owned, rs: rs, key: key) } catch { firstError = firstError ?? error }
+            do {
+                try await manageReplicas(owned, rs: rs, key: key)
+                outcome = .succeeded
+            } catch {
+                firstError = firstError ?? error
+                let desired = ObjectRules.int(rs[path: ["spec", "replicas"]], default: 1)
+                outcome = .failed(reason: owned.count < desired ? "FailedCreate" : "FailedDelete", message: "\(error)")
+            }
         }
-        let requeue = try await updateStatus(rs, owned: owned)
+        let requeue = try await updateStatus(rs, owned: owned, outcome: outcome)
         if let firstError { throw firstError }
         return requeue
     }
@@ -180,7 +189,7 @@ public struct ReplicaSetController: Reconciler {
 
     /// Writes the counts seen this round when they changed; asks to be called again when a
     /// ready pod will become available (minReadySeconds).
-    private func updateStatus(_ rs: JSONValue, owned: [JSONValue]) async throws -> ReconcileResult {
+    private func updateStatus(_ rs: JSONValue, owned: [JSONValue], outcome: ReplicaOutcome?) async throws -> ReconcileResult {
         let minReady = ObjectRules.int(rs[path: ["spec", "minReadySeconds"]])
         let t = now()
         let templateLabels = rs.stringMap(at: ["spec", "template", "metadata", "labels"])
@@ -198,6 +207,12 @@ public struct ReplicaSetController: Reconciler {
         status["readyReplicas"] = .int(Int64(ready.count))
         status["availableReplicas"] = .int(Int64(available.count))
         status["observedGeneration"] = rs[path: ["metadata", "generation"]] ?? .int(1)
+        if let outcome {
+            let had = status["conditions"]?.arrayValue ?? []
+            let conditions = Self.replicaFailure(had, outcome: outcome, now: t)
+            // A merge patch removes a field only when it is sent as null.
+            if conditions != had { status["conditions"] = conditions.isEmpty ? .null : .array(conditions) }
+        }
         if status != before {
             let path = Self.resource.inNamespace(rs.namespace).named(rs.name ?? "")
             var sub = path
@@ -211,5 +226,29 @@ public struct ReplicaSetController: Reconciler {
             .filter { $0 > 0 }
         let wait = max(1, waits.min() ?? Double(minReady))
         return .requeue(after: .milliseconds(Int64(wait * 1000)))
+    }
+}
+
+/// What managing replicas did in one reconcile, for the ReplicaFailure condition.
+enum ReplicaOutcome: Sendable, Equatable {
+    case succeeded
+    case failed(reason: String, message: String)
+}
+
+extension ReplicaSetController {
+    /// Kubernetes' ReplicaFailure condition: set (True, with the error) when creating or
+    /// deleting pods failed, removed once managing replicas succeeds again. The transition time
+    /// is kept while the condition stays, so an unchanged failure costs no status write.
+    static func replicaFailure(_ conditions: [JSONValue], outcome: ReplicaOutcome, now: Date) -> [JSONValue] {
+        let others = conditions.filter { $0["type"]?.stringValue != "ReplicaFailure" }
+        guard case .failed(let reason, let message) = outcome else { return others }
+        let old = conditions.first { $0["type"]?.stringValue == "ReplicaFailure" }
+        if let old, old["status"]?.stringValue == "True", old["reason"]?.stringValue == reason,
+           old["message"]?.stringValue == message { return conditions }
+        let stamp = old?["status"]?.stringValue == "True" ? old?["lastTransitionTime"] : nil
+        let condition: JSONValue = ["type": "ReplicaFailure", "status": "True", "reason": .string(reason),
+                                    "message": .string(message),
+                                    "lastTransitionTime": stamp ?? .string(Timestamp.format(now))]
+        return others + [condition]
     }
 }

@@ -47,7 +47,31 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Serve HTTPS with generated certificates and require credentials; false serves plain HTTP without authentication (debugging only).")
     var tls: Bool = true
 
+    @Flag(help: "Add a new encryption key for Secrets at rest (DIR/encryption-keys.json) and re-encrypt every Secret with it.")
+    var rotateEncryptionKey = false
+
+    @Option(help: "Audit log level (DIR/audit.log): None or Metadata. Request bodies are never logged.")
+    var auditLevel: String = "Metadata"
+
+    @Option(name: .customLong("audit-log-maxsize"), help: "Rotate the audit log when it exceeds this many MiB.")
+    var auditLogMaxSize: Int = 100
+
+    @Option(name: .customLong("audit-log-maxbackup"), help: "Rotated audit log files to keep.")
+    var auditLogMaxBackup: Int = 5
+
+    @Option(help: "Read-only requests executing at once before 429 TooManyRequests (0: unlimited).")
+    var maxRequestsInflight: Int = 400
+
+    @Option(help: "Mutating requests executing at once before 429 TooManyRequests (0: unlimited).")
+    var maxMutatingRequestsInflight: Int = 200
+
+    @Option(help: "Open watches per user before 429 TooManyRequests (0: unlimited).")
+    var maxWatchesPerUser: Int = 1000
+
     func validate() throws {
+        guard AuditLevel(rawValue: auditLevel) != nil else { throw ValidationError("--audit-level must be None or Metadata") }
+        guard auditLogMaxSize >= 1 else { throw ValidationError("--audit-log-maxsize must be at least 1") }
+        guard auditLogMaxBackup >= 0 else { throw ValidationError("--audit-log-maxbackup must not be negative") }
         guard watchCacheSize >= 1000 else { throw ValidationError("--watch-cache-size must be at least 1000") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         guard ["process", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process or fake") }
@@ -60,6 +84,13 @@ struct ServerCommand: AsyncParsableCommand {
                                             tls: tls)
         // Without the controller manager, the server finalizes deleted namespaces itself.
         config.runsNamespaceCleaner = disableControllers
+        config.auditLevel = AuditLevel(rawValue: auditLevel) ?? .metadata
+        config.auditLogMaxSizeMiB = auditLogMaxSize
+        config.auditLogMaxBackups = auditLogMaxBackup
+        config.maxRequestsInflight = maxRequestsInflight
+        config.maxMutatingRequestsInflight = maxMutatingRequestsInflight
+        config.maxWatchesPerUser = maxWatchesPerUser
+        config.rotateEncryptionKey = rotateEncryptionKey
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         if disableControllers {
             try await app.runService()

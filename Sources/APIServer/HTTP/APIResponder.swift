@@ -19,11 +19,18 @@ public struct APIResponder: HTTPResponder {
     let authenticator: Authenticator
     /// What the caller may do: RBAC in the server, allow-all where no authorizer is given.
     let authorizer: any Authorizer
+    /// Where every request is recorded; nil with `--audit-level None`.
+    let audit: AuditLog?
+    /// In-flight and per-user watch caps (429 beyond).
+    let limiter: InflightLimiter
     /// Largest request body accepted, as kube-apiserver's 3 MiB.
     static let maxBodyBytes = 3 * 1024 * 1024
 
     public init(registry: Registry, openAPI: OpenAPIDocuments, metrics: RequestMetrics, health: HealthState,
-                authenticator: Authenticator, authorizer: any Authorizer = AlwaysAllowAuthorizer()) {
+                authenticator: Authenticator, authorizer: any Authorizer = AlwaysAllowAuthorizer(), audit: AuditLog? = nil,
+                limiter: InflightLimiter = InflightLimiter()) {
+        self.audit = audit
+        self.limiter = limiter
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.registry = registry
@@ -37,25 +44,50 @@ public struct APIResponder: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
         var label = RequestLabel(verb: request.method.rawValue, resource: "", subresource: "")
+        let received = Date()
         var response: Response
+        var caller: UserInfo?
+        var user: UserInfo?
         do {
             // Health and version stay public so probes and load balancers need no credentials.
-            var user: UserInfo?
             if !Authenticator.isPublic(request.uri.path) {
-                guard let caller = await authenticator.authenticate(authorization: request.headers[.authorization],
-                                                                    peerCertificate: { await context.peerCertificate() }) else {
+                guard let authenticated = await authenticator.authenticate(authorization: request.headers[.authorization],
+                                                                           peerCertificate: { await context.peerCertificate() }) else {
                     throw APIError.unauthorized
                 }
-                user = try await Impersonation.resolve(request, caller: caller, authorizer: authorizer)
+                caller = authenticated
+                user = try await Impersonation.resolve(request, caller: authenticated, authorizer: authorizer)
             }
-            response = try await route(request, user: user, label: &label)
+            if let user {
+                response = try await limited(request, user: user, label: &label)
+            } else {
+                response = try await route(request, user: nil, label: &label)
+            }
         } catch let e as APIError {
             response = ResponseBuilder.error(e)
         } catch {
             response = ResponseBuilder.error(.internalError(String(describing: error)))
         }
         metrics.observe(label, code: response.status.code, duration: ContinuousClock.now - start)
+        // Probes are not audited: they would drown the log.
+        if let audit, !Authenticator.isPublic(request.uri.path) {
+            audit.record(.of(request, context: context, caller: caller, user: user, code: response.status.code, received: received))
+        }
         return response
+    }
+
+    /// `route` within the in-flight caps: watches against the user's watch cap, held until the
+    /// stream ends; anything else against its pool while the handler runs.
+    func limited(_ request: Request, user: UserInfo, label: inout RequestLabel) async throws -> Response {
+        if InflightLimiter.isWatch(request) {
+            guard limiter.acquireWatch(user: user.name) else { throw InflightLimiter.tooManyRequests() }
+            let slot = WatchSlot(limiter: limiter, user: user.name)
+            return try await route(request, user: user, label: &label).holding(slot)
+        }
+        let kind = InflightLimiter.Kind(method: request.method.rawValue)
+        guard limiter.acquire(kind) else { throw InflightLimiter.tooManyRequests() }
+        defer { limiter.release(kind) }
+        return try await route(request, user: user, label: &label)
     }
 
     /// `user` is nil only for public paths, which need no authorization.

@@ -16,8 +16,14 @@ public enum APIServerBuilder {
         async throws -> some ApplicationProtocol
     {
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize)
+        let keys = try EncryptionKeys.loadOrCreate(path: config.encryptionKeysPath, rotate: config.rotateEncryptionKey)
+        let store = EncryptingStore(wrapping: try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize), keys: keys)
         let registry = Registry(store: store, catalog: ResourceCatalog(strategies))
+        if config.rotateEncryptionKey {
+            // Before serving, so nothing is left under the old key once the server is ready.
+            let n = try await store.reencryptAll()
+            logger.notice("rotated the encryption key", metadata: ["key": .string(keys.primary.id), "reencrypted": .stringConvertible(n)])
+        }
         try await bootstrap(registry)
         try await DefaultRoles.ensure(registry)
         try await bootstrapServices(registry, config)
@@ -25,15 +31,21 @@ public enum APIServerBuilder {
         try writeKubeconfigs(config, pki: pki)
         let tokens = try TokenFile.loadOrCreate(path: config.tokenFilePath)
         let health = HealthState()
+        let audit = config.auditLevel == .none ? nil
+            : AuditLog(path: config.auditLogPath, level: config.auditLevel, maxBytes: config.auditLogMaxSizeMiB << 20,
+                       maxBackups: config.auditLogMaxBackups)
+        let limiter = InflightLimiter(maxReadOnly: config.maxRequestsInflight, maxMutating: config.maxMutatingRequestsInflight,
+                                      maxWatchesPerUser: config.maxWatchesPerUser)
         let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
                                      metrics: RequestMetrics(), health: health,
                                      authenticator: Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls),
-                                     authorizer: RBACAuthorizer(store: store))
+                                     authorizer: RBACAuthorizer(store: store), audit: audit, limiter: limiter)
         if !config.tls {
             logger.warning("TLS is off (--tls=false): plain HTTP and no authentication, for debugging only")
         }
         let server: HTTPServerBuilder = try pki.map { try .tls(.http1(), tlsConfiguration: ServerTLS.configuration($0)) } ?? .http1()
         var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval)]
+        if let audit { services.append(audit) }
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }
         return Application(
             responder: responder,

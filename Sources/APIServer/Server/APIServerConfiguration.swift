@@ -21,6 +21,22 @@ public struct APIServerConfiguration: Sendable {
     public var serviceClusterIPRange: String = "10.96.0.0/12"
     /// Node ports of NodePort and LoadBalancer Services (`--service-node-port-range`).
     public var serviceNodePortRange: ClosedRange<Int> = 30000...32767
+    /// Put a new at-rest encryption key first and re-encrypt every Secret with it at start
+    /// (`--rotate-encryption-key`).
+    public var rotateEncryptionKey: Bool = false
+
+    /// Audit log level (`--audit-level`); `.none` writes no `audit.log`.
+    public var auditLevel: AuditLevel = .metadata
+    /// Rotate `audit.log` beyond this many MiB (`--audit-log-maxsize`).
+    public var auditLogMaxSizeMiB: Int = 100
+    /// Rotated audit logs kept (`--audit-log-maxbackup`).
+    public var auditLogMaxBackups: Int = 5
+    /// Read-only requests executing at once before 429 (`--max-requests-inflight`; 0 unlimited).
+    public var maxRequestsInflight: Int = 400
+    /// Writes executing at once before 429 (`--max-mutating-requests-inflight`; 0 unlimited).
+    public var maxMutatingRequestsInflight: Int = 200
+    /// Open watches per user before 429 (`--max-watches-per-user`; 0 unlimited).
+    public var maxWatchesPerUser: Int = 1000
 
     public init(dataDirectory: String, port: Int = 6443, bindAddress: String = "127.0.0.1", watchCacheSize: Int = 10_000,
                 bookmarkInterval: Duration = .seconds(15), tls: Bool = true) {
@@ -42,4 +58,8 @@ public struct APIServerConfiguration: Sendable {
     public var pkiDirectory: String { (dataDirectory as NSString).appendingPathComponent("pki") }
     /// The static bearer token file (`--token-auth-file` format).
     public var tokenFilePath: String { (dataDirectory as NSString).appendingPathComponent("tokens.csv") }
+    /// The audit log (`AuditLog`), rotated to `audit.log.1` … `audit.log.N`.
+    public var auditLogPath: String { (dataDirectory as NSString).appendingPathComponent("audit.log") }
+    /// Keys that encrypt Secrets at rest (`EncryptionKeys`).
+    public var encryptionKeysPath: String { (dataDirectory as NSString).appendingPathComponent("encryption-keys.json") }
 }

@@ -19,6 +19,7 @@ enum FilterFailure: Hashable, Sendable, CustomStringConvertible {
     case untoleratedTaint(key: String, value: String)
     case antiAffinity
     case existingAntiAffinity
+    case topologySpread
 
     var description: String {
         switch self {
@@ -30,6 +31,7 @@ enum FilterFailure: Hashable, Sendable, CustomStringConvertible {
         case .untoleratedTaint(let key, let value): "node(s) had untolerated taint {\(key): \(value)}"
         case .antiAffinity: "node(s) didn't match pod anti-affinity rules"
         case .existingAntiAffinity: "node(s) didn't satisfy existing pods anti-affinity rules"
+        case .topologySpread: "node(s) didn't match pod topology spread constraints"
         }
     }
 }
@@ -53,6 +55,7 @@ enum SchedulingFilters {
         if !resources.isEmpty { return resources }
         if violatesExistingAntiAffinity(pod, on: info, all: all) { return [.existingAntiAffinity] }
         if violatesAntiAffinity(pod, on: info, all: all) { return [.antiAffinity] }
+        if !TopologySpread.satisfies(pod: pod, on: info, all: all) { return [.topologySpread] }
         return []
     }
 
