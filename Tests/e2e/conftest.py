@@ -26,10 +26,9 @@ import signal
 
 import pytest
 
-from e2eutil import CaravelServer, run_kubectl, unique  # noqa: F401  (re-exported)
+from e2eutil import SERVERS, CaravelServer, run_kubectl, unique  # noqa: F401  (re-exported)
 
 # Every server started by the tests, so that a failing test shows their logs.
-SERVERS: list[CaravelServer] = []
 DEFAULT_TEST_TIMEOUT = int(os.environ.get("CARAVEL_TEST_TIMEOUT", "300"))
 
 

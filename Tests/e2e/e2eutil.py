@@ -6,6 +6,7 @@ the tests keep working when the server switches from plain HTTP to TLS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -156,12 +157,42 @@ class ServerStartError(RuntimeError):
     pass
 
 
+# Every server a test starts, so a failing test can print the part of their logs it caused.
+SERVERS: list["CaravelServer"] = []
+
+
+@contextlib.contextmanager
+def serve(tmp_path_factory, name: str, *, controllers: bool = False, extra_args: Iterable[str] = (),
+          prepare: Optional[Callable[["CaravelServer"], None]] = None):
+    """A started server for a module-scoped fixture: `prepare(server)` runs before the start
+    (e.g. to write DIR/tokens.csv, which is read at start); stopped and removed afterwards."""
+    import pytest
+    base = tmp_path_factory.mktemp(name)
+    s = CaravelServer(base / "data", log_path=base / "server.log", name=name, controllers=controllers,
+                      extra_args=extra_args)
+    if prepare is not None:
+        prepare(s)
+    SERVERS.append(s)
+    try:
+        try:
+            s.start()
+        except Exception as e:  # noqa: BLE001
+            pytest.fail(f"could not start the caravel server {name}: {e}", pytrace=False)
+        yield s
+    finally:
+        s.stop()
+        s.cleanup()
+        if s in SERVERS:
+            SERVERS.remove(s)
+
+
 class CaravelServer:
     """One `caravel server` process on a data dir, driven through its kubeconfig."""
 
     def __init__(self, data_dir: Path | str, port: Optional[int] = None,
                  extra_args: Iterable[str] = (), log_path: Optional[Path] = None,
-                 name: str = "caravel"):
+                 name: str = "caravel", controllers: bool = False):
+        self.controllers = controllers
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -177,8 +208,9 @@ class CaravelServer:
 
     # -- lifecycle
     def command(self) -> list[str]:
+        defaults = [a for a in default_server_args() if not (self.controllers and a == "--disable-controllers")]
         return [str(caravel_bin()), "server", "--data-dir", str(self.data_dir),
-                "--port", str(self.port), *default_server_args(), *self.extra_args]
+                "--port", str(self.port), *defaults, *self.extra_args]
 
     def start(self, timeout: float = READY_TIMEOUT) -> "CaravelServer":
         """Starts the server and waits for /readyz. On a first start that fails because the

@@ -11,36 +11,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from e2eutil import CaravelServer, unique, wait_for
-
-try:  # show this server's log on failures, like the shared fixtures do
-    import conftest as _conftest
-except Exception:  # noqa: BLE001
-    _conftest = None
-
-
-class ControllerServer(CaravelServer):
-    """A CaravelServer that never passes --disable-controllers."""
-
-    def command(self) -> list[str]:
-        return [a for a in super().command() if a != "--disable-controllers"]
+from e2eutil import serve, unique, wait_for
 
 
 @pytest.fixture(scope="module")
 def cserver(tmp_path_factory):
-    base = tmp_path_factory.mktemp("caravel-controllers")
-    s = ControllerServer(base / "data", log_path=base / "server.log", name="caravel-controllers")
-    if _conftest is not None and hasattr(_conftest, "SERVERS"):
-        _conftest.SERVERS.append(s)
-    try:
-        s.start()
-    except Exception as e:  # noqa: BLE001
-        pytest.fail(f"could not start the caravel server with controllers: {e}", pytrace=False)
-    yield s
-    s.stop()
-    s.cleanup()
-    if _conftest is not None and s in getattr(_conftest, "SERVERS", []):
-        _conftest.SERVERS.remove(s)
+    with serve(tmp_path_factory, "caravel-controllers", controllers=True) as s:
+        yield s
 
 
 @pytest.fixture

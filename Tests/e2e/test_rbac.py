@@ -10,40 +10,19 @@ import json
 import pytest
 import requests
 
-from e2eutil import CaravelServer, unique, wait_for
-
-try:  # show this server's log on failures, like the shared fixtures do
-    import conftest as _conftest
-except Exception:  # noqa: BLE001
-    _conftest = None
+from e2eutil import serve, unique, wait_for
 
 BOB_TOKEN = "bob-" + unique("t", 16)
 
 
-class ControllerServer(CaravelServer):
-    """A CaravelServer that keeps its controllers on (they must pass RBAC too)."""
-
-    def command(self) -> list[str]:
-        return [a for a in super().command() if a != "--disable-controllers"]
-
-
 @pytest.fixture(scope="module")
 def rserver(tmp_path_factory):
-    base = tmp_path_factory.mktemp("caravel-rbac")
-    s = ControllerServer(base / "data", log_path=base / "server.log", name="caravel-rbac")
-    # The token file is read at start.
-    (s.data_dir / "tokens.csv").write_text(f'{BOB_TOKEN},bob,1001,"readers"\n')
-    if _conftest is not None and hasattr(_conftest, "SERVERS"):
-        _conftest.SERVERS.append(s)
-    try:
-        s.start()
-    except Exception as e:  # noqa: BLE001
-        pytest.fail(f"could not start the caravel server: {e}", pytrace=False)
-    yield s
-    s.stop()
-    s.cleanup()
-    if _conftest is not None and s in getattr(_conftest, "SERVERS", []):
-        _conftest.SERVERS.remove(s)
+    # The token file is read at start; the controllers stay on (they must pass RBAC too).
+    def write_tokens(s):
+        (s.data_dir / "tokens.csv").write_text(f'{BOB_TOKEN},bob,1001,"readers"\n')
+
+    with serve(tmp_path_factory, "caravel-rbac", controllers=True, prepare=write_tokens) as s:
+        yield s
 
 
 @pytest.fixture
