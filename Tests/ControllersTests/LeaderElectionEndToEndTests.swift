@@ -80,11 +80,14 @@ import Testing
             #expect(!before.contains("manager-b"), "the follower wrote: \(before)")
             #expect(await holder(admin) == "a")
 
-            await a.stop()
             let killed = ContinuousClock.now
+            await a.stop()
+            // b takes over once the 3 s lease has expired by its clock; the bound is generous
+            // because wall-clock limits in tests flake on a loaded machine (timings belong in
+            // benchmarks), but a follower that ignored the lease would be caught below.
             #expect(await eventually(timeout: .seconds(10)) { await holder(admin) == "b" })
             let takeover = ContinuousClock.now - killed
-            #expect(takeover <= .seconds(3) + .seconds(1), "took \(takeover) with a 3 s lease")
+            #expect(takeover >= .seconds(1), "took over after \(takeover): before the 3 s lease could have expired")
 
             _ = try await admin.patch(Self.deployments.named("web").path, ["spec": ["replicas": 4]], type: .merge)
             let scaled = try await eventually(timeout: .seconds(20)) {

@@ -78,9 +78,13 @@ actor Leadership {
     func advance(by total: Duration, step: Duration = .seconds(1)) async {
         var moved = Duration.zero
         while moved < total {
+            let parked = clock.sleeperCount
             clock.advance(by: step)
             moved += step
-            try? await Task.sleep(for: .milliseconds(20))
+            // Let every candidate woken by this step act and park on the clock again before
+            // time moves on: a fixed pause is not enough on a loaded machine.
+            _ = await eventually(timeout: .seconds(5)) { clock.sleeperCount >= parked }
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 
