@@ -26,20 +26,7 @@ func withControlPlane(nodeMonitorGracePeriod: Duration = .seconds(3600),
     options.nodeMonitorGracePeriod = nodeMonitorGracePeriod
     let manager = ControllerManager(client: client, options: options, logger: logger)
     let services = ServiceGroup(configuration: .init(services: [app, manager], logger: logger))
-    do {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            let ready = await eventually(timeout: .seconds(20)) { (try? await client.raw("GET", "/readyz")) != nil }
-            try #require(ready)
-            try await body(client)
-            await services.triggerGracefulShutdown()
-            try await group.waitForAll()
-        }
-    } catch {
-        try? await client.shutdown()
-        throw error
-    }
-    try await client.shutdown()
+    try await run(services, client: client) { try await body($0) }
 }
 
 /// A TCP port nobody listens on right now.
@@ -70,12 +57,18 @@ func withAPIServer(_ body: (KubeRESTClient, APIServerConfiguration) async throws
     let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
     let client = try KubeRESTClient(kubeconfigPath: config.kubeconfigPath)
     let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+    try await run(services, client: client) { try await body($0, config) }
+}
+
+/// Runs `services` until `body` (given the admin client, once /readyz answers) returns, then
+/// shuts them down gracefully and closes the client, also when `body` fails.
+private func run(_ services: ServiceGroup, client: KubeRESTClient, _ body: (KubeRESTClient) async throws -> Void) async throws {
     do {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
             let ready = await eventually(timeout: .seconds(20)) { (try? await client.raw("GET", "/readyz")) != nil }
             try #require(ready)
-            try await body(client, config)
+            try await body(client)
             await services.triggerGracefulShutdown()
             try await group.waitForAll()
         }

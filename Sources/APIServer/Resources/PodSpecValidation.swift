@@ -43,19 +43,24 @@ enum PodSpecValidation {
         return errs
     }
 
+    /// A required DNS-1123 label name, unique among `seen` (volume and container names).
+    static func validateUniqueName(_ name: String, _ path: String, seen: inout Set<String>, _ errs: inout [FieldError]) {
+        if name.isEmpty {
+            errs.append(.required(path, ""))
+            return
+        }
+        errs += NameValidation.validateObjectName(name, path: path, rule: .dns1123Label)
+        if seen.contains(name) { errs.append(.duplicate(path, FieldError.show(.string(name)))) }
+        seen.insert(name)
+    }
+
     /// Validates volumes; returns their names for volumeMount checks.
     static func validateVolumes(_ volumes: JSONValue?, _ path: String, _ errs: inout [FieldError]) -> Set<String> {
         var names = Set<String>()
         for (i, v) in K.array(volumes).enumerated() {
             let p = K.idx(path, i)
             let name = K.string(v["name"])
-            if name.isEmpty {
-                errs.append(.required(K.child(p, "name"), ""))
-            } else {
-                errs += NameValidation.validateObjectName(name, path: K.child(p, "name"), rule: .dns1123Label)
-                if names.contains(name) { errs.append(.duplicate(K.child(p, "name"), FieldError.show(.string(name)))) }
-                names.insert(name)
-            }
+            validateUniqueName(name, K.child(p, "name"), seen: &names, &errs)
             let sources = (v.objectValue ?? [:]).keys.filter { PodSpecDefaults.volumeSources.contains($0) && v[$0]?.isNull == false }.sorted()
             if sources.isEmpty {
                 errs.append(.required(p, "must specify a volume type"))
@@ -69,13 +74,7 @@ enum PodSpecValidation {
     static func validateContainer(_ c: JSONValue, _ p: String, volumes: Set<String>, names: inout Set<String>, isInit: Bool) -> [FieldError] {
         var errs: [FieldError] = []
         let name = K.string(c["name"])
-        if name.isEmpty {
-            errs.append(.required(K.child(p, "name"), ""))
-        } else {
-            errs += NameValidation.validateObjectName(name, path: K.child(p, "name"), rule: .dns1123Label)
-            if names.contains(name) { errs.append(.duplicate(K.child(p, "name"), FieldError.show(.string(name)))) }
-            names.insert(name)
-        }
+        validateUniqueName(name, K.child(p, "name"), seen: &names, &errs)
         let image = K.string(c["image"])
         if image.isEmpty {
             errs.append(.required(K.child(p, "image"), ""))
