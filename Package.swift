@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "APIServer", targets: ["APIServer"]),
         .library(name: "Controllers", targets: ["Controllers"]),
+        .library(name: "Kubelet", targets: ["Kubelet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -23,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
     ],
     targets: [
         .target(
@@ -48,6 +51,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -61,11 +66,36 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "Kubelet",
+            dependencies: [
+                "KubeClient",
+                "KubeModel",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The per-container monitor (like conmon): sets up namespaces, mounts and cgroups, runs the
+        // container's process, writes its output to the log file and its exit status to disk.
+        // Glibc only, so it stays single-threaded and survives kubelet restarts.
+        .executableTarget(name: "caravel-shim"),
+        // The example app the manifests run (image `caravel/demo-app`): health, readiness and
+        // startup endpoints, a CPU burner and Prometheus metrics.
+        .executableTarget(
+            name: "demo-app",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .executableTarget(
             name: "caravel",
             dependencies: [
                 "APIServer",
                 "Controllers",
+                "Kubelet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,6 +111,7 @@ let package = Package(
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeModel"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel"]),
+        .testTarget(name: "KubeletTests", dependencies: ["Kubelet", "KubeClient", "KubeModel", "APIServer"]),
         .testTarget(name: "ControllersTests", dependencies: ["Controllers", "KubeClient", "KubeModel", "APIServer"]),
     ]
 )

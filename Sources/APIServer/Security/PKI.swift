@@ -35,6 +35,9 @@ public struct PKI: Sendable {
     public let admin: CertificateKeyPair
     /// `CN=system:kube-controller-manager`.
     public let controllerManager: CertificateKeyPair
+    /// `CN=kube-apiserver-kubelet-client, O=system:masters`: the API server's identity towards
+    /// kubelets (pods/log, pods/exec).
+    public let kubeletClient: CertificateKeyPair
 
     /// Validity of a new CA.
     static let caValidity: TimeInterval = 10 * 365 * 86_400
@@ -71,7 +74,25 @@ public struct PKI: Sendable {
         let cm = try leaf(store, name: "controller-manager", ca: ca, now: now,
                           subject: try DistinguishedName { CommonName("system:kube-controller-manager") },
                           usage: .clientAuth, sans: nil)
-        return PKI(directory: directory, ca: ca.pair, server: server, admin: admin, controllerManager: cm)
+        let kubeletClient = try leaf(store, name: "apiserver-kubelet-client", ca: ca, now: now,
+                                     subject: try DistinguishedName {
+                                         OrganizationName("system:masters")
+                                         CommonName("kube-apiserver-kubelet-client")
+                                     }, usage: .clientAuth, sans: nil)
+        return PKI(directory: directory, ca: ca.pair, server: server, admin: admin, controllerManager: cm,
+                   kubeletClient: kubeletClient)
+    }
+
+    /// The client certificate of node `nodeName`'s kubelet: `CN=system:node:<name>, O=system:nodes`,
+    /// as the node authorizer expects. Issued once and kept under `DIR/pki/node-<name>.*`.
+    public func nodeClient(_ nodeName: String, now: Date = Date()) throws -> CertificateKeyPair {
+        let store = PEMFiles(directory: directory)
+        let ca = try Self.loadOrCreateCA(store, now: now)
+        return try Self.leaf(store, name: "node-" + nodeName, ca: ca, now: now,
+                             subject: try DistinguishedName {
+                                 OrganizationName("system:nodes")
+                                 CommonName("system:node:" + nodeName)
+                             }, usage: .clientAuth, sans: nil)
     }
 
     // MARK: - CA

@@ -93,5 +93,10 @@ public enum APIServerBuilder {
         try KubeconfigWriter.write(KubeconfigWriter.text(server: server, user: "system:kube-controller-manager",
                                                          ca: pki?.ca.certificatePEM, client: pki?.controllerManager),
                                    to: config.controllerManagerKubeconfigPath)
+        if let node = config.nodeName {
+            try KubeconfigWriter.write(KubeconfigWriter.text(server: server, user: "system:node:" + node,
+                                                             ca: pki?.ca.certificatePEM, client: try pki?.nodeClient(node)),
+                                       to: config.kubeletKubeconfigPath)
+        }
     }
 }

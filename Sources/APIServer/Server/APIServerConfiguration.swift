@@ -54,6 +54,11 @@ public struct APIServerConfiguration: Sendable {
     public var controllerManagerKubeconfigPath: String {
         (dataDirectory as NSString).appendingPathComponent("controller-manager.kubeconfig")
     }
+    /// Name of the node the built-in kubelet runs (`--node-name`); its kubeconfig is written
+    /// to `kubeletKubeconfigPath`. Nil when the server runs no kubelet.
+    public var nodeName: String?
+    /// Kubeconfig of the built-in kubelet, with the node's own client certificate.
+    public var kubeletKubeconfigPath: String { (dataDirectory as NSString).appendingPathComponent("kubelet.kubeconfig") }
     /// Certificates and keys (`pki/`).
     public var pkiDirectory: String { (dataDirectory as NSString).appendingPathComponent("pki") }
     /// The static bearer token file (`--token-auth-file` format).
