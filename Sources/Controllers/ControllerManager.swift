@@ -102,6 +102,8 @@ public struct ControllerManager: Service {
         nodes.addHandler(lifecycle.node)
         leases.addHandler(lifecycle.lease)
         pods.addHandler(lifecycle.pod)
+        let nodeIPAMQueue = WorkQueue<String, ContinuousClock>()
+        nodes.addHandler(NodeIPAMController.handler(nodes: nodes.cache) { nodeIPAMQueue.add($0) })
         let namespaceQueue = WorkQueue<String, ContinuousClock>()
         namespaces.addHandler(ControllerEvents.ownHandler { namespaceQueue.add($0) })
 
@@ -125,6 +127,9 @@ public struct ControllerManager: Service {
                            reconciler: NodeLifecycleController(client: client, nodes: nodes.cache, leases: leases.cache, pods: pods.cache,
                                                                gracePeriod: options.nodeMonitorGracePeriod),
                            workers: options.workers, logger: logger),
+            // One worker: each allocation must see the previous one.
+            ControllerLoop(name: "nodeipam", queue: nodeIPAMQueue,
+                           reconciler: NodeIPAMController(client: client, nodes: nodes.cache), workers: 1, logger: logger),
             ControllerLoop(name: "namespace", queue: namespaceQueue,
                            reconciler: NamespaceController(client: client, namespaces: namespaces.cache),
                            workers: options.workers, logger: logger),
@@ -154,6 +159,7 @@ public struct ControllerManager: Service {
         gcQueue.shutdown()
         schedulerQueue.shutdown()
         nodeLifecycleQueue.shutdown()
+        nodeIPAMQueue.shutdown()
         namespaceQueue.shutdown()
         endpointControllers.queues.forEach { $0.shutdown() }
     }

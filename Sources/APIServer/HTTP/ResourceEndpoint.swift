@@ -40,10 +40,16 @@ struct ResourceEndpoint {
             return ResponseBuilder.json(try await registry.getScale(strategy, namespace: ns, name: name))
         case (.get, let name?, "log"?):
             label.verb = "GET"
-            let pod = try await registry.get(strategy, version: info.version, namespace: ns, name: name)
-            let node = pod[path: ["spec", "nodeName"]]?.stringValue ?? ""
-            throw APIError.badRequest(node.isEmpty ? "pod \(name) does not have a host assigned"
-                                                   : "logs of pod \(name) are not available: node \(node) serves no container logs")
+            return try await PodLogProxy(registry: registry, namespace: ns ?? "", name: name, query: query, rawQuery: request.uri.query).serve()
+        case (.get, let name?, "exec"?), (.post, let name?, "exec"?):
+            // A WebSocket upgrade never gets here (PodExecProxy takes it before the responder):
+            // this is SPDY (kubectl's fallback) or a plain request. The pod's own errors first.
+            label.verb = request.method == .post ? "CREATE" : "GET"
+            _ = try await KubeletTarget.resolve(registry: registry, namespace: ns ?? "", pod: name, container: query["container"])
+            throw APIError.badRequest("Upgrade request required: exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io); SPDY is not supported")
+        case (.get, _?, "attach"?), (.post, _?, "attach"?):
+            label.verb = request.method == .post ? "CREATE" : "GET"
+            throw APIError.badRequest("attach is not supported by this server; use exec")
         case (.post, nil, nil):
             label.verb = "POST"
             let r = try await registry.create(strategy, version: info.version, namespace: ns, body: try await body(), options: try writeOptions())

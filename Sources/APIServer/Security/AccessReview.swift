@@ -77,7 +77,7 @@ enum AccessReview {
         var incomplete = false
         if user.groups.contains("system:masters") {
             rules = [PolicyRule(verbs: ["*"], apiGroups: ["*"], resources: ["*"]), PolicyRule(verbs: ["*"], nonResourceURLs: ["*"])]
-        } else if let rbac = authorizer as? RBACAuthorizer, let policy = try? await rbac.policy() {
+        } else if let rbac = authorizer.rbacAuthorizer, let policy = try? await rbac.policy() {
             rules = policy.rules(for: user, namespace: namespace)
         } else {
             rules = []

@@ -23,6 +23,9 @@ public struct RequestAttributes: Sendable, Equatable {
     public var name: String
     /// The URL path of a non-resource request.
     public var path: String
+    /// The request's `fieldSelector` ("" when it has none); nil when the server did not pass
+    /// it on, which the node authorizer takes as "unknown" for pod lists.
+    public var fieldSelector: String? = nil
 
     /// A resource request.
     public init(user: UserInfo, verb: String, apiGroup: String, resource: String, subresource: String = "",

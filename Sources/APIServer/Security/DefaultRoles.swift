@@ -98,6 +98,7 @@ enum DefaultRoles {
             ]),
             clusterRole("system:kube-controller-manager", rules: controllerManagerRules),
             clusterRole("system:kube-scheduler", rules: schedulerRules),
+            clusterRole("system:node", rules: nodeRules),
         ]
     }
 
@@ -133,6 +134,19 @@ enum DefaultRoles {
         rule(["create", "get", "update"], ["coordination.k8s.io"], ["leases"]),
     ]
 
+    /// A kubelet's needs. Broad on purpose: the node authorizer, consulted first, narrows
+    /// node identities to their own Node, Lease, pods and the Secrets/ConfigMaps those pods use,
+    /// and its denials are final for those kinds.
+    static let nodeRules: [PolicyRule] = [
+        rule(["get", "list", "watch", "create", "update", "patch"], [""], ["nodes", "nodes/status"]),
+        rule(readVerbs, [""], ["pods"]),
+        rule(["create", "delete"], [""], ["pods"]),
+        rule(["update", "patch"], [""], ["pods/status"]),
+        rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
+        rule(readVerbs, [""], ["secrets", "configmaps", "services", "endpoints"]),
+        rule(["get", "create", "update"], ["coordination.k8s.io"], ["leases"]),
+    ]
+
     /// Every ClusterRoleBinding created at bootstrap.
     static var clusterRoleBindings: [JSONValue] {
         [
@@ -146,6 +160,9 @@ enum DefaultRoles {
             // The scheduler runs inside the controller manager, under its identity, for now.
             binding("system:kube-scheduler", role: "system:kube-scheduler",
                     subjects: [("User", "system:kube-scheduler"), ("User", "system:kube-controller-manager")]),
+            // Kubernetes leaves this binding empty and relies on the node authorizer alone;
+            // here both apply, the node authorizer first (see NodeAuthorizer).
+            binding("system:node", role: "system:node", subjects: [("Group", "system:nodes")]),
         ]
     }
 

@@ -15,7 +15,7 @@ enum EscalationCheck {
                       user: UserInfo, authorizer: any Authorizer) async throws -> Request {
         guard info.group == group, info.subresource == nil, [.post, .put, .patch].contains(request.method),
               ["roles", "clusterroles", "rolebindings", "clusterrolebindings"].contains(info.resource),
-              !user.groups.contains("system:masters"), let rbac = authorizer as? RBACAuthorizer else { return request }
+              !user.groups.contains("system:masters"), let rbac = authorizer.rbacAuthorizer else { return request }
         let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: QueryParameters(request.uri.query),
                                         request: request)
         var buffered = request

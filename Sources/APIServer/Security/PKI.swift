@@ -86,9 +86,16 @@ public struct PKI: Sendable {
     /// The client certificate of node `nodeName`'s kubelet: `CN=system:node:<name>, O=system:nodes`,
     /// as the node authorizer expects. Issued once and kept under `DIR/pki/node-<name>.*`.
     public func nodeClient(_ nodeName: String, now: Date = Date()) throws -> CertificateKeyPair {
+        try Self.nodeClient(directory: directory, nodeName: nodeName, now: now)
+    }
+
+    /// As `nodeClient(_:)`, touching nothing but the CA and that node's files: safe while a
+    /// server runs on the same directory.
+    public static func nodeClient(directory: String, nodeName: String, now: Date = Date()) throws -> CertificateKeyPair {
         let store = PEMFiles(directory: directory)
-        let ca = try Self.loadOrCreateCA(store, now: now)
-        return try Self.leaf(store, name: "node-" + nodeName, ca: ca, now: now,
+        guard store.read("ca") != nil else { throw PKIError("no CA under \(directory): start `caravel server` once first") }
+        let ca = try loadOrCreateCA(store, now: now)
+        return try leaf(store, name: "node-" + nodeName, ca: ca, now: now,
                              subject: try DistinguishedName {
                                  OrganizationName("system:nodes")
                                  CommonName("system:node:" + nodeName)

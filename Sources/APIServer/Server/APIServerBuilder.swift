@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import HummingbirdWebSocket
 import KubeModel
 import Logging
 import ServiceLifecycle
@@ -36,14 +37,23 @@ public enum APIServerBuilder {
                        maxBackups: config.auditLogMaxBackups)
         let limiter = InflightLimiter(maxReadOnly: config.maxRequestsInflight, maxMutating: config.maxMutatingRequestsInflight,
                                       maxWatchesPerUser: config.maxWatchesPerUser)
+        let authenticator = Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls)
+        let authorizer = NodeAuthorizer(store: store, next: RBACAuthorizer(store: store))
         let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
                                      metrics: RequestMetrics(), health: health,
-                                     authenticator: Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls),
-                                     authorizer: RBACAuthorizer(store: store), audit: audit, limiter: limiter)
+                                     authenticator: authenticator, authorizer: authorizer, audit: audit, limiter: limiter)
         if !config.tls {
             logger.warning("TLS is off (--tls=false): plain HTTP and no authentication, for debugging only")
         }
-        let server: HTTPServerBuilder = try pki.map { try .tls(.http1(), tlsConfiguration: ServerTLS.configuration($0)) } ?? .http1()
+        // pods/log and pods/exec reach kubelets with the API server's kubelet client certificate;
+        // exec's WebSocket upgrade is taken before the responder, every other request is as before.
+        let kubelets = try KubeletClientConfig(clientCertificate: pki?.kubeletClient)
+        KubeletClientConfig.register(kubelets, for: registry)
+        let exec = PodExecProxy(registry: registry, authenticator: authenticator, authorizer: authorizer, kubelets: kubelets, logger: logger)
+        let http: HTTPServerBuilder = .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: PodExecProxy.maxFrameSize))) {
+            await exec.shouldUpgrade($0, channel: $1, logger: $2)
+        }
+        let server: HTTPServerBuilder = try pki.map { try .tls(http, tlsConfiguration: ServerTLS.configuration($0)) } ?? http
         var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval)]
         if let audit { services.append(audit) }
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }

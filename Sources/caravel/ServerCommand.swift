@@ -2,17 +2,9 @@ import APIServer
 import ArgumentParser
 import Controllers
 import Foundation
+import Kubelet
 import Logging
 import ServiceLifecycle
-
-@main
-struct Caravel: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "caravel",
-        abstract: "A Kubernetes-compatible control plane.",
-        subcommands: [ServerCommand.self, ControllerManagerCommand.self]
-    )
-}
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,11 +24,17 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Number of recent events kept for resuming watches (at least 1000).")
     var watchCacheSize: Int = 10_000
 
-    @Option(help: "Name of the built-in node (used once the kubelet runs inside the server).")
-    var nodeName: String = ProcessInfo.processInfo.hostName
+    @Option(help: "Name of the built-in node.")
+    var nodeName: String = ProcessInfo.processInfo.hostName.lowercased()
 
     @Option(help: "Container runtime of the built-in node: process or fake.")
     var runtime: String = "process"
+
+    @Option(help: "Port of the built-in kubelet's HTTPS server (logs, exec); 0 picks a free port.")
+    var kubeletPort: Int = 10250
+
+    @Flag(help: "Do not run a kubelet (no built-in node) inside the server.")
+    var disableKubelet = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -75,6 +73,8 @@ struct ServerCommand: AsyncParsableCommand {
         guard watchCacheSize >= 1000 else { throw ValidationError("--watch-cache-size must be at least 1000") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         guard ["process", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process or fake") }
+        guard (0...65535).contains(kubeletPort) else { throw ValidationError("--kubelet-port must be between 0 and 65535") }
+        guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
     }
 
     func run() async throws {
@@ -91,51 +91,28 @@ struct ServerCommand: AsyncParsableCommand {
         config.maxMutatingRequestsInflight = maxMutatingRequestsInflight
         config.maxWatchesPerUser = maxWatchesPerUser
         config.rotateEncryptionKey = rotateEncryptionKey
+        config.nodeName = disableKubelet ? nil : nodeName
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
-        if disableControllers {
-            try await app.runService()
-            return
+        // The controllers and the kubelet talk to this server over HTTP(S) with their own client
+        // certificates, as they would from another process; listed after it, they stop first.
+        var services: [any Service] = [app]
+        if !disableControllers {
+            services.append(ControllerManagerService(kubeconfigPath: config.controllerManagerKubeconfigPath, waitForReady: true,
+                                                     logger: logger))
         }
-        // The controllers talk to this server over HTTP(S) with their own client certificate, as
-        // they would from another process; listed after it, they stop first at shutdown.
-        let controllers = ControllerManagerService(kubeconfigPath: config.controllerManagerKubeconfigPath, waitForReady: true, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app, controllers],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        if !disableKubelet {
+            var options = KubeletService.Options()
+            options.runtime = runtime
+            options.serverPort = kubeletPort
+            options.waitForReady = true
+            var kubeletLogger = Logger(label: "caravel.kubelet")
+            kubeletLogger.logLevel = logger.logLevel
+            services.append(KubeletService(kubeconfigPath: config.kubeletKubeconfigPath, nodeName: nodeName,
+                                           rootDirectory: (dataDir as NSString).appendingPathComponent("kubelet"),
+                                           options: options, logger: kubeletLogger))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
 
-struct ControllerManagerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "controller-manager",
-        abstract: "Run the controllers (ReplicaSet, Deployment) against an API server."
-    )
-
-    @Option(help: "Kubeconfig of the API server to manage (default: $KUBECONFIG or ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(help: "Workers per controller.")
-    var workers: Int = 5
-
-    @Option(help: "Elect a leader on a Lease so that only one controller manager acts at a time; false runs the controllers at once.")
-    var leaderElect: Bool = true
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-    }
-
-    func run() async throws {
-        var logger = Logger(label: "caravel.controllers")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let path = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".kube/config")
-        let service = ControllerManagerService(kubeconfigPath: path, waitForReady: true,
-                                               options: .init(workers: workers, leaderElection: leaderElect ? .init() : nil),
-                                               logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-    }
-}

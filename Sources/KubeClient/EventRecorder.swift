@@ -1,22 +1,29 @@
 import Foundation
-import KubeClient
 import KubeModel
 
 /// Writes core/v1 Events about the objects a controller acts on, for `kubectl describe` and
 /// `kubectl get events`. Best effort, as in Kubernetes: a lost event never fails a reconcile.
-struct EventRecorder: Sendable {
+public struct EventRecorder: Sendable {
     static let resource = ResourcePath.core("events")
 
     let client: KubeRESTClient
     /// The reporting component, e.g. `replicaset-controller`.
     let component: String
+    /// The node, for events from a kubelet (`source.host`).
+    let host: String?
+
+    public init(client: KubeRESTClient, component: String, host: String? = nil) {
+        self.client = client
+        self.component = component
+        self.host = host
+    }
 
     /// Records an event about `object` (of the given apiVersion and kind).
-    func record(_ object: JSONValue, apiVersion: String, kind: String, type: String = "Normal", reason: String,
-                message: String, action: String? = nil) async {
+    public func record(_ object: JSONValue, apiVersion: String, kind: String, type: String = "Normal", reason: String,
+                message: String, action: String? = nil, fieldPath: String? = nil) async {
         let now = JSONValue.string(Timestamp.now())
         let ns = object.namespace ?? "default"
-        let event: JSONValue = [
+        var event: JSONValue = [
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["generateName": .string((object.name ?? "object") + "."), "namespace": .string(ns)],
             "involvedObject": [
@@ -24,10 +31,11 @@ struct EventRecorder: Sendable {
                 "uid": .string(object.uid ?? ""), "resourceVersion": .string(object.resourceVersion ?? ""),
             ],
             "type": .string(type), "reason": .string(reason), "message": .string(message),
-            "source": ["component": .string(component)],
-            "reportingComponent": .string(component), "reportingInstance": .string(component),
+            "source": host.map { ["component": .string(component), "host": .string($0)] } ?? ["component": .string(component)],
+            "reportingComponent": .string(component), "reportingInstance": .string(host ?? component),
             "action": .string(action ?? reason), "count": 1, "firstTimestamp": now, "lastTimestamp": now,
         ]
+        if let fieldPath { event[path: ["involvedObject", "fieldPath"]] = .string(fieldPath) }
         _ = try? await client.create(Self.resource.inNamespace(ns).path, event)
     }
 }

@@ -1,0 +1,129 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KubeModel
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOSSL
+import WSClient
+
+/// `kubectl exec` through the API server: a WebSocket upgrade of
+/// `GET /api/v1/namespaces/{ns}/pods/{name}/exec?command=…` (`v5.channel.k8s.io`, or
+/// `v4.channel.k8s.io` from the Python client), relayed frame by frame to the kubelet's
+/// `/exec/{ns}/{pod}/{container}` over a second WebSocket with the same subprotocol.
+///
+/// Upgrades are decided before the responder sees the request, so this authenticates and
+/// authorizes on its own with the server's Authenticator and Authorizer: `create` on
+/// `pods/exec`, as Kubernetes asks of WebSocket exec. Anything refused is not upgraded
+/// (an empty 400); kubectl then falls back to a POST, which the responder answers with the
+/// proper Status (401, 403, 404, …). Failures after the upgrade (no node, kubelet
+/// unreachable, no such container) arrive as a Status on channel 3, as from a kubelet.
+/// Upgraded requests are not in the audit log.
+public struct PodExecProxy: Sendable {
+    let registry: Registry
+    let authenticator: Authenticator
+    let authorizer: any Authorizer
+    let kubelets: KubeletClientConfig
+    let logger: Logger
+
+    static let protocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
+    static let maxFrameSize = 1 << 20
+    static let errorChannel: UInt8 = 3
+
+    public init(registry: Registry, authenticator: Authenticator, authorizer: any Authorizer, kubelets: KubeletClientConfig, logger: Logger) {
+        self.registry = registry
+        self.authenticator = authenticator
+        self.authorizer = authorizer
+        self.kubelets = kubelets
+        self.logger = logger
+    }
+
+    public typealias Handler = WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+
+    /// For `HTTPServerBuilder.http1WebSocketUpgrade(shouldUpgrade:)`.
+    public func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<Handler> {
+        let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? ""
+        let rawQuery = head.path.flatMap { p in p.firstIndex(of: "?").map { String(p[p.index(after: $0)...]) } }
+        guard let info = RequestInfo.parse(path: path), info.group == "", info.resource == "pods", info.subresource == "exec",
+              let namespace = info.namespace, let name = info.name else { return .dontUpgrade }
+        let offered = head.headerFields[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let proto = Self.protocols.first(where: offered.contains) else { return .dontUpgrade }
+        guard let caller = await authenticator.authenticate(authorization: head.headerFields[.authorization],
+                                                            peerCertificate: { try? await channel.nioSSL_peerCertificate().get() }),
+              let user = try? await Impersonation.resolve(Request(head: head, body: .init(buffer: ByteBuffer())), caller: caller,
+                                                          authorizer: authorizer) else { return .dontUpgrade }
+        let attributes = RequestAttributes(user: user, verb: "create", apiGroup: "", resource: "pods", subresource: "exec",
+                                           namespace: namespace, name: name)
+        guard await authorizer.authorize(attributes).allowed else { return .dontUpgrade }
+        let request = ExecRequest(namespace: namespace, pod: name, query: QueryParameters(rawQuery), rawQuery: rawQuery, proto: proto)
+        return .upgrade([.secWebSocketProtocol: proto]) { inbound, outbound, _ in
+            await self.relay(request, inbound: inbound, outbound: outbound)
+        }
+    }
+
+    struct ExecRequest: Sendable {
+        var namespace: String
+        var pod: String
+        var query: QueryParameters
+        var rawQuery: String?
+        var proto: String
+    }
+
+    /// Everything from the client to the kubelet and back until either side closes.
+    func relay(_ r: ExecRequest, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let url: String
+        let kubelet: KubeletTarget
+        do {
+            let resolved = try await KubeletTarget.resolve(registry: registry, namespace: r.namespace, pod: r.pod, container: r.query["container"])
+            kubelet = resolved.kubelet
+            url = "wss://\(kubelet.authority)/exec/\(KubeletTarget.escape(r.namespace))/\(KubeletTarget.escape(r.pod))/\(KubeletTarget.escape(resolved.container))"
+                + "?" + KubeletTarget.forward(r.rawQuery, keys: ["command", "stdin", "stdout", "stderr", "tty", "input"])
+        } catch let e as APIError {
+            return await fail(outbound, e)
+        } catch {
+            return await fail(outbound, .internalError(String(describing: error)))
+        }
+        let connected = Locked(false)
+        do {
+            let configuration = WebSocketClientConfiguration(maxFrameSize: Self.maxFrameSize, additionalHeaders: [.secWebSocketProtocol: r.proto])
+            try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: kubelets.tls, logger: logger) { kin, kout, _ in
+                connected.value = true
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        // client → kubelet; the client closing ends the kubelet's side too
+                        for try await message in inbound.messages(maxSize: Self.maxFrameSize) { try await Self.write(message, to: kout) }
+                        try? await kout.close(.normalClosure, reason: nil)
+                    }
+                    // kubelet → client, until the kubelet closes after the exit Status
+                    for try await message in kin.messages(maxSize: Self.maxFrameSize) { try await Self.write(message, to: outbound) }
+                    group.cancelAll()
+                }
+            }
+            try? await outbound.close(.normalClosure, reason: nil)
+        } catch {
+            if connected.value {
+                try? await outbound.close(.goingAway, reason: nil)
+            } else {
+                await fail(outbound, KubeletTarget.unreachable(kubelet, error))
+            }
+        }
+    }
+
+    static func write(_ message: WebSocketMessage, to writer: WebSocketOutboundWriter) async throws {
+        switch message {
+        case .binary(let b): try await writer.write(.binary(b))
+        case .text(let s): try await writer.write(.text(s))
+        }
+    }
+
+    /// A Status on the error channel, then close: what a client shows as the exec's error.
+    func fail(_ outbound: WebSocketOutboundWriter, _ error: APIError) async {
+        var frame = ByteBuffer()
+        frame.writeInteger(Self.errorChannel)
+        frame.writeBytes(JSONWriter.bytes(error.status))
+        try? await outbound.write(.binary(frame))
+        try? await outbound.close(.normalClosure, reason: nil)
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import KubeClient
+import KubeModel
+import NIOConcurrencyHelpers
+
+/// Kubernetes' node IPAM controller with its range allocator: every Node without a
+/// `spec.podCIDR` gets the lowest free /24 of the cluster CIDR (10.244.0.0/16 by default) in
+/// `spec.podCIDR` and `spec.podCIDRs`. What is in use is read from the Nodes themselves (the
+/// informer cache), so the allocation survives restarts with no state of its own; a node
+/// that already has a CIDR keeps it, since the field is immutable once set. When the range
+/// is exhausted the node gets a `CIDRNotAvailable` event and is looked at again later.
+///
+/// Run it with one worker: each allocation must see the previous one, which the cache may
+/// not show yet, so allocations in flight are held in `reservations` until the node shows
+/// its CIDR (or is gone).
+public struct NodeIPAMController: Reconciler {
+    static let component = "cidrAllocator"
+    static let nodeResource = ResourcePath.core("nodes")
+    /// How soon a node that found no free CIDR tries again.
+    static let exhaustedRetry: Duration = .seconds(30)
+
+    let client: KubeRESTClient
+    let nodes: ObjectCache
+    let range: CIDRRange
+    let reservations = NIOLockedValueBox<[String: Int]>([:])
+
+    init(client: KubeRESTClient, nodes: ObjectCache, clusterCIDR: String = "10.244.0.0/16", nodeMaskSize: Int = 24) {
+        self.client = client
+        self.nodes = nodes
+        // A malformed setting falls back to the default rather than allocating nothing.
+        self.range = CIDRRange(cidr: clusterCIDR, subnetMask: nodeMaskSize)
+            ?? CIDRRange(base: 0x0AF4_0000, prefix: 16, subnetMask: 24)
+    }
+
+    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component) }
+
+    public func reconcile(key: String) async throws -> ReconcileResult {
+        guard let node = nodes.get(key), let name = node.name else {
+            reservations.withLockedValue { $0[key] = nil }
+            return .done
+        }
+        if let cidr = node[path: ["spec", "podCIDR"]]?.stringValue, !cidr.isEmpty {
+            reservations.withLockedValue { $0[name] = nil }
+            return .done
+        }
+        let index: Int? = reservations.withLockedValue { reserved in
+            if let mine = reserved[name] { return mine }
+            var used = Set(reserved.values)
+            for other in nodes.list() {
+                for cidr in Self.cidrs(of: other) { if let i = range.index(of: cidr) { used.insert(i) } }
+            }
+            guard let free = (0..<range.count).first(where: { !used.contains($0) }) else { return nil }
+            reserved[name] = free
+            return free
+        }
+        guard let index else {
+            await recorder.record(node, apiVersion: "v1", kind: "Node", type: "Warning", reason: "CIDRNotAvailable",
+                                  message: "Node \(name) status is now: CIDRNotAvailable")
+            return .requeue(after: Self.exhaustedRetry)
+        }
+        let cidr = range.subnet(index)
+        // Guarded by resourceVersion: if the node changed meanwhile (perhaps got a CIDR from
+        // elsewhere), the conflict requeues it and the next look decides again.
+        let patch: JSONValue = [
+            "metadata": ["resourceVersion": .string(node.resourceVersion ?? "")],
+            "spec": ["podCIDR": .string(cidr), "podCIDRs": [.string(cidr)]],
+        ]
+        do {
+            _ = try await client.patch(Self.nodeResource.named(name).path, patch, type: .merge)
+        } catch let e as KubeAPIError where e.isNotFound {
+            reservations.withLockedValue { $0[name] = nil }
+            return .done
+        }
+        return .done
+    }
+
+    static func cidrs(of node: JSONValue) -> [String] {
+        var out = (node[path: ["spec", "podCIDRs"]]?.arrayValue ?? []).compactMap(\.stringValue)
+        if let single = node[path: ["spec", "podCIDR"]]?.stringValue, !single.isEmpty, !out.contains(single) { out.append(single) }
+        return out
+    }
+
+    /// Nodes wake themselves; a deleted node frees its CIDR, so nodes still waiting for one
+    /// are woken too.
+    static func handler(nodes: ObjectCache, enqueue: @escaping ControllerEvents.Enqueue) -> InformerHandler {
+        InformerHandler(
+            onAdd: { node in if let name = node.name { enqueue(name) } },
+            onUpdate: { _, node in if let name = node.name { enqueue(name) } },
+            onDelete: { node in
+                if let name = node.name { enqueue(name) }
+                for other in nodes.list() where cidrs(of: other).isEmpty {
+                    if let name = other.name { enqueue(name) }
+                }
+            })
+    }
+}
+
+/// An IPv4 range cut into equal subnets: 10.244.0.0/16 into /24s is 256 subnets,
+/// numbered from 0.
+struct CIDRRange: Sendable, Equatable {
+    let base: UInt32
+    let prefix: Int
+    let subnetMask: Int
+
+    init(base: UInt32, prefix: Int, subnetMask: Int) {
+        self.base = prefix == 0 ? 0 : base & ~((UInt32(1) << UInt32(32 - prefix)) - 1)
+        self.prefix = prefix
+        self.subnetMask = subnetMask
+    }
+
+    init?(cidr: String, subnetMask: Int) {
+        guard let (ip, prefix) = Self.parse(cidr), prefix <= subnetMask, subnetMask <= 30, subnetMask - prefix <= 20 else { return nil }
+        self.init(base: ip, prefix: prefix, subnetMask: subnetMask)
+    }
+
+    var count: Int { 1 << (subnetMask - prefix) }
+
+    func subnet(_ index: Int) -> String {
+        Self.format(base + UInt32(index) << UInt32(32 - subnetMask)) + "/\(subnetMask)"
+    }
+
+    /// The subnet number of `cidr`, if it is one of this range's subnets.
+    func index(of cidr: String) -> Int? {
+        guard let (ip, mask) = Self.parse(cidr), mask == subnetMask, ip >= base else { return nil }
+        let offset = ip - base
+        let i = Int(offset >> UInt32(32 - subnetMask))
+        guard i < count, offset & ((UInt32(1) << UInt32(32 - subnetMask)) - 1) == 0 else { return nil }
+        return i
+    }
+
+    static func parse(_ cidr: String) -> (UInt32, Int)? {
+        let parts = cidr.split(separator: "/")
+        guard parts.count == 2, let prefix = Int(parts[1]), (0...32).contains(prefix) else { return nil }
+        let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { return nil }
+        var v: UInt32 = 0
+        for o in octets {
+            guard let b = UInt8(o) else { return nil }
+            v = v << 8 | UInt32(b)
+        }
+        return (v, prefix)
+    }
+
+    static func format(_ v: UInt32) -> String { "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)" }
+}

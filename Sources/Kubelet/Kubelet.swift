@@ -1,0 +1,151 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+import ServiceLifecycle
+
+/// The node agent of one node: registers the Node and renews its Lease, runs the pods bound
+/// to it through a `ContainerRuntime`, reports their status, and serves their logs and exec
+/// sessions. `caravel server` runs one in-process; `caravel kubelet` runs one (or, with the
+/// fake runtime, many) against any API server.
+public struct Kubelet: Service {
+    public struct Configuration: Sendable {
+        public var nodeName: String
+        /// Pods' volumes, runtime records and logs (`KubeletPaths`).
+        public var rootDirectory: String
+        /// Port of the kubelet's HTTPS server (logs, exec); 0 picks a free one. Nil serves none.
+        public var serverPort: Int?
+        public var bindAddress: String
+        /// How often a pod worker looks at its containers when nothing else woke it.
+        public var syncInterval: Duration
+        public var labels: [String: String]
+
+        public init(nodeName: String, rootDirectory: String, serverPort: Int? = 10250, bindAddress: String = "0.0.0.0",
+                    syncInterval: Duration = .seconds(1), labels: [String: String] = [:]) {
+            self.nodeName = nodeName
+            self.rootDirectory = rootDirectory
+            self.serverPort = serverPort
+            self.bindAddress = bindAddress
+            self.syncInterval = syncInterval
+            self.labels = labels
+        }
+    }
+
+    let config: Configuration
+    let client: KubeRESTClient
+    let runtime: any ContainerRuntime
+    /// The process runtime's pod network, configured once the node has a podCIDR.
+    let network: PodNetwork?
+    /// The cluster CA: who may call the kubelet's server (the API server's client certificate).
+    let clientCA: String?
+    let logger: Logger
+
+    public init(config: Configuration, client: KubeRESTClient, runtime: any ContainerRuntime, network: PodNetwork?,
+                clientCA: String?, logger: Logger) {
+        self.config = config
+        self.client = client
+        self.runtime = runtime
+        self.network = network
+        self.clientCA = clientCA
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try FileManager.default.createDirectory(atPath: config.rootDirectory, withIntermediateDirectories: true)
+        let paths = KubeletPaths(root: config.rootDirectory)
+        let isFake = runtime.name == "fake"
+        let hostIP = await network?.hostIP() ?? "127.0.0.1"
+        let capacity = NodeCapacity.detect(rootDirectory: config.rootDirectory)
+        let objects = RESTObjectSource(client: client)
+        let records = await runtime.listContainers()
+        let ctx = KubeletContext(
+            nodeName: config.nodeName, client: client, runtime: runtime, paths: paths,
+            volumes: VolumeManager(paths: paths, source: objects, logger: logger), objects: objects,
+            events: EventRecorder(client: client, component: "kubelet", host: config.nodeName), hostIP: hostIP,
+            nodeAllocatable: Self.stringMap(capacity.allocatableJSON), runsProbes: !isFake,
+            syncInterval: isFake ? .seconds(10) : config.syncInterval, logger: logger)
+        let workers = PodWorkers(ctx: ctx, records: records)
+        let server = config.serverPort.map {
+            KubeletServer(port: $0, bindAddress: config.bindAddress, clientCA: clientCA ?? "", lookup: workers, runtime: runtime,
+                          logger: logger)
+        }
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                if let server {
+                    group.addTask {
+                        do { try await server.run() } catch { logger.error("kubelet server failed", metadata: ["error": .string("\(error)")]) }
+                    }
+                }
+                group.addTask {
+                    await runNode(ctx: ctx, workers: workers, server: server, hostIP: hostIP, capacity: capacity, isFake: isFake)
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        await workers.shutdown()
+    }
+
+    /// Registers the node, then runs the heartbeat, the status loop and the pod informer
+    /// until cancelled.
+    private func runNode(ctx: KubeletContext, workers: PodWorkers, server: KubeletServer?, hostIP: String,
+                         capacity: NodeCapacity, isFake: Bool) async {
+        var port = 0
+        if let server {
+            while !Task.isCancelled {
+                if let p = await server.boundPort() { port = p; break }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        var labels = config.labels
+        if isFake { labels["type"] = "fake" }
+        let noPressure: @Sendable () -> NodePressure = { NodePressure() }
+        let pressure: (@Sendable () -> NodePressure)? = isFake ? noPressure : nil
+        let reporter = NodeStatusReporter(client: client, nodeName: config.nodeName, runtimeName: runtime.name, kubeletPort: port,
+                                          hostIP: hostIP, capacity: capacity, labels: labels, logger: logger,
+                                          rootDirectory: config.rootDirectory,
+                                          pressure: pressure)
+        var node: JSONValue?
+        var delay = Duration.milliseconds(200)
+        while node == nil && !Task.isCancelled {
+            do {
+                node = try await reporter.register()
+            } catch {
+                logger.warning("node registration failed, retrying", metadata: ["node": .string(config.nodeName), "error": .string("\(error)")])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+        guard let node, let nodeUID = node.uid else { return }
+        if let network {
+            // Pods started before the node has a CIDR share the host network; wait a moment for it.
+            let cidr = await reporter.waitForPodCIDR(timeout: .seconds(5))
+            await network.configure(podCIDR: cidr)
+        }
+        let informer = Informer(source: RESTListWatch(client: client, path: "/api/v1/pods",
+                                                      baseQuery: ["fieldSelector": "spec.nodeName=\(config.nodeName)"]))
+        informer.addHandler(InformerHandler(
+            onAdd: { await workers.apply($0) },
+            onUpdate: { _, new in await workers.apply(new) },
+            onDelete: { await workers.remove($0) }))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await LeaseHeartbeat(client: client, nodeName: config.nodeName, nodeUID: nodeUID, logger: logger).run() }
+            group.addTask { await reporter.run(readiness: { true }) }
+            group.addTask { await informer.run() }
+            group.addTask {
+                if await informer.waitForSync() { await workers.removeOrphans() }
+            }
+            if let network {
+                group.addTask {
+                    guard await !network.isolated else { return }
+                    if let cidr = await reporter.waitForPodCIDR(timeout: .seconds(3600)) { await network.configure(podCIDR: cidr) }
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    static func stringMap(_ v: JSONValue) -> [String: String] {
+        (v.objectValue ?? [:]).compactMapValues(\.stringValue)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import KubeClient
+import Logging
+import ServiceLifecycle
+
+/// The kubelet as a process runs it: a client from a kubeconfig, the chosen runtime, and one
+/// `Kubelet` per node (several only with the fake runtime, for scale tests like kwok).
+public struct KubeletService: Service {
+    public struct Options: Sendable {
+        /// `process` or `fake`.
+        public var runtime: String = "process"
+        /// Fake nodes to run (`--nodes`); named `<nodeName>-1` … when more than one.
+        public var nodes: Int = 1
+        public var serverPort: Int = 10250
+        public var bindAddress: String = "0.0.0.0"
+        /// `caravel-shim`; found next to the running executable when nil.
+        public var shimPath: String?
+        /// Wait for the API server's /readyz first (when it starts in the same process).
+        public var waitForReady: Bool = false
+
+        public init() {}
+    }
+
+    let kubeconfigPath: String
+    let nodeName: String
+    let rootDirectory: String
+    let options: Options
+    let logger: Logger
+
+    public init(kubeconfigPath: String, nodeName: String, rootDirectory: String, options: Options = .init(),
+                logger: Logger = Logger(label: "caravel.kubelet")) {
+        self.kubeconfigPath = kubeconfigPath
+        self.nodeName = nodeName
+        self.rootDirectory = rootDirectory
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let connection = try Kubeconfig.load(path: kubeconfigPath)
+        let client = try KubeRESTClient(connection: connection, options: .init(userAgent: "caravel-kubelet/\(nodeName)"))
+        defer { Task { try? await client.shutdown() } }
+        if options.waitForReady {
+            guard await Self.waitUntilReady(client) else { return }
+        }
+        let clientCA = Self.pem(connection.certificateAuthority)
+        let kubelets = try makeKubelets(client: client, clientCA: clientCA)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for k in kubelets { group.addTask { try await k.run() } }
+            try await group.waitForAll()
+        }
+    }
+
+    private func makeKubelets(client: KubeRESTClient, clientCA: String?) throws -> [Kubelet] {
+        if options.runtime == "fake" {
+            let names = options.nodes <= 1 ? [nodeName] : (1...options.nodes).map { "\(nodeName)-\($0)" }
+            return names.map { name in
+                Kubelet(config: .init(nodeName: name, rootDirectory: rootDirectory + "/" + name, serverPort: nil),
+                        client: client, runtime: FakeRuntime(), network: nil, clientCA: clientCA, logger: logger)
+            }
+        }
+        let paths = KubeletPaths(root: rootDirectory)
+        let network = PodNetwork(paths: paths, nodeName: nodeName, logger: logger)
+        let shim = options.shimPath ?? Self.siblingExecutable("caravel-shim")
+        guard FileManager.default.isExecutableFile(atPath: shim) else {
+            throw KubeconfigError("caravel-shim not found at \(shim): build it with `swift build` (it sits next to caravel)")
+        }
+        let runtime = ProcessRuntime(paths: paths, shimPath: shim, network: network, logger: logger)
+        return [Kubelet(config: .init(nodeName: nodeName, rootDirectory: rootDirectory, serverPort: options.serverPort,
+                                      bindAddress: options.bindAddress),
+                        client: client, runtime: runtime, network: network, clientCA: clientCA, logger: logger)]
+    }
+
+    /// A program in the directory of the running executable.
+    static func siblingExecutable(_ name: String) -> String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return ((exe as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+    }
+
+    static func pem(_ source: PEMSource?) -> String? {
+        switch source {
+        case .data(let bytes)?: return String(decoding: bytes, as: UTF8.self)
+        case .file(let path)?: return try? String(contentsOfFile: path, encoding: .utf8)
+        case nil: return nil
+        }
+    }
+
+    /// Polls `/readyz` until it answers 200; false if cancelled or shut down first.
+    static func waitUntilReady(_ client: KubeRESTClient) async -> Bool {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if (try? await client.raw("GET", "/readyz")) != nil { return true }
+                do { try await Task.sleep(for: .milliseconds(100)) } catch { return false }
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import KubeClient
+import KubeModel
+import Logging
+
+/// What every pod worker of one node shares: the API client, the runtime, the node's
+/// directories and volume manager, and how it reports.
+struct KubeletContext: Sendable {
+    let nodeName: String
+    let client: KubeRESTClient
+    let runtime: any ContainerRuntime
+    let paths: KubeletPaths
+    let volumes: VolumeManager
+    let objects: any ObjectSource
+    let events: EventRecorder
+    let hostIP: String
+    /// `status.allocatable` of the node: what resourceFieldRef falls back to without limits.
+    let nodeAllocatable: [String: String]
+    /// Probes run (false for the fake runtime, whose containers are ready at once).
+    let runsProbes: Bool
+    /// How often a worker looks at its containers when nothing woke it.
+    let syncInterval: Duration
+    let logger: Logger
+
+    func podContext(_ pod: JSONValue, podIP: String?) -> PodContext {
+        PodContext(pod: pod, nodeName: nodeName, hostIP: hostIP, podIP: podIP ?? "", nodeAllocatable: nodeAllocatable)
+    }
+
+    func record(_ pod: JSONValue, _ type: String = "Normal", _ reason: String, _ message: String, container: ContainerSlot? = nil) async {
+        let fieldPath = container.map { "spec.\($0.isInit ? "initContainers" : "containers"){\($0.name)}" }
+        await events.record(pod, apiVersion: "v1", kind: "Pod", type: type, reason: reason, message: message, fieldPath: fieldPath)
+    }
+}

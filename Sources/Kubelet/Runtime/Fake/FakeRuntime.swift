@@ -1,0 +1,184 @@
+import Foundation
+
+/// A runtime that runs nothing, for scale tests (as kwok): sandboxes get an IP from the
+/// node's podCIDR, containers are "running" the moment they start, consume nothing, and end
+/// only when stopped. All state is in memory: a fake node has no disk state, so a restarted
+/// fake kubelet starts from nothing.
+///
+/// A stopped container exits 0 with reason `Completed`: it behaves like a well-behaved
+/// server that ends cleanly on SIGTERM. A deleted pod then shows `Terminating` and goes away
+/// as with real processes, and a stop is never mistaken for a failure (which would make an
+/// `OnFailure` pod restart). `terminate(_:exitCode:reason:)` lets tests end a container some
+/// other way.
+public actor FakeRuntime: ContainerRuntime {
+    public nonisolated let name = "fake"
+    /// The node's own address, for host-network pods.
+    let hostIP: String
+    private var allocator: FakeIPAllocator
+    private var sandboxes: [String: SandboxStatus] = [:]
+    private var containers: [ContainerID: ContainerRecord] = [:]
+
+    /// `podCIDR` is the node's `spec.podCIDR` when known (`setPodCIDR` once assigned later);
+    /// without one, pod IPs come from 10.244.0.0/16 by a counter.
+    public init(podCIDR: String? = nil, hostIP: String = "127.0.0.1") {
+        self.hostIP = hostIP
+        self.allocator = FakeIPAllocator(cidr: podCIDR)
+    }
+
+    /// Pod IPs come from `cidr` from now on (pods already running keep theirs).
+    public func setPodCIDR(_ cidr: String) {
+        allocator.setRange(cidr)
+    }
+
+    public func startSandbox(_ config: PodSandboxConfig) async throws -> SandboxStatus {
+        if let existing = sandboxes[config.podUID] { return existing }
+        let status: SandboxStatus
+        if config.hostNetwork {
+            status = SandboxStatus(podIP: hostIP, networkNamespacePath: nil)
+        } else {
+            guard let ip = allocator.allocate() else {
+                throw ContainerStartError(reason: "CreatePodSandboxError", message: "no pod IPs left in the node's podCIDR")
+            }
+            status = SandboxStatus(podIP: ip, networkNamespacePath: nil)
+        }
+        sandboxes[config.podUID] = status
+        return status
+    }
+
+    public func removeSandbox(podUID: String) async throws {
+        for (id, _) in containers where id.podUID == podUID { stop(id) }
+        if let sandbox = sandboxes.removeValue(forKey: podUID), sandbox.podIP != hostIP {
+            allocator.release(sandbox.podIP)
+        }
+    }
+
+    public func startContainer(_ config: ContainerConfig) async throws -> ContainerID {
+        guard sandboxes[config.id.podUID] != nil else {
+            throw ContainerStartError(reason: "CreateContainerError", message: "pod sandbox \(config.id.podUID) does not exist")
+        }
+        if let existing = containers[config.id], case .running = existing.state { return config.id }
+        containers[config.id] = ContainerRecord(id: config.id, state: .running(startedAt: Date()), logPath: config.logPath)
+        return config.id
+    }
+
+    public func stopContainer(_ id: ContainerID, gracePeriod: Duration) async {
+        stop(id)
+    }
+
+    /// Ends a running container with `exitCode` and `reason` (e.g. 1 and `Error`), as if its
+    /// process had exited by itself.
+    public func terminate(_ id: ContainerID, exitCode: Int32, reason: String, signal: Int32? = nil) {
+        guard let record = containers[id], case .running(let started) = record.state else { return }
+        containers[id]?.state = .exited(exitCode: exitCode, signal: signal, reason: reason, startedAt: started, finishedAt: Date())
+    }
+
+    private func stop(_ id: ContainerID) {
+        terminate(id, exitCode: 0, reason: "Completed")
+    }
+
+    public func containerStatus(_ id: ContainerID) async -> ContainerRuntimeState? {
+        containers[id]?.state
+    }
+
+    public func listContainers() async -> [ContainerRecord] {
+        containers.values.sorted { ($0.id.podUID, $0.id.name, $0.id.attempt) < ($1.id.podUID, $1.id.name, $1.id.attempt) }
+    }
+
+    public func removeContainer(_ id: ContainerID) async {
+        guard let record = containers[id], case .exited = record.state else { return }
+        containers[id] = nil
+    }
+
+    /// Every command succeeds at once with no output (exec probes and hooks pass).
+    public func exec(_ id: ContainerID, command: [String], timeout: Duration) async throws -> ExecResult {
+        ExecResult(exitCode: 0, output: "")
+    }
+
+    public func execStreaming(_ id: ContainerID, command: [String], tty: Bool) async throws -> any ExecSession {
+        FakeExecSession()
+    }
+
+    /// The pod IP of a sandbox, for tests.
+    public func podIP(podUID: String) -> String? { sandboxes[podUID]?.podIP }
+}
+
+/// A `kubectl exec` into a fake container: no output, exit 0 at once.
+struct FakeExecSession: ExecSession {
+    let output: AsyncStream<(stream: UInt8, bytes: [UInt8])>
+
+    init() {
+        let (stream, continuation) = AsyncStream<(stream: UInt8, bytes: [UInt8])>.makeStream()
+        continuation.finish()
+        output = stream
+    }
+
+    func writeStdin(_ bytes: [UInt8]) async {}
+    func closeStdin() async {}
+    func resize(width: Int, height: Int) async {}
+    func wait() async -> Int32 { 0 }
+    func terminate() async {}
+}
+
+/// Hands out IPv4 addresses from a CIDR, skipping the network address, the first host (the
+/// gateway a real bridge would take) and the broadcast address; released addresses are
+/// reused. Without a CIDR, 10.244.0.0/16.
+struct FakeIPAllocator: Sendable {
+    private var base: UInt32 = 0
+    private var size: UInt32 = 0
+    private var next: UInt32 = 2
+    private var free: [UInt32] = []
+    private var inUse: Set<UInt32> = []
+
+    init(cidr: String?) {
+        setRange(cidr ?? "10.244.0.0/16")
+    }
+
+    mutating func setRange(_ cidr: String) {
+        guard let (base, prefix) = Self.parse(cidr), prefix <= 30 else { return }
+        let size = UInt32(1) << UInt32(32 - prefix)
+        guard base != self.base || size != self.size else { return }
+        self.base = base & ~(size - 1)
+        self.size = size
+        next = 2
+        free = []
+        inUse = []
+    }
+
+    mutating func allocate() -> String? {
+        while let offset = free.popLast() {
+            if inUse.insert(offset).inserted { return Self.format(base + offset) }
+        }
+        while next < size - 1 {
+            let offset = next
+            next += 1
+            if inUse.insert(offset).inserted { return Self.format(base + offset) }
+        }
+        return nil
+    }
+
+    mutating func release(_ ip: String) {
+        guard let addr = Self.parseIP(ip), addr >= base, addr - base < size else { return }
+        if inUse.remove(addr - base) != nil { free.append(addr - base) }
+    }
+
+    static func parse(_ cidr: String) -> (UInt32, Int)? {
+        let parts = cidr.split(separator: "/")
+        guard parts.count == 2, let ip = parseIP(String(parts[0])), let prefix = Int(parts[1]), (0...32).contains(prefix) else { return nil }
+        return (ip, prefix)
+    }
+
+    static func parseIP(_ s: String) -> UInt32? {
+        let octets = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { return nil }
+        var v: UInt32 = 0
+        for o in octets {
+            guard let b = UInt8(o) else { return nil }
+            v = v << 8 | UInt32(b)
+        }
+        return v
+    }
+
+    static func format(_ v: UInt32) -> String {
+        "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)"
+    }
+}

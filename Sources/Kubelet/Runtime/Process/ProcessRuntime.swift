@@ -1,0 +1,276 @@
+import Foundation
+import Logging
+
+/// Runs each container as a real process under a `caravel-shim` monitor. All state lives in the
+/// container directories (`ROOT/pods/<uid>/containers/<name>/<attempt>/`: config.json, shim.pid,
+/// pid, started, exit), so a new instance after a kubelet restart finds running and exited
+/// containers, and the shims outlive the kubelet.
+public final class ProcessRuntime: ContainerRuntime {
+    public let name = "process"
+    let paths: KubeletPaths
+    let shimPath: String
+    let network: (any SandboxNetwork)?
+    let cgroups: Cgroups
+    let resolver: ImageResolver
+    let logMaxBytes: Int
+    let logMaxFiles: Int
+    let logger: Logger
+    private let warned = Locked<Set<String>>([])
+
+    public init(paths: KubeletPaths, shimPath: String, network: (any SandboxNetwork)?, cgroupParent: String = "caravel",
+                logMaxBytes: Int = 10 * 1024 * 1024, logMaxFiles: Int = 5, logger: Logger) {
+        self.paths = paths
+        self.shimPath = shimPath
+        self.network = network
+        self.cgroups = Cgroups(parent: cgroupParent)
+        self.resolver = ImageResolver(imagesDirectory: paths.root + "/images")
+        self.logMaxBytes = logMaxBytes
+        self.logMaxFiles = logMaxFiles
+        self.logger = logger
+        // Writing to the stdin of an exec whose process has exited must not kill the kubelet.
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    func warnOnce(_ key: String, _ message: @autoclosure () -> String) {
+        if warned.withLock({ $0.insert(key).inserted }) { logger.warning("\(message())") }
+    }
+
+    func record(_ id: ContainerID) -> ShimRecord { ShimRecord(directory: paths.containerDirectory(id)) }
+
+    private func sandboxRecordPath(_ podUID: String) -> String { paths.podDirectory(podUID) + "/process-sandbox.json" }
+
+    // MARK: Sandbox
+
+    public func startSandbox(_ config: PodSandboxConfig) async throws -> SandboxStatus {
+        let status: SandboxStatus
+        if let network, !config.hostNetwork {
+            status = try await network.setUp(podUID: config.podUID)
+        } else {
+            status = SandboxStatus(podIP: await network?.hostIP() ?? HostAddress.firstIPv4(), networkNamespacePath: nil)
+        }
+        try FileManager.default.createDirectory(atPath: paths.podDirectory(config.podUID), withIntermediateDirectories: true)
+        if cgroups.enabled {
+            do {
+                try cgroups.create(podUID: config.podUID, container: nil, limits: config.resources)
+            } catch {
+                warnOnce("pod-cgroup", "pod cgroups unavailable, limits not enforced: \(error)")
+            }
+        } else if let reason = cgroups.unavailableReason {
+            warnOnce("cgroups", "cgroups unavailable (\(reason)): memory, cpu and pids limits are not enforced")
+        }
+        let saved = ProcessSandboxRecord(podIP: status.podIP, networkNamespace: status.networkNamespacePath,
+                                         hostNetwork: config.hostNetwork)
+        try ShimRecord.encode(saved, to: sandboxRecordPath(config.podUID))
+        return status
+    }
+
+    public func removeSandbox(podUID: String) async throws {
+        for id in containerIDs(podUID: podUID) {
+            await stopContainer(id, gracePeriod: .zero)
+            _ = await containerStatus(id) // settles the OOM verdict while the cgroup still exists
+        }
+        let saved = ShimRecord.decode(ProcessSandboxRecord.self, at: sandboxRecordPath(podUID))
+        if let network, saved?.hostNetwork != true { await network.tearDown(podUID: podUID) }
+        await cgroups.remove(podUID: podUID, container: nil)
+        try? FileManager.default.removeItem(atPath: sandboxRecordPath(podUID))
+    }
+
+    // MARK: Containers
+
+    public func startContainer(_ config: ContainerConfig) async throws -> ContainerID {
+        let record = record(config.id)
+        let fm = FileManager.default
+        if record.config() != nil {
+            // Started before (possibly by a previous kubelet): never run an attempt twice.
+            if record.pid() != nil || record.exit() != nil || shimAlive(record) { return config.id }
+            try? fm.removeItem(atPath: record.directory)
+        }
+        let env = Self.environment(config.env)
+        let envDict = Spawner.dictionary(env)
+        var resolver = self.resolver
+        resolver.searchPath = envDict["PATH"] ?? ImageResolver.defaultPath
+        let argv = try resolver.resolve(image: config.image, command: config.command, args: config.args)
+        let sandbox = ShimRecord.decode(ProcessSandboxRecord.self, at: sandboxRecordPath(config.id.podUID))
+
+        do {
+            try fm.createDirectory(atPath: record.directory, withIntermediateDirectories: true)
+        } catch {
+            throw ContainerStartError(reason: "CreateContainerError", message: "creating \(record.directory): \(error)")
+        }
+        var cgroupDirs: [String] = []
+        if cgroups.enabled {
+            do {
+                cgroupDirs = try cgroups.create(podUID: config.id.podUID, container: config.id, limits: config.limits)
+            } catch {
+                warnOnce("container-cgroup", "container cgroups unavailable, limits not enforced: \(error)")
+            }
+        }
+        var mounts = config.mounts
+        if !mounts.isEmpty && geteuid() != 0 {
+            warnOnce("mounts", "not root: volumes are not mounted at their container paths; use them from the pod directory")
+            mounts = []
+        }
+        let shimConfig = ShimConfig(
+            podUID: config.id.podUID, name: config.id.name, attempt: config.id.attempt, namespace: config.namespace,
+            podName: config.podName, image: config.image, argv: argv, env: env, workingDir: config.workingDir,
+            logPath: config.logPath, cgroups: cgroupDirs, networkNamespace: sandbox?.networkNamespace, createdAt: Date())
+        do {
+            try record.save(shimConfig)
+        } catch {
+            throw ContainerStartError(reason: "CreateContainerError", message: "writing \(record.configPath): \(error)")
+        }
+
+        var shimArgs = [shimPath, "run", "--container-dir", record.directory, "--log-path", config.logPath,
+                        "--log-max-bytes", String(logMaxBytes), "--log-max-files", String(logMaxFiles)]
+        if let netns = sandbox?.networkNamespace { shimArgs += ["--netns", netns] }
+        for dir in cgroupDirs { shimArgs += ["--cgroup", dir] }
+        // The shim splits SRC:DST:MODE at the first colon and the last: paths with ':' in the
+        // source are not supported.
+        for mount in mounts { shimArgs += ["--mount", "\(mount.hostPath):\(mount.containerPath):\(mount.readOnly ? "ro" : "rw")"] }
+        if let dir = config.workingDir, !dir.isEmpty { shimArgs += ["--workdir", dir] }
+        shimArgs += ["--"] + argv
+
+        _ = fm.createFile(atPath: record.shimLogPath, contents: nil)
+        guard let shimLog = FileHandle(forWritingAtPath: record.shimLogPath) else {
+            throw ContainerStartError(reason: "CreateContainerError", message: "cannot write \(record.shimLogPath)")
+        }
+        defer { try? shimLog.close() }
+        do {
+            // The first shim process forks the monitor and exits at once; waiting for it reaps it.
+            let launched = try Spawner.start(shimArgs, environment: envDict, stdin: nil, stdout: shimLog, stderr: shimLog)
+            _ = await launched.exit.value
+        } catch {
+            throw ContainerStartError(reason: "CreateContainerError", message: "starting \(shimPath): \(error)")
+        }
+        try await waitUntilStarted(record)
+        if let pid = record.pid(), let info = ProcFS.stat(pid) {
+            var updated = shimConfig
+            updated.pidStartTime = info.startTime
+            try? record.save(updated)
+        }
+        if let exit = record.exit(), let message = exit.execError {
+            throw ContainerStartError(reason: "RunContainerError", message: message)
+        }
+        return config.id
+    }
+
+    /// Waits for the shim to report the child's pid (and, when exec failed, its exit record).
+    private func waitUntilStarted(_ record: ShimRecord) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        while clock.now < deadline {
+            if let pid = record.pid() {
+                // An exec failure is recorded right after the pid: wait for it when the child is gone.
+                var tries = 0
+                while record.exit() == nil && !ProcFS.isAlive(pid, startTime: nil) && shimAlive(record) && tries < 200 {
+                    try? await Task.sleep(for: .milliseconds(10))
+                    tries += 1
+                }
+                return
+            }
+            if record.shimPid() != nil, !shimAlive(record), record.pid() == nil {
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        let log = (try? String(contentsOfFile: record.shimLogPath, encoding: .utf8)) ?? ""
+        throw ContainerStartError(reason: "CreateContainerError",
+                                  message: log.isEmpty ? "caravel-shim did not start the container" : log.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func shimAlive(_ record: ShimRecord) -> Bool {
+        record.shimPid().map { ProcFS.isAlive($0, startTime: nil) } ?? false
+    }
+
+    /// Deduplicated `NAME=value` list, later entries winning, with a `PATH` when the pod sets
+    /// none (what an image's default environment would give).
+    static func environment(_ env: [(name: String, value: String)]) -> [String] {
+        var order: [String] = []
+        var values: [String: String] = [:]
+        for (name, value) in env {
+            if values[name] == nil { order.append(name) }
+            values[name] = value
+        }
+        if values["PATH"] == nil {
+            order.append("PATH")
+            values["PATH"] = ImageResolver.defaultPath
+        }
+        return order.map { "\($0)=\(values[$0] ?? "")" }
+    }
+
+    public func stopContainer(_ id: ContainerID, gracePeriod: Duration) async {
+        let record = record(id)
+        guard let config = record.config() else { return }
+        let clock = ContinuousClock()
+        // A start still in progress (no pid yet): give it a moment so the process is not missed.
+        var waited = 0
+        while record.pid() == nil && record.exit() == nil && shimAlive(record) && waited < 500 {
+            try? await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        guard let pid = record.pid() else { return }
+        if ProcFS.isAlive(pid, startTime: config.pidStartTime) {
+            signalGroup(pid, SIGTERM)
+            let deadline = clock.now + gracePeriod
+            while ProcFS.isAlive(pid, startTime: config.pidStartTime) && clock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            // Also reaches what the main process left behind in its group.
+            signalGroup(pid, SIGKILL)
+            let killDeadline = clock.now + .seconds(30)
+            while ProcFS.isAlive(pid, startTime: config.pidStartTime) && clock.now < killDeadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        // The shim records the exit once it has reaped the child.
+        let exitDeadline = clock.now + .seconds(10)
+        while record.exit() == nil && shimAlive(record) && clock.now < exitDeadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func signalGroup(_ pid: pid_t, _ signal: Int32) {
+        if kill(-pid, signal) != 0 { _ = kill(pid, signal) }
+    }
+
+    public func containerStatus(_ id: ContainerID) async -> ContainerRuntimeState? {
+        let record = record(id)
+        guard let config = record.config() else { return nil }
+        return await state(record, config: config)
+    }
+
+    public func listContainers() async -> [ContainerRecord] {
+        var result: [ContainerRecord] = []
+        let pods = (try? FileManager.default.contentsOfDirectory(atPath: paths.podsDirectory)) ?? []
+        for podUID in pods.sorted() {
+            for id in containerIDs(podUID: podUID) {
+                let record = record(id)
+                guard let config = record.config(), let state = await state(record, config: config) else { continue }
+                result.append(ContainerRecord(id: config.id, state: state, logPath: config.logPath))
+            }
+        }
+        return result
+    }
+
+    /// The containers with a record under ROOT/pods/<uid>/containers/<name>/<attempt>/.
+    func containerIDs(podUID: String) -> [ContainerID] {
+        let fm = FileManager.default
+        let base = paths.podDirectory(podUID) + "/containers"
+        var ids: [ContainerID] = []
+        for name in ((try? fm.contentsOfDirectory(atPath: base)) ?? []).sorted() {
+            for attempt in ((try? fm.contentsOfDirectory(atPath: base + "/" + name)) ?? []).compactMap(Int.init).sorted() {
+                let id = ContainerID(podUID: podUID, name: name, attempt: attempt)
+                if fm.fileExists(atPath: record(id).configPath) { ids.append(id) }
+            }
+        }
+        return ids
+    }
+
+    public func removeContainer(_ id: ContainerID) async {
+        let record = record(id)
+        guard record.config() != nil else { return }
+        await stopContainer(id, gracePeriod: .zero)
+        await cgroups.remove(podUID: id.podUID, container: id)
+        try? FileManager.default.removeItem(atPath: record.directory)
+    }
+}

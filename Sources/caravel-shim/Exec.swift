@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+struct ExecOptions {
+    var targetPid: pid_t = 0
+    var workdir: String?
+    var argv: [String] = []
+}
+
+/// Enters a running container (its network and mount namespaces, its cgroups) and execs the
+/// command there, with the shim's environment. Never returns.
+func execInContainer(_ options: ExecOptions) -> Never {
+    let target = "/proc/\(options.targetPid)"
+    // Cgroups first: /proc/PID/cgroup is read in the node's view.
+    joinCgroups(of: target)
+    for (name, flag) in [("net", CLONE_NEWNET), ("mnt", CLONE_NEWNS)] {
+        var mine = stat(), theirs = stat()
+        guard stat("/proc/self/ns/\(name)", &mine) == 0, stat("\(target)/ns/\(name)", &theirs) == 0 else {
+            fail("container process \(options.targetPid) not found")
+        }
+        if mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev { continue }
+        let fd = open("\(target)/ns/\(name)", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0, setns(fd, flag) == 0 else { fail("setns \(name): \(errnoString(errno))") }
+        close(fd)
+    }
+    // Its own process group, so a timeout or a client that went away can kill all of it.
+    _ = setpgid(0, 0)
+    resetSignals()
+    let workdir = options.workdir ?? readLink("\(target)/cwd")
+    if let workdir, chdir(workdir) != 0 { fail("chdir \(workdir): \(errnoString(errno))") }
+    let argv = makeCArgv(options.argv)
+    guard let first = argv.first, let program = first else { fail("no command") }
+    execvp(program, argv)
+    let code = errno
+    writeAll(2, Array("caravel-shim exec: \(options.argv[0]): \(errnoString(code))\n".utf8))
+    exit(code == ENOENT ? 127 : 126)
+}
+
+private func readLink(_ path: String) -> String? {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink(path, &buf, 4095)
+    guard n > 0 else { return nil }
+    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Moves this process into each cgroup of the target that differs from its own.
+private func joinCgroups(of target: String) {
+    func parse(_ text: String?) -> [String: String] {
+        var result: [String: String] = [:]
+        for line in (text ?? "").split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            if fields.count == 3 { result[String(fields[1])] = String(fields[2]) }
+        }
+        return result
+    }
+    let mine = parse(readSmallFile("/proc/self/cgroup"))
+    let me = "\(getpid())\n"
+    for (controllers, path) in parse(readSmallFile("\(target)/cgroup")) where mine[controllers] != path {
+        var candidates: [String] = []
+        if controllers.isEmpty {
+            candidates = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        } else {
+            let names = controllers.split(separator: ",").map { $0.hasPrefix("name=") ? String($0.dropFirst(5)) : String($0) }
+            candidates = ["/sys/fs/cgroup/" + names.joined(separator: ",")] + names.map { "/sys/fs/cgroup/" + $0 }
+        }
+        for root in candidates {
+            let isV2 = access(root + "/cgroup.controllers", F_OK) == 0
+            if controllers.isEmpty != isV2 { continue }
+            if writeExisting(root + path + "/cgroup.procs", me) == 0 { break }
+        }
+    }
+}

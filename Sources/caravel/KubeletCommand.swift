@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Kubelet
+import Logging
+import ServiceLifecycle
+
+struct KubeletCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kubelet",
+        abstract: "Join a node to an API server and run the pods bound to it.",
+        discussion: """
+        The kubeconfig should carry the node's own identity (CN=system:node:NAME, O=system:nodes): \
+        `caravel node-kubeconfig --node-name NAME` on the server's machine writes one.
+        """
+    )
+
+    @Option(help: "Kubeconfig of the API server (default: $KUBECONFIG or ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(help: "Name of this node.")
+    var nodeName: String = ProcessInfo.processInfo.hostName.lowercased()
+
+    @Option(help: "Directory for pod volumes, container records and logs (default: ~/.caravel/kubelet-NODE).")
+    var rootDir: String?
+
+    @Option(help: "Container runtime: process (real processes) or fake (containers that only pretend, for scale tests).")
+    var runtime: String = "process"
+
+    @Option(help: "With --runtime fake: how many nodes to run in this process (named NODE-1 … NODE-N).")
+    var nodes: Int = 1
+
+    @Option(help: "Port of the kubelet's HTTPS server (logs, exec); 0 picks a free port.")
+    var port: Int = 10250
+
+    @Option(help: "Address the kubelet's server binds to.")
+    var bindAddress: String = "0.0.0.0"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard ["process", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process or fake") }
+        guard nodes >= 1 else { throw ValidationError("--nodes must be at least 1") }
+        guard nodes == 1 || runtime == "fake" else { throw ValidationError("--nodes needs --runtime fake") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "caravel.kubelet")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let path = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".kube/config")
+        let root = rootDir ?? (NSHomeDirectory() as NSString).appendingPathComponent(".caravel/kubelet-\(nodeName)")
+        var options = KubeletService.Options()
+        options.runtime = runtime
+        options.nodes = nodes
+        options.serverPort = port
+        options.bindAddress = bindAddress
+        let service = KubeletService(kubeconfigPath: path, nodeName: nodeName, rootDirectory: root, options: options, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Node names are DNS subdomains (RFC 1123), as Kubernetes requires.
+enum NodeName {
+    static func isValid(_ name: String) -> Bool {
+        guard !name.isEmpty, name.count <= 253 else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            guard let first = label.first, let last = label.last, label.count <= 63 else { return false }
+            return first.isLetter || first.isNumber ? (last.isLetter || last.isNumber)
+                && label.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" } : false
+        }
+    }
+}

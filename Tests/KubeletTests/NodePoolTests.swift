@@ -1,0 +1,47 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Testing
+@testable import Kubelet
+
+/// Fifty fake nodes over one client register and keep their Leases fresh.
+@Suite struct NodePoolTests {
+    @Test(.timeLimit(.minutes(3))) func fiftyFakeNodesKeepTheirLeasesFresh() async throws {
+        try await withNodeTestServer { client, _ in
+            let pool = FakeNodePool(client: client, count: 50, statusInterval: .seconds(2), leaseInterval: .milliseconds(500),
+                                    logger: NodeStatusTests.logger)
+            let nodes = try await pool.register()
+            #expect(nodes.map(\.name) == (1...50).map { "fake-node-\($0)" })
+            let listed = try await client.list(ResourcePath.core("nodes").path, query: ["labelSelector": "type=fake"])
+            #expect(listed["items"]?.arrayValue?.count == 50)
+
+            let running = Task { await FakeNodePool.run(nodes) }
+            defer { running.cancel() }
+            // Every Lease exists and was renewed within the last 3 s, twice over some seconds apart.
+            for _ in 0..<2 {
+                let fresh = try await nodeEventually(timeout: .seconds(30)) {
+                    let leases = try await client.list(NodeStatusTests.leases.path)["items"]?.arrayValue ?? []
+                    let now = Date()
+                    let freshNames = leases.filter { lease in
+                        guard let renewed = lease[path: ["spec", "renewTime"]]?.stringValue.flatMap(Timestamp.parse) else { return false }
+                        return now.timeIntervalSince(renewed) < 3
+                    }.compactMap(\.name)
+                    return Set(freshNames).isSuperset(of: pool.names)
+                }
+                #expect(fresh)
+                try await Task.sleep(for: .seconds(3))
+            }
+            // Every node posts Ready, and a node's runtime takes its podCIDR once assigned.
+            let allReady = try await nodeEventually(timeout: .seconds(10)) {
+                let items = try await client.list(ResourcePath.core("nodes").path)["items"]?.arrayValue ?? []
+                return items.filter { nodeReady($0) == "True" }.count == 50
+            }
+            #expect(allReady)
+            _ = try await client.patch(ResourcePath.core("nodes").named("fake-node-7").path,
+                                       ["spec": ["podCIDR": "10.244.7.0/24", "podCIDRs": ["10.244.7.0/24"]]])
+            #expect(await nodes[6].syncPodCIDR())
+            let ip = try await nodes[6].runtime.startSandbox(PodSandboxConfig(podUID: "u", namespace: "default", name: "p", hostNetwork: false))
+            #expect(ip.podIP == "10.244.7.2")
+        }
+    }
+}

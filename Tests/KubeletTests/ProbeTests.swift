@@ -1,0 +1,296 @@
+import Foundation
+import KubeModel
+import Testing
+@testable import Kubelet
+
+// MARK: Test doubles and servers shared by the probe and hook tests
+
+/// A runtime whose `exec` runs the command on the host (through /usr/bin/env), or answers from
+/// a script of results when one is given. Nothing else is implemented.
+final class ProbeTestRuntime: ContainerRuntime, @unchecked Sendable {
+    let name = "probe-test"
+    private let lock = NSLock()
+    private var script: [ExecResult]
+    private(set) var commands: [[String]] = []
+
+    init(script: [ExecResult] = []) { self.script = script }
+
+    func exec(_ id: ContainerID, command: [String], timeout: Duration) async throws -> ExecResult {
+        let scripted: ExecResult? = lock.withLock {
+            commands.append(command)
+            return script.isEmpty ? nil : script.removeFirst()
+        }
+        if let scripted { return scripted }
+        return try await runOnHost(command, timeout: timeout)
+    }
+
+    private func runOnHost(_ command: [String], timeout: Duration) async throws -> ExecResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let (exited, continuation) = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in continuation.finish() }
+        try process.run()
+        let timedOut = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { for await _ in exited {}; return false }
+            group.addTask { (try? await Task.sleep(for: timeout)) != nil }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw ExecTimeout()
+        }
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return ExecResult(exitCode: process.terminationStatus, output: output)
+    }
+
+    func startSandbox(_ config: PodSandboxConfig) async throws -> SandboxStatus { SandboxStatus(podIP: "127.0.0.1", networkNamespacePath: nil) }
+    func removeSandbox(podUID: String) async throws {}
+    func startContainer(_ config: ContainerConfig) async throws -> ContainerID {
+        throw ContainerStartError(reason: "RunContainerError", message: "not supported by ProbeTestRuntime")
+    }
+    func stopContainer(_ id: ContainerID, gracePeriod: Duration) async {}
+    func containerStatus(_ id: ContainerID) async -> ContainerRuntimeState? { nil }
+    func listContainers() async -> [ContainerRecord] { [] }
+    func removeContainer(_ id: ContainerID) async {}
+    func execStreaming(_ id: ContainerID, command: [String], tty: Bool) async throws -> any ExecSession {
+        throw ContainerStartError(reason: "RunContainerError", message: "not supported by ProbeTestRuntime")
+    }
+}
+
+func probeTarget(runtime: any ContainerRuntime = ProbeTestRuntime(), container: JSONValue = ["name": "app"]) -> ProbeTarget {
+    ProbeTarget(podIP: "127.0.0.1", containerID: ContainerID(podUID: "uid", name: "app", attempt: 0),
+                container: container, runtime: runtime)
+}
+
+/// A python3 program listening on a free loopback port, which it prints first. Stopped by PID.
+final class ProbeTestServer: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+
+    init(python source: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-u", "-c", source]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The first line is the port; read byte by byte so nothing past it is consumed.
+        var line = ""
+        while let byte = try out.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 {
+            line.append(Character(UnicodeScalar(byte)))
+        }
+        guard let port = Int(line) else {
+            kill(process.processIdentifier, SIGKILL)
+            throw ProbeError("test server did not start: \(line)")
+        }
+        self.port = port
+    }
+
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    static let http = #"""
+import http.server, socketserver, time
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def reply(self, code, body=b"", headers=()):
+        self.send_response(code)
+        for k, v in headers: self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        p = self.path
+        if p == "/ok": self.reply(200, b"fine")
+        elif p == "/fail": self.reply(500, b"broken")
+        elif p == "/agent": self.reply(200 if self.headers.get("User-Agent", "").startswith("kube-") else 400)
+        elif p == "/headers":
+            ok = self.headers.get("X-Probe") == "yes" and self.headers.get("Host") == "example.test"
+            self.reply(200 if ok else 400)
+        elif p == "/same": self.reply(302, headers=[("Location", "/ok")])
+        elif p == "/same-to-fail": self.reply(301, headers=[("Location", "/fail")])
+        elif p == "/other": self.reply(302, headers=[("Location", "http://other.invalid:1/fail")])
+        elif p == "/loop": self.reply(302, headers=[("Location", "/loop")])
+        elif p == "/slow": time.sleep(5); self.reply(200)
+        elif p == "/big": self.reply(200, b"x" * 100000)
+        elif p == "/chunked":
+            self.send_response(200); self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
+            self.wfile.write(b"4\r\nabcd\r\n0\r\n\r\n")
+        else: self.reply(404)
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+s = S(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"""#
+}
+
+/// A loopback port nothing listens on (bound, then closed).
+func probeClosedPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+        }
+    }
+    guard bound else { throw ProbeError("bind failed") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+// MARK: httpGet
+
+@Suite struct ProbeHTTPGetTests {
+    func probe(_ server: ProbeTestServer, _ path: String, _ extra: [String: JSONValue] = [:]) async -> ProbeResult {
+        var http: JSONValue = ["path": .string(path), "port": .int(Int64(server.port))]
+        for (k, v) in extra { http[k] = v }
+        return await Prober.run(["httpGet": http], target: probeTarget())
+    }
+
+    @Test func statusCodes() async throws {
+        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        defer { server.stop() }
+        #expect(await probe(server, "/ok") == .success)
+        #expect(await probe(server, "/fail") == .failure("HTTP probe failed with statuscode: 500"))
+        #expect(await probe(server, "/missing") == .failure("HTTP probe failed with statuscode: 404"))
+        #expect(await probe(server, "/agent") == .success)
+        #expect(await probe(server, "/big") == .success)
+        #expect(await probe(server, "/chunked") == .success)
+    }
+
+    @Test func headersAndHostOverride() async throws {
+        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        defer { server.stop() }
+        let headers: JSONValue = [["name": "X-Probe", "value": "yes"], ["name": "Host", "value": "example.test"]]
+        #expect(await probe(server, "/headers", ["httpHeaders": headers]) == .success)
+        #expect(await probe(server, "/headers") == .failure("HTTP probe failed with statuscode: 400"))
+    }
+
+    @Test func namedPort() async throws {
+        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        defer { server.stop() }
+        let container: JSONValue = ["name": "app", "ports": [["name": "http", "containerPort": .int(Int64(server.port))]]]
+        let target = probeTarget(container: container)
+        #expect(await Prober.run(["httpGet": ["path": "/ok", "port": "http"]], target: target) == .success)
+        let missing = await Prober.run(["httpGet": ["path": "/ok", "port": "metrics"]], target: target)
+        #expect(missing == .failure("couldn't find port: metrics in container"))
+    }
+
+    @Test func redirects() async throws {
+        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        defer { server.stop() }
+        #expect(await probe(server, "/same") == .success)
+        #expect(await probe(server, "/same-to-fail") == .failure("HTTP probe failed with statuscode: 500"))
+        // Another host is not followed; the redirect itself counts as success.
+        #expect(await probe(server, "/other") == .success)
+        guard case .failure(let loop) = await probe(server, "/loop") else { Issue.record("loop succeeded"); return }
+        #expect(loop.contains("stopped after 10 redirects"))
+    }
+
+    @Test func timeoutAndRefused() async throws {
+        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        defer { server.stop() }
+        guard case .failure(let slow) = await probe(server, "/slow", ["timeoutSeconds": 1]) else {
+            Issue.record("slow endpoint succeeded"); return
+        }
+        #expect(slow.contains("context deadline exceeded"))
+        let closed = try probeClosedPort()
+        guard case .failure(let refused) = await Prober.run(["httpGet": ["path": "/", "port": .int(Int64(closed))]],
+                                                            target: probeTarget()) else {
+            Issue.record("closed port succeeded"); return
+        }
+        #expect(refused.contains("connection refused"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
+    func httpsWithoutVerification() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("probe-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=self-signed", "-days", "1",
+                             "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem"]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        // The plain server, wrapped in TLS with a self-signed certificate.
+        let source = ProbeTestServer.http.replacingOccurrences(of: "print(s.server_address", with: """
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("\(dir)/cert.pem", "\(dir)/key.pem")
+            s.socket = ctx.wrap_socket(s.socket, server_side=True)
+            print(s.server_address
+            """)
+        let server = try ProbeTestServer(python: source)
+        defer { server.stop() }
+        #expect(await probe(server, "/ok", ["scheme": "HTTPS"]) == .success)
+        #expect(await probe(server, "/fail", ["scheme": "HTTPS"]) == .failure("HTTP probe failed with statuscode: 500"))
+    }
+
+    @Test func parsesResponses() {
+        let chunked = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n".utf8)
+        let parsed = HTTPGetProbe.parseResponse(chunked)
+        #expect(parsed?.complete == true)
+        #expect(parsed.map { String(decoding: $0.response.body, as: UTF8.self) } == "abcde")
+        let partial = Array("HTTP/1.1 503 Busy\r\nContent-Length: 10\r\n\r\nabc".utf8)
+        #expect(HTTPGetProbe.parseResponse(partial)?.complete == false)
+        #expect(HTTPGetProbe.parseResponse(partial)?.response.status == 503)
+        let interim = Array("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n".utf8)
+        #expect(HTTPGetProbe.parseResponse(interim)?.response.status == 204)
+    }
+}
+
+// MARK: tcpSocket
+
+@Suite struct ProbeTCPSocketTests {
+    @Test func openAndClosedPorts() async throws {
+        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        defer { server.stop() }
+        #expect(await Prober.run(["tcpSocket": ["port": .int(Int64(server.port))]], target: probeTarget()) == .success)
+        let closed = try probeClosedPort()
+        let result = await Prober.run(["tcpSocket": ["port": .int(Int64(closed)), "host": "127.0.0.1"]], target: probeTarget())
+        #expect(result == .failure("dial tcp 127.0.0.1:\(closed): connect: connection refused"))
+    }
+}
+
+// MARK: exec
+
+@Suite struct ProbeExecTests {
+    @Test func exitCodesAndTimeout() async {
+        let target = probeTarget()
+        #expect(await Prober.run(["exec": ["command": ["sh", "-c", "exit 0"]]], target: target) == .success)
+        #expect(await Prober.run(["exec": ["command": ["sh", "-c", "echo not ready; exit 1"]]], target: target)
+            == .failure("not ready"))
+        #expect(await Prober.run(["exec": ["command": ["false"]]], target: target)
+            == .failure("command 'false' exited with 1"))
+        #expect(await Prober.run(["exec": ["command": ["sleep", "5"]], "timeoutSeconds": 1], target: target)
+            == .failure("command timed out"))
+        #expect(await Prober.run(["exec": ["command": []]], target: target) == .failure("exec: command is empty"))
+    }
+
+    @Test func specDefaults() {
+        let spec = ProbeSpec(["httpGet": [:]], kind: .liveness)
+        #expect(spec == ProbeSpec(["periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 5, "failureThreshold": 3],
+                                  kind: .liveness))
+        #expect(spec.period == .seconds(10) && spec.timeout == .seconds(1) && spec.initialDelay == .zero)
+        #expect(spec.successThreshold == 1 && spec.failureThreshold == 3)
+        #expect(ProbeSpec(["successThreshold": 2], kind: .readiness).successThreshold == 2)
+        #expect(ProbeSpec.terminationGracePeriod(["terminationGracePeriodSeconds": 5], podDefault: .seconds(30)) == .seconds(5))
+        #expect(ProbeSpec.terminationGracePeriod([:], podDefault: .seconds(30)) == .seconds(30))
+    }
+}
