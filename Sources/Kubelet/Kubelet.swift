@@ -63,7 +63,7 @@ public struct Kubelet: Service {
             volumes: VolumeManager(paths: paths, source: objects, logger: logger), objects: objects,
             events: EventRecorder(client: client, component: "kubelet", host: config.nodeName), hostIP: hostIP,
             nodeAllocatable: Self.stringMap(capacity.allocatableJSON), runsProbes: !isFake,
-            syncInterval: isFake ? .seconds(10) : config.syncInterval, logger: logger)
+            syncInterval: config.syncInterval, logger: logger)
         let workers = PodWorkers(ctx: ctx, records: records)
         let server = config.serverPort.map {
             KubeletServer(port: $0, bindAddress: config.bindAddress, clientCA: clientCA ?? "", lookup: workers, runtime: runtime,
@@ -119,8 +119,11 @@ public struct Kubelet: Service {
         guard let node, let nodeUID = node.uid else { return }
         if let network {
             // Pods started before the node has a CIDR share the host network; wait a moment for it.
-            let cidr = await reporter.waitForPodCIDR(timeout: .seconds(5))
-            await network.configure(podCIDR: cidr)
+            if let cidr = await reporter.waitForPodCIDR(timeout: .seconds(5)) {
+                await network.configure(podCIDR: cidr)
+            } else {
+                logger.warning("node has no podCIDR yet (is the controller manager running?): pods share the host network until it does")
+            }
         }
         let informer = Informer(source: RESTListWatch(client: client, path: "/api/v1/pods",
                                                       baseQuery: ["fieldSelector": "spec.nodeName=\(config.nodeName)"]))

@@ -55,7 +55,9 @@ public struct KubeletService: Service {
         if options.runtime == "fake" {
             let names = options.nodes <= 1 ? [nodeName] : (1...options.nodes).map { "\(nodeName)-\($0)" }
             return names.map { name in
-                Kubelet(config: .init(nodeName: name, rootDirectory: rootDirectory + "/" + name, serverPort: nil),
+                // Fake containers change only when told to: a slow resync keeps thousands of pods cheap.
+                Kubelet(config: .init(nodeName: name, rootDirectory: rootDirectory + "/" + name, serverPort: nil,
+                                      syncInterval: .seconds(10)),
                         client: client, runtime: FakeRuntime(), network: nil, clientCA: clientCA, logger: logger)
             }
         }

@@ -28,15 +28,31 @@ func execInContainer(_ options: ExecOptions) -> Never {
     }
     // Its own process group, so a timeout or a client that went away can kill all of it.
     _ = setpgid(0, 0)
-    resetSignals()
     let workdir = options.workdir ?? readLink("\(target)/cwd")
-    if let workdir, chdir(workdir) != 0 { fail("chdir \(workdir): \(errnoString(errno))") }
     let argv = makeCArgv(options.argv)
     guard let first = argv.first, let program = first else { fail("no command") }
-    execvp(program, argv)
-    let code = errno
-    writeAll(2, Array("caravel-shim exec: \(options.argv[0]): \(errnoString(code))\n".utf8))
-    exit(code == ENOENT ? 127 : 126)
+    // The command runs in a child without the descriptors the spawner left open (Foundation
+    // watches one for this process's exit: a command's background children must not hold it),
+    // while this process waits and exits with the command's status.
+    let child = fork()
+    guard child >= 0 else { fail("fork: \(errnoString(errno))") }
+    if child == 0 {
+        closeInheritedDescriptors()
+        resetSignals()
+        if let workdir, chdir(workdir) != 0 {
+            writeAll(2, Array("caravel-shim exec: chdir \(workdir): \(errnoString(errno))\n".utf8))
+            _exit(126)
+        }
+        execvp(program, argv)
+        let code = errno
+        writeAll(2, Array("caravel-shim exec: \(options.argv[0]): \(errnoString(code))\n".utf8))
+        _exit(code == ENOENT ? 127 : 126)
+    }
+    // Only the command may hold the streams, so readers see EOF when it is done.
+    for fd: Int32 in 0...2 { close(fd) }
+    var status: Int32 = 0
+    while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+    exit(decodeWaitStatus(status).code)
 }
 
 private func readLink(_ path: String) -> String? {

@@ -78,6 +78,20 @@ struct ProcessRuntimeHarness {
         return content
     }
 
+    /// Runs `body` with a fresh harness and always cleans up afterwards (a `defer` cannot await).
+    static func with(logMaxBytes: Int = 10 * 1024 * 1024, logMaxFiles: Int = 5,
+                     _ body: (ProcessRuntimeHarness) async throws -> Void) async throws {
+        let harness = try ProcessRuntimeHarness(logMaxBytes: logMaxBytes, logMaxFiles: logMaxFiles)
+        do {
+            try await harness.startSandbox()
+            try await body(harness)
+        } catch {
+            await harness.cleanup()
+            throw error
+        }
+        await harness.cleanup()
+    }
+
     func cleanup() async {
         try? await runtime.removeSandbox(podUID: podUID)
         try? FileManager.default.removeItem(atPath: root)

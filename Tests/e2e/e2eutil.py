@@ -162,14 +162,14 @@ SERVERS: list["CaravelServer"] = []
 
 
 @contextlib.contextmanager
-def serve(tmp_path_factory, name: str, *, controllers: bool = False, extra_args: Iterable[str] = (),
-          prepare: Optional[Callable[["CaravelServer"], None]] = None):
+def serve(tmp_path_factory, name: str, *, controllers: bool = False, kubelet: bool = False,
+          extra_args: Iterable[str] = (), prepare: Optional[Callable[["CaravelServer"], None]] = None):
     """A started server for a module-scoped fixture: `prepare(server)` runs before the start
     (e.g. to write DIR/tokens.csv, which is read at start); stopped and removed afterwards."""
     import pytest
     base = tmp_path_factory.mktemp(name)
     s = CaravelServer(base / "data", log_path=base / "server.log", name=name, controllers=controllers,
-                      extra_args=extra_args)
+                      kubelet=kubelet, extra_args=extra_args)
     if prepare is not None:
         prepare(s)
     SERVERS.append(s)
@@ -191,8 +191,12 @@ class CaravelServer:
 
     def __init__(self, data_dir: Path | str, port: Optional[int] = None,
                  extra_args: Iterable[str] = (), log_path: Optional[Path] = None,
-                 name: str = "caravel", controllers: bool = False):
+                 name: str = "caravel", controllers: bool = False, kubelet: bool = False):
         self.controllers = controllers
+        # The built-in kubelet (node `self.node_name`) runs pods; API tests leave it off so
+        # that no node acts on their objects.
+        self.kubelet = kubelet
+        self.node_name = f"node-{name.lower().replace('_', '-')}"[:40].rstrip("-")
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -209,6 +213,11 @@ class CaravelServer:
     # -- lifecycle
     def command(self) -> list[str]:
         defaults = [a for a in default_server_args() if not (self.controllers and a == "--disable-controllers")]
+        help_text = server_help()
+        if self.kubelet:
+            defaults += ["--kubelet-port", "0", "--node-name", self.node_name]
+        elif "--disable-kubelet" in help_text:
+            defaults.append("--disable-kubelet")
         return [str(caravel_bin()), "server", "--data-dir", str(self.data_dir),
                 "--port", str(self.port), *defaults, *self.extra_args]
 

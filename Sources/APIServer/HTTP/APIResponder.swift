@@ -149,9 +149,11 @@ public struct APIResponder: HTTPResponder {
 
     /// Authorization after authentication and before the registry: 403 as kube-apiserver words it.
     func authorize(_ request: Request, user: UserInfo, path: String, query: QueryParameters) async throws {
-        let attributes: RequestAttributes
+        var attributes: RequestAttributes
         if let info = RequestInfo.parse(path: path) {
             attributes = .resource(user: user, method: request.method.rawValue, info: info, watch: (try? query.bool("watch")) ?? false)
+            // The node authorizer lets a kubelet list only pods bound to it.
+            attributes.fieldSelector = query["fieldSelector"] ?? ""
         } else {
             attributes = RequestAttributes(user: user, verb: request.method == .head ? "get" : request.method.rawValue.lowercased(), path: path)
         }

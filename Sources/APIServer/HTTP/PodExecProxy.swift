@@ -87,7 +87,10 @@ public struct PodExecProxy: Sendable {
         }
         let connected = Locked(false)
         do {
-            let configuration = WebSocketClientConfiguration(maxFrameSize: Self.maxFrameSize, additionalHeaders: [.secWebSocketProtocol: r.proto])
+            // TLS forbids an IP address as SNI; the name is not checked (see KubeletClientConfig).
+            let sni = IPAddressBytes.parse(kubelet.host) == nil ? nil : (IPAddressBytes.parse(kubelet.node) == nil ? kubelet.node : "kubelet")
+            let configuration = WebSocketClientConfiguration(maxFrameSize: Self.maxFrameSize, additionalHeaders: [.secWebSocketProtocol: r.proto],
+                                                             sniHostname: sni)
             try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: kubelets.tls, logger: logger) { kin, kout, _ in
                 connected.value = true
                 try await withThrowingTaskGroup(of: Void.self) { group in

@@ -15,6 +15,15 @@ struct PodLogProxy {
     let query: QueryParameters
     let rawQuery: String?
 
+    /// One client for every kubelet (each request brings its TLS settings). A kubelet that
+    /// does not answer fails at once rather than being retried until the (absent) deadline.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(10)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// The query parameters passed on to the kubelet.
     static let forwarded: Set<String> = ["follow", "previous", "tailLines", "sinceSeconds", "sinceTime", "timestamps", "limitBytes"]
 
@@ -34,7 +43,7 @@ struct PodLogProxy {
         do {
             // No deadline: a followed log streams for as long as the container runs and the
             // client listens; dropping the body (client gone) cancels the request.
-            response = try await HTTPClient.shared.execute(request, deadline: .distantFuture)
+            response = try await Self.client.execute(request, deadline: .distantFuture)
         } catch {
             throw KubeletTarget.unreachable(kubelet, error)
         }

@@ -89,6 +89,11 @@ extension PodWorker {
         }
         await ctx.record(pod, "Normal", "Created", "Created container: \(s.name)", container: s)
         await ctx.record(pod, "Normal", "Started", "Started container \(s.name)", container: s)
+        if isInit && !ctx.runsProbes {
+            // The fake runtime's containers never end by themselves: its init containers finish at once.
+            await ctx.runtime.stopContainer(id, gracePeriod: .zero)
+            setSlot(init: isInit, i) { $0.runtimeState = $0.runtimeState.map { _ in .exited(exitCode: 0, signal: nil, reason: "Completed", startedAt: Date(), finishedAt: Date()) } }
+        }
         if let hook = spec[path: ["lifecycle", "postStart"]], hook.objectValue != nil {
             let target = probeTarget(spec, id: id)
             if let failure = await LifecycleHookRunner.run(hook, target: target, timeout: .seconds(30)) {

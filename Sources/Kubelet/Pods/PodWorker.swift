@@ -104,7 +104,13 @@ actor PodWorker {
             try? await Task.sleep(for: d)
             await self?.wake()
         }
-        await withCheckedContinuation { sleeper = $0 }
+        // Cancellation (kubelet shutdown) wakes the worker at once instead of after `d`.
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { sleeper = $0 }
+        } onCancel: {
+            timer.cancel()
+            Task { [weak self] in await self?.wake() }
+        }
         timer.cancel()
         woken = false
     }

@@ -15,12 +15,17 @@ enum KubeletTLS {
     static func configuration(servingCertificatePEM: String, servingKeyPEM: String, clientCA: String) throws -> TLSConfiguration {
         let chain = try NIOSSLCertificate.fromPEMBytes(Array(servingCertificatePEM.utf8))
         let key = try NIOSSLPrivateKey(bytes: Array(servingKeyPEM.utf8), format: .pem)
-        let ca = try NIOSSLCertificate.fromPEMBytes(Array(clientCA.utf8))
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
-        tls.trustRoots = .certificates(ca)
-        tls.sendCANameList = true
-        tls.certificateVerification = .optionalVerification
+        // Without a CA (an API server running --tls=false) no client is trusted: every request but /healthz gets 401.
+        let ca = clientCA.isEmpty ? [] : try NIOSSLCertificate.fromPEMBytes(Array(clientCA.utf8))
+        if !ca.isEmpty {
+            tls.trustRoots = .certificates(ca)
+            tls.sendCANameList = true
+            tls.certificateVerification = .optionalVerification
+        } else {
+            tls.certificateVerification = .none
+        }
         tls.applicationProtocols = ["http/1.1"]
         return tls
     }

@@ -166,6 +166,25 @@ public struct Cgroups: Sendable {
         return false
     }
 
+    /// Every process still in the container's cgroups (with nil, the whole pod's): what a main
+    /// process left behind when it exited.
+    func processes(podUID: String, container: ContainerID?) -> [pid_t] {
+        let fm = FileManager.default
+        var pids: Set<pid_t> = []
+        for dir in container.map({ containerDirectories($0) }) ?? podDirectories(podUID) {
+            var files = [dir + "/cgroup.procs"]
+            if let enumerator = fm.enumerator(atPath: dir) {
+                while let path = enumerator.nextObject() as? String {
+                    if path.hasSuffix("/cgroup.procs") { files.append(dir + "/" + path) }
+                }
+            }
+            for file in files {
+                for line in (read(file) ?? "").split(separator: "\n") { if let pid = pid_t(line) { pids.insert(pid) } }
+            }
+        }
+        return pids.sorted()
+    }
+
     /// Removes the container's cgroups, or with nil the whole pod's. Processes must be gone; a
     /// busy cgroup (its last tasks still exiting) is retried briefly.
     func remove(podUID: String, container: ContainerID?) async {

@@ -241,6 +241,17 @@ public actor PodNetwork {
             try await self.ip(ip, ["link", "add", bridge, "type", "bridge"])
         }
         let gateway = "\(IPv4CIDR.format(cidr.gateway))/\(cidr.prefixLength)"
+        // A bridge left by an earlier cluster on this machine (another node name, same CIDR)
+        // would hold the same route and swallow our pods' traffic: take the address off it.
+        let all = try await query(ip, ["-4", "-o", "addr", "show"])
+        for line in all.stdout.split(separator: "\n") where line.contains(" \(gateway) ") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 1 else { continue }
+            let other = String(fields[1])
+            if other != bridge && other.hasPrefix(PodNetworkHost.bridgePrefix) {
+                _ = try? await query(ip, ["addr", "del", gateway, "dev", other])
+            }
+        }
         let addresses = try await query(ip, ["-4", "-o", "addr", "show", "dev", bridge])
         if !addresses.stdout.contains(" \(gateway) ") {
             // A stale address from an earlier podCIDR would route the wrong range here.

@@ -71,6 +71,7 @@ public final class ProcessRuntime: ContainerRuntime {
         }
         let saved = ShimRecord.decode(ProcessSandboxRecord.self, at: sandboxRecordPath(podUID))
         if let network, saved?.hostNetwork != true { await network.tearDown(podUID: podUID) }
+        await killLeftovers(podUID: podUID, container: nil)
         await cgroups.remove(podUID: podUID, container: nil)
         try? FileManager.default.removeItem(atPath: sandboxRecordPath(podUID))
     }
@@ -81,8 +82,10 @@ public final class ProcessRuntime: ContainerRuntime {
         let record = record(config.id)
         let fm = FileManager.default
         if record.config() != nil {
-            // Started before (possibly by a previous kubelet): never run an attempt twice.
-            if record.pid() != nil || record.exit() != nil || shimAlive(record) { return config.id }
+            // Started before (possibly by a previous kubelet): never run an attempt twice. A
+            // start that failed (exec error, no monitor) may be retried in place.
+            let failedStart = record.exit()?.execError != nil || (record.pid() == nil && record.exit() == nil && !shimAlive(record))
+            if !failedStart { return config.id }
             try? fm.removeItem(atPath: record.directory)
         }
         let env = Self.environment(config.env)
@@ -270,7 +273,19 @@ public final class ProcessRuntime: ContainerRuntime {
         let record = record(id)
         guard record.config() != nil else { return }
         await stopContainer(id, gracePeriod: .zero)
+        await killLeftovers(podUID: id.podUID, container: id)
         await cgroups.remove(podUID: id.podUID, container: id)
         try? FileManager.default.removeItem(atPath: record.directory)
+    }
+
+    /// SIGKILLs what is left in the cgroups (background processes of an exited main process,
+    /// exec sessions) and waits briefly for them to go, so the cgroups can be removed.
+    private func killLeftovers(podUID: String, container: ContainerID?) async {
+        for _ in 0..<100 {
+            let pids = cgroups.processes(podUID: podUID, container: container)
+            if pids.isEmpty { return }
+            for pid in pids { kill(pid, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 }

@@ -1,0 +1,254 @@
+"""Small helpers shared by the kubelet end-to-end tests (test_kubelet_*.py).
+
+Pods there run as real host processes (the `process` runtime), so the tests look at the host
+too: processes found by a unique token in their argv, marker files under /tmp.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+from e2eutil import REPO, caravel_bin, unique, wait_for
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+POD_CIDR_PREFIX = "10.244."
+
+
+# --------------------------------------------------------------------------- objects
+
+
+def apply(server, obj: dict | list, namespace: Optional[str] = None) -> None:
+    """kubectl apply of one object or a list of them (JSON on stdin)."""
+    items = obj if isinstance(obj, list) else [obj]
+    doc = {"apiVersion": "v1", "kind": "List", "items": items}
+    args = ["apply", "-f", "-"] + (["-n", namespace] if namespace else [])
+    server.kubectl(*args, input=json.dumps(doc))
+
+
+def get_json(server, kind: str, name: str, namespace: Optional[str] = None) -> dict:
+    args = ["get", kind, name, "-o", "json"] + (["-n", namespace] if namespace else [])
+    return json.loads(server.kubectl(*args).stdout)
+
+
+def list_json(server, kind: str, namespace: Optional[str] = None, *extra: str) -> list[dict]:
+    args = ["get", kind, "-o", "json"] + (["-n", namespace] if namespace else ["-A"]) + list(extra)
+    return json.loads(server.kubectl(*args).stdout).get("items", [])
+
+
+def pod_spec(name: str, containers: list[dict], **spec: Any) -> dict:
+    """A Pod object; `spec` keys go into .spec (restartPolicy=..., volumes=[...], ...)."""
+    labels = spec.pop("labels", None) or {"e2e": "kubelet"}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"containers": containers, **spec}}
+
+
+def sh_container(name: str, script: str, **extra: Any) -> dict:
+    """A container that runs `sh -c script` (image busybox: the command is what runs)."""
+    return {"name": name, "image": "busybox:1.36", "command": ["sh", "-c", script], **extra}
+
+
+def container_status(pod: dict, name: Optional[str] = None, init: bool = False) -> dict:
+    key = "initContainerStatuses" if init else "containerStatuses"
+    statuses = (pod.get("status") or {}).get(key) or []
+    for cs in statuses:
+        if name is None or cs.get("name") == name:
+            return cs
+    return {}
+
+
+def is_ready(pod: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def wait_pod(server, name: str, namespace: str, pred: Callable[[dict], Any], timeout: float = 90,
+             what: str = "pod condition") -> dict:
+    """Polls the pod until pred(pod) is truthy; returns the pod."""
+    last: dict = {}
+
+    def check():
+        nonlocal last
+        last = get_json(server, "pod", name, namespace)
+        return last if pred(last) else None
+
+    try:
+        return wait_for(check, timeout=timeout, interval=0.5, what=f"{namespace}/{name}: {what}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nlast status: {json.dumps(last.get('status'), indent=1)}") from None
+
+
+def wait_running_ready(server, name: str, namespace: str, timeout: float = 90) -> dict:
+    return wait_pod(server, name, namespace,
+                    lambda p: p["status"].get("phase") == "Running" and is_ready(p),
+                    timeout, "Running and Ready")
+
+
+def wait_gone(server, kind: str, name: str, namespace: str, timeout: float = 90) -> None:
+    def gone():
+        cp = server.kubectl("get", kind, name, "-n", namespace, "-o", "name", check=False)
+        return cp.returncode != 0 and "NotFound" in cp.stderr
+    wait_for(gone, timeout=timeout, interval=0.5, what=f"{kind} {namespace}/{name} to be gone")
+
+
+def events_for(server, namespace: str, name: str) -> list[dict]:
+    evs = list_json(server, "events", namespace, "--field-selector", f"involvedObject.name={name}")
+    return sorted(evs, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+
+
+def parse_time(ts: str) -> float:
+    """RFC 3339 (with or without fractional seconds) to epoch seconds."""
+    ts = ts.replace("Z", "+00:00")
+    if "." in ts:
+        head, rest = ts.split(".", 1)
+        frac = "".join(ch for ch in rest if ch.isdigit())
+        tz = rest[len(frac):]
+        ts = f"{head}.{frac[:6]}{tz}"
+    return datetime.fromisoformat(ts).timestamp()
+
+
+@contextlib.contextmanager
+def namespace_on(server, prefix: str = "kl"):
+    """A fresh namespace on `server` (not the session server), deleted afterwards."""
+    name = unique(prefix, 5)
+    server.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        server.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+# --------------------------------------------------------------------------- host side
+
+
+@contextlib.contextmanager
+def host_dir(prefix: str = "caravel-e2e"):
+    """A directory /tmp/caravel-e2e-<unique> for hostPath volumes and mount paths; removed
+    afterwards."""
+    d = Path("/tmp") / unique(prefix, 8)
+    d.mkdir(parents=True)
+    d.chmod(0o777)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def pids_with(token: str) -> list[int]:
+    """PIDs of live (non-zombie) processes whose argv or environment contains `token` (give
+    containers an env var E2E_TOKEN=<unique> and their children carry it too)."""
+    out = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+            if state == b"Z":
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                argv += f.read().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if any(token.encode() in a for a in argv):
+            out.append(int(entry))
+    return sorted(out)
+
+
+def wait_no_pids(token: str, timeout: float = 60) -> None:
+    wait_for(lambda: not pids_with(token), timeout=timeout, interval=0.3,
+             what=f"no process with {token!r} in its argv (left: {pids_with(token)})")
+
+
+def kill_pids(token: str) -> None:
+    """Test cleanup only: SIGKILL whatever carries our own unique token."""
+    for pid in pids_with(token):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- separate kubelet
+
+
+def node_kubeconfig(server, node_name: str, output: Path) -> Path:
+    cp = subprocess.run([str(caravel_bin()), "node-kubeconfig", "--data-dir", str(server.data_dir),
+                         "--node-name", node_name, "--output", str(output)],
+                        capture_output=True, text=True, timeout=60)
+    assert cp.returncode == 0, f"node-kubeconfig failed: {cp.stdout}\n{cp.stderr}"
+    assert output.exists(), f"node-kubeconfig wrote no {output}"
+    return output
+
+
+class KubeletProcess:
+    """A `caravel kubelet` process (its own session, so kill() takes it alone)."""
+
+    def __init__(self, kubeconfig: Path | str, node_name: str, root_dir: Path, log_path: Path,
+                 extra_args: Iterable[str] = ()):
+        self.kubeconfig = str(kubeconfig)
+        self.node_name = node_name
+        self.root_dir = Path(root_dir)
+        self.log_path = Path(log_path)
+        self.extra_args = list(extra_args)
+        self.proc: Optional[subprocess.Popen] = None
+        self._log = None
+
+    def command(self) -> list[str]:
+        return [str(caravel_bin()), "kubelet", "--kubeconfig", self.kubeconfig, "--node-name",
+                self.node_name, "--root-dir", str(self.root_dir), "--port", "0", *self.extra_args]
+
+    def start(self) -> "KubeletProcess":
+        self._log = open(self.log_path, "ab")
+        self._log.write(f"\n===== {' '.join(self.command())}\n".encode())
+        self._log.flush()
+        self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(REPO))
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """kill -9 of the kubelet process only (not its session: pods must survive)."""
+        if self.alive():
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait(10)
+        self._close()
+
+    def stop(self, grace: float = 15) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._close()
+
+    def _close(self):
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+
+def node_ready(node: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (node.get("status") or {}).get("conditions") or [])

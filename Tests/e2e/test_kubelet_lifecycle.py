@@ -1,0 +1,182 @@
+"""Container lifecycle on a separate `caravel kubelet` process (the server runs with
+--disable-kubelet): OOM kills under a memory limit, graceful deletion (preStop, SIGTERM, SIGKILL
+after the grace period, the pod object removed only once its processes are gone), and a
+kubelet killed with -9 and restarted: running pods keep their processes, none is duplicated,
+and a pod deleted while the kubelet was down has its processes killed when it returns."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from e2eutil import REPO, serve, unique, wait_for
+from kubeletutil import (IS_ROOT, KubeletProcess, apply, container_status, get_json, host_dir,
+                         kill_pids, list_json, namespace_on, node_kubeconfig, node_ready, pids_with,
+                         pod_spec, sh_container, wait_gone, wait_no_pids, wait_pod,
+                         wait_running_ready)
+
+TOKEN = unique("e2e-life", 8)
+NODE = unique("kl-ext", 5)
+
+
+def token_env(suffix: str) -> list[dict]:
+    return [{"name": "E2E_TOKEN", "value": f"{TOKEN}-{suffix}"}]
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    with serve(tmp_path_factory, "kl-life", controllers=True) as s:
+        yield s
+    kill_pids(TOKEN)
+
+
+@pytest.fixture(scope="module")
+def kubelet(srv, tmp_path_factory):
+    base = tmp_path_factory.mktemp("kl-life-kubelet")
+    kc = node_kubeconfig(srv, NODE, base / "node.kubeconfig")
+    k = KubeletProcess(kc, NODE, base / "root", base / "kubelet.log").start()
+    try:
+        wait_for(lambda: node_ready(get_json(srv, "node", NODE)), timeout=60,
+                 what=f"node {NODE} Ready")
+    except AssertionError as e:
+        k.stop()
+        raise AssertionError(f"{e}\n--- kubelet log ---\n{k.log_tail()}") from None
+    yield k
+    if not k.alive():
+        k.start()
+    k.stop()
+
+
+@pytest.fixture(scope="module")
+def ns(srv, kubelet):
+    with namespace_on(srv, "kl-life") as name:
+        yield name
+        srv.kubectl("delete", "deployments,pods", "--all", "-n", name, "--wait=false", check=False)
+        try:
+            wait_no_pids(TOKEN, timeout=60)
+        except AssertionError:
+            pass  # the srv fixture kills what is left
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="memory limits need cgroups (root)")
+def test_oom_killed_under_memory_limit(srv, ns):
+    obj = yaml.safe_load((REPO / "Manifests" / "examples" / "oom.yaml").read_text())
+    obj["spec"]["containers"][0]["env"] = token_env("oom")
+    obj["spec"]["nodeName"] = NODE
+    apply(srv, obj, ns)
+
+    def oom(p):
+        cs = container_status(p)
+        term = cs.get("state", {}).get("terminated") or cs.get("lastState", {}).get("terminated") or {}
+        return term.get("reason") == "OOMKilled" and term
+    pod = wait_pod(srv, "oom", ns, oom, 120, "terminated with reason OOMKilled")
+    term = oom(pod)
+    assert term["exitCode"] == 137, term
+    assert pod["status"]["phase"] == "Failed", pod["status"]
+    out = srv.kubectl("logs", "oom", "-n", ns).stdout
+    assert "was not killed" not in out, out
+    wait_no_pids(f"{TOKEN}-oom", timeout=30)
+
+
+def graceful_pod(name: str, d, script: str, token: str) -> dict:
+    return pod_spec(name, [sh_container(
+        "main", script, env=token_env(token),
+        lifecycle={"preStop": {"exec": {"command": [
+            "sh", "-c", f"date +%s.%N > {d}/prestop-{name}; sleep 1"]}}},
+        volumeMounts=[{"name": "marker", "mountPath": str(d)}])],
+        nodeName=NODE, terminationGracePeriodSeconds=5,
+        volumes=[{"name": "marker", "hostPath": {"path": str(d), "type": "Directory"}}])
+
+
+def test_graceful_deletion_runs_prestop_then_sigterm(srv, ns):
+    with host_dir() as d:
+        script = (f"trap 'date +%s.%N > {d}/term-polite; exit 0' TERM; echo started; "
+                  "while true; do sleep 1 & wait $!; done")
+        apply(srv, graceful_pod("polite", d, script, "polite"), ns)
+        wait_running_ready(srv, "polite", ns)
+        assert pids_with(f"{TOKEN}-polite"), "no process carries the pod's token"
+        srv.kubectl("delete", "pod", "polite", "-n", ns, "--wait=true", timeout=120)
+        # The delete returned: the object is gone, and so must be the processes.
+        assert pids_with(f"{TOKEN}-polite") == [], "processes outlived the pod object"
+        prestop, term = d / "prestop-polite", d / "term-polite"
+        assert prestop.exists(), "the preStop hook did not run"
+        assert term.exists(), "the container got no SIGTERM (or could not handle it)"
+        assert float(prestop.read_text()) <= float(term.read_text()), "SIGTERM came before preStop"
+
+
+def test_graceful_deletion_kills_after_grace_period(srv, ns):
+    with host_dir() as d:
+        script = ("trap 'echo ignoring TERM' TERM; echo started; "
+                  "while true; do sleep 1; done")
+        apply(srv, graceful_pod("stubborn", d, script, "stubborn"), ns)
+        wait_running_ready(srv, "stubborn", ns)
+        t0 = time.monotonic()
+        srv.kubectl("delete", "pod", "stubborn", "-n", ns, "--wait=true", timeout=120)
+        took = time.monotonic() - t0
+        assert pids_with(f"{TOKEN}-stubborn") == [], "processes outlived the pod object"
+        assert (d / "prestop-stubborn").exists(), "the preStop hook did not run"
+        # terminationGracePeriodSeconds 5 (the preStop hook's time counts in it).
+        assert took >= 4.5, f"deleted after {took:.1f}s, before the grace period was over"
+
+
+def test_kubelet_restart_keeps_pods_and_reaps_deleted_ones(srv, ns, kubelet):
+    keep, doomed = f"{TOKEN}-keep", f"{TOKEN}-doomed"
+    apply(srv, [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sleepers"},
+         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "sleepers"}},
+                  "template": {"metadata": {"labels": {"app": "sleepers"}},
+                               "spec": {"nodeName": NODE, "containers": [
+                                   sh_container("main", "exec sleep 31337", env=[{"name": "E2E_TOKEN", "value": keep}])]}}}},
+        pod_spec("doomed", [sh_container("main", "exec sleep 31338",
+                                         env=[{"name": "E2E_TOKEN", "value": doomed}])], nodeName=NODE),
+    ], ns)
+
+    def sleepers_ready():
+        pods = list_json(srv, "pods", ns, "-l", "app=sleepers")
+        return len(pods) == 2 and all(p["status"].get("phase") == "Running" for p in pods) and pods
+    pods = wait_for(sleepers_ready, timeout=90, what="2 sleepers Running")
+    wait_running_ready(srv, "doomed", ns)
+    names = sorted(p["metadata"]["name"] for p in pods)
+    # One `sleep 31337` per replica (plus whatever else carries the token, e.g. its shim).
+    before = wait_for(lambda: len(sleeps(keep)) == 2 and pids_with(keep), timeout=30,
+                      what="2 sleep processes")
+    doomed_pids = pids_with(doomed)
+    assert doomed_pids
+
+    kubelet.kill()
+    assert pids_with(keep) == before, "killing the kubelet killed its pods' processes"
+    srv.kubectl("delete", "pod", "doomed", "-n", ns, "--wait=false")
+    time.sleep(2)  # the kubelet is down: nothing may act on the deletion
+    assert pids_with(doomed) == doomed_pids, "the doomed pod's processes died with no kubelet"
+
+    kubelet.start()
+    wait_gone(srv, "pod", "doomed", ns, timeout=90)
+    wait_no_pids(doomed, timeout=30)
+    wait_for(lambda: node_ready(get_json(srv, "node", NODE)), timeout=60, what="node Ready again")
+    for n in names:
+        wait_running_ready(srv, n, ns, timeout=60)
+    time.sleep(10)  # give a confused kubelet time to start duplicates
+    assert pids_with(keep) == before, f"processes changed across the kubelet restart: {before} -> {pids_with(keep)}"
+    for n in names:
+        cs = container_status(get_json(srv, "pod", n, ns))
+        assert cs["restartCount"] == 0 and "running" in cs["state"], cs
+    assert kubelet.alive(), kubelet.log_tail()
+
+    srv.kubectl("delete", "deployment", "sleepers", "-n", ns)
+    for n in names:
+        wait_gone(srv, "pod", n, ns, timeout=90)
+    wait_no_pids(keep, timeout=30)
+
+
+def sleeps(token: str) -> list[int]:
+    out = []
+    for pid in pids_with(token):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "sleep":
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
