@@ -138,7 +138,7 @@ public struct APIResponder: HTTPResponder {
             request = try await EscalationCheck.check(request, info: info, strategy: strategy, registry: registry, user: user,
                                                       authorizer: authorizer)
         }
-        let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request)
+        let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request, user: user)
         if let review = strategy as? AccessReviewStrategy {
             label.verb = "POST"
             return try await AccessReview.serve(endpoint, review: review, caller: user ?? UserInfo(name: "system:anonymous"),

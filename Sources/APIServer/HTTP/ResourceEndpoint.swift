@@ -11,6 +11,8 @@ struct ResourceEndpoint {
     let info: RequestInfo
     let query: QueryParameters
     let request: Request
+    /// The authenticated caller (nil with `--tls=false`), handed to admission.
+    var user: UserInfo? = nil
 
     var def: ResourceDefinition { strategy.definition }
 
@@ -185,6 +187,7 @@ struct ResourceEndpoint {
         }
         // Like kube, a write without fieldManager is owned by the client's User-Agent name.
         o.fieldManager = query["fieldManager"] ?? Self.defaultFieldManager(userAgent: request.headers[.userAgent])
+        o.user = user
         return o
     }
 

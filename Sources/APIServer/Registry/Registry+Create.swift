@@ -29,9 +29,15 @@ extension Registry {
         strategy.prepareForCreate(&object)
         // Server-side apply sets managed fields itself; other creates record an Update.
         if recordsManagedFields { recordUpdate(old: nil, new: &object, strategy: strategy, version: version, target: .main, options: options) }
+        var admission = AdmissionRequest(resource: def, namespace: namespace, name: name, object: object, user: options.user,
+                                         dryRun: options.dryRun)
+        try await self.admission.admit(&admission, registry: self)
+        object = admission.object
         try runValidation(ObjectMetaRules.validate(object, rule: strategy.nameRule, namespaced: def.namespaced) + strategy.validate(object),
                           def: def, name: name)
         if def.namespaced, let namespace { try await checkNamespace(namespace, def: def, name: name) }
+        admission.object = object
+        try await self.admission.validate(admission, registry: self)
         if options.dryRun {
             return WriteResult(object: try present(object, strategy: strategy, version: version), code: 201, warnings: warnings)
         }

@@ -10,10 +10,14 @@ public final class Registry: Sendable {
     let clock: @Sendable () -> Date
     /// Cluster IPs and node ports held by Services (`restoreServiceAllocations` fills it at start).
     public let serviceAllocations = ServiceAllocations()
+    /// Admission plugins run on every create (`AdmissionChain`).
+    let admission: AdmissionChain
 
-    public init(store: any Store, catalog: ResourceCatalog, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: any Store, catalog: ResourceCatalog, admission: AdmissionChain = AdmissionChain(),
+                clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.catalog = catalog
+        self.admission = admission
         self.clock = clock
     }
 

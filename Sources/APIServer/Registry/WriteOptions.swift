@@ -10,11 +10,14 @@ public struct WriteOptions: Sendable {
     public var dryRun = false
     public var fieldValidation: FieldValidation = .warn
     public var fieldManager: String?
+    /// Who writes, for admission plugins; nil for the server's own writes.
+    public var user: UserInfo?
 
-    public init(dryRun: Bool = false, fieldValidation: FieldValidation = .warn, fieldManager: String? = nil) {
+    public init(dryRun: Bool = false, fieldValidation: FieldValidation = .warn, fieldManager: String? = nil, user: UserInfo? = nil) {
         self.dryRun = dryRun
         self.fieldValidation = fieldValidation
         self.fieldManager = fieldManager
+        self.user = user
     }
 }
 

@@ -19,7 +19,7 @@ public enum APIServerBuilder {
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         let keys = try EncryptionKeys.loadOrCreate(path: config.encryptionKeysPath, rotate: config.rotateEncryptionKey)
         let store = EncryptingStore(wrapping: try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize), keys: keys)
-        let registry = Registry(store: store, catalog: ResourceCatalog(strategies))
+        let registry = Registry(store: store, catalog: ResourceCatalog(strategies), admission: DefaultAdmission.chain(config))
         if config.rotateEncryptionKey {
             // Before serving, so nothing is left under the old key once the server is ready.
             let n = try await store.reencryptAll()

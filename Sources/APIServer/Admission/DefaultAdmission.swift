@@ -1,0 +1,10 @@
+/// The admission plugins `caravel server` runs, in Kubernetes' order: mutating defaults
+/// first (ServiceAccount, LimitRanger), policy checks after (PodSecurity, ResourceQuota).
+enum DefaultAdmission {
+    static func chain(_ config: APIServerConfiguration) -> AdmissionChain {
+        var plugins: [any AdmissionPlugin] = []
+        // Each plugin adds itself here, one line, in order.
+        _ = config
+        return AdmissionChain(plugins)
+    }
+}
