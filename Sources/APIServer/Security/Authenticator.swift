@@ -30,11 +30,15 @@ public struct Authenticator: Sendable {
     /// Without TLS there are no client certificates: plain-HTTP debugging mode lets anonymous
     /// requests through as an admin rather than locking everyone out.
     let allowAnonymousAsAdmin: Bool
+    /// Further bearer-token checkers (ServiceAccount JWTs, bootstrap join tokens), asked in
+    /// order after the static file.
+    let tokenAuthenticators: [any TokenAuthenticator]
 
     /// An authenticator over the given tokens.
-    public init(tokens: [String: UserInfo], allowAnonymousAsAdmin: Bool = false) {
+    public init(tokens: [String: UserInfo], allowAnonymousAsAdmin: Bool = false, tokenAuthenticators: [any TokenAuthenticator] = []) {
         self.tokens = tokens
         self.allowAnonymousAsAdmin = allowAnonymousAsAdmin
+        self.tokenAuthenticators = tokenAuthenticators
     }
 
     /// Paths that answer without credentials, as kube's `system:public-info-viewer`.
@@ -51,8 +55,11 @@ public struct Authenticator: Sendable {
         if let cert = await peerCertificate(), let user = Self.user(of: cert) {
             return Self.withAuthenticatedGroup(user)
         }
-        if let authorization, let token = Self.bearerToken(authorization), let user = tokens[token] {
-            return Self.withAuthenticatedGroup(user)
+        if let authorization, let token = Self.bearerToken(authorization) {
+            if let user = tokens[token] { return Self.withAuthenticatedGroup(user) }
+            for t in tokenAuthenticators {
+                if let user = await t.authenticate(token: token) { return Self.withAuthenticatedGroup(user) }
+            }
         }
         if allowAnonymousAsAdmin {
             return UserInfo(name: "caravel-admin", groups: ["system:masters", "system:authenticated"])
@@ -92,6 +99,12 @@ public struct Authenticator: Sendable {
         if !u.groups.contains("system:authenticated") { u.groups.append("system:authenticated") }
         return u
     }
+}
+
+/// A kind of bearer token the server accepts besides the static token file.
+public protocol TokenAuthenticator: Sendable {
+    /// The user the token stands for; nil when it is not this kind's, invalid or expired.
+    func authenticate(token: String) async -> UserInfo?
 }
 
 /// The static token file (`token,user,uid,"group1,group2"` per line, as `--token-auth-file`).
