@@ -38,7 +38,11 @@ public struct KubeletService: Service {
 
     public func run() async throws {
         let connection = try Kubeconfig.load(path: kubeconfigPath)
-        let client = try KubeRESTClient(connection: connection, options: .init(userAgent: "caravel-kubelet/\(nodeName)"))
+        // Every node holds a pod watch open and renews a Lease: fake nodes sharing one client
+        // need connections for all of them, or renewals starve behind the watches.
+        let nodes = options.runtime == "fake" ? max(1, options.nodes) : 1
+        let client = try KubeRESTClient(connection: connection,
+                                        options: .init(maxConnectionsPerHost: 16 + 3 * nodes, userAgent: "caravel-kubelet/\(nodeName)"))
         defer { Task { try? await client.shutdown() } }
         if options.waitForReady {
             guard await Self.waitUntilReady(client) else { return }

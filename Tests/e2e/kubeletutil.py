@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
