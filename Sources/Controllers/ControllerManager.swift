@@ -19,6 +19,8 @@ public struct ControllerManager: Service {
         public var nodeMonitorGracePeriod: Duration = .seconds(40)
         /// Lease election so only one manager acts at a time; `nil` runs the controllers at once.
         public var leaderElection: LeaderElectionConfiguration?
+        /// The cluster CA for the CSR approver and signer; nil runs neither.
+        public var csrSigning: CSRSigning?
 
         public init(workers: Int = 5, resyncPeriod: Duration? = .seconds(300),
                     leaderElection: LeaderElectionConfiguration? = LeaderElectionConfiguration()) {
@@ -76,7 +78,10 @@ public struct ControllerManager: Service {
         let namespaces = informer(NamespaceController.resource)
         let endpointControllers = ServiceEndpoints.controllers(client: client, pods: pods, informer: informer,
                                                                workers: options.workers, logger: logger)
-        let informers = [pods, replicaSets, deployments, nodes, leases, namespaces] + endpointControllers.informers
+        let csrControllers = CSRFacts.controllers(client: client, informer: informer, signing: options.csrSigning, logger: logger)
+        let quotaControllers = ResourceQuotaController.controllers(client: client, pods: pods, informer: informer, workers: options.workers, logger: logger)
+        let informers = [pods, replicaSets, deployments, nodes, leases, namespaces] + endpointControllers.informers + csrControllers.informers
+            + quotaControllers.informers
 
         let rsQueue = WorkQueue<String, ContinuousClock>()
         let deploymentQueue = WorkQueue<String, ContinuousClock>()
@@ -107,7 +112,7 @@ public struct ControllerManager: Service {
         let namespaceQueue = WorkQueue<String, ContinuousClock>()
         namespaces.addHandler(ControllerEvents.ownHandler { namespaceQueue.add($0) })
 
-        let loops = endpointControllers.loops + [
+        let loops = endpointControllers.loops + csrControllers.loops + quotaControllers.loops + [
             ControllerLoop(name: "replicaset", queue: rsQueue,
                            reconciler: ReplicaSetController(client: client, replicaSets: replicaSets.cache,
                                                             pods: pods.cache, expectations: expectations),
@@ -162,6 +167,8 @@ public struct ControllerManager: Service {
         nodeIPAMQueue.shutdown()
         namespaceQueue.shutdown()
         endpointControllers.queues.forEach { $0.shutdown() }
+        csrControllers.queues.forEach { $0.shutdown() }
+        quotaControllers.queues.forEach { $0.shutdown() }
     }
 }
 
@@ -186,7 +193,7 @@ public struct ControllerManagerService: Service {
         let client = try KubeRESTClient(kubeconfigPath: kubeconfigPath, options: .init(userAgent: "caravel-controller-manager"))
         do {
             if waitForReady {
-                guard await Self.waitUntilReady(client) else {
+                guard await cancelWhenGracefulShutdown({ await client.waitUntilReady() }) else {
                     try await client.shutdown()
                     return
                 }
@@ -197,16 +204,5 @@ public struct ControllerManagerService: Service {
             throw error
         }
         try await client.shutdown()
-    }
-
-    /// Polls `/readyz` until it answers 200; `false` if cancelled or shut down first.
-    static func waitUntilReady(_ client: KubeRESTClient) async -> Bool {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                if (try? await client.raw("GET", "/readyz")) != nil { return true }
-                do { try await Task.sleep(for: .milliseconds(100)) } catch { return false }
-            }
-            return false
-        }
     }
 }

@@ -75,6 +75,16 @@ public final class KubeRESTClient: Sendable {
     }
 
     /// Closes all connections; in-flight requests and open watches fail. Call exactly once.
+    /// Polls `/readyz` until it answers 200 (a component starting next to its API server);
+    /// false once the calling task is cancelled.
+    public func waitUntilReady(pollInterval: Duration = .milliseconds(100)) async -> Bool {
+        while !Task.isCancelled {
+            if (try? await raw("GET", "/readyz")) != nil { return true }
+            do { try await Task.sleep(for: pollInterval) } catch { return false }
+        }
+        return false
+    }
+
     public func shutdown() async throws {
         try await http.shutdown()
     }

@@ -45,7 +45,7 @@ public struct KubeletService: Service {
                                         options: .init(maxConnectionsPerHost: 16 + 3 * nodes, userAgent: "caravel-kubelet/\(nodeName)"))
         defer { Task { try? await client.shutdown() } }
         if options.waitForReady {
-            guard await Self.waitUntilReady(client) else { return }
+            guard await cancelWhenGracefulShutdown({ await client.waitUntilReady() }) else { return }
         }
         let clientCA = Self.pem(connection.certificateAuthority)
         let kubelets = try makeKubelets(client: client, clientCA: clientCA)
@@ -88,17 +88,6 @@ public struct KubeletService: Service {
         case .data(let bytes)?: return String(decoding: bytes, as: UTF8.self)
         case .file(let path)?: return try? String(contentsOfFile: path, encoding: .utf8)
         case nil: return nil
-        }
-    }
-
-    /// Polls `/readyz` until it answers 200; false if cancelled or shut down first.
-    static func waitUntilReady(_ client: KubeRESTClient) async -> Bool {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                if (try? await client.raw("GET", "/readyz")) != nil { return true }
-                do { try await Task.sleep(for: .milliseconds(100)) } catch { return false }
-            }
-            return false
         }
     }
 }
