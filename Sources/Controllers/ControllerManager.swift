@@ -80,8 +80,9 @@ public struct ControllerManager: Service {
                                                                workers: options.workers, logger: logger)
         let csrControllers = CSRFacts.controllers(client: client, informer: informer, signing: options.csrSigning, logger: logger)
         let quotaControllers = ResourceQuotaController.controllers(client: client, pods: pods, informer: informer, workers: options.workers, logger: logger)
+        let saControllers = ServiceAccountController.controllers(client: client, namespaces: namespaces, informer: informer, logger: logger)
         let informers = [pods, replicaSets, deployments, nodes, leases, namespaces] + endpointControllers.informers + csrControllers.informers
-            + quotaControllers.informers
+            + quotaControllers.informers + saControllers.informers
 
         let rsQueue = WorkQueue<String, ContinuousClock>()
         let deploymentQueue = WorkQueue<String, ContinuousClock>()
@@ -112,7 +113,7 @@ public struct ControllerManager: Service {
         let namespaceQueue = WorkQueue<String, ContinuousClock>()
         namespaces.addHandler(ControllerEvents.ownHandler { namespaceQueue.add($0) })
 
-        let loops = endpointControllers.loops + csrControllers.loops + quotaControllers.loops + [
+        let loops = endpointControllers.loops + csrControllers.loops + quotaControllers.loops + saControllers.loops + [
             ControllerLoop(name: "replicaset", queue: rsQueue,
                            reconciler: ReplicaSetController(client: client, replicaSets: replicaSets.cache,
                                                             pods: pods.cache, expectations: expectations),
@@ -169,6 +170,7 @@ public struct ControllerManager: Service {
         endpointControllers.queues.forEach { $0.shutdown() }
         csrControllers.queues.forEach { $0.shutdown() }
         quotaControllers.queues.forEach { $0.shutdown() }
+        saControllers.queues.forEach { $0.shutdown() }
     }
 }
 

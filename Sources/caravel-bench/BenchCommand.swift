@@ -38,7 +38,36 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("watch-events"), help: "Updates whose watch delivery is timed.")
     var watchEvents = 500
 
+    @Flag(name: .customLong("kubelet-fake"),
+          help: "Fake-node scale phase: start `caravel kubelet --runtime fake` (needs --start-server or --caravel).")
+    var kubeletFake = false
+
+    @Option(name: .customLong("fake-nodes"), help: "Fake nodes for --kubelet-fake.")
+    var fakeNodes = 50
+
+    @Option(name: .customLong("fake-pods"), help: "Pods of the Deployment on the fake nodes.")
+    var fakePods = 1000
+
+    @Flag(name: .customLong("kubelet-process"), help: "Process-runtime phase on the server's built-in node.")
+    var kubeletProcess = false
+
+    @Option(name: .customLong("process-pods"), help: "`sh -c 'exec sleep 3600'` pods for --kubelet-process.")
+    var processPods = 20
+
+    @Option(name: .customLong("caravel"), help: "caravel binary for the fake kubelet (default: the --start-server one).")
+    var caravelBinary: String?
+
+    @Option(name: .customLong("kubelet-root"), help: "Built-in kubelet's root dir, to find container pids (default: DATA/kubelet of the started server).")
+    var kubeletRoot: String?
+
     func validate() throws {
+        guard fakeNodes >= 1, fakePods >= 1, processPods >= 1 else { throw ValidationError("kubelet counts must be at least 1") }
+        if kubeletFake && caravelBinary == nil && startServer == nil {
+            throw ValidationError("--kubelet-fake needs --start-server or --caravel (the binary that runs the kubelet)")
+        }
+        if kubeletProcess && kubeletRoot == nil && startServer == nil {
+            throw ValidationError("--kubelet-process needs --start-server or --kubelet-root")
+        }
         guard (kubeconfig == nil) != (startServer == nil) else {
             throw ValidationError("give exactly one of --kubeconfig and --start-server")
         }
@@ -58,7 +87,8 @@ struct BenchCommand: AsyncParsableCommand {
         var server: LocalServer?
         let client: KubeRESTClient
         if let binary = startServer {
-            let started = try LocalServer.start(binary: binary)
+            // The built-in node is only wanted by the process phase; without it RSS is the server's own.
+            let started = try LocalServer.start(binary: binary, extraArguments: kubeletProcess ? [] : ["--disable-kubelet"])
             server = started
             print("started \(binary) server (pid \(started.pid), port \(started.port), data \(started.dataDir))")
             do { client = try await started.waitReady(options: options) } catch {
@@ -72,7 +102,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         var failure: (any Error)?
         do {
-            try await measure(client: client, pid: serverPID ?? server?.pid)
+            try await measure(client: client, pid: serverPID ?? server?.pid, server: server)
         } catch {
             failure = error
         }
@@ -88,7 +118,7 @@ struct BenchCommand: AsyncParsableCommand {
         if let failure { throw failure }
     }
 
-    private func measure(client: KubeRESTClient, pid: Int32?) async throws {
+    private func measure(client: KubeRESTClient, pid: Int32?, server: LocalServer?) async throws {
         let namespace = "bench-" + String((0..<6).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement() ?? "x" })
         print("server: \(client.connection.server)  namespace: \(namespace)  date: \(ISO8601DateFormatter().string(from: Date()))")
         if let pid { print(rssLine(pid: pid, label: "server RSS before")) }
@@ -99,6 +129,7 @@ struct BenchCommand: AsyncParsableCommand {
         var failure: (any Error)?
         do {
             try await runPhases(phases, pid: pid)
+            try await runKubeletPhases(KubeletPhases(client: client, namespace: namespace), pid: pid, server: server)
         } catch {
             failure = error
         }
@@ -130,5 +161,16 @@ struct BenchCommand: AsyncParsableCommand {
             if let s = LatencySummary(delays) { print("watch delivery ms: \(s.line) (\(watchEvents) events)") }
         }
         if let pid { print(rssLine(pid: pid, label: "server RSS after")) }
+    }
+
+    private func runKubeletPhases(_ phases: KubeletPhases, pid: Int32?, server: LocalServer?) async throws {
+        if kubeletFake, let binary = caravelBinary ?? startServer {
+            let kubeconfig = server?.kubeconfigPath ?? kubeconfig ?? ""
+            try await phases.fakeNodes(binary: binary, kubeconfig: kubeconfig, nodes: fakeNodes, pods: fakePods, serverPID: pid)
+        }
+        if kubeletProcess, let root = kubeletRoot ?? server.map({ $0.dataDir + "/kubelet" }) {
+            try await phases.processPods(count: processPods, kubeletRoot: root)
+            if let pid { print(rssLine(pid: pid, label: "server RSS after process pods")) }
+        }
     }
 }

@@ -19,8 +19,8 @@ final class LocalServer {
         self.port = port
     }
 
-    /// Launches `binary server --data-dir <tmp>/data --port <free>` with output to `server.log`.
-    static func start(binary: String) throws -> LocalServer {
+    /// Launches `binary server --data-dir <tmp>/data --port <free> extraArguments…` with output to `server.log`.
+    static func start(binary: String, extraArguments: [String] = []) throws -> LocalServer {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("--start-server: \(binary) is not an executable file")
         }
@@ -34,7 +34,8 @@ final class LocalServer {
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["server", "--data-dir", base + "/data", "--port", String(port)]
+        // --kubelet-port 0: a fixed 10250 would clash with another server or kubelet on the machine.
+        p.arguments = ["server", "--data-dir", base + "/data", "--port", String(port), "--kubelet-port", "0"] + extraArguments
         p.standardOutput = logHandle
         p.standardError = logHandle
         p.standardInput = FileHandle.nullDevice

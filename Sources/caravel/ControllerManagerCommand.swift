@@ -24,8 +24,17 @@ struct ControllerManagerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "PEM CA certificate that signs approved CertificateSigningRequests (the server's DIR/pki/ca.crt).")
+    var clusterSigningCertFile: String?
+
+    @Option(help: "PEM private key of --cluster-signing-cert-file (DIR/pki/ca.key).")
+    var clusterSigningKeyFile: String?
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard (clusterSigningCertFile == nil) == (clusterSigningKeyFile == nil) else {
+            throw ValidationError("--cluster-signing-cert-file and --cluster-signing-key-file go together")
+        }
     }
 
     func run() async throws {
@@ -33,10 +42,20 @@ struct ControllerManagerCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let path = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".kube/config")
-        let service = ControllerManagerService(kubeconfigPath: path, waitForReady: true,
-                                               options: .init(workers: workers, leaderElection: leaderElect ? .init() : nil),
-                                               logger: logger)
+        var options = ControllerManager.Options(workers: workers, leaderElection: leaderElect ? .init() : nil)
+        if let cert = clusterSigningCertFile, let key = clusterSigningKeyFile {
+            options.csrSigning = CSRSigning(signer: try CSRSigner(certificateFile: cert, keyFile: key))
+        }
+        let service = ControllerManagerService(kubeconfigPath: path, waitForReady: true, options: options, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+extension CSRSigning {
+    /// The CSR controllers' view of the cluster CA.
+    init(signer: CSRSigner) {
+        self.init(subject: { CSRSigner.subject(ofRequestPEM: $0) },
+                  sign: { try signer.sign(requestPEM: $0, signerName: $1, usages: $2, expirationSeconds: $3) })
     }
 }

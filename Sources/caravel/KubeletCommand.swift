@@ -10,12 +10,29 @@ struct KubeletCommand: AsyncParsableCommand {
         abstract: "Join a node to an API server and run the pods bound to it.",
         discussion: """
         The kubeconfig should carry the node's own identity (CN=system:node:NAME, O=system:nodes): \
-        `caravel node-kubeconfig --node-name NAME` on the server's machine writes one.
+        `caravel node-kubeconfig --node-name NAME` on the server's machine writes one. \
+        Or join with the command `caravel server` printed (DIR/join-command.txt): \
+        `--server URL --token ID.SECRET --ca-cert-hash sha256:HEX` gets a certificate by a \
+        CertificateSigningRequest and keeps it in ROOT/kubelet.kubeconfig for later starts. \
+        With `--runtime fake --nodes N` the nodes are NAME-1 … NAME-N, and one node's identity may not \
+        act for the others (the node authorizer): give a kubeconfig of a user allowed to (e.g. the admin's).
         """
     )
 
     @Option(help: "Kubeconfig of the API server (default: $KUBECONFIG or ~/.kube/config).")
     var kubeconfig: String?
+
+    @Option(help: "API server to join, https://HOST:PORT (with --token and --ca-cert-hash, instead of --kubeconfig).")
+    var server: String?
+
+    @Option(help: "Bootstrap token ID.SECRET printed by `caravel server`.")
+    var token: String?
+
+    @Option(help: "sha256:HEX of the cluster CA's public key; the join is refused if the server's CA differs.")
+    var caCertHash: String?
+
+    @Option(help: "Seconds to wait for the join certificate to be approved and signed.")
+    var bootstrapTimeout: Int = 300
 
     @Option(help: "Name of this node.")
     var nodeName: String = ProcessInfo.processInfo.hostName.lowercased()
@@ -44,14 +61,27 @@ struct KubeletCommand: AsyncParsableCommand {
         guard nodes == 1 || runtime == "fake" else { throw ValidationError("--nodes needs --runtime fake") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
+        if server != nil || token != nil || caCertHash != nil {
+            guard server != nil, token != nil, caCertHash != nil else {
+                throw ValidationError("joining needs --server, --token and --ca-cert-hash together")
+            }
+            guard kubeconfig == nil else { throw ValidationError("use either --kubeconfig or --server/--token/--ca-cert-hash") }
+            guard nodes == 1 else { throw ValidationError("joining with a token runs one node: drop --nodes") }
+            guard bootstrapTimeout >= 1 else { throw ValidationError("--bootstrap-timeout must be at least 1") }
+        }
     }
 
     func run() async throws {
         var logger = Logger(label: "caravel.kubelet")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let path = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
+        var path = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".kube/config")
         let root = rootDir ?? (NSHomeDirectory() as NSString).appendingPathComponent(".caravel/kubelet-\(nodeName)")
+        if let server, let token, let caCertHash {
+            var join = KubeletBootstrap.Join(server: server, token: token, caCertHash: caCertHash)
+            join.timeout = .seconds(bootstrapTimeout)
+            path = try await KubeletBootstrap(join: join, nodeName: nodeName, rootDirectory: root, logger: logger).ensureKubeconfig()
+        }
         var options = KubeletService.Options()
         options.runtime = runtime
         options.nodes = nodes

@@ -97,8 +97,11 @@ struct ServerCommand: AsyncParsableCommand {
         // certificates, as they would from another process; listed after it, they stop first.
         var services: [any Service] = [app]
         if !disableControllers {
+            // In-process, the manager signs CSRs with the server's own CA (DIR/pki/ca.*).
+            var cmOptions = ControllerManager.Options()
+            cmOptions.csrSigning = tls ? try CSRSigning(signer: CSRSigner(pkiDirectory: config.pkiDirectory)) : nil
             services.append(ControllerManagerService(kubeconfigPath: config.controllerManagerKubeconfigPath, waitForReady: true,
-                                                     logger: logger))
+                                                     options: cmOptions, logger: logger))
         }
         if !disableKubelet {
             var options = KubeletService.Options()

@@ -59,13 +59,15 @@ actor Leadership {
     let clock = ManualClock()
     let store = FakeLeaseStore()
     let leadership = Leadership()
+    /// Runs every candidate, so the test can tell when all of them have settled.
+    let executor = QuiescenceExecutor()
 
     /// Runs one candidate's election in a task; its leading work lasts until cancelled.
     func candidate(_ id: String) -> Task<Bool, Never> {
         let config = LeaderElectionConfiguration(identity: id)  // 15 s lease, 10 s renew deadline, 2 s retry
         let elector = LeaderElector(lock: FakeLeaseLock(store: store, candidate: id), configuration: config, clock: clock)
         let leadership = self.leadership
-        return Task {
+        return Task(executorPreference: executor) {
             await elector.run {
                 await leadership.start(id)
                 while !Task.isCancelled { try? await Task.sleep(for: .seconds(60)) }
@@ -74,18 +76,18 @@ actor Leadership {
         }
     }
 
-    /// Advances the clock one step at a time, letting the candidates act between steps.
+    /// Advances the clock one step at a time. Before each step every candidate must have settled
+    /// (its executor idle): a step taken while one is mid-attempt makes it sleep from a later
+    /// instant, so its schedule drifts and, under load, its renew deadline can fall after the
+    /// last step (the old flake). Idleness, not a pause or a sleeper count, is the signal.
     func advance(by total: Duration, step: Duration = .seconds(1)) async {
         var moved = Duration.zero
         while moved < total {
-            let parked = clock.sleeperCount
+            _ = await eventually { executor.isIdle }
             clock.advance(by: step)
             moved += step
-            // Let every candidate woken by this step act and park on the clock again before
-            // time moves on: a fixed pause is not enough on a loaded machine.
-            _ = await eventually(timeout: .seconds(5)) { clock.sleeperCount >= parked }
-            try? await Task.sleep(for: .milliseconds(5))
         }
+        _ = await eventually { executor.isIdle }
     }
 
     @Test func acquiresAnAbsentLeaseAndRenewsIt() async throws {

@@ -60,6 +60,28 @@ final class ManualClock: Clock, @unchecked Sendable {
     }
 }
 
+/// A task executor that knows whether any job it was given is still queued or running. Code under
+/// test started with it as executor preference (child tasks inherit it) is quiescent when it is
+/// idle: every such task is then blocked on something only the test moves, such as a ManualClock.
+/// Counting sleepers instead cannot tell a loop parked on its retry sleep from one that is mid-
+/// attempt with a short-lived guard sleeper parked in its place.
+final class QuiescenceExecutor: TaskExecutor, @unchecked Sendable {
+    // Guarded by `lock`: jobs enqueued and not yet finished.
+    private let lock = NSLock()
+    private var busy = 0
+
+    var isIdle: Bool { lock.withLock { busy == 0 } }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        lock.withLock { busy += 1 }
+        let job = UnownedJob(job)
+        DispatchQueue.global().async {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+            self.lock.withLock { self.busy -= 1 }
+        }
+    }
+}
+
 /// Polls `condition` until it holds or `timeout` (real time) passes. The default is generous:
 /// it costs nothing when the condition holds, and the suite runs on a loaded 2-core machine.
 func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {

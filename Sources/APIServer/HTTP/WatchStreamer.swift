@@ -11,7 +11,8 @@ enum WatchStreamer {
     static func defaultTimeout() -> Int64 { Int64.random(in: 1800...3600) }
 
     static func stream(registry: Registry, strategy: any ResourceStrategy, version: String, namespace: String?,
-                       options: ListOptions, shape: ResponseShape, query: QueryParameters) async throws -> Response {
+                       options: ListOptions, shape: ResponseShape, query: QueryParameters,
+                       request: Request? = nil) async throws -> Response {
         let (events, cancel) = try await registry.watch(strategy, version: version, namespace: namespace, options: options)
         let timeout = options.timeoutSeconds.map { max(0, $0) } ?? defaultTimeout()
         let includeObject = query["includeObject"] ?? "Metadata"
@@ -20,6 +21,20 @@ enum WatchStreamer {
         headers[.cacheControl] = "no-cache, private"
         headers[.transferEncoding] = "chunked"
         let body = ResponseBody { writer in
+            // An idle watch writes nothing, so it would notice a client that hung up only at its
+            // timeout, holding the user's watch slot until then: end it when the inbound side closes.
+            if let request {
+                try await request.body.consumeWithInboundCloseHandler { _ in
+                    try await pump(&writer)
+                } onInboundClosed: { cancel() }
+            } else {
+                try await pump(&writer)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+
+        @Sendable func pump(_ writer: inout any ResponseBodyWriter) async throws {
             // A server shutting down ends its watches, so it does not wait for their timeouts.
             try await withGracefulShutdownHandler {
               try await withThrowingTaskGroup(of: Void.self) { group in
@@ -44,8 +59,6 @@ enum WatchStreamer {
             } onGracefulShutdown: {
                 cancel()
             }
-            try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: headers, body: body)
     }
 }

@@ -100,7 +100,7 @@ struct OpenAPIPathBuilder {
             let path = "\(base)/{name}/\(sub.rawValue)"
             let suffix = sub.rawValue.capitalizedFirst
             switch sub {
-            case .status:
+            case .status, .approval:
                 out[path] = readWriteItem(kind: kind, suffix: suffix, ns: ns, gvk: gvk, schema: obj, params: nameParams)
             case .scale:
                 let scale = OpenAPISchemaConverter.ref("io.k8s.api.autoscaling.v1.Scale")

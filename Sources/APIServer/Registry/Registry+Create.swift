@@ -33,6 +33,7 @@ extension Registry {
                                          dryRun: options.dryRun)
         try await self.admission.admit(&admission, registry: self)
         object = admission.object
+        warnings += admission.warnings
         try runValidation(ObjectMetaRules.validate(object, rule: strategy.nameRule, namespaced: def.namespaced) + strategy.validate(object),
                           def: def, name: name)
         if def.namespaced, let namespace { try await checkNamespace(namespace, def: def, name: name) }

@@ -11,6 +11,8 @@ public enum BuiltinResources {
         ServiceAccountStrategy(),
         NodeStrategy(),
         EventStrategy(),
+        LimitRangeStrategy(),
+        ResourceQuotaStrategy(),
         // apps/v1
         DeploymentStrategy(),
         ReplicaSetStrategy(),
@@ -28,5 +30,7 @@ public enum BuiltinResources {
         AccessReviewStrategy(isSelf: true),
         AccessReviewStrategy(isSelf: false),
         AccessReviewStrategy(.selfSubjectRulesReview),
+        // certificates.k8s.io/v1
+        CertificateSigningRequestStrategy(),
     ]
 }

@@ -48,7 +48,7 @@ enum DefaultRoles {
     static let viewable: [(String, [String])] = [
         ("", ["pods", "pods/log", "pods/status", "configmaps", "endpoints", "services", "services/status",
               "serviceaccounts", "events", "namespaces", "namespaces/status", "persistentvolumeclaims",
-              "replicationcontrollers", "resourcequotas", "limitranges"]),
+              "replicationcontrollers", "resourcequotas", "resourcequotas/status", "limitranges"]),
         ("apps", ["deployments", "deployments/status", "deployments/scale", "replicasets", "replicasets/status",
                   "replicasets/scale", "statefulsets", "daemonsets"]),
         ("autoscaling", ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
@@ -99,6 +99,22 @@ enum DefaultRoles {
             clusterRole("system:kube-controller-manager", rules: controllerManagerRules),
             clusterRole("system:kube-scheduler", rules: schedulerRules),
             clusterRole("system:node", rules: nodeRules),
+        ] + certificateRoles
+    }
+
+    static let certificatesGroup = "certificates.k8s.io"
+    static let csrApproverRoles = (new: "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+                                   renew: "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient")
+
+    /// Joining kubelets (bootstrap tokens) may ask for a certificate; the approver grants new
+    /// node certificates to whoever may create `nodeclient`, renewals to `selfnodeclient`.
+    static var certificateRoles: [JSONValue] {
+        [
+            clusterRole("system:node-bootstrapper", rules: [
+                rule(["create", "get", "list", "watch"], [certificatesGroup], ["certificatesigningrequests"]),
+            ]),
+            clusterRole(csrApproverRoles.new, rules: [rule(["create"], [certificatesGroup], ["certificatesigningrequests/nodeclient"])]),
+            clusterRole(csrApproverRoles.renew, rules: [rule(["create"], [certificatesGroup], ["certificatesigningrequests/selfnodeclient"])]),
         ]
     }
 
@@ -122,6 +138,12 @@ enum DefaultRoles {
         rule(["delete"], [""], ["nodes"]),
         rule(["delete", "update"], [""], ["namespaces", "namespaces/finalize", "namespaces/status"]),
         rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+        rule(["update", "patch"], [""], ["resourcequotas/status"]),
+        // The ServiceAccount controller and the root CA publisher.
+        rule(["create", "update"], [""], ["serviceaccounts", "configmaps"]),
+        // The CSR approver and signer.
+        rule(["update", "patch"], [certificatesGroup], ["certificatesigningrequests/approval", "certificatesigningrequests/status"]),
+        rule(["approve", "sign"], [certificatesGroup], ["signers"]),
     ]
 
     /// kube-scheduler's needs: read pods, nodes and namespaces; bind pods; report status.
@@ -145,6 +167,8 @@ enum DefaultRoles {
         rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
         rule(readVerbs, [""], ["secrets", "configmaps", "services", "endpoints"]),
         rule(["get", "create", "update"], ["coordination.k8s.io"], ["leases"]),
+        // Certificate renewal.
+        rule(["create", "get", "list", "watch"], [certificatesGroup], ["certificatesigningrequests"]),
     ]
 
     /// Every ClusterRoleBinding created at bootstrap.
@@ -163,6 +187,9 @@ enum DefaultRoles {
             // Kubernetes leaves this binding empty and relies on the node authorizer alone;
             // here both apply, the node authorizer first (see NodeAuthorizer).
             binding("system:node", role: "system:node", subjects: [("Group", "system:nodes")]),
+            binding("caravel:kubelet-bootstrap", role: "system:node-bootstrapper", subjects: [("Group", BootstrapToken.group)]),
+            binding("caravel:node-autoapprove-bootstrap", role: csrApproverRoles.new, subjects: [("Group", BootstrapToken.group)]),
+            binding("caravel:node-autoapprove-certificate-rotation", role: csrApproverRoles.renew, subjects: [("Group", "system:nodes")]),
         ]
     }
 

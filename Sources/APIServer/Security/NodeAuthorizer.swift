@@ -41,6 +41,7 @@ public final class NodeAuthorizer: Authorizer {
         case ("", "pods"): return await pods(a, node: node)
         case ("", "secrets"), ("", "configmaps"): return await referenced(a, node: node)
         case ("coordination.k8s.io", "leases"): return lease(a, node: node)
+        case ("", "serviceaccounts") where a.subresource == "token": return await serviceAccountToken(a, node: node)
         case ("", "events"), ("events.k8s.io", "events"):
             return ["create", "patch", "update"].contains(a.verb) ? allow("node may record events") : deny(a, node)
         default: return await next.authorize(a)
@@ -118,7 +119,31 @@ public final class NodeAuthorizer: Authorizer {
         return allow("node renews its Lease")
     }
 
+    /// Tokens only for an account that a pod bound to the node runs as. That the token is
+    /// bound to such a pod is in the body, which `Registry.createToken` checks.
+    func serviceAccountToken(_ a: RequestAttributes, node: String) async -> AuthorizationDecision {
+        guard a.verb == "create", !a.name.isEmpty, !a.namespace.isEmpty,
+              await runsAs(serviceAccount: a.name, namespace: a.namespace, node: node) else {
+            return deny(a, node, "no relationship found between node '\(node)' and this object")
+        }
+        return allow("service account of a pod on node '\(node)'")
+    }
+
     // MARK: - store lookups
+
+    func runsAs(serviceAccount: String, namespace: String, node: String) async -> Bool {
+        var after: String?
+        while true {
+            guard let page = try? await store.list(prefix: "/registry/core/pods/\(namespace)/", startAfter: after, limit: 500,
+                                                   atRevision: nil) else { return false }
+            for item in page.items where item.object[path: ["spec", "nodeName"]]?.stringValue == node {
+                let sa = item.object[path: ["spec", "serviceAccountName"]]?.stringValue ?? ""
+                if (sa.isEmpty ? "default" : sa) == serviceAccount { return true }
+            }
+            guard page.hasMore, let last = page.items.last else { return false }
+            after = last.key
+        }
+    }
 
     func boundNode(namespace: String, pod: String) async -> String? {
         guard !namespace.isEmpty, !pod.isEmpty,

@@ -5,6 +5,7 @@ import HummingbirdTLS
 import HummingbirdWebSocket
 import KubeModel
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Builds the API server application exactly as `caravel server` runs it, so tests can
@@ -30,6 +31,7 @@ public enum APIServerBuilder {
         try await bootstrapServices(registry, config)
         let pki = config.tls ? try PKI.ensure(directory: config.pkiDirectory, serverNames: serverNames(config)) : nil
         try writeKubeconfigs(config, pki: pki)
+        if let pki { try await ClusterInfo.prepareJoin(registry, config: config, server: ClusterInfo.serverURL(config), pki: pki, logger: logger) }
         let tokens = try TokenFile.loadOrCreate(path: config.tokenFilePath)
         let health = HealthState()
         let audit = config.auditLevel == .none ? nil
@@ -37,7 +39,13 @@ public enum APIServerBuilder {
                        maxBackups: config.auditLogMaxBackups)
         let limiter = InflightLimiter(maxReadOnly: config.maxRequestsInflight, maxMutating: config.maxMutatingRequestsInflight,
                                       maxWatchesPerUser: config.maxWatchesPerUser)
-        let authenticator = Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls)
+        // ServiceAccount tokens: signed with a key of the data dir, so they outlive restarts.
+        let serviceAccountKey = try ServiceAccountSigningKey.loadOrCreate(directory: config.pkiDirectory)
+        ServiceAccountTokenIssuer.register(ServiceAccountTokenIssuer(key: serviceAccountKey), for: registry)
+        let authenticator = Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls, tokenAuthenticators: [
+            ServiceAccountTokenAuthenticator(store: store, keys: [serviceAccountKey.publicKey]),
+            BootstrapTokenAuthenticator(store: store),
+        ])
         let authorizer = NodeAuthorizer(store: store, next: RBACAuthorizer(store: store))
         let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
                                      metrics: RequestMetrics(), health: health,
@@ -50,10 +58,18 @@ public enum APIServerBuilder {
         let kubelets = try KubeletClientConfig(clientCertificate: pki?.kubeletClient)
         KubeletClientConfig.register(kubelets, for: registry)
         let exec = PodExecProxy(registry: registry, authenticator: authenticator, authorizer: authorizer, kubelets: kubelets, logger: logger)
-        let http: HTTPServerBuilder = .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: PodExecProxy.maxFrameSize))) {
-            await exec.shouldUpgrade($0, channel: $1, logger: $2)
+        // Built by hand (not `.http1WebSocketUpgrade` and `.tls`) to put the connection timeouts
+        // between TLS and HTTP decoding; Hummingbird's idle timeout covers keep-alive idling.
+        let timeouts = config.connectionTimeouts
+        let tls = try pki.map { try ServerTLS.configuration($0) }
+        let wsConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: TimeAmount(timeouts.idle)), ws: .init(maxFrameSize: PodExecProxy.maxFrameSize))
+        let server = HTTPServerBuilder { responder in
+            let http = TimeoutChildChannel(base: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: wsConfiguration) {
+                await exec.shouldUpgrade($0, channel: $1, logger: $2)
+            }, timeouts: timeouts)
+            return try tls.map { try TLSChannel(http, tlsConfiguration: $0) } ?? http
         }
-        let server: HTTPServerBuilder = try pki.map { try .tls(http, tlsConfiguration: ServerTLS.configuration($0)) } ?? http
         var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval)]
         if let audit { services.append(audit) }
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }

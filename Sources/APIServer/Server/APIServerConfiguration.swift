@@ -37,6 +37,8 @@ public struct APIServerConfiguration: Sendable {
     public var maxMutatingRequestsInflight: Int = 200
     /// Open watches per user before 429 (`--max-watches-per-user`; 0 unlimited).
     public var maxWatchesPerUser: Int = 1000
+    /// Header, keep-alive idle and slow-body limits on client connections (`ConnectionTimeouts`).
+    public var connectionTimeouts = ConnectionTimeouts()
 
     public init(dataDirectory: String, port: Int = 6443, bindAddress: String = "127.0.0.1", watchCacheSize: Int = 10_000,
                 bookmarkInterval: Duration = .seconds(15), tls: Bool = true) {

@@ -15,8 +15,9 @@ struct KubeletContext: Sendable {
     let hostIP: String
     /// `status.allocatable` of the node: what resourceFieldRef falls back to without limits.
     let nodeAllocatable: [String: String]
-    /// Probes run (false for the fake runtime, whose containers are ready at once).
-    let runsProbes: Bool
+    /// The fake runtime: containers are started and ready at once, so no probes run, no
+    /// volumes are prepared and no environment is resolved (thousands of pods stay cheap).
+    let simulated: Bool
     /// How often a worker looks at its containers when nothing woke it.
     let syncInterval: Duration
     let logger: Logger

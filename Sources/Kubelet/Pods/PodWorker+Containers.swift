@@ -89,7 +89,7 @@ extension PodWorker {
         }
         await ctx.record(pod, "Normal", "Created", "Created container: \(s.name)", container: s)
         await ctx.record(pod, "Normal", "Started", "Started container \(s.name)", container: s)
-        if isInit && !ctx.runsProbes {
+        if isInit && ctx.simulated {
             // The fake runtime's containers never end by themselves: its init containers finish at once.
             await ctx.runtime.stopContainer(id, gracePeriod: .zero)
             setSlot(init: isInit, i) { $0.runtimeState = $0.runtimeState.map { _ in .exited(exitCode: 0, signal: nil, reason: "Completed", startedAt: Date(), finishedAt: Date()) } }
@@ -134,10 +134,10 @@ extension PodWorker {
     /// args, mounts of the prepared volumes, limits, and the log path of this attempt.
     func containerConfig(_ spec: JSONValue, id: ContainerID) async throws -> ContainerConfig {
         let podCtx = ctx.podContext(pod, podIP: sandbox?.podIP)
-        let env = try await EnvResolver.resolve(container: spec, context: podCtx, source: ctx.objects)
+        let env = ctx.simulated ? [] : try await EnvResolver.resolve(container: spec, context: podCtx, source: ctx.objects)
         let lookup = Dictionary(env.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         let strings = { (key: String) in (spec[key]?.arrayValue ?? []).compactMap(\.stringValue).map { EnvResolver.expand($0, env: lookup) } }
-        let mounts = try VolumeManager.mounts(for: spec, volumes: volumePaths ?? [:])
+        let mounts = ctx.simulated ? [] : try VolumeManager.mounts(for: spec, volumes: volumePaths ?? [:], env: lookup)
         return ContainerConfig(
             id: id, namespace: namespace, podName: name, image: spec["image"]?.stringValue ?? "",
             command: strings("command"), args: strings("args"), env: env,

@@ -12,7 +12,7 @@ extension PodWorker {
     func ensureProbes(_ i: Int) {
         let s = appSlots[i]
         guard let id = s.current, s.probeTasks.isEmpty else { return }
-        guard ctx.runsProbes else {
+        guard !ctx.simulated else {
             // Nothing to probe: the fake runtime's containers are started and ready at once.
             appSlots[i].startupSucceeded = true
             appSlots[i].readinessHealthy = true

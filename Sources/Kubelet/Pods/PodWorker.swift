@@ -242,6 +242,10 @@ actor PodWorker {
             }
             return true
         }
+        if ctx.simulated {
+            volumePaths = [:]
+            return true
+        }
         do {
             volumePaths = try await ctx.volumes.prepare(podCtx)
             lastVolumeRefresh = .now

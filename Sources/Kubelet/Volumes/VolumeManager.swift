@@ -13,6 +13,8 @@ public actor VolumeManager {
     let paths: KubeletPaths
     let source: any ObjectSource
     let logger: Logger
+    /// ServiceAccount tokens of projected volumes, renewed when 80% of their life has passed.
+    let tokens = ServiceAccountTokenCache()
 
     /// Volume kinds whose files come from API objects (written by `AtomicWriter`).
     static let apiDataKinds = ["secret", "configMap", "downwardAPI", "projected"]
@@ -34,6 +36,7 @@ public actor VolumeManager {
             throw DownwardValues.configError("pod has no metadata.uid")
         }
         var payloads = VolumePayload(source: source, context: context)
+        payloads.tokens = tokens
         var result: [String: String] = [:]
         for volume in context.pod[path: ["spec", "volumes"]]?.arrayValue ?? [] {
             guard let name = volume["name"]?.stringValue, !name.isEmpty else { continue }
@@ -79,6 +82,7 @@ public actor VolumeManager {
     public func refresh(_ context: PodContext) async {
         guard let uid = context.pod.uid, !uid.isEmpty else { return }
         var payloads = VolumePayload(source: source, context: context)
+        payloads.tokens = tokens
         for volume in context.pod[path: ["spec", "volumes"]]?.arrayValue ?? [] {
             guard let name = volume["name"]?.stringValue, !name.isEmpty,
                   let kind = Self.apiDataKinds.first(where: { volume[$0] != nil }), let spec = volume[kind] else { continue }
@@ -101,6 +105,7 @@ public actor VolumeManager {
     /// live elsewhere and are untouched.
     public func cleanup(podUID: String) async {
         guard !podUID.isEmpty, !podUID.contains("/") else { return }
+        tokens.forget(podUID: podUID)
         let dir = paths.volumesDirectory(podUID)
         guard FileManager.default.fileExists(atPath: dir) else { return }
         if !Tmpfs.unmountAll(under: dir) {

@@ -6,10 +6,14 @@ struct VolumePayload {
     let context: PodContext
     /// Sources left out (serviceAccountToken, clusterTrustBundle), to be logged.
     var skipped: [String] = []
+    /// Fills `serviceAccountToken` sources when the source can request tokens.
+    var tokens: ServiceAccountTokenCache?
+    let tokenSource: (any ServiceAccountTokenSource)?
 
     init(source: any ObjectSource, context: PodContext) {
         self.fetcher = ObjectFetcher(source: source, namespace: context.namespace)
         self.context = context
+        self.tokenSource = source as? any ServiceAccountTokenSource
     }
 
     /// The payload of an API-data volume (`kind` is its key in the volume spec).
@@ -31,6 +35,9 @@ struct VolumePayload {
                     try await configMap(name: c["name"]?.stringValue ?? "", spec: c, defaultMode: defaultMode, into: &out)
                 } else if let d = source["downwardAPI"] {
                     try downwardAPI(d, defaultMode: defaultMode, into: &out)
+                } else if let t = source["serviceAccountToken"], let tokens, let tokenSource {
+                    let token = try await tokens.token(for: t, context: context, source: tokenSource)
+                    try put(t["path"]?.stringValue ?? "", VolumeFile(data: token, mode: defaultMode), into: &out)
                 } else if let other = source.objectValue?.keys.sorted().first {
                     // serviceAccountToken needs the TokenRequest API; clusterTrustBundle likewise.
                     skipped.append(other)

@@ -1,0 +1,92 @@
+import KubeModel
+
+/// Pod Security admission: the namespace's `pod-security.kubernetes.io/{enforce,warn,audit}`
+/// labels pick a level (privileged, baseline, restricted). Pods that break the enforce level are
+/// refused with 403; the warn level adds a `Warning` header. Workloads with pod templates
+/// (Deployments, ReplicaSets…) are never refused, only warned about, as in Kubernetes.
+/// Audit annotations are not produced. Every `-version` label is read as `latest`.
+///
+/// Runs in the mutating phase, after the defaulting plugins before it, because only that phase
+/// can hand warnings back to the response.
+public struct PodSecurityAdmission: AdmissionPlugin {
+    public typealias Level = PodSecurityChecks.Level
+    public let name = "PodSecurity"
+
+    static let labelPrefix = "pod-security.kubernetes.io/"
+
+    /// Resources whose pod template sits at `path` below the object.
+    static let templates: [String: [String]] = [
+        "deployments.apps": ["spec", "template"], "replicasets.apps": ["spec", "template"],
+        "statefulsets.apps": ["spec", "template"], "daemonsets.apps": ["spec", "template"],
+        "replicationcontrollers": ["spec", "template"], "jobs.batch": ["spec", "template"],
+        "cronjobs.batch": ["spec", "jobTemplate", "spec", "template"],
+    ]
+
+    /// The levels a namespace's labels ask for; a missing label means privileged and an
+    /// invalid one restricted (failing closed, as Kubernetes does).
+    public struct Policy: Sendable, Equatable {
+        public var enforce: Level = .privileged
+        public var warn: Level = .privileged
+        public var audit: Level = .privileged
+
+        public init(enforce: Level = .privileged, warn: Level = .privileged, audit: Level = .privileged) {
+            self.enforce = enforce
+            self.warn = warn
+            self.audit = audit
+        }
+
+        public init(labels: [String: String]) {
+            func level(_ mode: String) -> Level {
+                guard let v = labels[PodSecurityAdmission.labelPrefix + mode] else { return .privileged }
+                return Level(rawValue: v) ?? .restricted
+            }
+            enforce = level("enforce")
+            warn = level("warn")
+            audit = level("audit")
+        }
+    }
+
+    public init() {}
+
+    public func admit(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
+        let resource = request.groupResource
+        let isPod = resource == "pods"
+        guard isPod || Self.templates[resource] != nil, let namespace = request.namespace else { return }
+        guard let policy = await Self.policy(namespace: namespace, registry: registry),
+              policy.enforce != .privileged || policy.warn != .privileged else { return }
+        if isPod {
+            let spec = request.object["spec"] ?? .null
+            let metadata = request.object["metadata"]
+            if let refusal = Self.message(spec: spec, metadata: metadata, level: policy.enforce, prefix: "violates") {
+                throw APIError.forbidden(request.resource, request.name, refusal)
+            }
+            if let w = Self.message(spec: spec, metadata: metadata, level: policy.warn, prefix: "would violate") {
+                request.warnings.append(w)
+            }
+            return
+        }
+        guard let path = Self.templates[resource], let template = request.object[path: path] else { return }
+        var seen: Set<String> = []
+        for level in [policy.enforce, policy.warn] {
+            guard let w = Self.message(spec: template["spec"] ?? .null, metadata: template["metadata"], level: level,
+                                       prefix: "would violate"), seen.insert(w).inserted else { continue }
+            request.warnings.append(w)
+        }
+    }
+
+    /// `violates PodSecurity "restricted:latest": reason (detail), ...`, or nil when compliant.
+    static func message(spec: JSONValue, metadata: JSONValue?, level: Level, prefix: String) -> String? {
+        let violations = PodSecurityChecks.evaluate(spec: spec, metadata: metadata, level: level)
+        guard !violations.isEmpty else { return nil }
+        return "\(prefix) PodSecurity \"\(level.rawValue):latest\": " + violations.map(\.text).joined(separator: ", ")
+    }
+
+    /// The namespace's policy, or nil when the namespace is missing (the registry reports that).
+    static func policy(namespace: String, registry: Registry) async -> Policy? {
+        let key = ResourceCatalog.key(registry.namespaces.definition, namespace: nil, name: namespace)
+        guard let found = try? await registry.store.get(key: key) else { return nil }
+        var labels: [String: String] = [:]
+        for (k, v) in found.object[path: ["metadata", "labels"]]?.objectValue ?? [:] { labels[k] = v.stringValue ?? "" }
+        return Policy(labels: labels)
+    }
+}

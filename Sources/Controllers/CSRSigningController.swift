@@ -1,0 +1,110 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+
+/// What the CSR controllers need from the cluster CA. The controllers module has no X509 of
+/// its own, so whoever starts the manager (which can read the CA key) hands these in.
+public struct CSRSigning: Sendable {
+    /// CN and O of a PEM certificate request; nil when it does not parse or verify.
+    public var subject: @Sendable (_ requestPEM: String) -> (commonName: String, organizations: [String])?
+    /// A PEM certificate for the request; nil when the signer is not one this CA serves;
+    /// throws when the request breaks that signer's rules (the CSR is then marked Failed).
+    public var sign: @Sendable (_ requestPEM: String, _ signerName: String, _ usages: [String], _ expirationSeconds: Int?) throws -> String?
+
+    public init(subject: @escaping @Sendable (String) -> (commonName: String, organizations: [String])?,
+                sign: @escaping @Sendable (String, String, [String], Int?) throws -> String?) {
+        self.subject = subject
+        self.sign = sign
+    }
+}
+
+/// The CSR helpers both controllers use.
+enum CSRFacts {
+    static let resource = ResourcePath(group: "certificates.k8s.io", version: "v1", plural: "certificatesigningrequests")
+
+    static func conditionTypes(_ csr: JSONValue) -> Set<String> {
+        Set((csr[path: ["status", "conditions"]]?.arrayValue ?? []).compactMap { c in
+            c["status"]?.stringValue == "True" ? c["type"]?.stringValue : nil
+        })
+    }
+
+    /// spec.request is base64 of the PEM.
+    static func requestPEM(_ csr: JSONValue) -> String? {
+        guard let b64 = csr[path: ["spec", "request"]]?.stringValue, let d = Data(base64Encoded: b64) else { return nil }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    static func usages(_ csr: JSONValue) -> [String] {
+        (csr[path: ["spec", "usages"]]?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+
+    static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: Date())
+    }
+
+    static func condition(_ type: String, reason: String, message: String) -> JSONValue {
+        ["type": .string(type), "status": "True", "reason": .string(reason), "message": .string(message),
+         "lastUpdateTime": .string(now()), "lastTransitionTime": .string(now())]
+    }
+
+    /// Informers, loops and queues of the CSR approver and signer, for the manager to run.
+    static func controllers(client: KubeRESTClient, informer: (ResourcePath) -> Informer<ContinuousClock>, signing: CSRSigning?,
+                            logger: Logger)
+        -> (informers: [Informer<ContinuousClock>], loops: [ControllerLoop<ContinuousClock>], queues: [WorkQueue<String, ContinuousClock>])
+    {
+        guard let signing else { return ([], [], []) }
+        let csrs = informer(resource)
+        let approveQueue = WorkQueue<String, ContinuousClock>()
+        let signQueue = WorkQueue<String, ContinuousClock>()
+        csrs.addHandler(ControllerEvents.ownHandler { approveQueue.add($0) })
+        csrs.addHandler(ControllerEvents.ownHandler { signQueue.add($0) })
+        let loops = [
+            ControllerLoop(name: "csrapproving", queue: approveQueue,
+                           reconciler: CSRApprovingController(client: client, csrs: csrs.cache, subject: signing.subject),
+                           workers: 1, logger: logger),
+            ControllerLoop(name: "csrsigning", queue: signQueue,
+                           reconciler: CSRSigningController(client: client, csrs: csrs.cache, signing: signing),
+                           workers: 1, logger: logger),
+        ]
+        return ([csrs], loops, [approveQueue, signQueue])
+    }
+}
+
+/// Kubernetes' csrsigning controller: approved, not yet issued CSRs for a signer this CA
+/// serves get their certificate in `status.certificate`; requests a signer refuses get a
+/// Failed condition with the reason, so the requester learns why instead of waiting.
+public struct CSRSigningController: Reconciler {
+    let client: KubeRESTClient
+    let csrs: ObjectCache
+    let signing: CSRSigning
+
+    public func reconcile(key: String) async throws -> ReconcileResult {
+        guard let csr = csrs.get(key), let name = csr.name else { return .done }
+        let conditions = CSRFacts.conditionTypes(csr)
+        guard conditions.contains("Approved"), !conditions.contains("Denied"), !conditions.contains("Failed"),
+              (csr[path: ["status", "certificate"]]?.stringValue ?? "").isEmpty else { return .done }
+        let signer = csr[path: ["spec", "signerName"]]?.stringValue ?? ""
+        var status = csr["status"] ?? .object([:])
+        do {
+            guard let pem = CSRFacts.requestPEM(csr),
+                  let cert = try signing.sign(pem, signer, CSRFacts.usages(csr), csr[path: ["spec", "expirationSeconds"]]?.intValue.map { Int($0) })
+            else { return .done }
+            status["certificate"] = .string(Data(cert.utf8).base64EncodedString())
+        } catch {
+            var list = status["conditions"]?.arrayValue ?? []
+            list.append(CSRFacts.condition("Failed", reason: "SignerValidationFailure", message: "\(error)"))
+            status["conditions"] = .array(list)
+        }
+        var updated = csr
+        updated["status"] = status
+        do {
+            _ = try await client.update(CSRFacts.resource.named(name).path + "/status", updated)
+        } catch let e as KubeAPIError where e.isNotFound {
+            return .done
+        }
+        return .done
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Synchronization
+
+/// Watches one namespace's pods and stamps, on this process's monotonic clock, when each was
+/// first seen and first seen Running / Ready, and when each container restart was seen. The
+/// API's timestamps have one-second resolution; these have the watch's (sub-millisecond).
+final class PodTracker: Sendable {
+    struct Seen: Sendable {
+        var added: UInt64
+        /// First seen with spec.nodeName (bound by the scheduler, or created bound).
+        var bound: UInt64?
+        var running: UInt64?
+        var ready: UInt64?
+        var restarts = 0
+        /// When `restarts` last went up with the container running again.
+        var restartedRunning: UInt64?
+        var uid: String?
+        var object: JSONValue = .null
+    }
+
+    private let state = Mutex<[String: Seen]>([:])
+    private let watcher = Mutex<Task<Void, Never>?>(nil)
+    let client: KubeRESTClient
+    let pods: ResourcePath
+
+    init(client: KubeRESTClient, namespace: String) {
+        self.client = client
+        self.pods = .core("pods", namespace: namespace)
+    }
+
+    /// Lists for a resourceVersion, then watches from it (re-watching if the server ends it).
+    func start() async throws {
+        let list = try await client.list(pods.path)
+        var rv = list.resourceVersion ?? list[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
+        let task = Task { [client, pods] in
+            while !Task.isCancelled {
+                do {
+                    let stream = try await client.watch(pods.path, query: ["resourceVersion": rv, "allowWatchBookmarks": "true"])
+                    for try await event in stream {
+                        if let v = event.object.resourceVersion, !v.isEmpty { rv = v }
+                        if event.type == "ADDED" || event.type == "MODIFIED" { self.record(event.object) }
+                    }
+                } catch {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+        watcher.withLock { $0 = task }
+    }
+
+    func stop() { watcher.withLock { $0?.cancel() } }
+
+    private func record(_ pod: JSONValue) {
+        guard let name = pod.name else { return }
+        let now = monotonicNanos()
+        let phase = pod[path: ["status", "phase"]]?.stringValue
+        let ready = (pod[path: ["status", "conditions"]]?.arrayValue ?? []).contains {
+            $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "True"
+        }
+        let first = pod[path: ["status", "containerStatuses"]]?.arrayValue?.first
+        let restarts = Int(first?["restartCount"]?.intValue ?? 0)
+        let runningNow = first?[path: ["state", "running"]] != nil
+        state.withLock { all in
+            var s = all[name] ?? Seen(added: now)
+            if pod[path: ["spec", "nodeName"]]?.stringValue != nil, s.bound == nil { s.bound = now }
+            if phase == "Running", s.running == nil { s.running = now }
+            if ready, s.ready == nil { s.ready = now }
+            if restarts > s.restarts, runningNow {
+                s.restarts = restarts
+                s.restartedRunning = now
+            }
+            s.uid = pod[path: ["metadata", "uid"]]?.stringValue
+            s.object = pod
+            all[name] = s
+        }
+    }
+
+    var snapshot: [String: Seen] { state.withLock { $0 } }
+
+    /// Polls until `done` holds over the snapshot. Fails when nothing changed for `stall` (a
+    /// lost pod must fail the run, not hang it); `progress` says what counts as a change.
+    func wait(stall: Duration, what: String, progress: @escaping ([String: Seen]) -> Int,
+              done: @escaping ([String: Seen]) -> Bool) async throws {
+        var last = -1
+        var lastChange = ContinuousClock.now
+        while true {
+            let s = snapshot
+            if done(s) { return }
+            let p = progress(s)
+            if p != last { last = p; lastChange = .now }
+            if ContinuousClock.now - lastChange > stall {
+                throw BenchError("\(what): stuck at \(p) for \(stall)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Milliseconds between two monotonic stamps.
+func spanMs(_ from: UInt64, _ to: UInt64?) -> Double? { to.map { millis(since: from, to: $0) } }
