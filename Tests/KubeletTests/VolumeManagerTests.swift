@@ -33,7 +33,8 @@ private func mode(_ path: String) -> UInt32 {
 }
 
 private func mounted(_ path: String) -> Bool {
-    let text = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+    // Not String(contentsOfFile:): it stops at the first 4 KiB of a /proc file.
+    let text = Tmpfs.readProcFile("/proc/self/mounts") ?? ""
     return text.split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first.map(String.init) == path }
 }
 
@@ -179,7 +180,7 @@ private func configError(_ body: () async throws -> Void) async -> String? {
         #expect(!mounted(scratch))
         #expect(mounted(ram) == (geteuid() == 0))
         _ = try await vm.prepare(envTestContext(pod))  // no second tmpfs on top
-        let count = ((try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? "").components(separatedBy: " \(ram) ").count - 1
+        let count = (Tmpfs.readProcFile("/proc/self/mounts") ?? "").components(separatedBy: " \(ram) ").count - 1
         #expect(count == (geteuid() == 0 ? 1 : 0))
         await vm.cleanup(podUID: "uid-1")
         #expect(!mounted(ram) && !FileManager.default.fileExists(atPath: scratch))

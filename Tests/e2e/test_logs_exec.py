@@ -57,7 +57,8 @@ def test_container_flag_and_missing_container_name(srv, ns, two):
 
 
 def test_timestamps_since_and_limit_bytes(srv, ns, two):
-    wait_for(lambda: logs(srv, ns, "two", "-c", "a").stdout.count("\n") >= 3, timeout=60, what="a's output")
+    # Over 3 s of output (a line every 0.3 s), so that --since=1s is a strict part of it.
+    wait_for(lambda: logs(srv, ns, "two", "-c", "a").stdout.count("\n") >= 12, timeout=60, what="a's output")
     stamped = logs(srv, ns, "two", "-c", "a", "--timestamps", "--tail=2").stdout.splitlines()
     assert len(stamped) == 2 and all(STAMP.match(ln) for ln in stamped), stamped
     assert logs(srv, ns, "two", "-c", "a", "--limit-bytes=4").stdout == "a 0\n"

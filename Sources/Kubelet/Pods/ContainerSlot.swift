@@ -11,6 +11,8 @@ struct ContainerSlot: Sendable {
 
     /// The attempt running or last run (its number is the restart count); nil before the first.
     var current: ContainerID?
+    /// Consecutive syncs in which the runtime had no record of `current`.
+    var missedLooks = 0
     /// The attempt number the next start uses.
     var nextAttempt = 0
     /// The last observed runtime state of `current`.

@@ -62,6 +62,15 @@ extension PodWorker {
             return
         }
         let previous = s.current
+        if let previous {
+            // Never two attempts at once: whatever the runtime still runs of the last one goes
+            // first (a no-op for an attempt that exited).
+            await ctx.runtime.stopContainer(previous, gracePeriod: terminationGrace())
+        }
+        if attempt > 0 {
+            ctx.logger.info("restarting container", metadata: ["pod": .string("\(namespace)/\(name)"), "container": .string(s.name),
+                                                            "attempt": .stringConvertible(attempt)])
+        }
         do {
             _ = try await ctx.runtime.startContainer(config)
         } catch {

@@ -185,13 +185,17 @@ actor PodWorker {
         guard let id = slot.current else { return slot }
         let wasRunning = slot.isRunning
         guard let state = await ctx.runtime.containerStatus(id) else {
-            // The runtime lost it (e.g. the node rebooted): it counts as an unknown exit.
+            // The runtime lost it (e.g. the node rebooted): after a few looks it counts as an
+            // unknown exit. One unreadable record on a loaded node is not enough.
             if case .exited = slot.runtimeState { return slot }
+            slot.missedLooks += 1
+            if slot.missedLooks < 3 { return slot }
             let started = { if case .running(let s)? = slot.runtimeState { return s } else { return Date() } }()
             slot.runtimeState = .exited(exitCode: 137, signal: nil, reason: "ContainerStatusUnknown", startedAt: started, finishedAt: Date())
             stopProbes(&slot)
             return slot
         }
+        slot.missedLooks = 0
         slot.runtimeState = state
         if wasRunning, case .exited = state { stopProbes(&slot) }
         return slot

@@ -24,7 +24,11 @@ actor PodWorkers: PodLookup {
             return
         }
         let key = "\(pod.namespace ?? "")/\(pod.name ?? "")"
-        let worker = PodWorker(pod: pod, ctx: ctx, records: adoptable.removeValue(forKey: uid) ?? [])
+        let records = adoptable.removeValue(forKey: uid) ?? []
+        if !records.isEmpty {
+            ctx.logger.info("adopting running containers", metadata: ["pod": .string(key), "containers": .stringConvertible(records.count)])
+        }
+        let worker = PodWorker(pod: pod, ctx: ctx, records: records)
         uidByName[key] = uid
         let task = Task { [weak self] in
             await worker.run()

@@ -11,7 +11,7 @@ enum Tmpfs {
     /// Mount points (from /proc/self/mounts) equal to or below `path`, deepest first.
     static func mountPoints(under path: String) -> [String] {
         let base = resolved(path)
-        guard let text = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return [] }
+        guard let text = readProcFile("/proc/self/mounts") else { return [] }
         var out: [String] = []
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
@@ -20,6 +20,23 @@ enum Tmpfs {
             if point == base || point.hasPrefix(base + "/") { out.append(point) }
         }
         return out.sorted { $0.count > $1.count }
+    }
+
+    /// The whole of a /proc file: read until EOF, since its reported size is 0 and with many
+    /// mounts the table is far longer than one read.
+    static func readProcFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func isMountPoint(_ path: String) -> Bool {
