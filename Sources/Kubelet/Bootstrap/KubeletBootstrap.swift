@@ -165,28 +165,7 @@ public struct KubeletBootstrap: Sendable {
     }
 
     static func kubeconfig(server: String, user: String, caPEM: String, certPEM: String, keyPEM: String) -> String {
-        let b64 = { (s: String) in Data(s.utf8).base64EncodedString() }
-        return """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: caravel
-              cluster:
-                server: \(server)
-                certificate-authority-data: \(b64(caPEM))
-            users:
-            - name: \(user)
-              user:
-                client-certificate-data: \(b64(certPEM))
-                client-key-data: \(b64(keyPEM))
-            contexts:
-            - name: caravel
-              context:
-                cluster: caravel
-                user: \(user)
-            current-context: caravel
-
-            """
+        KubeconfigText.render(server: server, user: user, caPEM: caPEM, clientCertificatePEM: certPEM, clientKeyPEM: keyPEM)
     }
 
     /// Written 0600 from the start (it holds the key), then renamed into place.
