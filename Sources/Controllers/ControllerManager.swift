@@ -81,7 +81,8 @@ public struct ControllerManager: Service {
         let csrControllers = CSRFacts.controllers(client: client, informer: informer, signing: options.csrSigning, logger: logger)
         let quotaControllers = ResourceQuotaController.controllers(client: client, pods: pods, informer: informer, workers: options.workers, logger: logger)
         let saControllers = ServiceAccountController.controllers(client: client, namespaces: namespaces, informer: informer, logger: logger)
-        let informers = [pods, replicaSets, deployments, nodes, leases, namespaces] + endpointControllers.informers + csrControllers.informers
+        let clusterRoles = informer(ClusterRoleAggregationController.resource)
+        let informers = [pods, replicaSets, deployments, nodes, leases, namespaces, clusterRoles] + endpointControllers.informers + csrControllers.informers
             + quotaControllers.informers + saControllers.informers
 
         let rsQueue = WorkQueue<String, ContinuousClock>()
@@ -112,6 +113,8 @@ public struct ControllerManager: Service {
         nodes.addHandler(NodeIPAMController.handler(nodes: nodes.cache) { nodeIPAMQueue.add($0) })
         let namespaceQueue = WorkQueue<String, ContinuousClock>()
         namespaces.addHandler(ControllerEvents.ownHandler { namespaceQueue.add($0) })
+        let aggregationQueue = WorkQueue<String, ContinuousClock>()
+        clusterRoles.addHandler(ClusterRoleAggregationController.handler(clusterRoles: clusterRoles.cache) { aggregationQueue.add($0) })
 
         let loops = endpointControllers.loops + csrControllers.loops + quotaControllers.loops + saControllers.loops + [
             ControllerLoop(name: "replicaset", queue: rsQueue,
@@ -139,6 +142,9 @@ public struct ControllerManager: Service {
             ControllerLoop(name: "namespace", queue: namespaceQueue,
                            reconciler: NamespaceController(client: client, namespaces: namespaces.cache),
                            workers: options.workers, logger: logger),
+            ControllerLoop(name: "clusterrole-aggregation", queue: aggregationQueue,
+                           reconciler: ClusterRoleAggregationController(client: client, clusterRoles: clusterRoles.cache),
+                           workers: 1, logger: logger),
         ]
 
         await cancelWhenGracefulShutdown {
@@ -167,6 +173,7 @@ public struct ControllerManager: Service {
         nodeLifecycleQueue.shutdown()
         nodeIPAMQueue.shutdown()
         namespaceQueue.shutdown()
+        aggregationQueue.shutdown()
         endpointControllers.queues.forEach { $0.shutdown() }
         csrControllers.queues.forEach { $0.shutdown() }
         quotaControllers.queues.forEach { $0.shutdown() }

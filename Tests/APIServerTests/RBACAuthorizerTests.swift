@@ -118,6 +118,11 @@ import KubeModel
         #expect(policy.authorize(res("update", "apps", "deployments", sub: "status", ns: "a", name: "d", user: cm)).allowed)
         #expect(policy.authorize(res("create", "", "pods", sub: "binding", ns: "a", name: "p", user: cm)).allowed)
         #expect(!policy.authorize(res("create", "rbac.authorization.k8s.io", "clusterrolebindings", user: cm)).allowed)
+        // The clusterrole-aggregation controller writes rules into aggregated roles, and nothing else in RBAC.
+        #expect(policy.authorize(res("update", "rbac.authorization.k8s.io", "clusterroles", name: "view", user: cm)).allowed)
+        #expect(policy.authorize(res("escalate", "rbac.authorization.k8s.io", "clusterroles", name: "view", user: cm)).allowed)
+        #expect(!policy.authorize(res("create", "rbac.authorization.k8s.io", "clusterroles", user: cm)).allowed)
+        #expect(!policy.authorize(res("update", "rbac.authorization.k8s.io", "roles", ns: "a", name: "r", user: cm)).allowed)
     }
 
     @Test func forbiddenMessage() {

@@ -100,6 +100,7 @@ import Testing
             let heartbeat = LeaseHeartbeat(client: client, nodeName: "node-1", nodeUID: node.uid ?? "", interval: .milliseconds(200),
                                            logger: Self.logger)
             let loop = Task { await heartbeat.run() }
+            defer { loop.cancel() }
             var first: String?
             let created = try await nodeEventually(timeout: .seconds(10)) {
                 first = (try? await client.get(Self.leases.named("node-1").path))?[path: ["spec", "renewTime"]]?.stringValue
@@ -107,9 +108,13 @@ import Testing
             }
             #expect(created)
             // Someone else writes the Lease: the heartbeat re-reads it and keeps renewing.
-            var lease = try await client.get(Self.leases.named("node-1").path)
-            lease[path: ["metadata", "labels"]] = ["touched": "yes"]
-            _ = try await client.update(Self.leases.named("node-1").path, lease)
+            // (It races the heartbeat's own renewals: retry on a conflict as any client would.)
+            let touched = try await nodeEventually(timeout: .seconds(10)) {
+                var lease = try await client.get(Self.leases.named("node-1").path)
+                lease[path: ["metadata", "labels"]] = ["touched": "yes"]
+                return (try? await client.update(Self.leases.named("node-1").path, lease)) != nil
+            }
+            try #require(touched)
             let renewed = try await nodeEventually(timeout: .seconds(10)) {
                 let l = try await client.get(Self.leases.named("node-1").path)
                 return l[path: ["spec", "renewTime"]]?.stringValue != first && l.labels["touched"] == "yes"

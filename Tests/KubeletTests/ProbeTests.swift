@@ -155,10 +155,13 @@ func probeClosedPort() throws -> Int {
 // MARK: httpGet
 
 @Suite struct ProbeHTTPGetTests {
-    func probe(_ server: ProbeTestServer, _ path: String, _ extra: [String: JSONValue] = [:]) async -> ProbeResult {
+    /// A generous timeout unless a test is about timeouts: the suite runs in parallel on a
+    /// loaded machine, and the single-threaded test server may answer late.
+    func probe(_ server: ProbeTestServer, _ path: String, _ extra: [String: JSONValue] = [:],
+               timeoutSeconds: Int64 = 10) async -> ProbeResult {
         var http: JSONValue = ["path": .string(path), "port": .int(Int64(server.port))]
         for (k, v) in extra { http[k] = v }
-        return await Prober.run(["httpGet": http], target: probeTarget())
+        return await Prober.run(["httpGet": http, "timeoutSeconds": .int(timeoutSeconds)], target: probeTarget())
     }
 
     @Test func statusCodes() async throws {
@@ -204,7 +207,7 @@ func probeClosedPort() throws -> Int {
     @Test func timeoutAndRefused() async throws {
         let server = try ProbeTestServer(python: ProbeTestServer.http)
         defer { server.stop() }
-        guard case .failure(let slow) = await probe(server, "/slow", ["timeoutSeconds": 1]) else {
+        guard case .failure(let slow) = await probe(server, "/slow", timeoutSeconds: 1) else {
             Issue.record("slow endpoint succeeded"); return
         }
         #expect(slow.contains("context deadline exceeded"))

@@ -48,12 +48,17 @@ public struct Discovery: Sendable {
 
     static let verbs: JSONValue = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
+    /// The verbs a resource serves: review kinds are only ever created, never stored.
+    static func verbs(of strategy: any ResourceStrategy) -> JSONValue {
+        strategy is AccessReviewStrategy ? ["create"] : verbs
+    }
+
     func resourceList(group: String, version: String) -> JSONValue {
         var resources: [JSONValue] = []
         for s in catalog.strategies(group: group, version: version) {
             let d = s.definition
             var r: JSONValue = ["name": .string(d.plural), "singularName": .string(d.singular), "namespaced": .bool(d.namespaced),
-                                "kind": .string(d.kind), "verbs": Self.verbs]
+                                "kind": .string(d.kind), "verbs": Self.verbs(of: s)]
             if !d.shortNames.isEmpty { r["shortNames"] = .array(d.shortNames.map(JSONValue.string)) }
             if !d.categories.isEmpty { r["categories"] = .array(d.categories.map(JSONValue.string)) }
             resources.append(r)

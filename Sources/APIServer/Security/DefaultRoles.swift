@@ -144,6 +144,8 @@ enum DefaultRoles {
         // The CSR approver and signer.
         rule(["update", "patch"], [certificatesGroup], ["certificatesigningrequests/approval", "certificatesigningrequests/status"]),
         rule(["approve", "sign"], [certificatesGroup], ["signers"]),
+        // The clusterrole-aggregation controller writes rules it need not hold itself.
+        rule(["escalate", "update"], [group], ["clusterroles"]),
     ]
 
     /// kube-scheduler's needs: read pods, nodes and namespaces; bind pods; report status.
