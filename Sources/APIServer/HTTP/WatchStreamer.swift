@@ -20,6 +20,9 @@ enum WatchStreamer {
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-cache, private"
         headers[.transferEncoding] = "chunked"
+        // Watching for the client's hang-up means the connection is not reused after the
+        // watch: say so, or a client's next request on it finds it closed.
+        if request != nil { headers[.connection] = "close" }
         let body = ResponseBody { writer in
             // An idle watch writes nothing, so it would notice a client that hung up only at its
             // timeout, holding the user's watch slot until then: end it when the inbound side closes.
