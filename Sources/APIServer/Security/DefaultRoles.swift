@@ -206,8 +206,27 @@ enum DefaultRoles {
                     _ = try await registry.create(strategy, version: "v1", namespace: nil, body: body, options: WriteOptions())
                 } catch {
                     if error.code != 409 { throw error }
+                    try await reconcile(body, strategy: strategy, registry: registry)
                 }
             }
         }
+    }
+
+    /// As Kubernetes at start-up: an existing default role or binding not opted out with
+    /// `rbac.authorization.kubernetes.io/autoupdate: "false"` gets the rules (or subjects) a
+    /// newer version added, so an old data dir does not leave new components forbidden.
+    /// Nothing is taken away; aggregated roles' rules are the aggregation controller's.
+    static func reconcile(_ desired: JSONValue, strategy: any ResourceStrategy, registry: Registry) async throws {
+        guard let name = desired.name else { return }
+        var current = try await registry.get(strategy, version: "v1", namespace: nil, name: name)
+        if current.annotations["rbac.authorization.kubernetes.io/autoupdate"] == "false" { return }
+        let key = desired["rules"] != nil ? "rules" : "subjects"
+        if key == "rules" && desired["aggregationRule"] != nil { return }
+        let have = current[key]?.arrayValue ?? []
+        let missing = (desired[key]?.arrayValue ?? []).filter { !have.contains($0) }
+        guard !missing.isEmpty else { return }
+        current[key] = .array(have + missing)
+        _ = try await registry.update(strategy, version: "v1", namespace: nil, name: name, body: current, target: .main,
+                                      options: WriteOptions())
     }
 }
