@@ -47,7 +47,8 @@ private func env(_ container: JSONValue, source: any ObjectSource = DictObjectSo
     return Dictionary(list.map { ($0.name, $0.value) }, uniquingKeysWith: { _, b in b })
 }
 
-private func configError(_ body: () async throws -> Void) async -> String? {
+/// The message of the CreateContainerConfigError `body` throws (env and volume tests).
+func configError(_ body: () async throws -> Void) async -> String? {
     do {
         try await body()
     } catch let e as ContainerStartError {

@@ -50,7 +50,7 @@ s.wait_for_termination()
     }
 
     @Test func refusedAndFraming() async throws {
-        let closed = JSONValue.int(Int64(try probeClosedPort()))
+        let closed = JSONValue.int(Int64(try nodeTestFreePort()))
         guard case .failure(let refused) = await Prober.run(["grpc": ["port": closed]], target: probeTarget()) else {
             Issue.record("closed port succeeded"); return
         }

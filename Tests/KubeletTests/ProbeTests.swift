@@ -135,23 +135,6 @@ s.serve_forever()
 """#
 }
 
-/// A loopback port nothing listens on (bound, then closed).
-func probeClosedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
-        }
-    }
-    guard bound else { throw ProbeError("bind failed") }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
-
 // MARK: httpGet
 
 @Suite struct ProbeHTTPGetTests {
@@ -211,7 +194,7 @@ func probeClosedPort() throws -> Int {
             Issue.record("slow endpoint succeeded"); return
         }
         #expect(slow.contains("context deadline exceeded"))
-        let closed = try probeClosedPort()
+        let closed = try nodeTestFreePort()
         guard case .failure(let refused) = await Prober.run(["httpGet": ["path": "/", "port": .int(Int64(closed))]],
                                                             target: probeTarget()) else {
             Issue.record("closed port succeeded"); return
@@ -265,7 +248,7 @@ func probeClosedPort() throws -> Int {
         let server = try ProbeTestServer(python: ProbeTestServer.http)
         defer { server.stop() }
         #expect(await Prober.run(["tcpSocket": ["port": .int(Int64(server.port))]], target: probeTarget()) == .success)
-        let closed = try probeClosedPort()
+        let closed = try nodeTestFreePort()
         let result = await Prober.run(["tcpSocket": ["port": .int(Int64(closed)), "host": "127.0.0.1"]], target: probeTarget())
         #expect(result == .failure("dial tcp 127.0.0.1:\(closed): connect: connection refused"))
     }

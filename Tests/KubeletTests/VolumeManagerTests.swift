@@ -38,18 +38,6 @@ private func mounted(_ path: String) -> Bool {
     return text.split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first.map(String.init) == path }
 }
 
-private func configError(_ body: () async throws -> Void) async -> String? {
-    do {
-        try await body()
-    } catch let e as ContainerStartError {
-        #expect(e.reason == "CreateContainerConfigError")
-        return e.message
-    } catch {
-        Issue.record("unexpected error \(error)")
-    }
-    return nil
-}
-
 @Test func volumeSecretItemsModesAndTmpfs() async throws {
     try await withRoot { paths in
         let source = DictObjectSource(secrets: ["ns/creds": DictObjectSource.secret(["user": "admin", "pass": "pw"])])
