@@ -29,20 +29,7 @@ final class ChildProcess: @unchecked Sendable {
 
     /// SIGTERM, then SIGKILL after `grace`.
     func stop(grace: Duration = .seconds(10)) async -> LocalServer.Exit {
-        var killed = false
-        if process.isRunning {
-            process.terminate()
-            let deadline = ContinuousClock.now + grace
-            while process.isRunning && ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            if process.isRunning {
-                kill(pid, SIGKILL)
-                killed = true
-            }
-        }
-        process.waitUntilExit()
-        return LocalServer.Exit(status: process.terminationStatus, bySignal: process.terminationReason == .uncaughtSignal, killed: killed)
+        await LocalServer.terminate(process, grace: grace)
     }
 
     func logTail(bytes: Int = 4000) -> String {

@@ -87,6 +87,12 @@ final class LocalServer {
     /// SIGTERM, then SIGKILL after `grace`.
     @discardableResult
     func stop(grace: Duration = .seconds(10)) async -> Exit {
+        await Self.terminate(process, grace: grace)
+    }
+
+    /// SIGTERM to `process`, SIGKILL after `grace`; how it ended. Shared with `ChildProcess`.
+    static func terminate(_ process: Process, grace: Duration) async -> Exit {
+        let pid = process.processIdentifier
         var killed = false
         if process.isRunning {
             process.terminate()
