@@ -145,7 +145,8 @@ def test_liveness_failure_restarts_with_growing_backoff(srv, ns, examples):
         start = cs.get("state", {}).get("running", {}).get("startedAt")
         if n >= 1 and fin and start:
             restarts.setdefault(n, (parse_time(fin), parse_time(start)))
-        return n >= 3 and 3 in restarts
+        # A loaded machine may poll past a short-lived attempt: any two restarts after the first do.
+        return n >= 3 and len([k for k in restarts if k >= 2]) >= 2
 
     pod = wait_pod(srv, "liveness-fail", ns, observe, 240, "restartCount >= 3")
     cs = container_status(pod)
@@ -153,10 +154,12 @@ def test_liveness_failure_restarts_with_growing_backoff(srv, ns, examples):
     assert term.get("reason") in ("Error", "Completed"), cs  # SIGTERM from the kill
     assert "CrashLoopBackOff" in reasons, reasons
     gaps = {n: start - fin for n, (fin, start) in sorted(restarts.items())}
-    # Delays: the first restart at once, then 10 s, 20 s (timestamps have whole seconds).
-    assert 2 in gaps and 3 in gaps, (gaps, restarts)
-    assert gaps[2] >= 8, gaps
-    assert gaps[3] >= 17, gaps
-    assert gaps[3] > gaps[2] and gaps[2] > gaps.get(1, -1), gaps
+    # Delays: the first restart at once, then 10 s, 20 s, 40 s… (timestamps have whole seconds).
+    later = sorted(n for n in gaps if n >= 2)
+    assert len(later) >= 2, (gaps, restarts)
+    for n in later:
+        assert gaps[n] >= min(10 * 2 ** (n - 2), 300) - 2, (n, gaps)
+    assert all(gaps[a] < gaps[b] for a, b in zip(later, later[1:])), gaps
+    assert all(gaps[n] > gaps.get(1, -1) for n in later), gaps
     out = srv.kubectl("describe", "pod", "liveness-fail", "-n", ns).stdout
     assert "Liveness probe failed" in out and "Killing" in out, out
