@@ -66,6 +66,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Open watches per user before 429 TooManyRequests (0: unlimited).")
     var maxWatchesPerUser: Int = 1000
 
+    @OptionGroup(title: "Horizontal pod autoscaler")
+    var autoscaler: AutoscalerFlags
+
     func validate() throws {
         guard AuditLevel(rawValue: auditLevel) != nil else { throw ValidationError("--audit-level must be None or Metadata") }
         guard auditLogMaxSize >= 1 else { throw ValidationError("--audit-log-maxsize must be at least 1") }
@@ -99,6 +102,7 @@ struct ServerCommand: AsyncParsableCommand {
         if !disableControllers {
             // In-process, the manager signs CSRs with the server's own CA (DIR/pki/ca.*).
             var cmOptions = ControllerManager.Options()
+            cmOptions.autoscaling = autoscaler.options
             cmOptions.csrSigning = tls ? try CSRSigning(signer: CSRSigner(pkiDirectory: config.pkiDirectory)) : nil
             services.append(ControllerManagerService(kubeconfigPath: config.controllerManagerKubeconfigPath, waitForReady: true,
                                                      options: cmOptions, logger: logger))

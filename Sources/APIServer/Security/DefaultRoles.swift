@@ -146,6 +146,12 @@ enum DefaultRoles {
         rule(["approve", "sign"], [certificatesGroup], ["signers"]),
         // The clusterrole-aggregation controller writes rules it need not hold itself.
         rule(["escalate", "update"], [group], ["clusterroles"]),
+        // The horizontal pod autoscaler (Kubernetes' system:controller:horizontal-pod-autoscaler):
+        // its status, any target's scale, and the resource, custom and external metrics APIs.
+        rule(["update"], ["autoscaling"], ["horizontalpodautoscalers/status"]),
+        rule(["get", "update"], ["*"], ["*/scale"]),
+        rule(["list"], ["metrics.k8s.io"], ["pods"]),
+        rule(["get", "list"], ["custom.metrics.k8s.io", "external.metrics.k8s.io"], ["*"]),
     ]
 
     /// kube-scheduler's needs: read pods, nodes and namespaces; bind pods; report status.
