@@ -116,7 +116,7 @@ extension HorizontalPodAutoscalerController {
                     let p = try calc.averageValueReplicas(current: specReplicas, targetAverage: average, resource: name, pods: pods,
                                                           metrics: samples, now: now)
                     return MetricOutcome(replicas: p.replicas, name: "\(name) \(kindText)",
-                                         status: ["type": .string(type), .string(key): Self.resourceStatus(source, current: ["averageValue": Self.quantity(p.usage)])])
+                                         status: Self.metricStatus(type, key, Self.resourceStatus(source, current: ["averageValue": Self.quantity(p.usage)])))
                 } catch let e as ReplicaCalculationError {
                     throw fail("failed to get \(name) usage: \(e.message)")
                 }
@@ -132,7 +132,7 @@ extension HorizontalPodAutoscalerController {
                                                      container: container, pods: pods, metrics: samples, now: now)
                 let current: JSONValue = ["averageUtilization": .int(Int64(p.utilization)), "averageValue": Self.quantity(p.rawAverage)]
                 return MetricOutcome(replicas: p.replicas, name: "\(name) \(kindText) utilization (percentage of request)",
-                                     status: ["type": .string(type), .string(key): Self.resourceStatus(source, current: current)])
+                                     status: Self.metricStatus(type, key, Self.resourceStatus(source, current: current)))
             } catch let e as ReplicaCalculationError {
                 throw fail("failed to get \(name) utilization: \(e.message)")
             }
@@ -199,13 +199,13 @@ extension HorizontalPodAutoscalerController {
                 let usage = try await read()
                 let p = try calc.valueReplicas(current: specReplicas, usage: usage, target: value, pods: pods)
                 status["current"] = ["value": Self.quantity(p.usage)]
-                return MetricOutcome(replicas: p.replicas, name: proposalName, status: ["type": .string(type), .string(key): status])
+                return MetricOutcome(replicas: p.replicas, name: proposalName, status: Self.metricStatus(type, key, status))
             }
             if target["type"]?.stringValue == "AverageValue", let average = Self.milli(target["averageValue"]) {
                 let usage = try await read()
                 let p = calc.perPodValueReplicas(statusReplicas: statusReplicas, usage: usage, targetAverage: average)
                 status["current"] = ["averageValue": Self.quantity(p.usage)]
-                return MetricOutcome(replicas: p.replicas, name: proposalName, status: ["type": .string(type), .string(key): status])
+                return MetricOutcome(replicas: p.replicas, name: proposalName, status: Self.metricStatus(type, key, status))
             }
         } catch let e as ReplicaCalculationError {
             throw fail(e.message)
@@ -222,6 +222,13 @@ extension HorizontalPodAutoscalerController {
         } catch {
             throw ReplicaCalculationError("\(context): \(Self.describe(error))")
         }
+    }
+
+    /// `{"type": type, key: body}`, one entry of status.currentMetrics.
+    static func metricStatus(_ type: String, _ key: String, _ body: JSONValue) -> JSONValue {
+        var s: JSONValue = ["type": .string(type)]
+        s[key] = body
+        return s
     }
 
     static func resourceStatus(_ source: JSONValue, current: JSONValue) -> JSONValue {

@@ -235,7 +235,7 @@ extension HorizontalPodAutoscalerController {
     {
         let autoscalers = informer(resource)
         let queue = WorkQueue<String, ContinuousClock>()
-        func enqueue(_ object: JSONValue) { if let key = ObjectCache.key(of: object) { queue.add(key) } }
+        let enqueue: @Sendable (JSONValue) -> Void = { object in if let key = ObjectCache.key(of: object) { queue.add(key) } }
         autoscalers.addHandler(InformerHandler(
             onAdd: { enqueue($0) },
             onUpdate: { old, new in

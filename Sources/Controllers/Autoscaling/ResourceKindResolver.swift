@@ -23,7 +23,7 @@ final class ResourceKindResolver: Sendable {
         if let hit = cache.withLockedValue({ $0[key] }) { return hit }
         let parts = apiVersion.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard !kind.isEmpty, parts.count <= 2, !(parts.last ?? "").isEmpty else {
-            throw MetricsUnavailable("invalid API version \(FieldError.show(.string(apiVersion))) for kind \(kind)")
+            throw MetricsUnavailable("invalid API version \"\(apiVersion)\" for kind \"\(kind)\"")
         }
         let (group, version) = parts.count == 2 ? (parts[0], parts[1]) : ("", parts[0])
         let doc = try await client.get(group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)")
