@@ -107,6 +107,12 @@ final class FakeMetricsSource: MetricsSource, @unchecked Sendable {
         #expect(seen.contains { $0 == ("Warning", "FailedComputeMetricsReplicas",
                                        "invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: \(failed)") })
 
+        // The same failure next sync: one event, counted twice, as Kubernetes' recorder does.
+        _ = try await sync()
+        let failures = try await client.list(ResourcePath.core("events", namespace: "default").path)["items"]?.arrayValue?
+            .filter { $0["reason"] == "FailedGetResourceMetric" } ?? []
+        #expect(failures.count == 1 && failures.first?["count"] == 2)
+
         // 100% of requests against a 50% target: 4 wanted; without behavior, at most max(2×2, 4).
         metrics.setCPU(["web-a": 500, "web-b": 500], at: Self.now)
         hpa = try await sync()

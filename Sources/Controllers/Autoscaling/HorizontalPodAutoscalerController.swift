@@ -21,6 +21,8 @@ public struct HorizontalPodAutoscalerController: Reconciler {
     let resolver: ResourceKindResolver
     let options: AutoscalerOptions
     let histories: ScalingHistories
+    /// Repeated events (a metric failing every sync) bump one event's count, as in Kubernetes.
+    let correlator = EventCorrelator()
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -39,7 +41,7 @@ public struct HorizontalPodAutoscalerController: Reconciler {
         self.logger = logger
     }
 
-    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component) }
+    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component, correlator: correlator) }
 
     public func reconcile(key: String) async throws -> ReconcileResult {
         guard let hpa = autoscalers.get(key), !ObjectRules.isTerminating(hpa) else {
