@@ -66,6 +66,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Open watches per user before 429 TooManyRequests (0: unlimited).")
     var maxWatchesPerUser: Int = 1000
 
+    @Option(help: "How often the API server scrapes every Ready node's kubelet (and annotated pods) for the metrics APIs, e.g. 1s or 15s.")
+    var metricsResolution: Duration = .seconds(15)
+
     @OptionGroup(title: "Horizontal pod autoscaler")
     var autoscaler: AutoscalerFlags
 
@@ -77,6 +80,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         guard ["process", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process or fake") }
         guard (0...65535).contains(kubeletPort) else { throw ValidationError("--kubelet-port must be between 0 and 65535") }
+        guard metricsResolution >= .milliseconds(100) else { throw ValidationError("--metrics-resolution must be at least 100ms") }
         guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
     }
 
@@ -95,6 +99,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.maxWatchesPerUser = maxWatchesPerUser
         config.rotateEncryptionKey = rotateEncryptionKey
         config.nodeName = disableKubelet ? nil : nodeName
+        config.metricsResolution = metricsResolution
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         // The controllers and the kubelet talk to this server over HTTP(S) with their own client
         // certificates, as they would from another process; listed after it, they stop first.

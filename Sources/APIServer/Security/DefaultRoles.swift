@@ -85,6 +85,9 @@ enum DefaultRoles {
             ], labels: [aggregateToEdit: "true"]),
             clusterRole("system:aggregate-to-view", rules: viewable.map { rule(readVerbs, [$0.0], $0.1) },
                         labels: [aggregateToView: "true"]),
+            // As metrics-server installs it: viewers (and so editors and admins) see `kubectl top`.
+            clusterRole("system:aggregated-metrics-reader", rules: [rule(readVerbs, ["metrics.k8s.io"], ["pods", "nodes"])],
+                        labels: [aggregateToView: "true", aggregateToEdit: "true", aggregateToAdmin: "true"]),
             clusterRole("system:discovery", rules: [
                 PolicyRule(verbs: ["get"], nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez",
                                                              "/openapi", "/openapi/*", "/readyz", "/version", "/version/"]),
