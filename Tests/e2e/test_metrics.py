@@ -118,8 +118,9 @@ def test_metrics_apis_follow_rbac_and_discovery(fake_srv):
     groups = json.loads(srv.kubectl("get", "--raw", "/apis").stdout)["groups"]
     names = {g["name"]: g["preferredVersion"]["version"] for g in groups}
     assert names["metrics.k8s.io"] == "v1beta1"
-    assert names["custom.metrics.k8s.io"] == "v1beta2"
-    assert names["external.metrics.k8s.io"] == "v1beta1"
+    # The custom and external groups are listed once they have metrics; their documents always answer.
+    custom = json.loads(srv.kubectl("get", "--raw", "/apis/custom.metrics.k8s.io").stdout)
+    assert custom["kind"] == "APIGroup" and custom["preferredVersion"]["version"] == "v1beta2"
     resources = srv.kubectl("api-resources", "--api-group", "metrics.k8s.io", "--no-headers").stdout
     assert "nodes" in resources and "pods" in resources and "PodMetrics" in resources
     user = unique("metrics-viewer", 5)
@@ -153,6 +154,10 @@ def test_external_metrics_push_and_read(fake_srv, tmp_path):
         f = tmp_path / "values.json"
         f.write_text(json.dumps(body))
         srv.kubectl("replace", "--raw", path, "-f", str(f))
+        groups = {g["name"] for g in json.loads(srv.kubectl("get", "--raw", "/apis").stdout)["groups"]}
+        assert "external.metrics.k8s.io" in groups
+        listed = json.loads(srv.kubectl("get", "--raw", "/apis/external.metrics.k8s.io/v1beta1").stdout)["resources"]
+        assert "queue_depth" in {r["name"] for r in listed}
         selector = urllib.parse.quote("queue=orders")
         got = json.loads(srv.kubectl("get", "--raw", f"{path}?labelSelector={selector}").stdout)
         assert got["kind"] == "ExternalMetricValueList"

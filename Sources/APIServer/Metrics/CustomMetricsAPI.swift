@@ -16,7 +16,8 @@ struct CustomMetricsAPI {
     let apis: MetricsAPIs
 
     func answer(info: RequestInfo, query: QueryParameters) async throws -> JSONValue {
-        guard let namespace = info.namespace, let name = info.name, let metric = info.subresource,
+        // Clients send the wildcard escaped (`%2A`).
+        guard let namespace = info.namespace, let name = info.name?.removingPercentEncoding, let metric = info.subresource,
               Self.objectKinds.contains(info.resource) else { throw APIError.pathNotFound() }
         guard apis.custom.metricNames().contains(metric) else { throw notFound(metric, info.resource) }
         var items: [JSONValue] = []

@@ -48,7 +48,7 @@ public final class MetricsAPIs: Sendable {
         guard parts.first == "apis" else { return nil }
         if parts.count == 1 {
             var list = discovery.groupList()
-            let extra = Self.groups.map { discovery.group((name: $0.name, versions: [$0.version])) }
+            let extra = listedGroups.map { discovery.group((name: $0.name, versions: [$0.version])) }
             list["groups"] = .array((list["groups"]?.arrayValue ?? []) + extra)
             return list
         }
@@ -73,6 +73,15 @@ public final class MetricsAPIs: Sendable {
         default:
             return try await ExternalMetricsAPI(apis: self).answer(method: method, info: info, query: query, body: body)
         }
+    }
+
+    /// The groups `/apis` names: the custom and external ones only while they have a metric, as
+    /// clients (kubectl api-resources, client-go's discovery) fail on a group with no resources.
+    var listedGroups: [(name: String, version: String)] {
+        var groups = [Self.resourceGroup]
+        if !custom.metricNames().isEmpty { groups.append(Self.customGroup) }
+        if !external.metricNames.isEmpty { groups.append(Self.externalGroup) }
+        return groups
     }
 
     /// `APIResourceList` of a metrics group: the fixed kinds of metrics.k8s.io; one entry per
