@@ -208,3 +208,57 @@ def run_scenario(srv, ns):
                  "AbleToScale", "ScalingActive", "True    ValidMetricFound", "ScalingLimited",
                  "SuccessfulRescale", "New size: 8; reason: cpu resource utilization (percentage of request) above target"]:
         assert text in described, f"{text!r} not in:\n{described}"
+
+
+def push_external(srv, ns, tmp_path, value: str) -> None:
+    f = tmp_path / "queue.json"
+    f.write_text(json.dumps({"kind": "ExternalMetricValueList", "apiVersion": "external.metrics.k8s.io/v1beta1", "items": [
+        {"metricName": "queue_depth", "metricLabels": {"queue": "orders"}, "value": value},
+        {"metricName": "queue_depth", "metricLabels": {"queue": "mail"}, "value": "1000"},
+    ]}))
+    srv.kubectl("replace", "--raw", f"/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/queue_depth", "-f", str(f))
+
+
+@pytest.mark.timeout(300)
+def test_external_metric_average_value(srv, ns, tmp_path):
+    """An External metric pushed by an operator, `AverageValue` 10 per pod: a queue of 42 wants
+    ceil(42 / 10) = 5 replicas (the default scale-up allows 1 -> 5 at once); an empty queue
+    wants 0, held at minReplicas 1. The other queue's value is left out by the selector."""
+    push_external(srv, ns, tmp_path, "42")
+    srv.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps([{
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"terminationGracePeriodSeconds": 0,
+                                       "containers": [{"name": "app", "image": "caravel/demo-app:1.0"}]}}},
+    }][0]))
+    try:
+        srv.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                     "minReplicas": 1, "maxReplicas": 6,
+                     "metrics": [{"type": "External", "external": {
+                         "metric": {"name": "queue_depth", "selector": {"matchLabels": {"queue": "orders"}}},
+                         "target": {"type": "AverageValue", "averageValue": "10"}}}],
+                     "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}},
+        }))
+        wait_for(lambda: replicas(srv, ns) == 5, timeout=90, interval=0.5, what="5 replicas for a queue of 42")
+        messages = [m for r, m in hpa_events(srv, ns) if r == "SuccessfulRescale"]
+        assert any(m.startswith("New size: 5; reason: external metric queue_depth(") and m.endswith("above target")
+                   for m in messages), messages
+        # 42 over the 5 replicas now running: 8400m each.
+        wait_for(lambda: parse_table(srv.kubectl("get", "hpa", "web", "-n", ns).stdout)[0]["TARGETS"] == "8400m/10 (avg)",
+                 timeout=90, interval=0.5, what="TARGETS 8400m/10 (avg)")
+        described = srv.kubectl("describe", "hpa", "web", "-n", ns).stdout
+        assert '"queue_depth" (target average value):' in described and "8400m / 10" in described, described
+        assert replicas(srv, ns) == 5
+
+        push_external(srv, ns, tmp_path, "0")
+        wait_for(lambda: replicas(srv, ns) == 1, timeout=90, interval=0.5, what="back to minReplicas 1")
+        # The status write follows the /scale write.
+        wait_for(lambda: condition(get_json(srv, ns, "hpa", "web"), "ScalingLimited").get("reason") == "TooFewReplicas",
+                 timeout=30, interval=0.5, what="ScalingLimited TooFewReplicas")
+    finally:
+        srv.kubectl("delete", "hpa", "web", "-n", ns, "--ignore-not-found", check=False)
+        srv.kubectl("delete", "deployment", "web", "-n", ns, "--ignore-not-found", check=False)
+        wait_for(lambda: not get_json(srv, ns, "pods")["items"], timeout=120, interval=0.5, what="pods deleted")
