@@ -58,6 +58,34 @@ final class FakeMetricsSource: MetricsSource, @unchecked Sendable {
         ]
     }
 
+    /// The REST source against the real metrics APIs (external values pushed as an operator
+    /// does), and target kinds resolved through discovery.
+    @Test(.timeLimit(.minutes(2))) func restSourceAndKindResolution() async throws {
+        try await withAPIServer { client, _ in
+            let path = "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth"
+            _ = try await client.update(path, [
+                "kind": "ExternalMetricValueList", "apiVersion": "external.metrics.k8s.io/v1beta1",
+                "items": [["metricName": "queue_depth", "metricLabels": ["queue": "orders"], "value": "42"],
+                          ["metricName": "queue_depth", "metricLabels": ["queue": "mail"], "value": "1500m"]],
+            ])
+            let resolver = ResourceKindResolver(client: client)
+            let source = RESTMetricsSource(client: client, resolver: resolver)
+            #expect(try await source.externalMetric("queue_depth", namespace: "default", metricSelector: "queue=orders") == [42000])
+            #expect(Set(try await source.externalMetric("queue_depth", namespace: "default", metricSelector: nil)) == [42000, 1500])
+            do {
+                _ = try await source.externalMetric("queue_depth", namespace: "default", metricSelector: "queue=none")
+                Issue.record("an empty answer must fail")
+            } catch {
+                #expect("\(error)" == "no metrics returned from external metrics API")
+            }
+            let deployments = try await resolver.resolve(apiVersion: "apps/v1", kind: "Deployment")
+            #expect(deployments == .init(resource: ResourcePath(group: "apps", version: "v1", plural: "deployments"), hasScale: true))
+            let services = try await resolver.resolve(apiVersion: "v1", kind: "Service")
+            #expect(services.resource.plural == "services" && !services.hasScale)
+            await #expect(throws: (any Error).self) { try await resolver.resolve(apiVersion: "apps/v1", kind: "Nothing") }
+        }
+    }
+
     @Test(.timeLimit(.minutes(2))) func scalesAndReports() async throws {
         try await withAPIServer { client, _ in try await scenario(client) }
     }
