@@ -32,7 +32,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from e2eutil import parse_table, serve, unique, wait_for
+from e2eutil import parse_table, serve, wait_for
+from kubeletutil import namespace_on
 
 FAKE_CPU = "caravel.dev/fake-cpu"
 REASON = "cpu resource utilization (percentage of request)"
@@ -47,10 +48,8 @@ def srv(tmp_path_factory):
 
 @pytest.fixture
 def ns(srv):
-    name = unique("hpa", 5)
-    srv.kubectl("create", "namespace", name)
-    yield name
-    srv.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with namespace_on(srv, "hpa") as name:
+        yield name
 
 
 def get_json(srv, ns, *args) -> dict:

@@ -26,7 +26,7 @@ struct RESTMetricsSource: MetricsSource {
         for pod in items {
             guard let name = pod.name else { continue }
             let timestamp = pod["timestamp"]?.stringValue.flatMap(Timestamp.parse) ?? .distantPast
-            let window = pod["window"]?.stringValue.flatMap(GoDuration.parse).map(Self.seconds) ?? 0
+            let window = pod["window"]?.stringValue.flatMap(GoDuration.parse).map(AutoscalerOptions.seconds) ?? 0
             let containers = pod["containers"]?.arrayValue ?? []
             if let container {
                 guard let c = containers.first(where: { $0["name"]?.stringValue == container }) else { continue }
@@ -102,11 +102,6 @@ struct RESTMetricsSource: MetricsSource {
         guard let v else { return nil }
         if let i = v.intValue { return i.multipliedReportingOverflow(by: 1000).overflow ? Int64.max : i * 1000 }
         return v.stringValue.flatMap(Quantity.parse)?.milliValue
-    }
-
-    static func seconds(_ d: Duration) -> TimeInterval {
-        let (s, a) = d.components
-        return TimeInterval(s) + TimeInterval(a) / 1e18
     }
 
     static func segment(_ s: String) -> String {
