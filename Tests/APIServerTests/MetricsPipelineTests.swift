@@ -152,6 +152,8 @@ import Testing
                                       ["name": "side", "usage": ["cpu": "0", "memory": "1Mi"]]])
         let list = try #require(try await get(apis, discovery, "/apis/metrics.k8s.io/v1beta1/pods", "labelSelector=app%3Dweb"))
         #expect(list["kind"] == "PodMetricsList" && list["items"]?.arrayValue?.count == 1)
+        let byName = try await get(apis, discovery, "/apis/metrics.k8s.io/v1beta1/pods", "fieldSelector=metadata.name%3Dweb-1")
+        #expect(byName?["items"]?.arrayValue?.count == 1)
         let none = try await get(apis, discovery, "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods", "labelSelector=app%3Dother")
         #expect(none?["items"] == [])
         let node = try #require(try await get(apis, discovery, "/apis/metrics.k8s.io/v1beta1/nodes/n1"))
