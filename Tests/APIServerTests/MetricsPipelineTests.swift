@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import APIServer
@@ -151,6 +152,8 @@ import Testing
                                       ["name": "side", "usage": ["cpu": "0", "memory": "1Mi"]]])
         let list = try #require(try await get(apis, discovery, "/apis/metrics.k8s.io/v1beta1/pods", "labelSelector=app%3Dweb"))
         #expect(list["kind"] == "PodMetricsList" && list["items"]?.arrayValue?.count == 1)
+        let byName = try await get(apis, discovery, "/apis/metrics.k8s.io/v1beta1/pods", "fieldSelector=metadata.name%3Dweb-1")
+        #expect(byName?["items"]?.arrayValue?.count == 1)
         let none = try await get(apis, discovery, "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods", "labelSelector=app%3Dother")
         #expect(none?["items"] == [])
         let node = try #require(try await get(apis, discovery, "/apis/metrics.k8s.io/v1beta1/nodes/n1"))
@@ -218,5 +221,43 @@ import Testing
         await #expect(throws: APIError.self) {
             try await get(apis, discovery, "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/no_such_metric")
         }
+    }
+
+    @Test func aNodeThatCannotBeScrapedDropsOutAndNothingElseBreaks() async throws {
+        let (apis, discovery) = try await makeAPIs()
+        // A Ready node whose kubelet port on loopback has nobody listening.
+        let closed = try Self.closedLoopbackPort()
+        let node: JSONValue = ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "gone"], "status": [
+            "conditions": [["type": "Ready", "status": "True"]], "addresses": [["type": "InternalIP", "address": "127.0.0.1"]],
+            "daemonEndpoints": ["kubeletEndpoint": ["Port": .int(Int64(closed))]],
+        ]]
+        let nodes = try #require(apis.registry.catalog.strategy(group: "", plural: "nodes"))
+        _ = try await apis.registry.create(nodes, version: "v1", namespace: nil, body: node, options: WriteOptions())
+        apis.resources.record(node: "gone", KubeletScrape.decode(Self.kubeletText, receivedAt: Date()))
+        #expect(apis.resources.nodeNames.contains("gone"))
+        let scraper = MetricsScraper(registry: apis.registry, metrics: apis, kubelets: try KubeletClientConfig(clientCertificate: nil),
+                                     resolution: .seconds(1), logger: Logger(label: "test"))
+        await scraper.scrapeNodes()
+        // The unreachable node is gone; n1 (not Ready: no status) is dropped too; the API still answers.
+        #expect(!apis.resources.nodeNames.contains("gone"))
+        #expect(apis.resources.node("n1") == nil)
+        let list = try await get(apis, discovery, "/apis/metrics.k8s.io/v1beta1/nodes")
+        #expect(list?["items"] == [])
+    }
+
+    /// A loopback port that was free a moment ago: bound, then closed.
+    static func closedLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { ptr in
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw CocoaError(.fileNoSuchFile) }
+        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }

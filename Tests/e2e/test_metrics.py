@@ -11,8 +11,8 @@ import urllib.parse
 
 import pytest
 
-from e2eutil import caravel_bin, serve, unique, wait_for
-from kubeletutil import (IS_ROOT, apply, get_json, kill_pids, namespace_on, pod_spec, wait_gone,
+from e2eutil import REPO, caravel_bin, serve, unique, wait_for
+from kubeletutil import (IS_ROOT, apply, is_ready, kill_pids, list_json, namespace_on, pod_spec, wait_gone,
                          wait_running_ready)
 
 TOKEN = unique("e2e-metrics", 8)
@@ -269,6 +269,43 @@ def test_custom_metrics_from_demo_app_under_load(proc_srv):
                 load.wait(10)
             srv.kubectl("delete", "service", "demo", "-n", ns, "--wait=false", check=False)
             delete_pods(srv, ns, ["demo"])
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="3 replicas on :8080 need a network namespace per pod (root)")
+def test_manifests_demo_feeds_the_hpa_metrics(proc_srv):
+    """Manifests/ as written: the demo pods show in `kubectl top` and in custom metrics, and
+    the shipped load generator against one pod's /burn raises that pod's CPU well past the
+    HPA's 50% of a 50m request."""
+    srv = proc_srv
+    with namespace_on(srv, "metrics-demo") as ns:
+        load = None
+        try:
+            srv.kubectl("apply", "-n", ns, "-f", str(REPO / "Manifests"))
+
+            def demo_ready():
+                pods = [p for p in list_json(srv, "pods", ns, "-l", "app=demo") if not p["metadata"].get("deletionTimestamp")]
+                return len(pods) == 3 and all(is_ready(p) for p in pods) and pods
+            pods = wait_for(demo_ready, timeout=180, what="3 demo pods Ready")
+            target = pods[0]
+            ip, name = target["status"]["podIP"], target["metadata"]["name"]
+            load = subprocess.Popen([str(caravel_bin().parent / "demo-app"), "load", f"http://{ip}:8080/burn?ms=20",
+                                     "--rps", "20", "--duration", "150", "--concurrency", "4"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+            def loaded():
+                rows = {r[0]: int(r[1].rstrip("m")) for r in top(srv, "pods", "-n", ns, "-l", "app=demo")}
+                return len(rows) == 3 and rows[name] > 50 and rows
+            wait_for(loaded, timeout=120, interval=1, what=f"kubectl top shows {name} above 50m under load")
+            selector = urllib.parse.quote("app=demo")
+            per_pod = json.loads(srv.kubectl("get", "--raw", f"/apis/custom.metrics.k8s.io/v1beta2/namespaces/{ns}/pods/*/"
+                                             f"http_requests_per_second?labelSelector={selector}").stdout)["items"]
+            assert {i["describedObject"]["name"] for i in per_pod} == {p["metadata"]["name"] for p in pods}
+        finally:
+            if load is not None and load.poll() is None:
+                load.terminate()
+                load.wait(10)
+            srv.kubectl("delete", "-n", ns, "-f", str(REPO / "Manifests"), "--wait=false", check=False)
+            wait_for(lambda: not list_json(srv, "pods", ns, "-l", "app=demo"), timeout=120, what="demo pods gone")
 
 
 def _quantity(text: str) -> float:

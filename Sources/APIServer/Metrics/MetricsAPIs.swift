@@ -117,13 +117,14 @@ public final class MetricsAPIs: Sendable {
 
     // MARK: shared by the three APIs
 
-    /// Objects of a core kind (`pods`, `nodes`, `services`) matching the request's label selector.
+    /// Objects of a core kind (`pods`, `nodes`, `services`) matching the request's label and
+    /// field selectors (as that kind's own list reads them), all of them (no paging).
     func list(_ plural: String, namespace: String?, query: QueryParameters) async throws -> [JSONValue] {
         guard let strategy = registry.catalog.strategy(group: "", plural: plural) else { throw APIError.internalError("\(plural) are not served") }
         var options = ListOptions()
-        if let s = query["labelSelector"], !s.isEmpty {
-            do { options.labelSelector = try LabelSelector.parse(s) } catch { throw APIError.badRequest(error.message) }
-        }
+        let requested = try ListOptions(query: query, strategy: strategy)
+        options.labelSelector = requested.labelSelector
+        options.fieldSelector = requested.fieldSelector
         return try await registry.list(strategy, version: "v1", namespace: namespace, options: options).items
     }
 
