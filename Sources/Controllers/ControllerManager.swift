@@ -5,7 +5,8 @@ import Logging
 import ServiceLifecycle
 
 /// Runs the built-in controllers against one API server: informers on pods, ReplicaSets,
-/// Deployments and nodes, then the ReplicaSet and Deployment controllers and the garbage collector with
+/// Deployments and nodes, then the ReplicaSet and Deployment controllers, the horizontal pod
+/// autoscaler and the garbage collector with
 /// `workers` workers each, and the scheduler with one, once every cache has synced. Everything goes through `client`, over HTTP, as it would from
 /// another process. Stops on cancellation or graceful shutdown.
 public struct ControllerManager: Service {
@@ -21,6 +22,8 @@ public struct ControllerManager: Service {
         public var leaderElection: LeaderElectionConfiguration?
         /// The cluster CA for the CSR approver and signer; nil runs neither.
         public var csrSigning: CSRSigning?
+        /// The horizontal pod autoscaler's sync period, tolerance and windows.
+        public var autoscaling = AutoscalerOptions()
 
         public init(workers: Int = 5, resyncPeriod: Duration? = .seconds(300),
                     leaderElection: LeaderElectionConfiguration? = LeaderElectionConfiguration()) {
@@ -81,9 +84,11 @@ public struct ControllerManager: Service {
         let csrControllers = CSRFacts.controllers(client: client, informer: informer, signing: options.csrSigning, logger: logger)
         let quotaControllers = ResourceQuotaController.controllers(client: client, pods: pods, informer: informer, workers: options.workers, logger: logger)
         let saControllers = ServiceAccountController.controllers(client: client, namespaces: namespaces, informer: informer, logger: logger)
+        let hpaControllers = HorizontalPodAutoscalerController.controllers(client: client, pods: pods, informer: informer,
+                                                                           options: options.autoscaling, workers: options.workers, logger: logger)
         let clusterRoles = informer(ClusterRoleAggregationController.resource)
         let informers = [pods, replicaSets, deployments, nodes, leases, namespaces, clusterRoles] + endpointControllers.informers + csrControllers.informers
-            + quotaControllers.informers + saControllers.informers
+            + quotaControllers.informers + saControllers.informers + hpaControllers.informers
 
         let rsQueue = WorkQueue<String, ContinuousClock>()
         let deploymentQueue = WorkQueue<String, ContinuousClock>()
@@ -116,7 +121,7 @@ public struct ControllerManager: Service {
         let aggregationQueue = WorkQueue<String, ContinuousClock>()
         clusterRoles.addHandler(ClusterRoleAggregationController.handler(clusterRoles: clusterRoles.cache) { aggregationQueue.add($0) })
 
-        let loops = endpointControllers.loops + csrControllers.loops + quotaControllers.loops + saControllers.loops + [
+        let loops = endpointControllers.loops + csrControllers.loops + quotaControllers.loops + saControllers.loops + hpaControllers.loops + [
             ControllerLoop(name: "replicaset", queue: rsQueue,
                            reconciler: ReplicaSetController(client: client, replicaSets: replicaSets.cache,
                                                             pods: pods.cache, expectations: expectations),
@@ -178,6 +183,7 @@ public struct ControllerManager: Service {
         csrControllers.queues.forEach { $0.shutdown() }
         quotaControllers.queues.forEach { $0.shutdown() }
         saControllers.queues.forEach { $0.shutdown() }
+        hpaControllers.queues.forEach { $0.shutdown() }
     }
 }
 

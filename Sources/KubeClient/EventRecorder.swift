@@ -11,11 +11,14 @@ public struct EventRecorder: Sendable {
     let component: String
     /// The node, for events from a kubelet (`source.host`).
     let host: String?
+    /// When set, repeats bump the count of the first event instead of adding events.
+    let correlator: EventCorrelator?
 
-    public init(client: KubeRESTClient, component: String, host: String? = nil) {
+    public init(client: KubeRESTClient, component: String, host: String? = nil, correlator: EventCorrelator? = nil) {
         self.client = client
         self.component = component
         self.host = host
+        self.correlator = correlator
     }
 
     /// Records an event about `object` (of the given apiVersion and kind).
@@ -23,6 +26,12 @@ public struct EventRecorder: Sendable {
                 message: String, action: String? = nil, fieldPath: String? = nil) async {
         let now = JSONValue.string(Timestamp.now())
         let ns = object.namespace ?? "default"
+        let key = [ns, object.uid ?? object.name ?? "", type, reason, message].joined(separator: "\u{0}")
+        if let correlator, let (name, count) = correlator.repeatOf(key, now: Date()) {
+            let bumped: JSONValue = ["count": .int(count), "lastTimestamp": now]
+            if (try? await client.patch(Self.resource.inNamespace(ns).named(name).path, bumped)) != nil { return }
+            correlator.forget(key)
+        }
         var event: JSONValue = [
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["generateName": .string((object.name ?? "object") + "."), "namespace": .string(ns)],
@@ -36,6 +45,7 @@ public struct EventRecorder: Sendable {
             "action": .string(action ?? reason), "count": 1, "firstTimestamp": now, "lastTimestamp": now,
         ]
         if let fieldPath { event[path: ["involvedObject", "fieldPath"]] = .string(fieldPath) }
-        _ = try? await client.create(Self.resource.inNamespace(ns).path, event)
+        let created = try? await client.create(Self.resource.inNamespace(ns).path, event)
+        if let correlator, let name = created?.name { correlator.remember(key, name: name, now: Date()) }
     }
 }

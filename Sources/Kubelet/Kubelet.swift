@@ -65,9 +65,10 @@ public struct Kubelet: Service {
             nodeAllocatable: Self.stringMap(capacity.allocatableJSON), simulated: isFake,
             syncInterval: config.syncInterval, logger: logger)
         let workers = PodWorkers(ctx: ctx, records: records)
+        let metrics = ResourceMetricsCollector(pods: workers, usage: runtime as? any ContainerUsageSource)
         let server = config.serverPort.map {
             KubeletServer(port: $0, bindAddress: config.bindAddress, clientCA: clientCA ?? "", lookup: workers, runtime: runtime,
-                          logger: logger)
+                          logger: logger, metrics: metrics)
         }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
@@ -127,10 +128,12 @@ public struct Kubelet: Service {
         }
         let informer = Informer(source: RESTListWatch(client: client, path: "/api/v1/pods",
                                                       baseQuery: ["fieldSelector": "spec.nodeName=\(config.nodeName)"]))
+        // A fake pod's declared usage follows its annotations from the moment they change.
+        let meter = (runtime as? FakeRuntime)?.usageMeter
         informer.addHandler(InformerHandler(
-            onAdd: { await workers.apply($0) },
-            onUpdate: { _, new in await workers.apply(new) },
-            onDelete: { await workers.remove($0) }))
+            onAdd: { meter?.observe(podUID: $0.uid ?? "", annotations: $0.annotations); await workers.apply($0) },
+            onUpdate: { _, new in meter?.observe(podUID: new.uid ?? "", annotations: new.annotations); await workers.apply(new) },
+            onDelete: { meter?.forget(podUID: $0.uid ?? ""); await workers.remove($0) }))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await LeaseHeartbeat(client: client, nodeName: config.nodeName, nodeUID: nodeUID, logger: logger).run() }
             group.addTask { await reporter.run(readiness: { true }) }

@@ -60,7 +60,9 @@ public struct KubeletService: Service {
             let names = options.nodes <= 1 ? [nodeName] : (1...options.nodes).map { "\(nodeName)-\($0)" }
             return names.map { name in
                 // Fake containers change only when told to: a slow resync keeps thousands of pods cheap.
-                Kubelet(config: .init(nodeName: name, rootDirectory: rootDirectory + "/" + name, serverPort: nil,
+                // A single fake node serves /metrics/resource (its pods' declared usage); a pool serves nothing.
+                Kubelet(config: .init(nodeName: name, rootDirectory: rootDirectory + "/" + name,
+                                      serverPort: options.nodes <= 1 ? options.serverPort : nil, bindAddress: options.bindAddress,
                                       syncInterval: .seconds(10)),
                         client: client, runtime: FakeRuntime(), network: nil, clientCA: clientCA, logger: logger)
             }

@@ -9,7 +9,7 @@ import ServiceLifecycle
 struct ControllerManagerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller-manager",
-        abstract: "Run the controllers (ReplicaSet, Deployment) against an API server."
+        abstract: "Run the controllers (ReplicaSet, Deployment, HorizontalPodAutoscaler, ...) against an API server."
     )
 
     @Option(help: "Kubeconfig of the API server to manage (default: $KUBECONFIG or ~/.kube/config).")
@@ -30,6 +30,12 @@ struct ControllerManagerCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --cluster-signing-cert-file (DIR/pki/ca.key).")
     var clusterSigningKeyFile: String?
 
+    @OptionGroup(title: "Horizontal pod autoscaler")
+    var autoscaler: AutoscalerFlags
+
+    @Option(help: "How often the API server's metrics feed samples the kubelets. Accepted for the same command line as `caravel server`; the autoscaler reads whatever the metrics APIs serve.")
+    var metricsResolution: Duration = .seconds(15)
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard (clusterSigningCertFile == nil) == (clusterSigningKeyFile == nil) else {
@@ -43,6 +49,7 @@ struct ControllerManagerCommand: AsyncParsableCommand {
         let path = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".kube/config")
         var options = ControllerManager.Options(workers: workers, leaderElection: leaderElect ? .init() : nil)
+        options.autoscaling = autoscaler.options
         if let cert = clusterSigningCertFile, let key = clusterSigningKeyFile {
             options.csrSigning = CSRSigning(signer: try CSRSigner(certificateFile: cert, keyFile: key))
         }

@@ -66,6 +66,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Open watches per user before 429 TooManyRequests (0: unlimited).")
     var maxWatchesPerUser: Int = 1000
 
+    @Option(help: "How often the API server scrapes every Ready node's kubelet (and annotated pods) for the metrics APIs, e.g. 1s or 15s.")
+    var metricsResolution: Duration = .seconds(15)
+
+    @OptionGroup(title: "Horizontal pod autoscaler")
+    var autoscaler: AutoscalerFlags
+
     func validate() throws {
         guard AuditLevel(rawValue: auditLevel) != nil else { throw ValidationError("--audit-level must be None or Metadata") }
         guard auditLogMaxSize >= 1 else { throw ValidationError("--audit-log-maxsize must be at least 1") }
@@ -74,6 +80,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         guard ["process", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process or fake") }
         guard (0...65535).contains(kubeletPort) else { throw ValidationError("--kubelet-port must be between 0 and 65535") }
+        guard metricsResolution >= .milliseconds(100) else { throw ValidationError("--metrics-resolution must be at least 100ms") }
         guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
     }
 
@@ -92,6 +99,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.maxWatchesPerUser = maxWatchesPerUser
         config.rotateEncryptionKey = rotateEncryptionKey
         config.nodeName = disableKubelet ? nil : nodeName
+        config.metricsResolution = metricsResolution
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         // The controllers and the kubelet talk to this server over HTTP(S) with their own client
         // certificates, as they would from another process; listed after it, they stop first.
@@ -99,6 +107,7 @@ struct ServerCommand: AsyncParsableCommand {
         if !disableControllers {
             // In-process, the manager signs CSRs with the server's own CA (DIR/pki/ca.*).
             var cmOptions = ControllerManager.Options()
+            cmOptions.autoscaling = autoscaler.options
             cmOptions.csrSigning = tls ? try CSRSigning(signer: CSRSigner(pkiDirectory: config.pkiDirectory)) : nil
             services.append(ControllerManagerService(kubeconfigPath: config.controllerManagerKubeconfigPath, waitForReady: true,
                                                      options: cmOptions, logger: logger))

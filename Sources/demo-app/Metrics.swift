@@ -7,10 +7,10 @@ enum MetricsText {
     static func render(_ state: AppState) -> String {
         let snap = state.snapshot()
         var out = ""
-        out += "# HELP demo_requests_total HTTP requests served, by path and status code.\n"
-        out += "# TYPE demo_requests_total counter\n"
+        out += "# HELP http_requests_total HTTP requests served, by path and status code.\n"
+        out += "# TYPE http_requests_total counter\n"
         for (key, count) in snap.requests {
-            out += "demo_requests_total{path=\"\(escape(key.path))\",code=\"\(key.code)\"} \(count)\n"
+            out += "http_requests_total{path=\"\(escape(key.path))\",code=\"\(key.code)\"} \(count)\n"
         }
         out += "# HELP demo_cpu_burn_seconds_total CPU time spent in GET /burn.\n"
         out += "# TYPE demo_cpu_burn_seconds_total counter\n"

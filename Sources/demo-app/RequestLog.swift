@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 
 /// Logs one line per request to stdout (what `kubectl logs` shows) and counts it for
-/// `demo_requests_total`.
+/// `http_requests_total`.
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let state: AppState
 

@@ -251,13 +251,13 @@ def test_metrics_exposition(demo):
     r = app.get("/metrics")
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    for line in ("# TYPE demo_requests_total counter", "# TYPE demo_cpu_burn_seconds_total counter",
+    for line in ("# TYPE http_requests_total counter", "# TYPE demo_cpu_burn_seconds_total counter",
                  "# TYPE demo_ready gauge", "# TYPE process_start_time_seconds gauge"):
         assert line in r.text.splitlines()
     samples = metric_samples(r.text)
-    assert samples['demo_requests_total{code="200",path="/healthz"}'] == 3
+    assert samples['http_requests_total{code="200",path="/healthz"}'] == 3
     # Unknown paths share one label value, so the label set stays bounded.
-    assert samples['demo_requests_total{code="404",path="other"}'] == 2
+    assert samples['http_requests_total{code="404",path="other"}'] == 2
     assert samples["demo_cpu_burn_seconds_total"] == 0
     assert samples["demo_ready"] == 1
     assert abs(samples["process_start_time_seconds"] - time.time()) < 120

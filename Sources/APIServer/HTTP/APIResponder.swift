@@ -23,12 +23,15 @@ public struct APIResponder: HTTPResponder {
     let audit: AuditLog?
     /// In-flight and per-user watch caps (429 beyond).
     let limiter: InflightLimiter
+    /// metrics.k8s.io, custom.metrics.k8s.io and external.metrics.k8s.io, served from memory.
+    let metricsAPIs: MetricsAPIs?
     /// Largest request body accepted, as kube-apiserver's 3 MiB.
     static let maxBodyBytes = 3 * 1024 * 1024
 
     public init(registry: Registry, openAPI: OpenAPIDocuments, metrics: RequestMetrics, health: HealthState,
                 authenticator: Authenticator, authorizer: any Authorizer = AlwaysAllowAuthorizer(), audit: AuditLog? = nil,
-                limiter: InflightLimiter = InflightLimiter()) {
+                limiter: InflightLimiter = InflightLimiter(), metricsAPIs: MetricsAPIs? = nil) {
+        self.metricsAPIs = metricsAPIs
         self.audit = audit
         self.limiter = limiter
         self.authenticator = authenticator
@@ -96,6 +99,9 @@ public struct APIResponder: HTTPResponder {
         let path = request.uri.path
         let query = QueryParameters(request.uri.query)
         if let user { try await authorize(request, user: user, path: path, query: query) }
+        if let metricsAPIs, let answer = try await metricsAPIs.respond(request, path: path, query: query, discovery: discovery) {
+            return answer
+        }
         switch path {
         case "/healthz", "/livez": return ResponseBuilder.text("ok")
         case "/readyz":

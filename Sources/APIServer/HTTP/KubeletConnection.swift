@@ -57,15 +57,21 @@ struct KubeletTarget: Sendable {
         let nodeName = pod[path: ["spec", "nodeName"]]?.stringValue ?? ""
         guard !nodeName.isEmpty else { throw APIError.badRequest("pod \(name) does not have a host assigned") }
         let node = try await node(registry, nodes, nodeName, pod: name)
+        guard let target = of(node: node) else {
+            throw APIError(code: 503, reason: "ServiceUnavailable", message: "node \(nodeName) has no address to reach its kubelet")
+        }
+        return (pod, target, container)
+    }
+
+    /// The kubelet of `node`; nil when the node reports no address.
+    static func of(node: JSONValue) -> KubeletTarget? {
         let addresses = node[path: ["status", "addresses"]]?.arrayValue ?? []
         func address(_ type: String) -> String? {
             addresses.first { $0["type"]?.stringValue == type }?["address"]?.stringValue
         }
-        guard let host = address("InternalIP") ?? address("ExternalIP") ?? address("Hostname") else {
-            throw APIError(code: 503, reason: "ServiceUnavailable", message: "node \(nodeName) has no address to reach its kubelet")
-        }
+        guard let name = node.name, let host = address("InternalIP") ?? address("ExternalIP") ?? address("Hostname") else { return nil }
         let port = node[path: ["status", "daemonEndpoints", "kubeletEndpoint", "Port"]]?.intValue.map(Int.init) ?? 10250
-        return (pod, KubeletTarget(node: nodeName, host: host, port: port > 0 ? port : 10250), container)
+        return KubeletTarget(node: name, host: host, port: port > 0 ? port : 10250)
     }
 
     private static func node(_ registry: Registry, _ nodes: any ResourceStrategy, _ nodeName: String, pod: String) async throws -> JSONValue {

@@ -85,6 +85,9 @@ enum DefaultRoles {
             ], labels: [aggregateToEdit: "true"]),
             clusterRole("system:aggregate-to-view", rules: viewable.map { rule(readVerbs, [$0.0], $0.1) },
                         labels: [aggregateToView: "true"]),
+            // As metrics-server installs it: viewers (and so editors and admins) see `kubectl top`.
+            clusterRole("system:aggregated-metrics-reader", rules: [rule(readVerbs, ["metrics.k8s.io"], ["pods", "nodes"])],
+                        labels: [aggregateToView: "true", aggregateToEdit: "true", aggregateToAdmin: "true"]),
             clusterRole("system:discovery", rules: [
                 PolicyRule(verbs: ["get"], nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez",
                                                              "/openapi", "/openapi/*", "/readyz", "/version", "/version/"]),
@@ -146,6 +149,12 @@ enum DefaultRoles {
         rule(["approve", "sign"], [certificatesGroup], ["signers"]),
         // The clusterrole-aggregation controller writes rules it need not hold itself.
         rule(["escalate", "update"], [group], ["clusterroles"]),
+        // The horizontal pod autoscaler (Kubernetes' system:controller:horizontal-pod-autoscaler):
+        // its status, any target's scale, and the resource, custom and external metrics APIs.
+        rule(["update"], ["autoscaling"], ["horizontalpodautoscalers/status"]),
+        rule(["get", "update"], ["*"], ["*/scale"]),
+        rule(["list"], ["metrics.k8s.io"], ["pods"]),
+        rule(["get", "list"], ["custom.metrics.k8s.io", "external.metrics.k8s.io"], ["*"]),
     ]
 
     /// kube-scheduler's needs: read pods, nodes and namespaces; bind pods; report status.

@@ -47,9 +47,11 @@ public enum APIServerBuilder {
             BootstrapTokenAuthenticator(store: store),
         ])
         let authorizer = NodeAuthorizer(store: store, next: RBACAuthorizer(store: store))
+        let metricsAPIs = MetricsAPIs(registry: registry)
         let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
                                      metrics: RequestMetrics(), health: health,
-                                     authenticator: authenticator, authorizer: authorizer, audit: audit, limiter: limiter)
+                                     authenticator: authenticator, authorizer: authorizer, audit: audit, limiter: limiter,
+                                     metricsAPIs: metricsAPIs)
         if !config.tls {
             logger.warning("TLS is off (--tls=false): plain HTTP and no authentication, for debugging only")
         }
@@ -72,6 +74,8 @@ public enum APIServerBuilder {
         }
         var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval)]
         if let audit { services.append(audit) }
+        services.append(MetricsScraper(registry: registry, metrics: metricsAPIs, kubelets: kubelets, resolution: config.metricsResolution,
+                                       logger: logger))
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }
         return Application(
             responder: responder,

@@ -37,6 +37,8 @@ public struct APIServerConfiguration: Sendable {
     public var maxMutatingRequestsInflight: Int = 200
     /// Open watches per user before 429 (`--max-watches-per-user`; 0 unlimited).
     public var maxWatchesPerUser: Int = 1000
+    /// How often kubelets and annotated pods are scraped for the metrics APIs (`--metrics-resolution`).
+    public var metricsResolution: Duration = .seconds(15)
     /// Header, keep-alive idle and slow-body limits on client connections (`ConnectionTimeouts`).
     public var connectionTimeouts = ConnectionTimeouts()
 

@@ -143,38 +143,6 @@ extension ProtobufDecoder {
         return String(repeating: "0", count: max(0, width - d.count)) + d
     }
 
-    /// Go's `time.Duration.String()`: `1h2m3.5s`, `1.5ms`, `0s`.
-    static func goDuration(_ ns: Int64) -> String {
-        if ns == 0 { return "0s" }
-        var u = ns.magnitude
-        let sign = ns < 0 ? "-" : ""
-        /// Fraction of `v / 10^precision` without trailing zeros (".5"), and the whole part.
-        func frac(_ v: UInt64, _ precision: Int) -> (String, UInt64) {
-            var digits = ""
-            var v = v
-            var printed = false
-            for _ in 0..<precision {
-                let d = v % 10
-                printed = printed || d != 0
-                if printed { digits = String(d) + digits }
-                v /= 10
-            }
-            return (digits.isEmpty ? "" : "." + digits, v)
-        }
-        if u < 1_000_000_000 {
-            if u < 1000 { return sign + "\(u)ns" }
-            let (f, whole) = u < 1_000_000 ? frac(u, 3) : frac(u, 6)
-            return sign + "\(whole)\(f)" + (u < 1_000_000 ? "µs" : "ms")
-        }
-        let (f, secs) = frac(u, 9)
-        u = secs
-        var out = "\(u % 60)\(f)s"
-        u /= 60
-        if u > 0 {
-            out = "\(u % 60)m" + out
-            u /= 60
-            if u > 0 { out = "\(u)h" + out }
-        }
-        return sign + out
-    }
+    /// Go's `time.Duration.String()` (`GoDuration.format`).
+    static func goDuration(_ ns: Int64) -> String { GoDuration.format(nanoseconds: ns) }
 }

@@ -7,7 +7,7 @@ import Logging
 /// kubelet server's questions about containers (`PodLookup`).
 actor PodWorkers: PodLookup {
     let ctx: KubeletContext
-    private var workers: [String: (worker: PodWorker, task: Task<Void, Never>)] = [:]
+    var workers: [String: (worker: PodWorker, task: Task<Void, Never>)] = [:]
     private var uidByName: [String: String] = [:]
     /// Runtime records found at start, handed to the worker of their pod (kubelet restart).
     private var adoptable: [String: [ContainerRecord]] = [:]

@@ -12,6 +12,7 @@ import ServiceLifecycle
 ///     GET /healthz
 ///     GET /containerLogs/{ns}/{pod}/{container}?follow&previous&tailLines&sinceSeconds&sinceTime&timestamps&limitBytes
 ///     GET /exec/{ns}/{pod}/{container}?command=…&stdin&stdout&stderr&tty   (WebSocket, v5/v4.channel.k8s.io)
+///     GET /metrics/resource   (Prometheus text: node, pod and container CPU and memory)
 ///
 /// Every route but `/healthz` needs the API server's client certificate (see `KubeletAuthMiddleware`).
 public final class KubeletServer: Service, Sendable {
@@ -23,6 +24,7 @@ public final class KubeletServer: Service, Sendable {
     let logger: Logger
     let serving: (certificatePEM: String, keyPEM: String)?
     let serverNames: [String]
+    let metrics: ResourceMetricsCollector?
     private let bound = BoundPort()
 
     /// - Parameters:
@@ -31,7 +33,9 @@ public final class KubeletServer: Service, Sendable {
     ///   - servingCertificate: PEM certificate and key to serve; nil generates a self-signed one for
     ///     `serverNames` plus loopback, the host name and a specific `bindAddress`.
     public init(port: Int, bindAddress: String, clientCA: String, lookup: any PodLookup, runtime: any ContainerRuntime,
-                logger: Logger, servingCertificate: (certificatePEM: String, keyPEM: String)? = nil, serverNames: [String] = []) {
+                logger: Logger, servingCertificate: (certificatePEM: String, keyPEM: String)? = nil, serverNames: [String] = [],
+                metrics: ResourceMetricsCollector? = nil) {
+        self.metrics = metrics
         self.port = port
         self.bindAddress = bindAddress
         self.clientCA = clientCA
@@ -56,6 +60,10 @@ public final class KubeletServer: Service, Sendable {
         router.get("/containerLogs/:ns/:pod/:container") { request, context in
             try await logs.respond(request, namespace: context.parameters.get("ns") ?? "", pod: context.parameters.get("pod") ?? "",
                                    container: context.parameters.get("container") ?? "")
+        }
+        if let metrics {
+            let route = ResourceMetricsRoute(collector: metrics)
+            router.get("/metrics/resource") { _, _ in await route.respond() }
         }
         // Exec over plain HTTP (SPDY, or no upgrade header) is not served: say so.
         router.on("/exec/:ns/:pod/:container", method: .post) { _, _ in

@@ -17,11 +17,14 @@ public actor FakeRuntime: ContainerRuntime {
     private var allocator: FakeIPAllocator
     private var sandboxes: [String: SandboxStatus] = [:]
     private var containers: [ContainerID: ContainerRecord] = [:]
+    /// What pods use, as their annotations declare (`FakeUsageMeter`).
+    public nonisolated let usageMeter: FakeUsageMeter
 
     /// `podCIDR` is the node's `spec.podCIDR` when known (`setPodCIDR` once assigned later);
     /// without one, pod IPs come from 10.244.0.0/16 by a counter.
-    public init(podCIDR: String? = nil, hostIP: String = "127.0.0.1") {
+    public init(podCIDR: String? = nil, hostIP: String = "127.0.0.1", usageMeter: FakeUsageMeter = FakeUsageMeter()) {
         self.hostIP = hostIP
+        self.usageMeter = usageMeter
         self.allocator = FakeIPAllocator(cidr: podCIDR)
     }
 

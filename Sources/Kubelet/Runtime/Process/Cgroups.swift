@@ -1,12 +1,12 @@
 import Foundation
 
 /// Pod and container cgroups: `<hierarchy>/<parent>/pod<uid>/<container>_<attempt>` for the
-/// memory, cpu and pids controllers. Each controller is used where the node has it: its own
-/// cgroup v1 hierarchy (`/sys/fs/cgroup/memory`, …) or, when it is enabled there, the cgroup v2
+/// memory, cpu and pids controllers, and cpuacct (CPU usage) where v1 mounts it apart. Each
+/// controller is used where the node has it: its own cgroup v1 hierarchy (`/sys/fs/cgroup/memory`, …) or, when it is enabled there, the cgroup v2
 /// hierarchy (`/sys/fs/cgroup/unified` on hybrid hosts, `/sys/fs/cgroup` on pure v2 hosts).
 /// A controller lives in only one of them, so limits are never set twice.
 public struct Cgroups: Sendable {
-    public enum Controller: String, Sendable, CaseIterable { case memory, cpu, pids }
+    public enum Controller: String, Sendable, CaseIterable { case memory, cpu, pids, cpuacct }
 
     struct Hierarchy: Sendable, Hashable {
         var root: String
@@ -81,7 +81,7 @@ public struct Cgroups: Sendable {
         return created
     }
 
-    private func directory(_ controller: Controller, podUID: String, container: ContainerID?) -> (String, Bool)? {
+    func directory(_ controller: Controller, podUID: String, container: ContainerID?) -> (String, Bool)? {
         guard let hierarchy = hierarchies[controller] else { return nil }
         var path = "\(hierarchy.root)/\(parent)/pod\(podUID)"
         if let container { path += "/" + Self.containerName(container) }

@@ -1,0 +1,137 @@
+import AsyncHTTPClient
+import Foundation
+import KubeModel
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Fills the metrics caches every `resolution`: scrapes each Ready node's kubelet at
+/// `/metrics/resource` (with the API server's kubelet client certificate), and each running
+/// pod annotated `prometheus.io/scrape: "true"` at `prometheus.io/port` and
+/// `prometheus.io/path` (default `/metrics`) over plain HTTP on its pod IP. A node that cannot
+/// be scraped drops out of the cache until it can be again, with one log line.
+public struct MetricsScraper: Service {
+    let registry: Registry
+    let metrics: MetricsAPIs
+    let kubelets: KubeletClientConfig
+    let resolution: Duration
+    let logger: Logger
+    private let failing = Locked<Set<String>>([])
+
+    public static let scrapeAnnotation = "prometheus.io/scrape"
+    public static let portAnnotation = "prometheus.io/port"
+    public static let pathAnnotation = "prometheus.io/path"
+
+    init(registry: Registry, metrics: MetricsAPIs, kubelets: KubeletClientConfig, resolution: Duration, logger: Logger) {
+        self.registry = registry
+        self.metrics = metrics
+        self.kubelets = kubelets
+        self.resolution = resolution
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            let clock = ContinuousClock()
+            var next = clock.now
+            while !Task.isCancelled {
+                await scrapeOnce()
+                next = max(next.advanced(by: resolution), clock.now)
+                do { try await Task.sleep(until: next, clock: clock) } catch { return }
+            }
+        }
+    }
+
+    /// How long one scrape may take: the resolution, but no less than 5 s on a loaded machine.
+    var timeout: TimeAmount { .seconds(max(5, resolution.components.seconds)) }
+
+    func scrapeOnce() async {
+        async let nodes: Void = scrapeNodes()
+        async let pods: Void = scrapePods()
+        _ = await (nodes, pods)
+    }
+
+    func scrapeNodes() async {
+        guard let strategy = registry.catalog.strategy(group: "", plural: "nodes"),
+              let list = try? await registry.list(strategy, version: "v1", namespace: nil, options: ListOptions()) else { return }
+        let ready = list.items.filter(Self.isReady).compactMap { KubeletTarget.of(node: $0) }
+        for gone in metrics.resources.nodeNames.subtracting(ready.map(\.node)) { metrics.resources.forget(node: gone) }
+        await withTaskGroup(of: Void.self) { group in
+            for target in ready {
+                group.addTask { await scrape(target) }
+            }
+        }
+    }
+
+    private func scrape(_ target: KubeletTarget) async {
+        var request = HTTPClientRequest(url: "https://\(target.authority)/metrics/resource")
+        request.tlsConfiguration = kubelets.tls
+        do {
+            let text = try await fetch(request)
+            metrics.resources.record(node: target.node, KubeletScrape.decode(text, receivedAt: Date()))
+            if failing.withLock({ $0.remove(target.node) }) != nil {
+                logger.info("metrics scrape of node succeeds again", metadata: ["node": .string(target.node)])
+            }
+        } catch {
+            metrics.resources.forget(node: target.node)
+            if failing.withLock({ $0.insert(target.node).inserted }) {
+                logger.warning("unable to scrape the kubelet's resource metrics: node left out of metrics.k8s.io",
+                               metadata: ["node": .string(target.node), "kubelet": .string(target.authority), "error": .string("\(error)")])
+            }
+        }
+    }
+
+    func scrapePods() async {
+        guard let strategy = registry.catalog.strategy(group: "", plural: "pods"),
+              let list = try? await registry.list(strategy, version: "v1", namespace: nil, options: ListOptions()) else { return }
+        let targets = list.items.compactMap(Self.customMetricsURL)
+        metrics.custom.retain(Set(targets.map(\.pod)))
+        await withTaskGroup(of: Void.self) { group in
+            for target in targets {
+                group.addTask {
+                    do {
+                        let text = try await fetch(HTTPClientRequest(url: target.url))
+                        metrics.custom.record(pod: target.pod, text: text, at: Date())
+                    } catch {
+                        metrics.custom.forget(target.pod)
+                        logger.debug("custom metrics scrape failed", metadata: ["pod": .string("\(target.pod.namespace)/\(target.pod.name)"),
+                                                                                "error": .string("\(error)")])
+                    }
+                }
+            }
+        }
+    }
+
+    private func fetch(_ request: HTTPClientRequest) async throws -> String {
+        let response = try await PodLogProxy.client.execute(request, timeout: timeout)
+        let body = try await response.body.collect(upTo: 16 << 20)
+        guard response.status == .ok else { throw ScrapeError(message: "answered \(response.status.code)") }
+        return String(buffer: body)
+    }
+
+    struct ScrapeError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    static func isReady(_ node: JSONValue) -> Bool {
+        (node[path: ["status", "conditions"]]?.arrayValue ?? []).contains {
+            $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "True"
+        }
+    }
+
+    /// Where a running pod that asks to be scraped serves its metrics; nil for any other pod.
+    static func customMetricsURL(_ pod: JSONValue) -> (pod: ResourceMetricsCache.PodKey, url: String)? {
+        let annotations = pod.annotations
+        guard annotations[scrapeAnnotation] == "true", pod[path: ["status", "phase"]]?.stringValue == "Running",
+              let ip = pod[path: ["status", "podIP"]]?.stringValue, !ip.isEmpty,
+              let namespace = pod.namespace, let name = pod.name else { return nil }
+        let firstPort = (pod[path: ["spec", "containers"]]?.arrayValue ?? []).lazy
+            .compactMap { $0["ports"]?.arrayValue?.first?["containerPort"]?.intValue }.first
+        guard let port = annotations[portAnnotation].flatMap({ Int($0) }) ?? firstPort.map(Int.init), (1...65535).contains(port) else { return nil }
+        var path = annotations[pathAnnotation] ?? "/metrics"
+        if !path.hasPrefix("/") { path = "/" + path }
+        let host = ip.contains(":") ? "[\(ip)]" : ip
+        return (ResourceMetricsCache.PodKey(namespace: namespace, name: name), "http://\(host):\(port)\(path)")
+    }
+}
