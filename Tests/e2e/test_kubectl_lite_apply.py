@@ -107,7 +107,7 @@ def test_server_side_apply(pair, namespace):
     assert (l.returncode, l.stdout) == (0, "configmap/ssa serverside-applied\n"), l.stderr
     k = pair.kubectl("apply", "--server-side", *ns, "-f", "-", input=CONFIG.format(name="ssa", value="2"))
     assert k.stdout == "configmap/ssa serverside-applied\n"
-    live = json.loads(pair.kubectl("get", "cm", "ssa", *ns, "-o", "json").stdout)
+    live = json.loads(pair.kubectl("get", "cm", "ssa", *ns, "-o", "json", "--show-managed-fields").stdout)
     assert live["data"] == {"key": "2"}
     assert {m["manager"] for m in live["metadata"]["managedFields"]} == {"kubectl"}
 
@@ -139,8 +139,13 @@ def test_create_and_its_errors(pair, namespace, tmp_path):
     pair.same("apply", *ns, "-f", str(tmp_path / "missing.yaml"))
     pair.same("create", *ns, "-f", "-", input="apiVersion: v1\nkind: Nope\nmetadata: {name: x}\n")
     # apply on an object made without the annotation warns, then patches it in.
-    k, l = pair.both("apply", *ns, "-f", str(f))
-    assert l.stdout == k.stdout == "configmap/created configured\n"
+    g = tmp_path / "g.yaml"
+    g.write_text(CONFIG.format(name="plain", value="1"))
+    pair.kubectl("create", *ns, "-f", str(g))
+    k = pair.kubectl("apply", *ns, "-f", str(f))
+    l = pair.lite("apply", *ns, "-f", str(g))
+    assert l.stdout == "configmap/plain configured\n" and k.stdout == "configmap/created configured\n"
+    assert l.stderr == k.stderr.replace("configmaps/created", "configmaps/plain")
 
 
 @pytest.mark.parametrize("args", [
@@ -162,7 +167,7 @@ def test_create_namespace_and_token(pair):
     l = pair.lite("create", "namespace", "lite-made-ns")
     assert (l.returncode, l.stdout) == (0, "namespace/lite-made-ns created\n")
     pair.same("create", "namespace", "lite-made-ns")
-    pair.same("delete", "namespace", "lite-made-ns", "--wait=false")
+    assert pair.lite("delete", "namespace", "lite-made-ns", "--wait=false").stdout == "namespace \"lite-made-ns\" deleted\n"
     l = pair.lite("create", "token", "default", "-n", "default")
     assert l.returncode == 0 and l.stdout.count(".") == 2, l.stderr
 
@@ -182,7 +187,7 @@ def test_delete_forms(pair, namespace, tmp_path):
     f.write_text(CONFIG.format(name="d2", value="1"))
     l = pair.lite("delete", "-f", str(f), *ns)
     assert l.stdout == "configmap \"d2\" deleted\n"
-    l = pair.lite("delete", "cm", "-l", "owner=apply-test", "--cascade=foreground", *ns)
+    l = pair.lite("delete", "cm", "-l", "owner=apply-test", "--cascade=background", *ns)
     assert l.stdout == "configmap \"d3\" deleted\nconfigmap \"d4\" deleted\n", l.stderr
     pair.same("delete", "cm", "-l", "owner=apply-test", *ns)  # No resources found
     pair.lite("apply", *ns, "-f", "-", input=deploy("gone"))

@@ -61,7 +61,10 @@ enum ObjectCreator {
     }
 
     /// Creates a generated object (the `create <kind>` verbs) in `namespace` when the resource is namespaced.
-    static func createGenerated(_ object: JSONValue, global: GlobalOptions, dryRun: String?, output: String?) async throws {
+    /// `failure` is how kubectl words a refused create for this generator (`failed to create
+    /// configmap: `), nil to show the server's error as is.
+    static func createGenerated(_ object: JSONValue, global: GlobalOptions, dryRun: String?, output: String?,
+                                failure: String? = nil) async throws {
         let mode = try DryRun(flag: dryRun)
         try await Session.with(global) { session in
             let apiVersion = object["apiVersion"]?.stringValue ?? "", kind = object["kind"]?.stringValue ?? ""
@@ -71,9 +74,15 @@ enum ObjectCreator {
             let ns = r.namespaced ? try session.namespace() : nil
             var obj = object
             if let ns { obj = ManifestTarget.setting(["metadata", "namespace"], to: .string(ns), in: obj) }
+            // kubectl's generators serialize an unset creation time as null.
+            obj = ManifestTarget.setting(["metadata", "creationTimestamp"], to: .null, in: obj)
             let name = obj["metadata"]?["name"]?.stringValue ?? ""
-            try await create(obj, at: r.path(namespace: ns).path, display: r.kindPrefix + "/" + name,
-                             client: try session.client(), dryRun: mode, output: output)
+            do {
+                try await create(obj, at: r.path(namespace: ns).path, display: r.kindPrefix + "/" + name,
+                                 client: try session.client(), dryRun: mode, output: output)
+            } catch let e as KubeAPIError where failure != nil {
+                throw CommandFailure.error((failure ?? "") + e.message)
+            }
         }
     }
 }

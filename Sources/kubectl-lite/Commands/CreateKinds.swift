@@ -6,6 +6,7 @@ import KubeModel
 struct CreateNamespace: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "namespace", abstract: "Create a namespace with the specified name", aliases: ["ns"])
     @OptionGroup var global: GlobalOptions
+    @ParentCommand var parent: Create
     @Argument var name: String
     @Option(name: .customLong("dry-run")) var dryRun: String?
     @Option(name: [.customShort("o"), .customLong("output")]) var output: String?
@@ -13,7 +14,7 @@ struct CreateNamespace: AsyncParsableCommand {
     func run() async throws {
         let obj: JSONValue = ["apiVersion": "v1", "kind": "Namespace",
                               "metadata": .object(["name": .string(name)]), "spec": .object([:]), "status": .object([:])]
-        try await ObjectCreator.createGenerated(obj, global: global, dryRun: dryRun, output: output)
+        try await ObjectCreator.createGenerated(obj, global: global.merged(parent.global), dryRun: dryRun ?? parent.dryRun, output: output ?? parent.output)
     }
 }
 
@@ -21,13 +22,14 @@ struct CreateNamespace: AsyncParsableCommand {
 struct CreateServiceAccount: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serviceaccount", abstract: "Create a service account with the specified name", aliases: ["sa"])
     @OptionGroup var global: GlobalOptions
+    @ParentCommand var parent: Create
     @Argument var name: String
     @Option(name: .customLong("dry-run")) var dryRun: String?
     @Option(name: [.customShort("o"), .customLong("output")]) var output: String?
 
     func run() async throws {
         let obj: JSONValue = ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": .object(["name": .string(name)])]
-        try await ObjectCreator.createGenerated(obj, global: global, dryRun: dryRun, output: output)
+        try await ObjectCreator.createGenerated(obj, global: global.merged(parent.global), dryRun: dryRun ?? parent.dryRun, output: output ?? parent.output, failure: "failed to create serviceaccount: ")
     }
 }
 
@@ -35,6 +37,7 @@ struct CreateServiceAccount: AsyncParsableCommand {
 struct CreateDeployment: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "deployment", abstract: "Create a deployment with the specified name", aliases: ["deploy"])
     @OptionGroup var global: GlobalOptions
+    @ParentCommand var parent: Create
     @Argument var name: String
     @Option(name: .customLong("image")) var images: [String] = []
     @Option(name: [.customShort("r"), .customLong("replicas")]) var replicas: Int64 = 1
@@ -55,11 +58,11 @@ struct CreateDeployment: AsyncParsableCommand {
             "metadata": .object(["name": .string(name), "labels": labels]),
             "spec": .object([
                 "replicas": .int(replicas), "selector": .object(["matchLabels": labels]), "strategy": .object([:]),
-                "template": .object(["metadata": .object(["labels": labels]), "spec": .object(["containers": .array(containers)])]),
+                "template": .object(["metadata": .object(["labels": labels, "creationTimestamp": .null]), "spec": .object(["containers": .array(containers)])]),
             ]),
             "status": .object([:]),
         ]
-        try await ObjectCreator.createGenerated(obj, global: global, dryRun: dryRun, output: output)
+        try await ObjectCreator.createGenerated(obj, global: global.merged(parent.global), dryRun: dryRun ?? parent.dryRun, output: output ?? parent.output, failure: "failed to create deployment: ")
     }
 
     /// kubectl names the container after the image: last path part, without tag or digest.
@@ -76,6 +79,7 @@ struct CreateDeployment: AsyncParsableCommand {
 struct CreateConfigMap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "configmap", abstract: "Create a config map from a local file, directory or literal value", aliases: ["cm"])
     @OptionGroup var global: GlobalOptions
+    @ParentCommand var parent: Create
     @Argument var name: String
     @Option(name: .customLong("from-literal")) var literals: [String] = []
     @Option(name: .customLong("from-file")) var files: [String] = []
@@ -86,7 +90,7 @@ struct CreateConfigMap: AsyncParsableCommand {
         let data = try DataSources.collect(literals: literals, files: files)
         var obj: [String: JSONValue] = ["apiVersion": "v1", "kind": "ConfigMap", "metadata": .object(["name": .string(name)])]
         if !data.isEmpty { obj["data"] = .object(data.mapValues { .string(String(decoding: $0, as: UTF8.self)) }) }
-        try await ObjectCreator.createGenerated(.object(obj), global: global, dryRun: dryRun, output: output)
+        try await ObjectCreator.createGenerated(.object(obj), global: global.merged(parent.global), dryRun: dryRun ?? parent.dryRun, output: output ?? parent.output, failure: "failed to create configmap: ")
     }
 }
 
@@ -94,11 +98,13 @@ struct CreateConfigMap: AsyncParsableCommand {
 struct CreateSecret: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "secret", abstract: "Create a secret using a specified subcommand",
                                                     subcommands: [CreateSecretGeneric.self])
+    @ParentCommand var parent: Create
 }
 
 struct CreateSecretGeneric: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "generic", abstract: "Create a secret from a local file, directory, or literal value")
     @OptionGroup var global: GlobalOptions
+    @ParentCommand var secret: CreateSecret
     @Argument var name: String
     @Option(name: .customLong("from-literal")) var literals: [String] = []
     @Option(name: .customLong("from-file")) var files: [String] = []
@@ -111,7 +117,7 @@ struct CreateSecretGeneric: AsyncParsableCommand {
         var obj: [String: JSONValue] = ["apiVersion": "v1", "kind": "Secret", "metadata": .object(["name": .string(name)])]
         if !data.isEmpty { obj["data"] = .object(data.mapValues { .string(Data($0).base64EncodedString()) }) }
         if let type { obj["type"] = .string(type) }
-        try await ObjectCreator.createGenerated(.object(obj), global: global, dryRun: dryRun, output: output)
+        try await ObjectCreator.createGenerated(.object(obj), global: global.merged(secret.parent.global), dryRun: dryRun ?? secret.parent.dryRun, output: output ?? secret.parent.output, failure: "failed to create secret ")
     }
 }
 
@@ -119,6 +125,7 @@ struct CreateSecretGeneric: AsyncParsableCommand {
 struct CreateToken: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "token", abstract: "Request a service account token")
     @OptionGroup var global: GlobalOptions
+    @ParentCommand var parent: Create
     @Argument var serviceAccount: String
     @Option(name: .customLong("duration")) var duration: String?
     @Option(name: .customLong("audience")) var audiences: [String] = []
@@ -131,7 +138,7 @@ struct CreateToken: AsyncParsableCommand {
             if s > 0 { spec["expirationSeconds"] = .int(Int64(s)) }
         }
         let body: JSONValue = ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": .object(spec)]
-        let token = try await Session.with(global) { session in
+        let token = try await Session.with(global.merged(parent.global)) { session in
             let ns = try session.namespace()
             return try await session.client().create("/api/v1/namespaces/\(ns)/serviceaccounts/\(serviceAccount)/token", body)
         }

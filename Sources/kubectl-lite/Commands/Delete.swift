@@ -89,7 +89,7 @@ struct Delete: AsyncParsableCommand {
                         let answer = try await client.delete(r.path(namespace: ns, name: name).path, options: deleteOptions)
                         uid = answer["metadata"]?["uid"]?.stringValue ?? answer["details"]?["uid"]?.stringValue
                     }
-                    Terminal.write(output == "name" ? "\(r.kindPrefix)/\(name)\n" : "\(r.groupResource) \"\(name)\" deleted\(mode.suffix)\n")
+                    Terminal.write(output == "name" ? "\(r.kindPrefix)/\(name)\n" : "\(r.kindPrefix) \"\(name)\" deleted\(mode.suffix)\n")
                     deleted.append((r, ns, name, uid))
                 } catch let e as KubeAPIError where e.isNotFound {
                     if !ignoreNotFound { failures.append(CommandFailure.serverError(e)) }

@@ -46,7 +46,7 @@ struct Expose: AsyncParsableCommand {
             var spec: [String: JSONValue] = ["ports": .array([.object(p)]), "selector": .object(selector)]
             if let type { spec["type"] = .string(type) }
             let serviceName = name ?? ref.name
-            var meta: [String: JSONValue] = ["name": .string(serviceName)]
+            var meta: [String: JSONValue] = ["name": .string(serviceName), "creationTimestamp": .null]
             if let labels = object["metadata"]?["labels"], labels.objectValue?.isEmpty == false { meta["labels"] = labels }
             if let ns = ref.namespace { meta["namespace"] = .string(ns) }
             let service: JSONValue = ["apiVersion": "v1", "kind": "Service", "metadata": .object(meta), "spec": .object(spec), "status": ["loadBalancer": .object([:])]]

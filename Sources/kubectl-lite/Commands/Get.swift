@@ -32,6 +32,8 @@ struct Get: AsyncParsableCommand {
     var ignoreNotFound = false
     @Option(name: .customLong("chunk-size"), help: "Return large lists in chunks rather than all at once.")
     var chunkSize: Int?
+    @Flag(name: .customLong("show-managed-fields"), help: "If true, keep the managedFields when printing objects in JSON or YAML format.")
+    var showManagedFields = false
 
     func run() async throws {
         let format = try OutputFormat(output)
@@ -94,7 +96,8 @@ struct Get: AsyncParsableCommand {
                     if watch || watchOnly { watchFrom.append((r, rv, writer)) }
                 }
                 Terminal.write(out)
-                if printedTables == 0 && failures.isEmpty && !watch && !watchOnly {
+                let namedOnly = targets.allSatisfy { !$0.1.isEmpty }
+                if printedTables == 0 && failures.isEmpty && !watch && !watchOnly && !(ignoreNotFound && namedOnly) {
                     Terminal.printError(Self.noResources(targets.map(\.0), namespace: namespace, allNamespaces: allNamespaces))
                 }
                 if !failures.isEmpty { throw CommandFailure(failures.joined(separator: "\n")) }
@@ -125,6 +128,7 @@ struct Get: AsyncParsableCommand {
             if let sortBy { objects = try Sorting.sort(objects, by: sortBy) { $0 } }
             var printer = ObjectPrinter(format: format)
             printer.noHeaders = noHeaders
+            printer.showManagedFields = showManagedFields
             if !(single && objects.isEmpty) {
                 if objects.isEmpty, format == .name || format == .table || { if case .customColumns = format { return true }; return false }() {
                     if failures.isEmpty {

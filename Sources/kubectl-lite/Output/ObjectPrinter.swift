@@ -6,6 +6,8 @@ import KubeModel
 struct ObjectPrinter {
     var format: OutputFormat
     var noHeaders = false
+    /// kubectl hides `metadata.managedFields` unless `--show-managed-fields`.
+    var showManagedFields = false
 
     /// `kind.group/name` (`deployment.apps/web`, `pod/x`), kubectl's resource/name form.
     static func qualifiedName(_ object: JSONValue) -> String {
@@ -23,6 +25,7 @@ struct ObjectPrinter {
 
     /// Text for `objects`; `single` prints one object bare (a get by one name).
     func render(_ objects: [JSONValue], single: Bool) throws -> String {
+        let objects = showManagedFields ? objects : objects.map(Self.withoutManagedFields)
         let doc = single && objects.count == 1 ? objects[0] : Self.list(objects)
         switch format {
         case .yaml: return YAMLEncoding.encode(doc)
@@ -37,6 +40,13 @@ struct ObjectPrinter {
         case .table, .wide:
             return ""
         }
+    }
+
+    static func withoutManagedFields(_ object: JSONValue) -> JSONValue {
+        guard case .object(var o) = object, case .object(var m)? = o["metadata"], m["managedFields"] != nil else { return object }
+        m["managedFields"] = nil
+        o["metadata"] = .object(m)
+        return .object(o)
     }
 
     /// Shells often leave quotes around a template (`-o jsonpath='{.x}'` on Windows, or in scripts).

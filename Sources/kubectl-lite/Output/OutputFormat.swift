@@ -8,7 +8,7 @@ enum OutputFormat: Equatable {
     case jsonPath(String)
     case customColumns(String)
 
-    static let allowed = "custom-columns, custom-columns-file, go-template, go-template-file, json, jsonpath, jsonpath-as-json, jsonpath-file, name, template, templatefile, wide, yaml"
+    static let allowed = "custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml"
 
     init(_ flag: String?) throws {
         guard let flag, !flag.isEmpty else { self = .table; return }

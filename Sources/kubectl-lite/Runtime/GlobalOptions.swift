@@ -29,4 +29,19 @@ struct GlobalOptions: ParsableArguments {
     /// The global flags that take a value, for moving them behind the verb (see `ArgumentNormalizer`).
     static let valueFlags: Set<String> = ["--kubeconfig", "--context", "-n", "--namespace", "--server",
                                           "--token", "--cache-dir", "--request-timeout", "-v", "--v"]
+
+    /// These options with any unset one taken from `other` (a parent command may have parsed
+    /// flags given after a subcommand's name, e.g. `create configmap x -n ns`).
+    func merged(_ other: GlobalOptions) -> GlobalOptions {
+        var o = self
+        o.kubeconfig = kubeconfig ?? other.kubeconfig
+        o.context = context ?? other.context
+        o.namespace = namespace ?? other.namespace
+        o.server = server ?? other.server
+        o.token = token ?? other.token
+        o.cacheDir = cacheDir ?? other.cacheDir
+        o.requestTimeout = requestTimeout ?? other.requestTimeout
+        o.verbosity = verbosity ?? other.verbosity
+        return o
+    }
 }
