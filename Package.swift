@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "caravel", targets: ["caravel"]),
         .executable(name: "caravel-bench", targets: ["caravel-bench"]),
+        .executable(name: "kubectl-lite", targets: ["kubectl-lite"]),
         .library(name: "KubeModel", targets: ["KubeModel"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "APIServer", targets: ["APIServer"]),
@@ -38,6 +39,9 @@ let package = Package(
                 "KubeModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -106,6 +110,15 @@ let package = Package(
             name: "caravel-bench",
             dependencies: [
                 "KubeClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // A native kubectl for everyday work; a plain Kubernetes client (never links the server).
+        .executableTarget(
+            name: "kubectl-lite",
+            dependencies: [
+                "KubeClient",
+                "KubeModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -128,10 +128,12 @@ public final class KubeRESTClient: Sendable {
     }
 
     /// Any request, answering the raw 2xx body (for non-JSON endpoints such as `/readyz`).
+    /// `headers` are added to (or, for `Accept`, replace) the client's own.
     public func raw(_ method: String, _ path: String, query: [String: String] = [:],
-                    body: [UInt8]? = nil, contentType: String? = nil) async throws -> [UInt8] {
+                    body: [UInt8]? = nil, contentType: String? = nil,
+                    headers: [(String, String)] = []) async throws -> [UInt8] {
         let response = try await execute(method, path, query: query, body: body, contentType: contentType,
-                                          deadline: .now() + timeAmount(options.requestTimeout))
+                                          deadline: .now() + timeAmount(options.requestTimeout), headers: headers)
         let bytes = try await response.body.collect(upTo: options.maxResponseBytes)
         let payload = Array(bytes.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
@@ -151,17 +153,31 @@ public final class KubeRESTClient: Sendable {
     /// consuming task, or dropping the stream, closes the request. The stream ends when the
     /// server closes it (e.g. `timeoutSeconds`), and throws on a broken connection or bad line.
     /// Iterate it from one task only.
-    public func watch(_ path: String, query: [String: String] = [:]) async throws -> AsyncThrowingStream<WatchEvent, Error> {
+    public func watch(_ path: String, query: [String: String] = [:],
+                      headers: [(String, String)] = []) async throws -> AsyncThrowingStream<WatchEvent, Error> {
         var q = query
         q["watch"] = "true"
         // The deadline only covers the response head; the body may then stream indefinitely.
         let response = try await execute("GET", path, query: q, body: nil, contentType: nil,
-                                          deadline: .now() + timeAmount(options.requestTimeout))
+                                          deadline: .now() + timeAmount(options.requestTimeout), headers: headers)
         guard (200..<300).contains(response.status.code) else {
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
             throw KubeAPIError(httpCode: Int(response.status.code), httpReason: response.status.reasonPhrase, body: body)
         }
         let cursor = WatchCursor(body: response.body.makeAsyncIterator())
+        return AsyncThrowingStream(unfolding: { try await cursor.next() })
+    }
+
+    /// GETs `path` and streams the body as it arrives (`pods/log?follow=true`). Non-2xx
+    /// answers throw `KubeAPIError` here; the stream ends when the server closes the body.
+    public func stream(_ path: String, query: [String: String] = [:]) async throws -> AsyncThrowingStream<[UInt8], Error> {
+        let response = try await execute("GET", path, query: query, body: nil, contentType: nil,
+                                          deadline: .now() + timeAmount(options.requestTimeout))
+        guard (200..<300).contains(response.status.code) else {
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+            throw KubeAPIError(httpCode: Int(response.status.code), httpReason: response.status.reasonPhrase, body: body)
+        }
+        let cursor = ByteCursor(body: response.body.makeAsyncIterator())
         return AsyncThrowingStream(unfolding: { try await cursor.next() })
     }
 
@@ -176,10 +192,15 @@ public final class KubeRESTClient: Sendable {
     }
 
     private func execute(_ method: String, _ path: String, query: [String: String], body: [UInt8]?,
-                         contentType: String?, deadline: NIODeadline) async throws -> HTTPClientResponse {
+                         contentType: String?, deadline: NIODeadline,
+                         headers extra: [(String, String)] = []) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: url(path, query: query))
         request.method = HTTPMethod(rawValue: method)
         request.headers = baseHeaders
+        for (name, value) in extra {
+            if name.lowercased() == "accept" { request.headers.remove(name: "Accept") }
+            request.headers.add(name: name, value: value)
+        }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
             request.body = .bytes(body)
@@ -243,5 +264,17 @@ private final class WatchCursor: @unchecked Sendable {
                 ready.append(try WatchEvent.decode(line: line))
             }
         }
+    }
+}
+
+/// Reads a response body chunk by chunk for `stream`; only its single consumer calls `next()`.
+private final class ByteCursor: @unchecked Sendable {
+    private var body: HTTPClientResponse.Body.AsyncIterator
+
+    init(body: HTTPClientResponse.Body.AsyncIterator) { self.body = body }
+
+    func next() async throws -> [UInt8]? {
+        guard let chunk = try await body.next() else { return nil }
+        return Array(chunk.readableBytesView)
     }
 }

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import KubeClient
+import KubeModel
+
+/// `kubectl logs POD|TYPE/NAME [-c C] [-f] [-p] [--tail N] [--since D] [--timestamps]
+/// [-l SELECTOR] [--all-containers]`.
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the logs for a container in a pod")
+    @OptionGroup var global: GlobalOptions
+    @Argument var args: [String] = []
+    @Option(name: [.customShort("c"), .customLong("container")]) var container: String?
+    @Flag(name: [.customShort("f"), .customLong("follow")]) var follow = false
+    @Flag(name: [.customShort("p"), .customLong("previous")]) var previous = false
+    @Option(name: .customLong("tail")) var tail: Int64 = -1
+    @Option(name: .customLong("since")) var since: String?
+    @Flag(name: .customLong("timestamps")) var timestamps = false
+    @Option(name: [.customShort("l"), .customLong("selector")]) var selector: String?
+    @Flag(name: .customLong("all-containers")) var allContainers = false
+    @Flag(name: .customLong("prefix")) var prefix = false
+
+    func run() async throws {
+        try await Session.with(global) { session in
+            let client = try session.client()
+            let ns = try session.namespace()
+            var pods: [JSONValue] = []
+            if let selector {
+                pods = (try await client.list("/api/v1/namespaces/\(ns)/pods", query: ["labelSelector": selector])["items"]?.arrayValue ?? [])
+                if pods.isEmpty { Terminal.printError("No resources found in \(ns) namespace."); return }
+            } else {
+                guard let target = args.first else {
+                    throw CommandFailure.error("expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command")
+                }
+                pods = [try await Self.pod(for: target, namespace: ns, session: session)]
+            }
+            let many = pods.count > 1 || allContainers
+            for pod in pods {
+                let name = pod["metadata"]?["name"]?.stringValue ?? ""
+                let containers = (pod["spec"]?["containers"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+                var chosen: [String]
+                if allContainers {
+                    chosen = containers
+                } else if let container {
+                    chosen = [container]
+                } else if containers.count == 1 || pod["metadata"]?["annotations"]?["kubectl.kubernetes.io/default-container"] != nil {
+                    chosen = [pod["metadata"]?["annotations"]?["kubectl.kubernetes.io/default-container"]?.stringValue ?? containers[0]]
+                } else {
+                    chosen = containers.prefix(1).map { $0 }
+                    if let first = containers.first {
+                        Terminal.printError("Defaulted container \"\(first)\" out of: \(containers.joined(separator: ", "))")
+                    }
+                }
+                for c in chosen {
+                    var query: [String: String] = ["container": c]
+                    if follow { query["follow"] = "true" }
+                    if previous { query["previous"] = "true" }
+                    if tail >= 0 { query["tailLines"] = String(tail) }
+                    if timestamps { query["timestamps"] = "true" }
+                    if let since, let s = DurationParser.seconds(since) { query["sinceSeconds"] = String(Int(max(1, s))) }
+                    let label = prefix || (many && selector != nil) ? "[pod/\(name)/\(c)] " : ""
+                    let stream = try await client.stream("/api/v1/namespaces/\(ns)/pods/\(name)/log", query: query)
+                    var pending: [UInt8] = []
+                    for try await chunk in stream {
+                        if label.isEmpty { FileHandle.standardOutput.write(Data(chunk)); continue }
+                        pending += chunk
+                        while let nl = pending.firstIndex(of: 0x0A) {
+                            Terminal.write(label + String(decoding: pending[...nl], as: UTF8.self))
+                            pending.removeSubrange(...nl)
+                        }
+                    }
+                    if !pending.isEmpty { Terminal.write(label + String(decoding: pending, as: UTF8.self)) }
+                }
+            }
+        }
+    }
+
+    /// The pod `target` names: `NAME`, `pod/NAME`, or a workload whose selector picks one.
+    static func pod(for target: String, namespace: String, session: Session) async throws -> JSONValue {
+        let client = try session.client()
+        guard target.contains("/") else { return try await client.get("/api/v1/namespaces/\(namespace)/pods/\(target)") }
+        let ref = try await ObjectRef.select([target], session: session)[0]
+        if ref.resource.kind == "Pod" { return try await client.get(ref.path) }
+        let owner = try await client.get(ref.path)
+        guard let labels = owner["spec"]?["selector"]?["matchLabels"]?.objectValue ?? owner["spec"]?["selector"]?.objectValue else {
+            throw CommandFailure.error("cannot get the logs from \(ref.resource.kindPrefix): selector is required")
+        }
+        let selector = labels.keys.sorted().map { "\($0)=\(labels[$0]?.stringValue ?? "")" }.joined(separator: ",")
+        let pods = try await client.list("/api/v1/namespaces/\(namespace)/pods", query: ["labelSelector": selector])["items"]?.arrayValue ?? []
+        guard let pod = pods.sorted(by: { ($0["metadata"]?["creationTimestamp"]?.stringValue ?? "") < ($1["metadata"]?["creationTimestamp"]?.stringValue ?? "") }).first else {
+            throw CommandFailure.error("timed out waiting for the condition")
+        }
+        return pod
+    }
+}
