@@ -106,11 +106,15 @@ public struct Kubelet: Service {
                                           hostIP: hostIP, capacity: capacity, labels: labels, logger: logger,
                                           rootDirectory: config.rootDirectory,
                                           pressure: pressure)
+        // Ready comes from checks, as kubelet's: runtime, pod network, disk, pod lifecycle relists.
+        let lifecycle = PodLifecycleMonitor(clock: ContinuousClock())
+        let health = NodeHealth(runtime: runtime, network: network, rootDirectory: config.rootDirectory,
+                                lifecycleProblem: { lifecycle.problem() })
         var node: JSONValue?
         var delay = Duration.milliseconds(200)
         while node == nil && !Task.isCancelled {
             do {
-                node = try await reporter.register()
+                node = try await reporter.register(readiness: await health.evaluate())
             } catch {
                 logger.warning("node registration failed, retrying", metadata: ["node": .string(config.nodeName), "error": .string("\(error)")])
                 try? await Task.sleep(for: delay)
@@ -136,7 +140,13 @@ public struct Kubelet: Service {
             onDelete: { meter?.forget(podUID: $0.uid ?? ""); await workers.remove($0) }))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await LeaseHeartbeat(client: client, nodeName: config.nodeName, nodeUID: nodeUID, logger: logger).run() }
-            group.addTask { await reporter.run(readiness: { true }) }
+            group.addTask { await reporter.run(readiness: { await health.evaluate() }) }
+            group.addTask {
+                await lifecycle.run(period: .seconds(1)) {
+                    _ = await runtime.listContainers()
+                    _ = await workers.count
+                }
+            }
             group.addTask { await informer.run() }
             group.addTask {
                 if await informer.waitForSync() { await workers.removeOrphans() }

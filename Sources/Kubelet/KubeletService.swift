@@ -60,9 +60,9 @@ public struct KubeletService: Service {
             let names = options.nodes <= 1 ? [nodeName] : (1...options.nodes).map { "\(nodeName)-\($0)" }
             return names.map { name in
                 // Fake containers change only when told to: a slow resync keeps thousands of pods cheap.
-                // A single fake node serves /metrics/resource (its pods' declared usage); a pool serves nothing.
+                // Each fake node serves logs, exec and /metrics/resource like a real one (several nodes: a free port each).
                 Kubelet(config: .init(nodeName: name, rootDirectory: rootDirectory + "/" + name,
-                                      serverPort: options.nodes <= 1 ? options.serverPort : nil, bindAddress: options.bindAddress,
+                                      serverPort: names.count == 1 ? options.serverPort : 0, bindAddress: options.bindAddress,
                                       syncInterval: .seconds(10)),
                         client: client, runtime: FakeRuntime(), network: nil, clientCA: clientCA, logger: logger)
             }

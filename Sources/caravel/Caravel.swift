@@ -11,7 +11,8 @@ struct Caravel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caravel",
         abstract: "A Kubernetes-compatible control plane.",
-        subcommands: [ServerCommand.self, ControllerManagerCommand.self, KubeletCommand.self, NodeKubeconfigCommand.self]
+        subcommands: [ServerCommand.self, ControllerManagerCommand.self, KubeletCommand.self, NodeKubeconfigCommand.self,
+                      KillAllCommand.self]
     )
 }
 

@@ -62,8 +62,9 @@ import KubeModel
         #expect(await auth.authorize(res("list", "pods", ns: "", fieldSelector: "status.phase!=Failed,spec.nodeName==node-a")).allowed)
         #expect(await !auth.authorize(res("list", "pods", ns: "", fieldSelector: "spec.nodeName=node-b")).allowed)
         #expect(await !auth.authorize(res("list", "pods", ns: "", fieldSelector: "")).allowed)
-        // A server that does not pass the selector on leaves lists to the node's RBAC role.
-        #expect(await auth.authorize(res("list", "pods", ns: "")).allowed)
+        // An unknown selector (a caller that did not pass it on) fails closed.
+        #expect(await !auth.authorize(res("list", "pods", ns: "")).allowed)
+        #expect(await !auth.authorize(res("watch", "pods", ns: "")).allowed)
     }
 
     @Test func nodesLeasesEventsAndTheRest() async throws {

@@ -116,7 +116,9 @@ private let patchSeeds = [
             // is written as an integer, which JSON does not tell apart).
             let again = try JSONParser.parse(JSONWriter.bytes(value))
             #expect(JSONPatch.jsonEqual(again, value), "\(String(decoding: input, as: UTF8.self))")
-            _ = try? JSONParser.parseReportingDuplicates(input)
+            // The duplicate-reporting parser reads the same value (the last of a repeated key).
+            let (reporting, _) = try JSONParser.parseReportingDuplicates(input)
+            #expect(JSONPatch.jsonEqual(reporting, value), "\(String(decoding: input, as: UTF8.self))")
         }
     }
 
@@ -125,8 +127,12 @@ private let patchSeeds = [
         for _ in 0..<4_000 {
             let text = String(decoding: m.next(), as: UTF8.self)
             guard let docs = try? YAMLDecoding.documents(text) else { continue }
-            // Whatever decodes also encodes; and the encoder's own output decodes.
-            for doc in docs { _ = try? YAMLDecoding.decode(YAMLEncoding.encode(doc)) }
+            // Whatever decodes also encodes, and the encoding decodes to the same value.
+            for doc in docs {
+                let encoded = YAMLEncoding.encode(doc)
+                let back = try? YAMLDecoding.decode(encoded)
+                #expect(back.map { JSONPatch.jsonEqual($0, doc) } == true, "\(text.debugDescription) -> \(encoded.debugDescription)")
+            }
         }
     }
 
@@ -135,13 +141,28 @@ private let patchSeeds = [
         let labels = ["app": "web", "tier": "db", "env": "prod", "x": ""]
         for _ in 0..<6_000 {
             let text = String(decoding: m.next(), as: UTF8.self)
-            if let s = try? LabelSelector.parse(text) { _ = s.matches(labels) }
-            if let f = try? FieldSelector.parse(text) { _ = f.matches { labels[$0] }; _ = f.requiredValue(for: "metadata.name") }
+            // Parse, print, parse: the printed form means the same selector.
+            if let s = try? LabelSelector.parse(text) {
+                let again = try? LabelSelector.parse(s.description)
+                #expect(again == s, "\(text.debugDescription) -> \(s.description.debugDescription)")
+                #expect(again?.matches(labels) == s.matches(labels))
+            }
+            if let f = try? FieldSelector.parse(text) {
+                let again = try? FieldSelector.parse(f.description)
+                #expect(again == f, "\(text.debugDescription) -> \(f.description.debugDescription)")
+                #expect(again?.matches { labels[$0] } == f.matches { labels[$0] })
+                #expect(again?.requiredValue(for: "metadata.name") == f.requiredValue(for: "metadata.name"))
+            }
         }
         var j = Mutator(seed: 0x5E1EC8, corpus: [#"{"matchLabels":{"app":"web"},"matchExpressions":[{"key":"env","operator":"In","values":["a","b"]},{"key":"x","operator":"DoesNotExist"}]}"#], tokens: ["Exists", "NotIn", "Gt"])
         for _ in 0..<3_000 {
             guard let v = try? JSONParser.parse(j.next()) else { continue }
-            if let s = try? LabelSelector.fromJSON(v) { _ = s.matches(labels) }
+            // The selector a label-selector object stands for prints and parses back to itself
+            // (but for a null selector, which selects nothing and has no text form, as in Go).
+            if let s = try? LabelSelector.fromJSON(v), s != .nothing {
+                let again = try? LabelSelector.parse(s.description)
+                #expect(again.map { $0.matches(labels) } == s.matches(labels), "\(v) -> \(s.description.debugDescription)")
+            }
         }
     }
 

@@ -17,9 +17,8 @@ import Testing
         let id = try await runtime.startContainer(config("u1", "web"))
         guard case .running = await runtime.containerStatus(id) else { Issue.record("not running"); return }
         #expect(try await runtime.exec(id, command: ["true"], timeout: .seconds(1)) == ExecResult(exitCode: 0, output: ""))
-        let session = try await runtime.execStreaming(id, command: ["sh"], tty: false)
-        for await _ in session.output { Issue.record("fake exec wrote output") }
-        #expect(await session.wait() == 0)
+        // No process to exec into: a clear error, not a silent success.
+        await #expect(throws: FakeRuntimeExecUnsupported.self) { _ = try await runtime.execStreaming(id, command: ["sh"], tty: false) }
 
         await runtime.stopContainer(id, gracePeriod: .seconds(30))
         guard case .exited(let code, _, let reason, _, _) = await runtime.containerStatus(id) else { Issue.record("not exited"); return }
@@ -55,5 +54,22 @@ import Testing
         try await runtime.removeSandbox(podUID: "u")
         guard case .exited(0, _, "Completed", _, _) = await runtime.containerStatus(two) else { Issue.record("two"); return }
         await #expect(throws: ContainerStartError.self) { _ = try await runtime.startContainer(config("u", "three")) }
+    }
+
+    @Test func invalidPodCIDRsAreRefusedWithAClearError() async throws {
+        let runtime = FakeRuntime(podCIDR: "10.244.3.0/24")
+        for bad in ["0.0.0.0/0", "10.0.0.0/31", "10.0.0.0/32", "10.0.0.0", "10.0.0.0/33", "fd00::/64", "x/8", ""] {
+            await #expect(throws: InvalidPodCIDR.self) { try await runtime.setPodCIDR(bad) }
+        }
+        // The range in use stays.
+        let a = try await runtime.startSandbox(PodSandboxConfig(podUID: "a", namespace: "d", name: "a", hostNetwork: false))
+        #expect(a.podIP == "10.244.3.2")
+        // A /0 given at start leaves the default range, not a crash.
+        let fallback = FakeRuntime(podCIDR: "0.0.0.0/0")
+        let b = try await fallback.startSandbox(PodSandboxConfig(podUID: "b", namespace: "d", name: "b", hostNetwork: false))
+        #expect(b.podIP == "10.244.0.2")
+        try await runtime.setPodCIDR("10.0.0.0/1")
+        let c = try await runtime.startSandbox(PodSandboxConfig(podUID: "c", namespace: "d", name: "c", hostNetwork: false))
+        #expect(c.podIP == "0.0.0.2")
     }
 }

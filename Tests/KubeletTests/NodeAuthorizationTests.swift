@@ -66,7 +66,7 @@ import Testing
                                                   hostIP: "10.0.0.1", capacity: FakeNodePool.defaultCapacity,
                                                   logger: NodeStatusTests.logger, pressure: { NodePressure() })
                 let node = try await reporter.register()
-                await reporter.tick(ready: true)
+                await reporter.tick(readiness: .ready)
                 try await LeaseHeartbeat(client: a, nodeName: "node-a", nodeUID: node.uid ?? "", logger: NodeStatusTests.logger).renew()
                 _ = try await admin.create(ResourcePath.core("nodes").path,
                                            ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "node-b"]])

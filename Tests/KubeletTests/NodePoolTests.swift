@@ -39,7 +39,7 @@ import Testing
             #expect(allReady)
             _ = try await client.patch(ResourcePath.core("nodes").named("fake-node-7").path,
                                        ["spec": ["podCIDR": "10.244.7.0/24", "podCIDRs": ["10.244.7.0/24"]]])
-            #expect(await nodes[6].syncPodCIDR())
+            #expect(try await nodes[6].syncPodCIDR())
             let ip = try await nodes[6].runtime.startSandbox(PodSandboxConfig(podUID: "u", namespace: "default", name: "p", hostNetwork: false))
             #expect(ip.podIP == "10.244.7.2")
         }

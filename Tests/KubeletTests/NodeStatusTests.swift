@@ -57,7 +57,7 @@ import Testing
             let registered = try await reporter.register()
             let firstTransition = nodeCondition(registered, "Ready")?["lastTransitionTime"]
             let readyNow = NodeReadyFlag(true)
-            let loop = Task { await reporter.run(readiness: { readyNow.value }) }
+            let loop = Task { await reporter.run(readiness: { readyNow.value ? .ready : NodeReadiness(problems: ["container runtime is down"]) }) }
             defer { loop.cancel() }
             // Heartbeats move, the transition time does not (timestamps have 1 s precision).
             let beat = try await nodeEventually(timeout: .seconds(10)) {
@@ -84,7 +84,7 @@ import Testing
             _ = try await client.patch(Self.nodes.named("node-1").path, ["spec": ["podCIDR": "10.244.7.0/24", "podCIDRs": ["10.244.7.0/24"]]])
             #expect(await reporter.waitForPodCIDR(timeout: .seconds(5)) == "10.244.7.0/24")
             try await client.delete(Self.nodes.named("node-1").path)
-            let loop = Task { await reporter.run(readiness: { true }) }
+            let loop = Task { await reporter.run(readiness: { .ready }) }
             defer { loop.cancel() }
             let back = try await nodeEventually(timeout: .seconds(10)) {
                 let n = try? await client.get(Self.nodes.named("node-1").path)
@@ -136,7 +136,7 @@ import Testing
         #expect(c.memoryBytes > 0)
         #expect(c.ephemeralStorageBytes > 0)
         _ = NodePressure.observe(rootDirectory: "/")
-        let conditions = NodeConditions.merge(NodeConditions.desired(ready: true, pressure: NodePressure(memory: true)), current: [],
+        let conditions = NodeConditions.merge(NodeConditions.desired(readiness: .ready, pressure: NodePressure(memory: true)), current: [],
                                               now: Date())
         #expect(conditions.first { $0["type"] == "MemoryPressure" }?["status"] == "True")
         #expect(conditions.first { $0["type"] == "MemoryPressure" }?["reason"] == "KubeletHasInsufficientMemory")

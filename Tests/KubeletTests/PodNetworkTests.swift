@@ -102,7 +102,7 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
 }
 
 @Suite struct PodNetworkTests {
-    @Test(.enabled(if: canIsolate))
+    @Test(.enabled(if: canIsolate, "needs root and the ip command (iproute2)"))
     func twoPodsGetTheirOwnIPsAndBothListenOn8080() async throws {
         try await NetworkFixture.with { fixture in
             let network = await fixture.makeNetwork()
@@ -139,7 +139,7 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
         }
     }
 
-    @Test(.enabled(if: canIsolate))
+    @Test(.enabled(if: canIsolate, "needs root and the ip command (iproute2)"))
     func podsOnTwoNodesOfOneMachineReachEachOther() async throws {
         try await NetworkFixture.with { one in
             try await NetworkFixture.with { two in
@@ -152,7 +152,7 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
         }
     }
 
-    @Test(.enabled(if: canIsolate))
+    @Test(.enabled(if: canIsolate, "needs root and the ip command (iproute2)"))
     func aRestartedKubeletFindsItsPods() async throws {
         try await NetworkFixture.with { fixture in
             let uid = newUID()
@@ -172,7 +172,7 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
         }
     }
 
-    @Test(.enabled(if: canIsolate))
+    @Test(.enabled(if: canIsolate, "needs root and the ip command (iproute2)"))
     func aLostNamespaceIsRebuiltWithTheSameIP() async throws {
         try await NetworkFixture.with { fixture in
             let uid = newUID()
@@ -188,7 +188,7 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
         }
     }
 
-    @Test(.enabled(if: canIsolate))
+    @Test(.enabled(if: canIsolate, "needs root and the ip command (iproute2)"))
     func aFailedSetUpThrowsTheCommandAndLeavesNothingBehind() async throws {
         try await NetworkFixture.with { fixture in
             let network = await fixture.makeNetwork()
@@ -207,7 +207,7 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
         }
     }
 
-    @Test(.enabled(if: canIsolate))
+    @Test(.enabled(if: canIsolate, "needs root and the ip command (iproute2)"))
     func leftoversWithoutASandboxFileAreReplaced() async throws {
         try await NetworkFixture.with { fixture in
             let uid = newUID()
@@ -220,7 +220,7 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
         }
     }
 
-    @Test(.enabled(if: canIsolate))
+    @Test(.enabled(if: canIsolate, "needs root and the ip command (iproute2)"))
     func concurrentSetUpsOfOnePodMakeOneNamespace() async throws {
         try await NetworkFixture.with { fixture in
             let network = await fixture.makeNetwork()
@@ -234,7 +234,7 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
         }
     }
 
-    @Test(.enabled(if: canIsolate))
+    @Test(.enabled(if: canIsolate, "needs root and the ip command (iproute2)"))
     func tearDownRemovesNamespaceVethAndReservation() async throws {
         try await NetworkFixture.with { fixture in
             let network = await fixture.makeNetwork()

@@ -3,7 +3,10 @@ server keeps answering afterwards."""
 
 from __future__ import annotations
 
+import http.client as http_client
 import json
+import ssl
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -160,3 +163,53 @@ def test_server_still_ready_after_errors(server, http, namespace):
     r = http.get(server.url + "/readyz", timeout=30)
     assert r.status_code == 200, r.text
     assert http.post(cms(server, namespace), json=CM, timeout=30).status_code == 201
+
+
+def test_bad_percent_escape_is_400(server, http, namespace):
+    # Go's url.ParseQuery refuses a broken %XX escape; the request must not be read as if it
+    # had no such parameter.
+    # requests and urllib3 would re-quote a stray %: http.client sends the target as written.
+    cc = server.client_config
+    u = urlparse(server.url)
+    ctx = ssl.create_default_context(cafile=cc.verify if isinstance(cc.verify, str) else None)
+    if cc.cert:
+        ctx.load_cert_chain(*cc.cert)
+    for query in ("labelSelector=%zz", "limit=1%", "a%G1=b"):
+        conn = http_client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=30) if u.scheme == "https" \
+            else http_client.HTTPConnection(u.hostname, u.port, timeout=30)
+        try:
+            conn.request("GET", f"/api/v1/namespaces/{namespace}/configmaps?{query}", headers=dict(cc.headers))
+            resp = conn.getresponse()
+            text = resp.read().decode()
+        finally:
+            conn.close()
+        assert resp.status == 400, text
+        body = assert_status_body(text, 400, "BadRequest")
+        assert "invalid URL escape" in body["message"], text
+
+
+@pytest.mark.parametrize("match", ["Exact", "NotOlderThan", None])
+def test_non_numeric_resource_version_on_list_is_400(server, http, namespace, match):
+    params = {"resourceVersion": "abc"}
+    if match:
+        params["resourceVersionMatch"] = match
+    r = http.get(cms(server, namespace), params=params, timeout=30)
+    body = check(r, 400, "BadRequest")
+    assert "invalid resource version" in body["message"], r.text
+
+
+def test_create_clears_a_non_numeric_or_zero_resource_version(server, http, namespace):
+    # Like kube-apiserver's storage: only a non-zero number is refused; anything else is cleared.
+    for i, rv in enumerate(("v1", "0", "-1", "")):
+        body = dict(CM, metadata={"name": f"rv{i}", "resourceVersion": rv})
+        r = http.post(cms(server, namespace), json=body, timeout=30)
+        assert r.status_code == 201, r.text
+        assert r.json()["metadata"]["resourceVersion"].isdigit(), r.text
+        assert r.json()["metadata"]["resourceVersion"] != "0", r.text
+    r = http.post(cms(server, namespace), json=dict(CM, metadata={"name": "rvn", "resourceVersion": "5"}), timeout=30)
+    # kube-apiserver's storage returns a plain error here: a 500 Status with no reason.
+    assert r.status_code == 500, r.text
+    body = r.json()
+    assert body["kind"] == "Status" and body["code"] == 500 and "reason" not in body, r.text
+    assert body["message"] == "resourceVersion should not be set on objects to be created", r.text
+    assert http.get(f"{cms(server, namespace)}/rvn", timeout=30).status_code == 404

@@ -2,16 +2,20 @@
 --disable-kubelet): OOM kills under a memory limit, graceful deletion (preStop, SIGTERM, SIGKILL
 after the grace period, the pod object removed only once its processes are gone), and a
 kubelet killed with -9 and restarted: running pods keep their processes, none is duplicated,
-and a pod deleted while the kubelet was down has its processes killed when it returns."""
+and a pod deleted while the kubelet was down has its processes killed when it returns;
+`caravel killall` ending the pods a stopped kubelet left, and a restart unmounting the volumes
+of pods that went away meanwhile."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 
 import pytest
 import yaml
 
-from e2eutil import REPO, serve, unique, wait_for
+from e2eutil import REPO, caravel_bin, serve, unique, wait_for
 from kubeletutil import (IS_ROOT, KubeletProcess, apply, container_status, get_json, host_dir,
                          kill_pids, list_json, namespace_on, node_kubeconfig, node_ready, pids_with,
                          pod_spec, sh_container, wait_gone, wait_no_pids, wait_pod,
@@ -180,3 +184,62 @@ def sleeps(token: str) -> list[int]:
         except OSError:
             pass
     return out
+
+
+def mounts_under(path: str) -> list[str]:
+    with open("/proc/self/mounts") as f:
+        return [line.split()[1] for line in f if line.split()[1].startswith(path.rstrip("/") + "/")]
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="network namespaces, cgroups and tmpfs volumes need root")
+def test_killall_stops_pods_left_by_a_stopped_kubelet(srv, ns, kubelet):
+    token = f"{TOKEN}-reaped"
+    apply(srv, pod_spec("reaped", [sh_container("main", "exec sleep 31339", env=[{"name": "E2E_TOKEN", "value": token}])],
+                        nodeName=NODE), ns)
+    pod = wait_running_ready(srv, "reaped", ns)
+    uid = pod["metadata"]["uid"]
+    pod_dir = str(kubelet.root_dir / "pods" / uid)
+    assert pids_with(token)
+    assert mounts_under(pod_dir), "the pod has no tmpfs volume (kube-api-access) to clean up"
+    netns = f"/var/run/netns/cvl-{uid[:12]}"
+    assert os.path.exists(netns), "the pod has no network namespace of its own"
+
+    kubelet.stop()
+    assert pids_with(token), "stopping the kubelet stopped its pods (they outlive it by design)"
+    cp = subprocess.run([str(caravel_bin()), "killall", "--root-dir", str(kubelet.root_dir)],
+                        capture_output=True, text=True, timeout=120)
+    try:
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        assert "containers stopped: 1" in cp.stdout, cp.stdout
+        assert "tmpfs mounts unmounted: 0" not in cp.stdout, cp.stdout
+        assert "network namespaces removed: 1" in cp.stdout, cp.stdout
+        wait_no_pids(token, timeout=30)
+        assert mounts_under(pod_dir) == [], mounts_under(pod_dir)
+        assert not os.path.exists(netns), f"{netns} still exists: {cp.stdout}"
+        assert not os.path.exists(pod_dir)
+    finally:
+        kubelet.start()
+        wait_for(lambda: node_ready(get_json(srv, "node", NODE)), timeout=60, what="node Ready again")
+        srv.kubectl("delete", "pod", "reaped", "-n", ns, "--wait=false")
+        wait_gone(srv, "pod", "reaped", ns, timeout=90)
+        kill_pids(token)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="tmpfs mounts need root")
+def test_restart_unmounts_volumes_of_pods_gone_meanwhile(srv, ns, kubelet):
+    # What a kubelet stopped in the middle of a termination leaves: containers gone, the
+    # kube-api-access tmpfs still mounted, no pod object. The next start cleans it up.
+    kubelet.stop()
+    leftover = kubelet.root_dir / "pods" / "0badc0de-0000-4000-8000-000000000001" / "volumes" / "kube-api-access-x"
+    leftover.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(leftover)], check=True)
+    try:
+        assert mounts_under(str(leftover.parent))
+        kubelet.start()
+        wait_for(lambda: not mounts_under(str(leftover.parent.parent)) and not leftover.parent.parent.exists(),
+                 timeout=90, what="the leftover pod directory unmounted and removed")
+    finally:
+        if mounts_under(str(leftover.parent)):
+            subprocess.run(["umount", "-l", str(leftover)], check=False)
+        if not kubelet.alive():
+            kubelet.start()

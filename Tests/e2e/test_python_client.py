@@ -556,7 +556,6 @@ def test_generate_name(k8s, namespace):
 def test_watch_query_parses_go_booleans(server, http, namespace, k8s, value):
     client.CoreV1Api(k8s).create_namespaced_config_map(namespace, cm("w", {"a": "1"}))
     url = f"{server.url}/api/v1/namespaces/{namespace}/configmaps"
-    t0 = time.monotonic()
     w = RawWatch(http, url, {"watch": value, "timeoutSeconds": "2"})
     try:
         assert w.status_code == 200, w.body
@@ -566,7 +565,6 @@ def test_watch_query_parses_go_booleans(server, http, namespace, k8s, value):
         assert evs[0]["object"]["kind"] == "ConfigMap"
         assert w.wait_closed(30), "watch with timeoutSeconds=2 did not end"
         assert w.error is None, w.error
-        assert time.monotonic() - t0 < 30
     finally:
         w.close()
 

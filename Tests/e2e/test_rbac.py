@@ -119,6 +119,22 @@ def test_admin_can_i_and_reviews(rserver):
     assert out["status"]["allowed"] is True
 
 
+def test_node_pod_list_review_fails_closed_without_the_node_selector(rserver):
+    def review(field_selector=None):
+        attrs = {"verb": "list", "resource": "pods"}
+        if field_selector is not None:
+            attrs["fieldSelector"] = {"rawSelector": field_selector}
+        sar = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+               "spec": {"user": "system:node:n1", "groups": ["system:nodes", "system:authenticated"],
+                        "resourceAttributes": attrs}}
+        out = json.loads(rserver.kubectl("create", "-f", "-", "-o", "json", input=json.dumps(sar)).stdout)
+        return out["status"]["allowed"]
+
+    assert review() is False
+    assert review("spec.nodeName=n2") is False
+    assert review("spec.nodeName=n1") is True
+
+
 def test_controllers_still_work(rserver):
     ns = unique("e2e-rbac-ctl", 5)
     rserver.kubectl("create", "namespace", ns)

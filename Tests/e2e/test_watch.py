@@ -149,13 +149,13 @@ def test_timeout_seconds_closes_stream_cleanly(server, http, namespace, k8s):
         assert w.wait_closed(30), "stream still open 30 s after timeoutSeconds=2"
         elapsed = w.closed_at - t0
         assert w.error is None, f"stream ended uncleanly: {w.error!r}"
-        assert 1.0 <= elapsed < 20, elapsed
+        assert elapsed >= 1.0, f"closed {elapsed:.1f} s after the start, before timeoutSeconds=2"
         assert [e for e in w.events if e["type"] != "BOOKMARK"] == []
 
-    t0 = time.monotonic()
+    # The stream ends by itself (a hung one would raise at _request_timeout).
     n = sum(1 for _ in watch.Watch().stream(client.CoreV1Api(k8s).list_namespaced_config_map,
                                             namespace, timeout_seconds=2, _request_timeout=60))
-    assert n == 0 and time.monotonic() - t0 < 20
+    assert n == 0
 
 
 # ----------------------------------------------------------------------------- bookmarks
@@ -185,12 +185,9 @@ def test_bookmarks(server, http, namespace):
     if not bookmark_ok(events):
         with RawWatch(http, url, {"watch": "1", "resourceVersion": rv, "allowWatchBookmarks": "true",
                                   "timeoutSeconds": "75"}) as w:
-            try:
-                events = w.wait_for(bookmark_ok, timeout=80, what="a BOOKMARK")
-            except AssertionError:
-                pytest.skip("server sent no BOOKMARK within 75 s (allowed: bookmarks are sent at the "
-                            "server's discretion; kube-apiserver sends one ~2 s before timeoutSeconds "
-                            "and about once a minute)")
+            # Caravel sends one before timeoutSeconds runs out and on its bookmark interval, as
+            # kube-apiserver does: none within 75 s is a failure, not a skip.
+            events = w.wait_for(bookmark_ok, timeout=80, what="a BOOKMARK within 75 s")
 
     bm = [e for e in events if e["type"] == "BOOKMARK"][0]
     obj = bm["object"]

@@ -21,6 +21,7 @@ public struct APIError: Error, Sendable {
             "kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure",
             "message": .string(message), "reason": .string(reason), "code": .int(Int64(code)),
         ]
+        if reason.isEmpty { s["reason"] = nil }  // metav1.StatusReasonUnknown is omitted
         if let details { s["details"] = details }
         return s
     }

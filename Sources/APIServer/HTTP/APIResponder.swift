@@ -45,6 +45,14 @@ public struct APIResponder: HTTPResponder {
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        try await ResponseBuilder.$servesYAML.withValue(MediaTypes.prefersYAML(accept: request.headers[.accept])) {
+            try await ConnectionHangUp.$channel.withValue(context.channel) {
+                try await respondNegotiated(to: request, context: context)
+            }
+        }
+    }
+
+    func respondNegotiated(to request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
         var label = RequestLabel(verb: request.method.rawValue, resource: "", subresource: "")
         let received = Date()
@@ -98,6 +106,7 @@ public struct APIResponder: HTTPResponder {
     func route(_ request: Request, user: UserInfo? = nil, label: inout RequestLabel) async throws -> Response {
         let path = request.uri.path
         let query = QueryParameters(request.uri.query)
+        if let bad = query.malformed { throw APIError.badRequest(bad) }
         if let user { try await authorize(request, user: user, path: path, query: query) }
         if let metricsAPIs, let answer = try await metricsAPIs.respond(request, path: path, query: query, discovery: discovery) {
             return answer

@@ -111,7 +111,7 @@ struct KubeletTarget: Sendable {
     static func forward(_ query: String?, keys: Set<String>) -> String {
         guard let query else { return "" }
         return query.split(separator: "&").filter { pair in
-            keys.contains(QueryParameters.decode(pair.split(separator: "=", maxSplits: 1).first ?? ""))
+            QueryParameters.decode(pair.split(separator: "=", maxSplits: 1).first ?? "").map(keys.contains) ?? false
         }.joined(separator: "&")
     }
 

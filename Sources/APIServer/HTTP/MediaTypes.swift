@@ -6,6 +6,19 @@ public enum ResponseShape: Sendable, Equatable {
 }
 
 enum MediaTypes {
+    /// Whether the first media type of `Accept` this server can serve is `application/yaml`
+    /// (without `as=`: tables and metadata stay JSON).
+    static func prefersYAML(accept: String?) -> Bool {
+        guard let accept else { return false }
+        for option in accept.split(separator: ",") {
+            let parts = option.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let type = parts.first else { continue }
+            if type == "application/yaml" { return !parts.dropFirst().contains { $0.hasPrefix("as=") } }
+            if ["application/json", "*/*", "application/*"].contains(type) { return false }
+        }
+        return false
+    }
+
     /// Reads `Accept` as client-go writes it: a list of media types with `as`, `g`, `v`
     /// parameters. The first one we can serve wins; JSON is the fallback.
     static func shape(accept: String?) throws(APIError) -> ResponseShape {

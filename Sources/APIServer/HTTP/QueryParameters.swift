@@ -1,14 +1,19 @@
 /// Query parameters as Go's url.ParseQuery reads them: `+` is a space, %XX decoded,
-/// repeated keys keep every value.
+/// repeated keys keep every value, and a broken %XX escape is an error.
 public struct QueryParameters: Sendable {
     private var values: [String: [String]] = [:]
+    /// Go's error for the first broken escape (`invalid URL escape "%zz"`); such a request is
+    /// answered 400 rather than read as if the parameter were not there.
+    public private(set) var malformed: String?
 
     public init(_ query: String?) {
         guard let query, !query.isEmpty else { return }
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = Self.decode(parts[0])
-            let value = parts.count > 1 ? Self.decode(parts[1]) : ""
+            guard let key = Self.decode(parts[0]), let value = parts.count > 1 ? Self.decode(parts[1]) : "" else {
+                if malformed == nil { malformed = Self.escapeError(pair) }
+                continue
+            }
             values[key, default: []].append(value)
         }
     }
@@ -33,14 +38,34 @@ public struct QueryParameters: Sendable {
         return i
     }
 
-    static func decode(_ s: Substring) -> String {
+    /// Go's EscapeError text for the first bad escape in `pair`.
+    static func escapeError(_ pair: Substring) -> String {
+        let bytes = Array(pair.utf8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "%") {
+                if i + 2 >= bytes.count || hex(bytes[i + 1]) == nil || hex(bytes[i + 2]) == nil {
+                    let bad = String(decoding: bytes[i..<min(bytes.count, i + 3)], as: UTF8.self)
+                    return "invalid URL escape \"\(bad)\""
+                }
+                i += 3
+            } else {
+                i += 1
+            }
+        }
+        return "invalid URL escape"
+    }
+
+    /// Nil when an escape is broken (`%` not followed by two hex digits).
+    static func decode(_ s: Substring) -> String? {
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
         var it = Array(s.utf8)[...]
         while let c = it.popFirst() {
             if c == UInt8(ascii: "+") {
                 out.append(UInt8(ascii: " "))
-            } else if c == UInt8(ascii: "%"), it.count >= 2, let h = hex(it[it.startIndex]), let l = hex(it[it.startIndex + 1]) {
+            } else if c == UInt8(ascii: "%") {
+                guard it.count >= 2, let h = hex(it[it.startIndex]), let l = hex(it[it.startIndex + 1]) else { return nil }
                 out.append(h << 4 | l)
                 it = it.dropFirst(2)
             } else {

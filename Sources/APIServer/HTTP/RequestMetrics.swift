@@ -22,7 +22,10 @@ public final class RequestMetrics: Sendable {
 
     private let state = Locked<(requests: [Key: Int], latency: [RequestLabel: Histogram])>(([:], [:]))
 
-    public init() {}
+    /// The store's counters, rendered after the request metrics.
+    let store: StoreMetrics?
+
+    public init(store: StoreMetrics? = nil) { self.store = store }
 
     func observe(_ label: RequestLabel, code: Int, duration: Duration) {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -56,6 +59,7 @@ public final class RequestMetrics: Sendable {
             out += "apiserver_request_duration_seconds_sum{\(labels)} \(h.sum)\n"
             out += "apiserver_request_duration_seconds_count{\(labels)} \(h.count)\n"
         }
+        if let store { out += store.render() }
         return out
     }
 }

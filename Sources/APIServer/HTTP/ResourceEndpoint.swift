@@ -28,7 +28,7 @@ struct ResourceEndpoint {
                 // The old `/watch/.../{name}` form watches one object.
                 options.fieldSelector = try? FieldSelector.parse("metadata.name=\(name)")
             }
-            if watch { return try await WatchStreamer.stream(registry: registry, strategy: strategy, version: info.version, namespace: ns, options: options, shape: shape, query: query, request: request) }
+            if watch { return try await WatchStreamer.stream(registry: registry, strategy: strategy, version: info.version, namespace: ns, options: options, shape: shape, query: query) }
             let result = try await registry.list(strategy, version: info.version, namespace: ns, options: options)
             return renderList(result, shape: shape)
         case (.get, let name?, nil):

@@ -5,8 +5,18 @@ import NIOCore
 
 /// Builds JSON responses the way kube-apiserver sends them.
 enum ResponseBuilder {
+    /// Set for a request whose `Accept` prefers `application/yaml`: its objects, lists and
+    /// Status errors go out as YAML, as kube-apiserver's negotiation does.
+    @TaskLocal static var servesYAML = false
+
     static func json(_ value: JSONValue, code: Int = 200, warnings: [String] = [], extraHeaders: [(String, String)] = []) -> Response {
-        var bytes = JSONWriter.bytes(value)
+        if servesYAML {
+            var r = raw(Array(YAMLEncoding.encode(value).utf8), code: code, warnings: warnings, extraHeaders: extraHeaders)
+            r.headers[.contentType] = "application/yaml"
+            return r
+        }
+        // Field order as kube-apiserver writes it; clients compare error strings exactly.
+        var bytes = JSONWriter.kubernetesBytes(value)
         bytes.append(UInt8(ascii: "\n"))
         return raw(bytes, code: code, warnings: warnings, extraHeaders: extraHeaders)
     }

@@ -11,8 +11,7 @@ enum WatchStreamer {
     static func defaultTimeout() -> Int64 { Int64.random(in: 1800...3600) }
 
     static func stream(registry: Registry, strategy: any ResourceStrategy, version: String, namespace: String?,
-                       options: ListOptions, shape: ResponseShape, query: QueryParameters,
-                       request: Request? = nil) async throws -> Response {
+                       options: ListOptions, shape: ResponseShape, query: QueryParameters) async throws -> Response {
         let (events, cancel) = try await registry.watch(strategy, version: version, namespace: namespace, options: options)
         let timeout = options.timeoutSeconds.map { max(0, $0) } ?? defaultTimeout()
         let includeObject = query["includeObject"] ?? "Metadata"
@@ -20,17 +19,12 @@ enum WatchStreamer {
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-cache, private"
         headers[.transferEncoding] = "chunked"
-        // Watching for the client's hang-up means the connection is not reused after the
-        // watch: say so, or a client's next request on it finds it closed.
-        if request != nil { headers[.connection] = "close" }
+        // Kept alive: the connection serves the next request once the watch ends.
+        let channel = ConnectionHangUp.channel
         let body = ResponseBody { writer in
             // An idle watch writes nothing, so it would notice a client that hung up only at its
-            // timeout, holding the user's watch slot until then: end it when the inbound side closes.
-            if let request {
-                try await request.body.consumeWithInboundCloseHandler { _ in
-                    try await pump(&writer)
-                } onInboundClosed: { cancel() }
-            } else {
+            // timeout, holding the user's watch slot until then: end it when the peer closes.
+            try await ConnectionHangUp.watching(channel, onHangUp: cancel) {
                 try await pump(&writer)
             }
             try await writer.finish(nil)
@@ -53,7 +47,7 @@ enum WatchStreamer {
                     } else if shape == .partialMetadata && event.type != "ERROR" {
                         object = TableConverter.partialMetadata(object)
                     }
-                    var line = JSONWriter.bytes(["type": .string(event.type), "object": object])
+                    var line = JSONWriter.kubernetesWatchEvent(type: event.type, object: object)
                     line.append(UInt8(ascii: "\n"))
                     try await writer.write(ByteBuffer(bytes: line))
                 }

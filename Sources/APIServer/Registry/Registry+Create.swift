@@ -16,8 +16,10 @@ extension Registry {
         } else {
             object[path: ["metadata", "namespace"]] = nil
         }
-        if let rv = object.resourceVersion, !rv.isEmpty {
-            throw APIError.badRequest("resourceVersion should not be set on objects to be created")
+        // As kube-apiserver's storage: a non-zero number is refused with a plain (reason-less)
+        // 500; anything else ("v1", "0", "-1") is cleared with the other system fields.
+        if let rv = object.resourceVersion, let n = UInt64(rv), n != 0 {
+            throw APIError(code: 500, reason: "", message: "resourceVersion should not be set on objects to be created")
         }
         if (object.name ?? "").isEmpty, let gen = object.metadata["generateName"]?.stringValue, !gen.isEmpty {
             object[path: ["metadata", "name"]] = .string(ObjectMetaRules.generatedName(gen))

@@ -13,6 +13,9 @@ extension Registry {
     public func list(_ strategy: any ResourceStrategy, version: String, namespace: String?, options: ListOptions) async throws(APIError) -> ListResult {
         let def = strategy.definition
         let prefix = ResourceCatalog.keyPrefix(def, namespace: namespace)
+        if let rv = options.resourceVersion, !rv.isEmpty, UInt64(rv) == nil {
+            throw APIError.badRequest("invalid resource version: resourceVersion: Invalid value: \"\(rv)\": strconv.ParseUint: parsing \"\(rv)\": invalid syntax")
+        }
         var revision: Int64? = options.continueToken?.revision
         if revision == nil, options.resourceVersionMatch == "Exact", let rv = options.resourceVersion.flatMap({ Int64($0) }) {
             revision = rv

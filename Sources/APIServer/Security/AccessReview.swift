@@ -50,8 +50,12 @@ enum AccessReview {
         let attributes: RequestAttributes
         if let r = resource {
             let s = { (k: String) in r[k]?.stringValue ?? "" }
-            attributes = RequestAttributes(user: user, verb: s("verb"), apiGroup: s("group"), resource: s("resource"),
-                                           subresource: s("subresource"), namespace: s("namespace"), name: s("name"))
+            var a = RequestAttributes(user: user, verb: s("verb"), apiGroup: s("group"), resource: s("resource"),
+                                      subresource: s("subresource"), namespace: s("namespace"), name: s("name"))
+            // The node authorizer judges lists by their field selector; a review without one is
+            // asked about an unnarrowed list.
+            a.fieldSelector = r[path: ["fieldSelector", "rawSelector"]]?.stringValue ?? ""
+            attributes = a
         } else {
             attributes = RequestAttributes(user: user, verb: nonResource?["verb"]?.stringValue ?? "",
                                            path: nonResource?["path"]?.stringValue ?? "")

@@ -75,9 +75,8 @@ public final class NodeAuthorizer: Authorizer {
     func pods(_ a: RequestAttributes, node: String) async -> AuthorizationDecision {
         switch (a.verb, a.subresource) {
         case ("list", ""), ("watch", ""):
-            // Unknown (nil) means the server did not hand the selector to the authorizer.
-            guard let selector = a.fieldSelector else { return allow("pod lists are not narrowed by this server") }
-            return Self.selects(selector, field: "spec.nodeName", value: node)
+            // No selector, or one not known (nil): fail closed, a node sees only its own pods.
+            return Self.selects(a.fieldSelector ?? "", field: "spec.nodeName", value: node)
                 ? allow("pods of node '\(node)'")
                 : deny(a, node, "node '\(node)' can only list or watch pods with fieldSelector spec.nodeName=\(node)")
         case ("get", ""), ("delete", ""), ("get", "status"), ("update", "status"), ("patch", "status"):

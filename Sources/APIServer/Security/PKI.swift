@@ -197,28 +197,6 @@ struct PEMFiles {
     }
 }
 
-/// Files that may hold secrets.
-enum SecureFile {
-
-    /// Created with its final mode before any byte is written, so a key is never readable by others.
-    static func writeAtomically(_ path: String, _ text: String, mode: mode_t) throws {
-        let tmp = path + ".tmp"
-        unlink(tmp)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode)
-        guard fd >= 0 else { throw PKIError("cannot create \(tmp): errno \(errno)") }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { close(fd); throw PKIError("cannot write \(tmp): errno \(errno)") }
-            written += n
-        }
-        fchmod(fd, mode)  // the umask may have narrowed it; this only sets what we asked for
-        close(fd)
-        guard rename(tmp, path) == 0 else { throw PKIError("cannot rename \(tmp) to \(path): errno \(errno)") }
-    }
-}
-
 /// Textual IP addresses to their network-order bytes.
 enum IPAddressBytes {
     static func parse(_ s: String) -> [UInt8]? {

@@ -19,7 +19,9 @@ public enum APIServerBuilder {
     {
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         let keys = try EncryptionKeys.loadOrCreate(path: config.encryptionKeysPath, rotate: config.rotateEncryptionKey)
-        let store = EncryptingStore(wrapping: try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize), keys: keys)
+        let storeMetrics = StoreMetrics()
+        let store = EncryptingStore(wrapping: try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize,
+                                                              metrics: storeMetrics, logger: logger), keys: keys)
         let registry = Registry(store: store, catalog: ResourceCatalog(strategies), admission: DefaultAdmission.chain(config))
         if config.rotateEncryptionKey {
             // Before serving, so nothing is left under the old key once the server is ready.
@@ -49,7 +51,7 @@ public enum APIServerBuilder {
         let authorizer = NodeAuthorizer(store: store, next: RBACAuthorizer(store: store))
         let metricsAPIs = MetricsAPIs(registry: registry)
         let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
-                                     metrics: RequestMetrics(), health: health,
+                                     metrics: RequestMetrics(store: storeMetrics), health: health,
                                      authenticator: authenticator, authorizer: authorizer, audit: audit, limiter: limiter,
                                      metricsAPIs: metricsAPIs)
         if !config.tls {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KubeModel
+import Logging
 
 /// The embedded store: one append-only SQLite table in WAL mode, as kine does. Each write
 /// inserts a row whose primary key is the new global revision; the newest row per key is the
@@ -12,9 +13,15 @@ public final class SQLiteStore: Store {
     /// Revision bookkeeping, touched only on the serialized writer queue.
     private let revisions: Locked<(last: Int64, compacted: Int64, writesSinceCompaction: Int)>
     let historySize: Int
+    /// Compaction outcomes, shown in `/metrics`.
+    public let metrics: StoreMetrics
+    let logger: Logger
 
     /// Opens (creating if needed) the store at `path`, or an in-memory one when `path` is nil.
-    public init(path: String?, historySize: Int) throws {
+    public init(path: String?, historySize: Int, metrics: StoreMetrics = StoreMetrics(),
+                logger: Logger = Logger(label: "caravel.store")) throws {
+        self.metrics = metrics
+        self.logger = logger
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
@@ -94,12 +101,14 @@ public final class SQLiteStore: Store {
     public func oldestRevision() -> Int64 { revisions.value.compacted + 1 }
 
     public func list(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreListResult {
-        let compacted = revisions.value.compacted
-        if let atRevision, atRevision < compacted {
-            throw StoreError.compacted(requested: atRevision, oldest: compacted + 1)
-        }
-        return try await db.read { db in
-            // The read transaction is a snapshot: the revision and rows agree.
+        try await db.read { db in
+            // The read transaction is a snapshot: the revision, the compaction mark and the rows
+            // agree. Compaction through C removes rows a read at C or earlier needs, so such a
+            // read is refused here, inside the snapshot, rather than answered with rows missing.
+            if let atRevision {
+                let compacted = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'compacted'") ?? 0
+                if atRevision <= compacted { throw StoreError.compacted(requested: atRevision, oldest: compacted + 1) }
+            }
             let current = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM log") ?? 0
             let rev = atRevision ?? current
             // Keys are compared as text; start strictly after the last key of the previous page.
@@ -134,6 +143,15 @@ public final class SQLiteStore: Store {
 
     /// Runs one write transaction on the serialized writer and publishes its event after commit.
     private func commit(_ body: @escaping @Sendable (Database, Int64) throws -> StoreEvent) async throws -> StoreEvent {
+        do {
+            return try await commitOnce(body)
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL {
+            // Nothing was written (the transaction rolled back); say why in plain words.
+            throw StoreError.io("the store's disk is full (\(e.message ?? "database or disk is full")): writes fail until space is freed")
+        }
+    }
+
+    private func commitOnce(_ body: @escaping @Sendable (Database, Int64) throws -> StoreEvent) async throws -> StoreEvent {
         let event: StoreEvent = try await db.writeWithoutTransaction { [revisions, hub] db in
             let next = revisions.value.last + 1
             try db.beginTransaction(.immediate)
@@ -227,7 +245,14 @@ public final class SQLiteStore: Store {
             return target > r.compacted ? target : nil
         }
         guard let target = due else { return }
-        try? await compact(through: target)
+        do {
+            try await compact(through: target)
+            metrics.compactionSucceeded()
+        } catch {
+            // History keeps growing until a later compaction succeeds; nothing is lost.
+            metrics.compactionFailed()
+            logger.error("compaction failed", metadata: ["through": .stringConvertible(target), "error": .string("\(error)")])
+        }
     }
 
     /// Removes history at or below `revision`; the newest live row of every key stays.

@@ -7,6 +7,10 @@ import Synchronization
 public final class WatchHub: Sendable {
     struct Watcher {
         var prefix: String
+        /// Revision the watcher starts after. A list can read a committed revision from the
+        /// database before the writer has published it here; a watch from that revision must
+        /// not receive it again when it is published.
+        var after: Int64
         var continuation: AsyncStream<WatchItem>.Continuation
     }
 
@@ -53,7 +57,7 @@ public final class WatchHub: Sendable {
             for e in events {
                 Self.append(e, to: &s, capacity: capacity)
                 var dropped: [Int] = []
-                for (id, w) in s.watchers where e.key.hasPrefix(w.prefix) {
+                for (id, w) in s.watchers where e.revision > w.after && e.key.hasPrefix(w.prefix) {
                     if case .dropped = w.continuation.yield(.event(e)) { dropped.append(id) }
                 }
                 for id in dropped { s.watchers.removeValue(forKey: id)?.continuation.finish() }
@@ -64,7 +68,8 @@ public final class WatchHub: Sendable {
     /// Tells every watcher that all events up to the newest revision have been sent.
     public func broadcastProgress() {
         state.withLock { s in
-            for (_, w) in s.watchers { w.continuation.yield(.progress(s.lastRevision)) }
+            // Never older than where the watcher started: its client resumes from a bookmark.
+            for (_, w) in s.watchers { w.continuation.yield(.progress(max(s.lastRevision, w.after))) }
         }
     }
 
@@ -95,7 +100,7 @@ public final class WatchHub: Sendable {
             for e in replay { continuation.yield(.event(e)) }
             let id = s.nextID
             s.nextID += 1
-            s.watchers[id] = Watcher(prefix: prefix, continuation: continuation)
+            s.watchers[id] = Watcher(prefix: prefix, after: after, continuation: continuation)
             return .success((id, stream, continuation))
         }
         let (id, stream, continuation) = try result.get()
@@ -111,7 +116,7 @@ public final class WatchHub: Sendable {
         let (id, revision) = state.withLock { s in
             let id = s.nextID
             s.nextID += 1
-            s.watchers[id] = Watcher(prefix: prefix, continuation: continuation)
+            s.watchers[id] = Watcher(prefix: prefix, after: s.lastRevision, continuation: continuation)
             return (id, s.lastRevision)
         }
         let sub = WatchSubscription(items: stream, cancel: { [weak self] in

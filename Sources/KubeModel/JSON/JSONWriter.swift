@@ -34,7 +34,7 @@ public enum JSONWriter {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func newline(_ out: inout [UInt8], _ indent: Int?, _ level: Int) {
+    static func newline(_ out: inout [UInt8], _ indent: Int?, _ level: Int) {
         guard let indent else { return }
         out.append(0x0A)
         out.append(contentsOf: repeatElement(0x20, count: indent * level))
@@ -90,7 +90,7 @@ public enum JSONWriter {
         }
     }
 
-    private static func writeInt(_ n: Int64, _ out: inout [UInt8]) {
+    static func writeInt(_ n: Int64, _ out: inout [UInt8]) {
         if n == 0 { out.append(UInt8(ascii: "0")); return }
         // Work with the magnitude as UInt64 so Int64.min has no overflow.
         var m = n.magnitude
@@ -103,7 +103,7 @@ public enum JSONWriter {
         out[start...].reverse()
     }
 
-    private static func writeDouble(_ d: Double, _ out: inout [UInt8]) {
+    static func writeDouble(_ d: Double, _ out: inout [UInt8]) {
         // JSON has no NaN/Infinity; null is the least surprising stand-in (Go refuses them).
         guard d.isFinite else { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]); return }
         // Whole numbers print without ".0" as Go does; 2^63 is exactly representable.
@@ -118,7 +118,7 @@ public enum JSONWriter {
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    private static func writeString(_ s: String, _ out: inout [UInt8]) {
+    static func writeString(_ s: String, _ out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { buf in

@@ -24,7 +24,14 @@ public enum YAMLEncoding {
             guard let v = o[key] else { continue }
             if !first { out += spaces(indent) }
             first = false
-            out += string(key, indent: indent + 2, allowBlock: false)
+            let written = string(key, indent: indent + 2, allowBlock: false)
+            if written.utf8.count > 128 {
+                // Too long for an implicit key (YAML allows at most 1024 characters; go-yaml
+                // makes keys over 128 explicit): `? key` then `: value` on its own line.
+                out += "? " + written + "\n" + spaces(indent)
+            } else {
+                out += written
+            }
             out += ":"
             switch v {
             case .object(let c) where !c.isEmpty:

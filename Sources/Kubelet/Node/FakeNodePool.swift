@@ -12,16 +12,17 @@ public struct FakeNode: Sendable {
 
     /// Hands the node's podCIDR to its runtime once assigned; true when it was.
     @discardableResult
-    public func syncPodCIDR() async -> Bool {
+    public func syncPodCIDR() async throws -> Bool {
         guard let cidr = await reporter.podCIDR() else { return false }
-        await runtime.setPodCIDR(cidr)
+        try await runtime.setPodCIDR(cidr)
         return true
     }
 
-    /// Status posts and Lease renewals until cancelled; the node is always Ready.
+    /// Status posts and Lease renewals until cancelled; a simulated node has nothing to check,
+    /// so it is Ready.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await reporter.run(readiness: { true }) }
+            group.addTask { await reporter.run(readiness: { .ready }) }
             group.addTask { await lease.run() }
         }
     }
@@ -85,9 +86,13 @@ public struct FakeNodePool: Sendable {
                                           statusInterval: statusInterval, pressure: { NodePressure() })
         let node = try await reporter.register()
         let lease = LeaseHeartbeat(client: client, nodeName: name, nodeUID: node.uid ?? "", interval: leaseInterval, logger: logger)
-        let cidr = node[path: ["spec", "podCIDR"]]?.stringValue
-        return FakeNode(name: name, reporter: reporter, lease: lease,
-                        runtime: FakeRuntime(podCIDR: cidr?.isEmpty == false ? cidr : nil, hostIP: hostIP))
+        let runtime = FakeRuntime(hostIP: hostIP)
+        if let cidr = node[path: ["spec", "podCIDR"]]?.stringValue, !cidr.isEmpty {
+            do { try await runtime.setPodCIDR(cidr) } catch {
+                logger.error("pod IPs come from the default range", metadata: ["node": .string(name), "error": .string("\(error)")])
+            }
+        }
+        return FakeNode(name: name, reporter: reporter, lease: lease, runtime: runtime)
     }
 
     /// Runs every node's status and Lease loops until cancelled.

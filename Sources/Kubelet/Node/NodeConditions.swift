@@ -36,8 +36,9 @@ enum NodeConditions {
         var message: String
     }
 
-    static func desired(ready: Bool, pressure: NodePressure) -> [Desired] {
-        [
+    static func desired(readiness: NodeReadiness, pressure: NodePressure) -> [Desired] {
+        let ready = readiness.isReady
+        return [
             Desired(type: "MemoryPressure", status: pressure.memory,
                     reason: pressure.memory ? "KubeletHasInsufficientMemory" : "KubeletHasSufficientMemory",
                     message: pressure.memory ? "kubelet has insufficient memory available" : "kubelet has sufficient memory available"),
@@ -49,7 +50,7 @@ enum NodeConditions {
                     message: pressure.pids ? "kubelet has insufficient PID available" : "kubelet has sufficient PID available"),
             Desired(type: "Ready", status: ready,
                     reason: ready ? "KubeletReady" : "KubeletNotReady",
-                    message: ready ? "kubelet is posting ready status" : "container runtime is not ready"),
+                    message: readiness.message),
         ]
     }
 

@@ -50,17 +50,18 @@ public actor NodeStatusReporter {
 
     /// Creates the Node with its labels and full status, or adopts an existing one (our
     /// labels set, others kept), then posts the status. Returns the Node as stored.
+    /// `readiness`: the node's health checks at registration (a simulated node has none).
     @discardableResult
-    public func register() async throws -> JSONValue {
+    public func register(readiness: NodeReadiness = .ready) async throws -> JSONValue {
         var node: JSONValue
         do {
-            node = try await client.create(Self.nodes.path, nodeObject(now: Date()))
+            node = try await client.create(Self.nodes.path, nodeObject(now: Date(), readiness: readiness))
         } catch let e as KubeAPIError where e.isAlreadyExists {
             node = try await client.patch(path, ["metadata": ["labels": .object(labels.mapValues { .string($0) })]], type: .merge)
         }
         nodeUID = node.uid
         // Create keeps status, but an adopted node has its predecessor's: post ours either way.
-        node = try await postStatus(current: node, ready: true)
+        node = try await postStatus(current: node, readiness: readiness)
         logger.info("node registered", metadata: ["node": .string(nodeName)])
         return node
     }
@@ -77,9 +78,9 @@ public actor NodeStatusReporter {
         return l
     }
 
-    func nodeObject(now: Date) -> JSONValue {
+    func nodeObject(now: Date, readiness: NodeReadiness) -> JSONValue {
         var status = staticStatus
-        status["conditions"] = .array(NodeConditions.merge(NodeConditions.desired(ready: true, pressure: pressure()),
+        status["conditions"] = .array(NodeConditions.merge(NodeConditions.desired(readiness: readiness, pressure: pressure()),
                                                            current: [], now: now))
         return [
             "apiVersion": "v1", "kind": "Node",
@@ -112,26 +113,26 @@ public actor NodeStatusReporter {
     // MARK: - status loop
 
     /// Posts the status now and then every `statusInterval` until cancelled. `readiness`
-    /// decides the Ready condition (the runtime and pod workers are up).
-    public func run(readiness: @Sendable () async -> Bool) async {
+    /// decides the Ready condition (`NodeHealth`'s checks).
+    public func run(readiness: @Sendable () async -> NodeReadiness) async {
         while !Task.isCancelled {
-            await tick(ready: await readiness())
+            await tick(readiness: await readiness())
             do { try await Task.sleep(for: statusInterval) } catch { return }
         }
     }
 
     /// One status report; errors are logged and the next tick tries again.
-    func tick(ready: Bool) async {
+    func tick(readiness: NodeReadiness) async {
         do {
             let current: JSONValue
             do {
                 current = try await client.get(path)
             } catch let e as KubeAPIError where e.isNotFound {
                 logger.warning("node object gone; registering again", metadata: ["node": .string(nodeName)])
-                _ = try await register()
+                _ = try await register(readiness: readiness)
                 return
             }
-            _ = try await postStatus(current: current, ready: ready)
+            _ = try await postStatus(current: current, readiness: readiness)
         } catch is CancellationError {
             return
         } catch {
@@ -142,9 +143,9 @@ public actor NodeStatusReporter {
     /// Merge-patches `/status` with the conditions (other components' conditions kept, as the
     /// merge patch replaces the list whole) and whichever static fields differ from `current`.
     @discardableResult
-    func postStatus(current: JSONValue, ready: Bool) async throws -> JSONValue {
+    func postStatus(current: JSONValue, readiness: NodeReadiness) async throws -> JSONValue {
         let stored = current[path: ["status", "conditions"]]?.arrayValue ?? []
-        let desired = NodeConditions.desired(ready: ready, pressure: pressure())
+        let desired = NodeConditions.desired(readiness: readiness, pressure: pressure())
         let owned = Set(desired.map(\.type))
         let foreign = stored.filter { !owned.contains($0["type"]?.stringValue ?? "") }
         var status: [String: JSONValue] = [

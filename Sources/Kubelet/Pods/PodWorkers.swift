@@ -48,7 +48,9 @@ actor PodWorkers: PodLookup {
     }
 
     /// Containers whose pods no longer exist (deleted while the kubelet was down) are
-    /// killed and their sandboxes removed, once the informer has listed every pod.
+    /// killed and their sandboxes removed, once the informer has listed every pod. Pod
+    /// directories with no pod left (the kubelet stopped in the middle of a termination, after
+    /// the containers went but before the volumes did) lose their tmpfs mounts and files too.
     func removeOrphans() async {
         let orphans = adoptable
         adoptable = [:]
@@ -58,6 +60,16 @@ actor PodWorkers: PodLookup {
             try? await ctx.runtime.removeSandbox(podUID: uid)
             for r in records { await ctx.runtime.removeContainer(r.id) }
             await ctx.volumes.cleanup(podUID: uid)
+        }
+        let directories = (try? FileManager.default.contentsOfDirectory(atPath: ctx.paths.podsDirectory)) ?? []
+        for uid in directories.sorted() where workers[uid] == nil && orphans[uid] == nil {
+            ctx.logger.info("removing what is left of a pod that no longer exists", metadata: ["uid": .string(uid)])
+            try? await ctx.runtime.removeSandbox(podUID: uid)
+            await ctx.volumes.cleanup(podUID: uid)
+            // Only once nothing is mounted below it (cleanup leaves a mount it could not undo).
+            if Tmpfs.mountPoints(under: ctx.paths.podDirectory(uid)).isEmpty {
+                try? FileManager.default.removeItem(atPath: ctx.paths.podDirectory(uid))
+            }
         }
     }
 

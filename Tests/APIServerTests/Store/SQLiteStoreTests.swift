@@ -90,4 +90,61 @@ import Testing
         // The live objects are all still there.
         #expect(try await store.list(prefix: "/r/", startAfter: nil, limit: nil, atRevision: nil).items.count == 400)
     }
+
+    @Test func listAtTheCompactedRevisionIsGoneNotShort() async throws {
+        // k is written at 1 and 3, j at 2: compacting through 2 drops k's row 1, so a list
+        // at revision 2 can no longer show k. It must answer "compacted", not omit k.
+        let store = try SQLiteStore(path: nil, historySize: 1000)
+        _ = try await store.create(key: "/r/cm/default/k", object: cm("k"))
+        _ = try await store.create(key: "/r/cm/default/j", object: cm("j"))
+        _ = try await store.update(key: "/r/cm/default/k") { cur in var o = cur.object; o[path: ["data", "v"]] = "2"; return o }
+        try await store.compact(through: 2)
+        await #expect(throws: StoreError.compacted(requested: 2, oldest: 3)) {
+            _ = try await store.list(prefix: "/r/cm/", startAfter: nil, limit: nil, atRevision: 2)
+        }
+        let at3 = try await store.list(prefix: "/r/cm/", startAfter: nil, limit: nil, atRevision: 3)
+        #expect(at3.items.map(\.key) == ["/r/cm/default/j", "/r/cm/default/k"])
+    }
+
+    @Test func concurrentCompactionNeverShortensAPagedList() async throws {
+        // Pages read at a fixed revision while compaction runs: each page either has every
+        // key it should or fails with "compacted"; never a silently shorter page.
+        let store = try SQLiteStore(path: tempPath(), historySize: 1_000_000)
+        for i in 0..<200 { _ = try await store.create(key: "/r/cm/default/c\(1000 + i)", object: cm("c\(i)")) }
+        let first = try await store.list(prefix: "/r/cm/", startAfter: nil, limit: 10, atRevision: nil)
+        for i in 0..<200 {
+            _ = try await store.update(key: "/r/cm/default/c\(1000 + i)") { cur in var o = cur.object; o[path: ["data", "v"]] = "x"; return o }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.compact(through: first.revision + 150) }
+            for _ in 0..<20 {
+                group.addTask {
+                    do {
+                        let all = try await store.list(prefix: "/r/cm/", startAfter: nil, limit: nil, atRevision: first.revision)
+                        #expect(all.items.count == 200)
+                    } catch StoreError.compacted {}
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func compactionFailuresAreCountedAndReported() async throws {
+        let metrics = StoreMetrics()
+        let store = try SQLiteStore(path: tempPath(), historySize: 10, metrics: metrics)
+        // A trigger that refuses every delete from the log makes each compaction fail.
+        try await store.db.write { db in
+            try db.execute(sql: "CREATE TRIGGER refuse_delete BEFORE DELETE ON log BEGIN SELECT RAISE(FAIL, 'refused'); END")
+        }
+        // Superseded rows (one key rewritten) are what compaction deletes.
+        _ = try await store.create(key: "/r/cm/default/c", object: cm("c"))
+        for i in 0..<250 {
+            _ = try await store.update(key: "/r/cm/default/c") { cur in var o = cur.object; o[path: ["data", "v"]] = .string("\(i)"); return o }
+        }
+        #expect(metrics.compactionFailures >= 1 && metrics.compactions == 0)
+        #expect(metrics.render().contains("caravel_storage_compaction_failures_total \(metrics.compactionFailures)\n"))
+        // Writes go on: a failed compaction loses nothing.
+        let now = try await store.get(key: "/r/cm/default/c")
+        #expect(now?.object[path: ["data", "v"]] == "249")
+    }
 }

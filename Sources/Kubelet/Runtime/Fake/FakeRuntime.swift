@@ -22,15 +22,17 @@ public actor FakeRuntime: ContainerRuntime {
 
     /// `podCIDR` is the node's `spec.podCIDR` when known (`setPodCIDR` once assigned later);
     /// without one, pod IPs come from 10.244.0.0/16 by a counter.
+    /// An invalid `podCIDR` leaves the default range (`setPodCIDR` says why it is invalid).
     public init(podCIDR: String? = nil, hostIP: String = "127.0.0.1", usageMeter: FakeUsageMeter = FakeUsageMeter()) {
         self.hostIP = hostIP
         self.usageMeter = usageMeter
         self.allocator = FakeIPAllocator(cidr: podCIDR)
     }
 
-    /// Pod IPs come from `cidr` from now on (pods already running keep theirs).
-    public func setPodCIDR(_ cidr: String) {
-        allocator.setRange(cidr)
+    /// Pod IPs come from `cidr` from now on (pods already running keep theirs). Throws
+    /// `InvalidPodCIDR` (and keeps the current range) for anything but an IPv4 /1 to /30.
+    public func setPodCIDR(_ cidr: String) throws {
+        try allocator.setRange(cidr)
     }
 
     public func startSandbox(_ config: PodSandboxConfig) async throws -> SandboxStatus {
@@ -97,29 +99,30 @@ public actor FakeRuntime: ContainerRuntime {
         ExecResult(exitCode: 0, output: "")
     }
 
+    /// There is no process to run a command in: `kubectl exec` gets a clear error (probes and
+    /// hooks, which go through `exec`, still pass).
     public func execStreaming(_ id: ContainerID, command: [String], tty: Bool) async throws -> any ExecSession {
-        FakeExecSession()
+        throw FakeRuntimeExecUnsupported(container: id.name)
     }
 
     /// The pod IP of a sandbox, for tests.
     public func podIP(podUID: String) -> String? { sandboxes[podUID]?.podIP }
 }
 
-/// A `kubectl exec` into a fake container: no output, exit 0 at once.
-struct FakeExecSession: ExecSession {
-    let output: AsyncStream<(stream: UInt8, bytes: [UInt8])>
-
-    init() {
-        let (stream, continuation) = AsyncStream<(stream: UInt8, bytes: [UInt8])>.makeStream()
-        continuation.finish()
-        output = stream
+/// `kubectl exec` into a fake container.
+public struct FakeRuntimeExecUnsupported: Error, CustomStringConvertible {
+    public let container: String
+    public var description: String {
+        "container \"\(container)\" runs on the fake runtime, which runs no processes: exec is not supported"
     }
+}
 
-    func writeStdin(_ bytes: [UInt8]) async {}
-    func closeStdin() async {}
-    func resize(width: Int, height: Int) async {}
-    func wait() async -> Int32 { 0 }
-    func terminate() async {}
+/// A pod CIDR the fake runtime cannot hand addresses from.
+public struct InvalidPodCIDR: Error, CustomStringConvertible {
+    public let cidr: String
+    public var description: String {
+        "invalid pod CIDR \"\(cidr)\": the fake runtime needs an IPv4 CIDR from /1 to /30 (e.g. 10.244.1.0/24)"
+    }
 }
 
 /// Hands out IPv4 addresses from a CIDR, skipping the network address, the first host (the
@@ -133,11 +136,12 @@ struct FakeIPAllocator: Sendable {
     private var inUse: Set<UInt32> = []
 
     init(cidr: String?) {
-        setRange(cidr ?? "10.244.0.0/16")
+        if (try? setRange(cidr ?? "")) == nil { try? setRange("10.244.0.0/16") }
     }
 
-    mutating func setRange(_ cidr: String) {
-        guard let (base, prefix) = Self.parse(cidr), prefix <= 30 else { return }
+    mutating func setRange(_ cidr: String) throws {
+        // /0 would need 2^32 addresses (no UInt32 holds the size); /31 and /32 leave no pod address.
+        guard let (base, prefix) = Self.parse(cidr), (1...30).contains(prefix) else { throw InvalidPodCIDR(cidr: cidr) }
         let size = UInt32(1) << UInt32(32 - prefix)
         guard base != self.base || size != self.size else { return }
         self.base = base & ~(size - 1)

@@ -19,6 +19,10 @@ public actor PodNetwork {
     private var records: [String: PodNetworkRecord] = [:]
     private var bridgeReady = false
     private var warnedHostNetwork = false
+    /// Why the last pod network setup failed (nil once one succeeds), for the Ready condition.
+    private var setupError: String?
+    /// A podCIDR that was given but cannot be used.
+    private var unusableCIDR: String?
 
     /// setUp/tearDown suspend while `ip` runs; this keeps them one at a time so two calls for a
     /// pod cannot both find no namespace and create two, and IPAM sees a settled table.
@@ -38,7 +42,9 @@ public actor PodNetwork {
         if let podCIDR {
             if let cidr = IPv4CIDR(podCIDR), let table = try? IPAM(cidr: cidr) {
                 parsed = table
+                unusableCIDR = nil
             } else {
+                unusableCIDR = podCIDR
                 logger.error("ignoring unusable podCIDR", metadata: ["podCIDR": "\(podCIDR)"])
             }
         }
@@ -47,6 +53,13 @@ public actor PodNetwork {
         bridgeReady = false
         loadRecords()
         if let reason = hostNetworkReason { warnHostNetwork(reason) }
+    }
+
+    /// What keeps pod networking from working, for the node's Ready condition; nil when it
+    /// works (pods on the host network before a podCIDR is assigned count as working).
+    public func readinessProblem() -> String? {
+        if let cidr = unusableCIDR { return "the node's podCIDR \(cidr) is not usable" }
+        return setupError.map { "pod network setup failed: \($0)" }
     }
 
     /// Whether pods get their own namespace (root, `ip` available, a podCIDR configured).
@@ -93,8 +106,10 @@ public actor PodNetwork {
             forget(podUID)
             // The bridge may be what broke (deleted by hand): check it again next time.
             bridgeReady = false
+            setupError = "\(error)"
             throw error
         }
+        setupError = nil
         logger.debug("pod network ready", metadata: ["pod": "\(podUID)", "ip": "\(record.ip)", "netns": "\(record.netns)"])
         return status(record)
     }

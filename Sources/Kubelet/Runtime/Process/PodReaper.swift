@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+
+/// Stops every pod a kubelet root directory holds, as k3s-killall does for k3s: pods outlive
+/// the kubelet by design (a restarted kubelet adopts them), so this is how to end them on
+/// purpose. For each pod directory: its containers' processes (SIGKILL to each process group,
+/// then whatever is left in its cgroups), its network namespace and veth, its cgroups, and its
+/// tmpfs volumes; then the directory itself. Run it with the kubelet (or `caravel server`)
+/// stopped, or that kubelet starts the pods again.
+public struct PodReaper: Sendable {
+    /// What was done, for the operator.
+    public struct Report: Sendable, Equatable {
+        public var pods = 0
+        public var containersStopped = 0
+        public var networkNamespacesRemoved = 0
+        public var cgroupsRemoved = 0
+        public var tmpfsUnmounted = 0
+        /// Things that could not be undone (a busy mount, ...).
+        public var problems: [String] = []
+
+        public var summary: String {
+            var lines = [
+                "pods: \(pods)",
+                "containers stopped: \(containersStopped)",
+                "network namespaces removed: \(networkNamespacesRemoved)",
+                "cgroups removed: \(cgroupsRemoved)",
+                "tmpfs mounts unmounted: \(tmpfsUnmounted)",
+            ]
+            lines += problems.map { "not done: \($0)" }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    let paths: KubeletPaths
+    let logger: Logger
+
+    public init(rootDirectory: String, logger: Logger) {
+        self.paths = KubeletPaths(root: rootDirectory)
+        self.logger = logger
+    }
+
+    public func run() async -> Report {
+        var report = Report()
+        let uids = ((try? FileManager.default.contentsOfDirectory(atPath: paths.podsDirectory)) ?? []).sorted()
+        guard !uids.isEmpty else { return report }
+        let network = PodNetwork(paths: paths, nodeName: "", logger: logger)
+        // The shim is never started here: only records are read and processes stopped.
+        let runtime = ProcessRuntime(paths: paths, shimPath: "/nonexistent/caravel-shim", network: network, logger: logger)
+        for uid in uids {
+            report.pods += 1
+            for record in await runtime.listContainers() where record.id.podUID == uid {
+                if case .running = record.state { report.containersStopped += 1 }
+            }
+            let hadNetns = Self.networkNamespace(of: uid, paths: paths)
+            let cgroupDirs = runtime.cgroups.podDirectories(uid).filter { FileManager.default.fileExists(atPath: $0) }
+            do { try await runtime.removeSandbox(podUID: uid) } catch { report.problems.append("pod \(uid): \(error)") }
+            for id in runtime.containerIDs(podUID: uid) { await runtime.removeContainer(id) }
+            if let netns = hadNetns, !FileManager.default.fileExists(atPath: PodNetworkHost.netnsPath(netns)) {
+                report.networkNamespacesRemoved += 1
+            }
+            report.cgroupsRemoved += cgroupDirs.filter { !FileManager.default.fileExists(atPath: $0) }.count
+            let mounts = Tmpfs.mountPoints(under: paths.podDirectory(uid))
+            if Tmpfs.unmountAll(under: paths.podDirectory(uid)) {
+                report.tmpfsUnmounted += mounts.count
+                try? FileManager.default.removeItem(atPath: paths.podDirectory(uid))
+            } else {
+                report.problems.append("pod \(uid): a volume stays mounted under \(paths.podDirectory(uid))")
+            }
+        }
+        return report
+    }
+
+    /// The pod's network namespace name, when one exists for it now.
+    static func networkNamespace(of uid: String, paths: KubeletPaths) -> String? {
+        let candidates = [PodNetworkHost.netnsName(podUID: uid), PodNetworkHost.uniqueNetnsName(podUID: uid)]
+        let recorded = (try? Data(contentsOf: URL(fileURLWithPath: paths.sandboxFile(uid))))
+            .flatMap { try? JSONDecoder().decode(PodNetworkRecord.self, from: $0) }.map(\.netns)
+        return ([recorded].compactMap { $0 } + candidates).first { FileManager.default.fileExists(atPath: PodNetworkHost.netnsPath($0)) }
+    }
+}
