@@ -22,31 +22,13 @@ struct CustomMetricsAPI {
         guard apis.custom.metricNames().contains(metric) else { throw notFound(metric, info.resource) }
         var items: [JSONValue] = []
         if info.resource == "pods" {
-            let pods: [JSONValue]
-            if name == "*" {
-                pods = try await apis.list("pods", namespace: namespace, query: query)
-            } else {
-                guard let pod = try await apis.get("pods", namespace: namespace, name: name) else {
-                    throw MetricsAPIs.notFound(group: "", resource: "pods", name: name, message: "pods \"\(name)\" not found")
-                }
-                pods = [pod]
-            }
-            for pod in pods {
+            for pod in try await objects("pods", namespace: namespace, name: name, query: query) {
                 guard let podName = pod.name, let value = apis.custom.value(pod: .init(namespace: namespace, name: podName), metric: metric) else { continue }
                 items.append(MetricsJSON.metricValue(kind: "Pod", apiVersion: "/v1", namespace: namespace, name: podName, metric: metric, value: value))
             }
             if name != "*" && items.isEmpty { throw notFound(metric, "pods") }
         } else {
-            let services: [JSONValue]
-            if name == "*" {
-                services = try await apis.list("services", namespace: namespace, query: query)
-            } else {
-                guard let service = try await apis.get("services", namespace: namespace, name: name) else {
-                    throw MetricsAPIs.notFound(group: "", resource: "services", name: name, message: "services \"\(name)\" not found")
-                }
-                services = [service]
-            }
-            for service in services {
+            for service in try await objects("services", namespace: namespace, name: name, query: query) {
                 guard let serviceName = service.name, let value = try await serviceValue(service, namespace: namespace, metric: metric) else { continue }
                 items.append(MetricsJSON.metricValue(kind: "Service", apiVersion: "/v1", namespace: namespace, name: serviceName,
                                                      metric: metric, value: value))
@@ -54,6 +36,16 @@ struct CustomMetricsAPI {
             if name != "*" && items.isEmpty { throw notFound(metric, "services") }
         }
         return MetricsJSON.list(kind: "MetricValueList", apiVersion: "custom.metrics.k8s.io/v1beta2", items: items)
+    }
+
+    /// What the path names: `*` is every object the label selector picks; a name is that one
+    /// object (NotFound when it does not exist).
+    func objects(_ plural: String, namespace: String, name: String, query: QueryParameters) async throws -> [JSONValue] {
+        if name == "*" { return try await apis.list(plural, namespace: namespace, query: query) }
+        guard let object = try await apis.get(plural, namespace: namespace, name: name) else {
+            throw MetricsAPIs.notFound(group: "", resource: plural, name: name, message: "\(plural) \"\(name)\" not found")
+        }
+        return [object]
     }
 
     /// The sum over the pods the Service selects; nil when none of them has the metric.
