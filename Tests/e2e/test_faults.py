@@ -29,7 +29,7 @@ import pytest
 
 from e2eutil import CaravelServer, SERVERS, caravel_bin, unique, wait_for
 from kubeletutil import (IS_ROOT, KubeletProcess, get_json, list_json, node_kubeconfig, node_ready, pids_with,
-                         sh_container)
+                         sh_container, sleeps)
 
 RNG = random.Random(int(os.environ.get("CARAVEL_FAULT_SEED", str(int(time.time())))))
 
@@ -219,17 +219,6 @@ class Component:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-
-def sleeps(token: str) -> list[int]:
-    out = []
-    for pid in pids_with(token):
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                if f.read().strip() == "sleep":
-                    out.append(pid)
-        except OSError:
-            pass
-    return out
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="pods as real processes with their own network namespace need root")
