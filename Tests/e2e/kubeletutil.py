@@ -166,6 +166,19 @@ def pids_with(token: str) -> list[int]:
     return sorted(out)
 
 
+def sleeps(token: str) -> list[int]:
+    """PIDs of the `sleep` processes among `pids_with(token)` (one per container running `sleep`)."""
+    out = []
+    for pid in pids_with(token):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "sleep":
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
 def wait_no_pids(token: str, timeout: float = 60) -> None:
     wait_for(lambda: not pids_with(token), timeout=timeout, interval=0.3,
              what=f"no process with {token!r} in its argv (left: {pids_with(token)})")

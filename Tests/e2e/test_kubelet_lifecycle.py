@@ -18,7 +18,7 @@ import yaml
 from e2eutil import REPO, caravel_bin, serve, unique, wait_for
 from kubeletutil import (IS_ROOT, KubeletProcess, apply, container_status, get_json, host_dir,
                          kill_pids, list_json, namespace_on, node_kubeconfig, node_ready, pids_with,
-                         pod_spec, sh_container, wait_gone, wait_no_pids, wait_pod,
+                         pod_spec, sh_container, sleeps, wait_gone, wait_no_pids, wait_pod,
                          wait_running_ready)
 
 TOKEN = unique("e2e-life", 8)
@@ -173,17 +173,6 @@ def test_kubelet_restart_keeps_pods_and_reaps_deleted_ones(srv, ns, kubelet):
         wait_gone(srv, "pod", n, ns, timeout=90)
     wait_no_pids(keep, timeout=30)
 
-
-def sleeps(token: str) -> list[int]:
-    out = []
-    for pid in pids_with(token):
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                if f.read().strip() == "sleep":
-                    out.append(pid)
-        except OSError:
-            pass
-    return out
 
 
 def mounts_under(path: str) -> list[str]:

@@ -99,17 +99,36 @@ public actor FakeRuntime: ContainerRuntime {
         ExecResult(exitCode: 0, output: "")
     }
 
-    /// There is no process to run a command in: `kubectl exec` gets a clear error (probes and
-    /// hooks, which go through `exec`, still pass).
+    /// There is no process to run a command in: `kubectl exec` gets a clear error on stderr and
+    /// exit code 126 (cannot execute), as a real runtime reports a command it cannot run. Probes
+    /// and hooks, which go through `exec`, still pass.
     public func execStreaming(_ id: ContainerID, command: [String], tty: Bool) async throws -> any ExecSession {
-        throw FakeRuntimeExecUnsupported(container: id.name)
+        FakeExecSession(message: FakeRuntimeExecUnsupported(container: id.name).description + "\n")
     }
 
     /// The pod IP of a sandbox, for tests.
     public func podIP(podUID: String) -> String? { sandboxes[podUID]?.podIP }
 }
 
-/// `kubectl exec` into a fake container.
+/// `kubectl exec` into a fake container: the reason on stderr, exit code 126.
+struct FakeExecSession: ExecSession {
+    let output: AsyncStream<(stream: UInt8, bytes: [UInt8])>
+
+    init(message: String) {
+        let (stream, continuation) = AsyncStream<(stream: UInt8, bytes: [UInt8])>.makeStream()
+        continuation.yield((stream: ExecStreamProtocol.stderr, bytes: Array(message.utf8)))
+        continuation.finish()
+        output = stream
+    }
+
+    func writeStdin(_ bytes: [UInt8]) async {}
+    func closeStdin() async {}
+    func resize(width: Int, height: Int) async {}
+    func wait() async -> Int32 { 126 }
+    func terminate() async {}
+}
+
+/// Why `kubectl exec` into a fake container does nothing.
 public struct FakeRuntimeExecUnsupported: Error, CustomStringConvertible {
     public let container: String
     public var description: String {
