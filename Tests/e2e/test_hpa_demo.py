@@ -100,7 +100,7 @@ def up_then_down(srv, ns, hpa: str, url: str, rps: int, loaded_check=None) -> in
     return peak
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)
 def test_cpu_load_scales_the_demo_up_and_back_down(srv, ns):
     for f in ("configmap.yaml", "secret.yaml", "deployment.yaml", "hpa.yaml"):
         srv.kubectl("apply", "-n", ns, "-f", str(MANIFESTS / f))
@@ -122,7 +122,7 @@ def test_cpu_load_scales_the_demo_up_and_back_down(srv, ns):
     assert "SuccessfulRescale" in described and "resource cpu on pods  (as a percentage of request):" in described, described
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)
 def test_requests_per_second_scales_the_demo_up_and_back_down(srv, ns):
     for f in ("configmap.yaml", "secret.yaml", "deployment.yaml"):
         srv.kubectl("apply", "-n", ns, "-f", str(MANIFESTS / f))
