@@ -80,7 +80,7 @@ def one_ready_pod(srv, ns) -> dict:
     def single():
         ps = live_pods(srv, ns)
         return replicas(srv, ns) == 1 and len(ps) == 1 and is_ready(ps[0]) and ps[0]["status"].get("podIP") and ps[0]
-    return wait_for(single, timeout=240, interval=1, what="one Ready demo pod")
+    return wait_for(single, timeout=360, interval=1, what="one Ready demo pod")
 
 
 def rescale_events(srv, ns, hpa: str) -> list[str]:
@@ -92,15 +92,15 @@ def up_then_down(srv, ns, hpa: str, url: str, rps: int, loaded_check=None) -> in
     pod = one_ready_pod(srv, ns)
     ip = pod["status"]["podIP"]
     assert ip.startswith("10.244."), ip
-    with load(url.format(ip=ip), rps, 240):
-        peak = wait_for(lambda: (r := replicas(srv, ns)) > 1 and r, timeout=180, interval=1, what="scale-up under load")
+    with load(url.format(ip=ip), rps, 360):
+        peak = wait_for(lambda: (r := replicas(srv, ns)) > 1 and r, timeout=300, interval=1, what="scale-up under load")
         if loaded_check:
             loaded_check(pod["metadata"]["name"])
-    wait_for(lambda: replicas(srv, ns) == 1, timeout=240, interval=1, what="back to 1 replica after the load")
+    wait_for(lambda: replicas(srv, ns) == 1, timeout=360, interval=1, what="back to 1 replica after the load")
     return peak
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)
 def test_cpu_load_scales_the_demo_up_and_back_down(srv, ns):
     for f in ("configmap.yaml", "secret.yaml", "deployment.yaml", "hpa.yaml"):
         srv.kubectl("apply", "-n", ns, "-f", str(MANIFESTS / f))
@@ -122,7 +122,7 @@ def test_cpu_load_scales_the_demo_up_and_back_down(srv, ns):
     assert "SuccessfulRescale" in described and "resource cpu on pods  (as a percentage of request):" in described, described
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)
 def test_requests_per_second_scales_the_demo_up_and_back_down(srv, ns):
     for f in ("configmap.yaml", "secret.yaml", "deployment.yaml"):
         srv.kubectl("apply", "-n", ns, "-f", str(MANIFESTS / f))
