@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from e2eutil import serve, wait_for
+from e2eutil import serve, unique
 from liteutil import Pair
 
 DEPLOY = """
@@ -59,7 +59,7 @@ def pair(cluster):
 
 @pytest.fixture
 def web(pair, cluster):
-    ns = "lite-" + str(abs(hash(object())) % 100000)
+    ns = unique("lite-wl", 5)
     pair.kubectl("create", "namespace", ns)
     pair.kubectl("apply", "-n", ns, "-f", "-", input=DEPLOY)
     pair.kubectl("rollout", "status", "deploy/web", "-n", ns, "--timeout=120s")

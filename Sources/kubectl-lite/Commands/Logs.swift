@@ -77,7 +77,11 @@ struct Logs: AsyncParsableCommand {
     /// The pod `target` names: `NAME`, `pod/NAME`, or a workload whose selector picks one.
     static func pod(for target: String, namespace: String, session: Session) async throws -> JSONValue {
         let client = try session.client()
-        guard target.contains("/") else { return try await client.get("/api/v1/namespaces/\(namespace)/pods/\(target)") }
+        guard target.contains("/") else {
+            do { return try await client.get("/api/v1/namespaces/\(namespace)/pods/\(target)") } catch let e as KubeAPIError where e.isNotFound {
+                throw CommandFailure.error("error from server (NotFound): pods \"\(target)\" not found in namespace \"\(namespace)\"")
+            }
+        }
         let ref = try await ObjectRef.select([target], session: session)[0]
         if ref.resource.kind == "Pod" { return try await client.get(ref.path) }
         let owner = try await client.get(ref.path)
