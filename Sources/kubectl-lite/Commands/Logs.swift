@@ -31,7 +31,9 @@ struct Logs: AsyncParsableCommand {
                 guard let target = args.first else {
                     throw CommandFailure.error("expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command")
                 }
-                pods = [try await Self.pod(for: target, namespace: ns, session: session)]
+                do { pods = [try await Self.pod(for: target, namespace: ns, session: session)] } catch let e as KubeAPIError where e.isNotFound && !target.contains("/") {
+                    throw CommandFailure.error("error from server (NotFound): pods \"\(target)\" not found in namespace \"\(ns)\"")
+                }
             }
             let many = pods.count > 1 || allContainers
             for pod in pods {
@@ -77,11 +79,7 @@ struct Logs: AsyncParsableCommand {
     /// The pod `target` names: `NAME`, `pod/NAME`, or a workload whose selector picks one.
     static func pod(for target: String, namespace: String, session: Session) async throws -> JSONValue {
         let client = try session.client()
-        guard target.contains("/") else {
-            do { return try await client.get("/api/v1/namespaces/\(namespace)/pods/\(target)") } catch let e as KubeAPIError where e.isNotFound {
-                throw CommandFailure.error("error from server (NotFound): pods \"\(target)\" not found in namespace \"\(namespace)\"")
-            }
-        }
+        guard target.contains("/") else { return try await client.get("/api/v1/namespaces/\(namespace)/pods/\(target)") }
         let ref = try await ObjectRef.select([target], session: session)[0]
         if ref.resource.kind == "Pod" { return try await client.get(ref.path) }
         let owner = try await client.get(ref.path)
