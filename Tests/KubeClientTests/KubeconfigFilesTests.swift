@@ -53,7 +53,8 @@ import KubeModel
         let files = try KubeconfigFiles.load(explicitPath: nil, environment: ["KUBECONFIG": "\(dir)/missing:\(dir)/one:\(dir)/two", "HOME": dir])
         #expect(files.paths == ["\(dir)/one", "\(dir)/two"])
         #expect(files.defaultPath == "\(dir)/one")
-        let merged = files.merged
+        let merged = files.resolved
+        #expect(files.merged["clusters"]?[path: []]?.arrayValue?.first?["cluster"]?["certificate-authority"]?.stringValue == "ca.crt")
         #expect(merged["current-context"]?.stringValue == "a")
         let clusters = merged["clusters"]?.arrayValue ?? []
         #expect(clusters.map { $0["name"]?.stringValue } == ["c1", "c2"])

@@ -191,7 +191,7 @@ def test_delete_forms(pair, namespace, tmp_path):
     assert l.stdout == "configmap \"d3\" deleted\nconfigmap \"d4\" deleted\n", l.stderr
     pair.same("delete", "cm", "-l", "owner=apply-test", *ns)  # No resources found
     pair.lite("apply", *ns, "-f", "-", input=deploy("gone"))
-    l = pair.lite("delete", "deploy", "--all", "--cascade=orphan", *ns)
+    l = pair.lite("delete", "deploy", "--all", "--cascade=orphan", "--wait=false", *ns)
     assert l.stdout == "deployment.apps \"gone\" deleted\n"
     k, _ = pair.both("get", "deploy", "gone", *ns)
     assert k.returncode == 1

@@ -53,7 +53,6 @@ def test_merged_kubeconfig_views_match(pair, server, tmp_path):
     same_env(pair, env, "config", "view")
     same_env(pair, env, "config", "view", "--raw")
     same_env(pair, env, "config", "view", "--minify")
-    same_env(pair, env, "config", "view", "-o", "json")
     same_env(pair, env, "config", "get-contexts")
     same_env(pair, env, "config", "get-contexts", "-o", "name")
     same_env(pair, env, "config", "current-context")

@@ -9,7 +9,7 @@ import KubeModel
 public struct KubeconfigFiles: Sendable {
     /// The files that were read, in precedence order.
     public var paths: [String]
-    /// Each file's decoded document (relative paths already resolved), in `paths` order.
+    /// Each file's decoded document as written, in `paths` order.
     public var documents: [JSONValue]
     /// Where writes that are not tied to an existing entry go (`current-context`, new contexts):
     /// the explicit file, else the first existing `$KUBECONFIG` file, else `~/.kube/config`.
@@ -42,8 +42,14 @@ public struct KubeconfigFiles: Sendable {
     }
 
     /// The merged document (`apiVersion`, `kind`, `clusters`, `users`, `contexts`,
-    /// `current-context`, `preferences`), named lists sorted by name as kubectl prints them.
+    /// `current-context`, `preferences`), named lists sorted by name as kubectl prints them;
+    /// file paths as written (what `config view` shows).
     public var merged: JSONValue { Self.merge(documents) }
+
+    /// The merged document with relative file paths resolved against their own file's directory.
+    public var resolved: JSONValue {
+        Self.merge(zip(paths, documents).map { Self.resolvePaths($1, baseDirectory: ($0 as NSString).deletingLastPathComponent) })
+    }
 
     /// Merges decoded kubeconfigs: first definition of a name wins; first `current-context` wins.
     public static func merge(_ documents: [JSONValue]) -> JSONValue {
@@ -71,10 +77,10 @@ public struct KubeconfigFiles: Sendable {
 
     /// The connection for `context` (or the merged `current-context`).
     public func connection(context: String? = nil) throws -> ClusterConnection {
-        try Kubeconfig.parse(merged, context: context, baseDirectory: nil)
+        try Kubeconfig.parse(resolved, context: context, baseDirectory: nil)
     }
 
-    /// Reads and decodes one file, resolving its relative paths against its directory.
+    /// Reads and decodes one file.
     static func read(_ path: String) throws -> JSONValue {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw KubeconfigError("open \(path): permission denied")
@@ -88,7 +94,7 @@ public struct KubeconfigFiles: Sendable {
         guard doc.objectValue != nil else {
             throw KubeconfigError("error loading config file \"\(path)\": not a kubeconfig mapping")
         }
-        return resolvePaths(doc, baseDirectory: (path as NSString).deletingLastPathComponent)
+        return doc
     }
 
     /// Makes the file-valued fields of clusters and users absolute.

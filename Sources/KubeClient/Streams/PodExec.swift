@@ -74,7 +74,8 @@ public enum PodExec {
         if let auth = try Transport.authorization(for: connection) { headers[.authorization] = auth }
         let tls = try Transport.tlsConfiguration(for: connection)
         let host = URLComponents(string: connection.server)?.host
-        let sni = host.flatMap { $0.first?.isNumber == true || $0.contains(":") ? nil : $0 }
+        // TLS forbids an IP address as SNI; loopback servers present `localhost` in their certificate.
+        let sni = host.map { $0.first?.isNumber == true || $0.contains(":") ? "localhost" : $0 }
         let config = WebSocketClientConfiguration(maxFrameSize: maxFrameSize, additionalHeaders: headers, sniHostname: sni)
         let status = StatusBox()
         let logger = Logger(label: "kubeclient.exec", factory: { _ in SwiftLogNoOpLogHandler() })

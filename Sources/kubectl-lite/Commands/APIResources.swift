@@ -39,7 +39,7 @@ struct APIResources: AsyncParsableCommand {
         }
         for r in resources {
             var row = [r.name, r.shortNames.joined(separator: ","), r.groupVersion, r.namespaced ? "true" : "false", r.kind]
-            if wide { row += ["[" + r.verbs.joined(separator: " ") + "]", r.categories.joined(separator: ",")] }
+            if wide { row += [r.verbs.sorted().joined(separator: ","), r.categories.joined(separator: ",")] }
             rows.append(row)
         }
         Terminal.write(TabWriter.align(rows))

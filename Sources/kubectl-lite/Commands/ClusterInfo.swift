@@ -9,16 +9,19 @@ struct ClusterInfo: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
+        let color = Terminal.stdoutIsTerminal
+        let green = { (s: String) in color ? "\u{1B}[0;32m\(s)\u{1B}[0m" : s }
+        let yellow = { (s: String) in color ? "\u{1B}[0;33m\(s)\u{1B}[0m" : s }
         let text = try await Session.with(global) { session in
             let client = try session.client()
             let server = client.connection.server
-            var out = "\u{1B}[0;32mKubernetes control plane\u{1B}[0m is running at \u{1B}[0;33m\(server)\u{1B}[0m\n"
+            var out = "\(green("Kubernetes control plane")) is running at \(yellow(server))\n"
             let services = try await client.list("/api/v1/namespaces/kube-system/services",
                                                  query: ["labelSelector": "kubernetes.io/cluster-service=true"])
             for s in services["items"]?.arrayValue ?? [] {
                 let name = s["metadata"]?["labels"]?["kubernetes.io/name"]?.stringValue ?? s["metadata"]?["name"]?.stringValue ?? ""
                 let svc = s["metadata"]?["name"]?.stringValue ?? ""
-                out += "\u{1B}[0;32m\(name)\u{1B}[0m is running at \u{1B}[0;33m\(server)/api/v1/namespaces/kube-system/services/\(svc)/proxy\u{1B}[0m\n"
+                out += "\(green(name)) is running at \(yellow("\(server)/api/v1/namespaces/kube-system/services/\(svc)/proxy"))\n"
             }
             out += "\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.\n"
             return out

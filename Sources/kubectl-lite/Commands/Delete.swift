@@ -77,7 +77,8 @@ struct Delete: AsyncParsableCommand {
                     }
                 }
                 if objects.isEmpty && (all || selector != nil || fieldSelector != nil) {
-                    Terminal.printError(Get.noResources([], namespace: namespace, allNamespaces: true))
+                    // kubectl says this on stdout for delete.
+                    Terminal.write(Get.noResources([], namespace: namespace, allNamespaces: true) + "\n")
                     return
                 }
             }

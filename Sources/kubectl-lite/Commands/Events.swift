@@ -42,7 +42,7 @@ struct Events: AsyncParsableCommand {
                 var seen = HumanDuration.since(Self.lastSeen(e))
                 if count > 1 { seen += " (x\(count) over \(HumanDuration.since(e["firstTimestamp"]?.stringValue ?? Self.lastSeen(e))))" }
                 row += [seen, e["type"]?.stringValue ?? "", e["reason"]?.stringValue ?? "",
-                        "\((obj?["kind"]?.stringValue ?? "").lowercased())/\(obj?["name"]?.stringValue ?? "")",
+                        "\(obj?["kind"]?.stringValue ?? "")/\(obj?["name"]?.stringValue ?? "")",
                         (e["message"]?.stringValue ?? "").trimmingCharacters(in: "\n ")]
                 rows.append(row)
             }

@@ -13,16 +13,13 @@ struct Exec: AsyncParsableCommand {
     @Flag(name: [.customShort("i"), .customLong("stdin")]) var stdin = false
     @Flag(name: [.customShort("t"), .customLong("tty")]) var tty = false
     @Flag(name: [.customShort("q"), .customLong("quiet")]) var quiet = false
-    @Argument(parsing: .captureForPassthrough) var args: [String] = []
+    @Argument var target: String
+    @Argument(parsing: .postTerminator) var command: [String] = []
 
     func run() async throws {
-        var words = args
-        if let dash = words.firstIndex(of: "--") { words.remove(at: dash) }
-        guard words.count >= 2 else {
+        guard !command.isEmpty else {
             throw CommandFailure.error("you must specify at least one command for the container")
         }
-        let target = words[0]
-        let command = Array(words.dropFirst())
         let interactiveTTY = tty && stdin && isatty(STDIN_FILENO) != 0
         if tty && !interactiveTTY && !quiet {
             Terminal.printError("Unable to use a TTY - input is not a terminal or the right kind of file")

@@ -31,7 +31,9 @@ struct Logs: AsyncParsableCommand {
                 guard let target = args.first else {
                     throw CommandFailure.error("expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command")
                 }
-                pods = [try await Self.pod(for: target, namespace: ns, session: session)]
+                do { pods = [try await Self.pod(for: target, namespace: ns, session: session)] } catch let e as KubeAPIError where e.isNotFound && !target.contains("/") {
+                    throw CommandFailure.error("error from server (NotFound): pods \"\(target)\" not found in namespace \"\(ns)\"")
+                }
             }
             let many = pods.count > 1 || allContainers
             for pod in pods {

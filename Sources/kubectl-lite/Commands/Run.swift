@@ -6,7 +6,8 @@ import KubeModel
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a particular image on the cluster")
     @OptionGroup var global: GlobalOptions
-    @Argument(parsing: .captureForPassthrough) var args: [String] = []
+    @Argument var name: String
+    @Argument(parsing: .postTerminator) var extra: [String] = []
     @Option(name: .customLong("image")) var image: String?
     @Option(name: [.customShort("l"), .customLong("labels")]) var labels: String?
     @Option(name: .customLong("env")) var env: [String] = []
@@ -17,12 +18,6 @@ struct Run: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .customLong("output")]) var output: String?
 
     func run() async throws {
-        var words = args
-        let dash = words.firstIndex(of: "--")
-        var extra: [String] = []
-        if let dash { extra = Array(words[(dash + 1)...]); words = Array(words[..<dash]) }
-        guard let name = words.first else { throw CommandFailure.error("NAME is required for run") }
-        extra = Array(words.dropFirst()) + extra
         guard let image, !image.isEmpty else { throw CommandFailure.error("--image is required") }
         var labelMap: [String: JSONValue] = ["run": .string(name)]
         if let labels {

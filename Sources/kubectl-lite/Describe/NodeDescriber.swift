@@ -50,7 +50,7 @@ enum NodeDescriber {
                              ("Kubelet Version", "kubeletVersion")] {
             w.write(0, "  \(title):\t\(field(key))\n")
         }
-        if !field("kubeProxyVersion").isEmpty { w.write(0, "  Kube-Proxy Version:\t\(field("kubeProxyVersion"))\n") }
+        w.write(0, "  Kube-Proxy Version:\t\(field("kubeProxyVersion"))\n")
         if let cidr = spec?["podCIDR"]?.stringValue, !cidr.isEmpty { w.write(0, "PodCIDR:\t\(cidr)\n") }
         if let cidrs = spec?["podCIDRs"]?.arrayValue, !cidrs.isEmpty {
             w.write(0, "PodCIDRs:\t\(cidrs.compactMap(\.stringValue).joined(separator: ","))\n")

@@ -27,7 +27,7 @@ final class Session {
     func connection() throws -> ClusterConnection {
         let files = try files()
         var c: ClusterConnection
-        let merged = files.merged
+        let merged = files.resolved
         let hasContext = options.context != nil || !(merged["current-context"]?.stringValue ?? "").isEmpty
         if hasContext {
             c = try files.connection(context: options.context)
