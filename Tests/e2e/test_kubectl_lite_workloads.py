@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -48,7 +49,7 @@ def loose(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    with serve(tmp_path_factory, "lite-cluster", controllers=True, kubelet=True, extra_args=["--runtime", "fake"]) as s:
+    with serve(tmp_path_factory, "lite-cluster", controllers=True, kubelet=True, extra_args=["--runtime", "fake", "--metrics-resolution", "1s"]) as s:
         yield s
 
 
@@ -86,8 +87,19 @@ def test_describe_hpa_and_autoscale(pair, web):
     ns = ["-n", web]
     l = pair.lite("autoscale", "deploy", "web", "--min=2", "--max=4", "--cpu-percent=70", *ns)
     assert (l.returncode, l.stdout) == (0, "horizontalpodautoscaler.autoscaling/web autoscaled\n"), l.stderr
-    k, l = pair.both("describe", "hpa", "web", *ns)
+    # The autoscaler writes the HPA's status and events while the two tools run one after the
+    # other: compare snapshots until two consecutive reads saw the same object (bounded).
+    for _ in range(30):
+        k, l = pair.both("describe", "hpa", "web", *ns)
+        if loose(l.stdout) == loose(k.stdout):
+            break
+        time.sleep(1)
     assert loose(l.stdout) == loose(k.stdout), f"--- kubectl\n{k.stdout}\n--- lite\n{l.stdout}"
+    for _ in range(30):
+        k, l = pair.both("get", "hpa", *ns)
+        if l.stdout.splitlines()[1:2] == k.stdout.splitlines()[1:2]:
+            break
+        time.sleep(1)
     pair.same("get", "hpa", *ns, tables=True)
 
 
@@ -114,6 +126,8 @@ def test_scale_label_annotate_patch_wait(pair, web):
     assert pair.lite("annotate", "deploy/web", "note=hello", *ns).stdout == "deployment.apps/web annotated\n"
     l = pair.lite("patch", "deploy", "web", "-p", '{"spec":{"minReadySeconds":1}}', *ns)
     assert l.stdout == "deployment.apps/web patched\n", l.stderr
+    # The controller writes the new generation's status; kubectl would see that write as a change.
+    pair.kubectl("rollout", "status", "deploy/web", "--timeout=120s", *ns)
     k, l = pair.both("patch", "deploy", "web", "-p", '{"spec":{"minReadySeconds":1}}', *ns)
     assert l.stdout == k.stdout == "deployment.apps/web patched (no change)\n"
     k = pair.kubectl("get", "deploy", "web", *ns, "-o", "json")
@@ -136,7 +150,13 @@ def test_run_expose_events_auth_top(pair, web):
     assert sorted(loose(l.stdout).splitlines()) == sorted(loose(k.stdout).splitlines())
     pair.same("auth", "can-i", "create", "pods", *ns)
     pair.same("auth", "can-i", "get", "deployments.apps/web", *ns)
-    # The metrics API is not served yet: both tools say so the same way.
+    # Fake pods without usage annotations use nothing, so the figures are stable once every
+    # pod (solo too) has been sampled twice.
+    deadline = time.monotonic() + 90
+    while "solo " not in pair.kubectl("top", "pods", *ns).stdout:
+        assert time.monotonic() < deadline, "solo never appeared in kubectl top pods"
+        time.sleep(1)
     pair.same("top", "pods", *ns)
+    pair.same("top", "pods", "--containers", *ns)
     pair.same("top", "nodes")
     pair.kubectl("delete", "pod", "solo", *ns)

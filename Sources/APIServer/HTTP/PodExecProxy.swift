@@ -101,6 +101,9 @@ public struct PodExecProxy: Sendable {
                     }
                     // kubelet → client, until the kubelet closes after the exit Status
                     for try await message in kin.messages(maxSize: Self.maxFrameSize) { try await Self.write(message, to: outbound) }
+                    // Close the client's side first: a task parked reading the client does not end on
+                    // cancellation alone, and kubectl would wait for a close that never came.
+                    try? await outbound.close(.normalClosure, reason: nil)
                     group.cancelAll()
                 }
             }

@@ -14,6 +14,10 @@ struct Top: AsyncParsableCommand {
         }
     }
 
+    /// kubectl's top printer ends every cell with a tab, the last one too, so the last column
+    /// is padded like the others: an empty cell after it does the same here.
+    static func tabTerminated(_ rows: [[String]]) -> [[String]] { rows.map { $0 + [""] } }
+
     /// `250m` → `250m`; cores and bytes as kubectl prints them (millicores, Mi).
     static func cpu(_ q: String) -> String { "\(Quantity.parse(q)?.milliValue ?? 0)m" }
     static func memory(_ q: String) -> String { "\((Quantity.parse(q)?.value ?? 0) / (1024 * 1024))Mi" }
@@ -38,11 +42,15 @@ struct TopPods: AsyncParsableCommand {
                 items = try await session.client().list(base, query: selector.map { ["labelSelector": $0] } ?? [:])["items"]?.arrayValue ?? []
             }
             if items.isEmpty {
+                // As kubectl: pods without metrics are newly created ones whose usage is not sampled yet.
+                let podsPath = allNamespaces ? "/api/v1/pods" : "/api/v1/namespaces/\(ns)/pods"
+                let pods = try await session.client().list(podsPath, query: selector.map { ["labelSelector": $0] } ?? [:])
+                if !(pods["items"]?.arrayValue ?? []).isEmpty { throw CommandFailure.error("metrics not available yet") }
                 Terminal.printError(allNamespaces ? "No resources found" : "No resources found in \(ns) namespace.")
                 return
             }
             items.sort { ($0["metadata"]?["name"]?.stringValue ?? "") < ($1["metadata"]?["name"]?.stringValue ?? "") }
-            var rows: [[String]] = noHeaders ? [] : [(allNamespaces ? ["NAMESPACE"] : []) + ["NAME"] + (containers ? ["NAME"] : []) + ["CPU(cores)", "MEMORY(bytes)"]]
+            var rows: [[String]] = noHeaders ? [] : [(allNamespaces ? ["NAMESPACE"] : []) + (containers ? ["POD", "NAME"] : ["NAME"]) + ["CPU(cores)", "MEMORY(bytes)"]]
             for pod in items {
                 let podName = pod["metadata"]?["name"]?.stringValue ?? ""
                 let prefix = (allNamespaces ? [pod["metadata"]?["namespace"]?.stringValue ?? ""] : []) + [podName]
@@ -58,7 +66,7 @@ struct TopPods: AsyncParsableCommand {
                     rows.append(prefix + ["\(cpu)m", "\(mem / (1024 * 1024))Mi"])
                 }
             }
-            Terminal.write(TabWriter.align(rows))
+            Terminal.write(TabWriter.align(Top.tabTerminated(rows)))
         }
     }
 }
@@ -87,7 +95,7 @@ struct TopNodes: AsyncParsableCommand {
                 rows.append([n, "\(cpu)m", cpuCap > 0 ? "\(cpu * 100 / cpuCap)%" : "<unknown>",
                              "\(mem / (1024 * 1024))Mi", memCap > 0 ? "\(mem * 100 / memCap)%" : "<unknown>"])
             }
-            Terminal.write(TabWriter.align(rows))
+            Terminal.write(TabWriter.align(Top.tabTerminated(rows)))
         }
     }
 }
