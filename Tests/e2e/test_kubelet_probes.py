@@ -133,19 +133,23 @@ def test_readiness_flapping_moves_pod_in_and_out_of_endpoints(srv, ns):
 
 
 def test_liveness_failure_restarts_with_growing_backoff(srv, ns, examples):
-    # restartCount -> (lastState.terminated.finishedAt, state.running.startedAt)
-    restarts: dict[int, tuple[float, float]] = {}
+    # restartCount n -> lastState.terminated (startedAt, finishedAt): attempt n-1. Attempt n's
+    # start is read from the next restart's lastState, so no short running window must be caught.
+    attempts: dict[int, tuple[float, float]] = {}
     reasons: set[str] = set()
+    restarts: dict[int, tuple[float, float]] = {}
 
     def observe(p):
         cs = container_status(p)
         reasons.add(cs.get("state", {}).get("waiting", {}).get("reason", ""))
         n = cs.get("restartCount", 0)
-        fin = cs.get("lastState", {}).get("terminated", {}).get("finishedAt")
-        start = cs.get("state", {}).get("running", {}).get("startedAt")
-        if n >= 1 and fin and start:
-            restarts.setdefault(n, (parse_time(fin), parse_time(start)))
-        # A loaded machine may poll past a short-lived attempt: any two restarts after the first do.
+        term = cs.get("lastState", {}).get("terminated", {})
+        if n >= 1 and term.get("startedAt") and term.get("finishedAt"):
+            attempts.setdefault(n - 1, (parse_time(term["startedAt"]), parse_time(term["finishedAt"])))
+        # restart n: attempt n-1 finished, attempt n started
+        for k in attempts:
+            if k + 1 in attempts:
+                restarts.setdefault(k + 1, (attempts[k][1], attempts[k + 1][0]))
         return n >= 3 and len([k for k in restarts if k >= 2]) >= 2
 
     pod = wait_pod(srv, "liveness-fail", ns, observe, 240, "restartCount >= 3")
