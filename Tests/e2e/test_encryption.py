@@ -1,4 +1,4 @@
-"""Secrets encrypted at rest (issue 6): a Secret's value reads back through kubectl, but
+"""Secrets encrypted at rest: a Secret's value reads back through kubectl, but
 neither it nor its base64 is in the SQLite files; it survives a restart; a key rotation
 re-encrypts it and it still reads back."""
 

@@ -1,4 +1,4 @@
-"""Joining a node with the command `caravel server` prints (issue 6, join token + kubelet TLS
+"""Joining a node with the command `caravel server` prints (join token + kubelet TLS
 bootstrap): the kubelet finds the CA in the anonymous cluster-info, pins it by hash, gets a
 client certificate through an auto-approved CertificateSigningRequest made with the bootstrap
 token, and runs as system:node:NAME. A wrong CA hash or token stops it with a clear error."""

@@ -1,4 +1,4 @@
-"""TLS by default and authentication (issue 6, first part): the generated kubeconfig works for
+"""TLS by default and authentication: the generated kubeconfig works for
 the real kubectl over HTTPS; requests without credentials get a 401 Status; tokens from
 DIR/tokens.csv authenticate; plain HTTP to the TLS port gets nowhere."""
 
