@@ -22,17 +22,12 @@ struct RolloutUndo: AsyncParsableCommand {
                 guard let (_, rs) = target else {
                     throw CommandFailure.error(toRevision > 0 ? "unable to find specified revision \(toRevision) in history" : "no rollout history found for deployment \"\(ref.name)\"")
                 }
-                guard case .object(var template)? = rs["spec"]?["template"] else { continue }
-                if case .object(var m)? = template["metadata"], case .object(var l)? = m["labels"] {
-                    l["pod-template-hash"] = nil
-                    m["labels"] = .object(l)
-                    template["metadata"] = .object(m)
-                }
-                if JSONPatch.jsonEqual(.object(template), d["spec"]?["template"] ?? .null) {
+                guard let template = Revisions.template(of: rs) else { continue }
+                if JSONPatch.jsonEqual(template, d["spec"]?["template"] ?? .null) {
                     Terminal.write("\(ref.display) skipped rollback (current template already matches revision \(toRevision > 0 ? toRevision : current))\n")
                     continue
                 }
-                let patch: JSONValue = .object(["spec": .object(["template": .object(template)])])
+                let patch: JSONValue = .object(["spec": .object(["template": template])])
                 _ = try await client.patch(ref.path, patch, type: .merge)
                 Terminal.write("\(ref.display) rolled back\n")
             }

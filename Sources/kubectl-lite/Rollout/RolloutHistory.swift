@@ -16,6 +16,18 @@ enum Revisions {
             return (rev, rs)
         }.sorted { $0.0 < $1.0 }
     }
+
+    /// A ReplicaSet's pod template as its Deployment wrote it: without the `pod-template-hash`
+    /// label the Deployment controller adds.
+    static func template(of replicaSet: JSONValue) -> JSONValue? {
+        guard case .object(var template)? = replicaSet["spec"]?["template"] else { return nil }
+        if case .object(var m)? = template["metadata"], case .object(var l)? = m["labels"] {
+            l["pod-template-hash"] = nil
+            m["labels"] = .object(l)
+            template["metadata"] = .object(m)
+        }
+        return .object(template)
+    }
 }
 
 /// `kubectl rollout history deployment/NAME [--revision=N]`.
@@ -35,13 +47,7 @@ struct RolloutHistory: AsyncParsableCommand {
                     guard let rs = sets.first(where: { $0.0 == revision })?.1 else {
                         throw CommandFailure.error("unable to find the specified revision")
                     }
-                    var template = rs["spec"]?["template"] ?? .object([:])
-                    if case .object(var t) = template, case .object(var m)? = t["metadata"], case .object(var l)? = m["labels"] {
-                        l["pod-template-hash"] = nil
-                        m["labels"] = .object(l)
-                        t["metadata"] = .object(m)
-                        template = .object(t)
-                    }
+                    let template = Revisions.template(of: rs) ?? .object([:])
                     Terminal.write("\(ref.display) with revision #\(revision)\n" + YAMLEncoding.encode(template) + "\n")
                     continue
                 }
