@@ -46,7 +46,7 @@ fi
 if [ "${SKIP_UNIT:-0}" != "1" ]; then
   section "swift test (unit tests)"
   unit_log="$(mktemp)"
-  swift test --skip-build 2>&1 | tee "$unit_log"
+  scripts/run-unit-tests.sh "$unit_log"
   # CI runs as root with every tool installed: a test skipped there is one that did not run.
   if [ "${CI:-}" = "true" ] && grep -E "Test .*skipped|' skipped" "$unit_log" >&2; then
     echo "test.sh: the unit tests above were skipped in CI (CI=true); they must run there" >&2

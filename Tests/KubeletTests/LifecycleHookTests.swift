@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func httpGetHooks() async throws {
-        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        let server = try await ProbeTestServer.start(python: ProbeTestServer.http)
         defer { server.stop() }
         let port = JSONValue.int(Int64(server.port))
         let target = probeTarget()

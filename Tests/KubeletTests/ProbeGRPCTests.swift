@@ -4,15 +4,13 @@ import Testing
 @testable import Kubelet
 
 /// Whether python3 has grpcio (Tests/e2e/requirements.txt); the test is skipped without it.
-private func pythonHasGRPC() -> Bool {
+private func pythonHasGRPC() async -> Bool {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = ["python3", "-c", "import grpc"]
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
-    guard (try? p.run()) != nil else { return false }
-    p.waitUntilExit()
-    return p.terminationStatus == 0
+    return (try? await TestProcess.run(p)) == 0
 }
 
 /// A grpc.health.v1 server written against raw bytes, so only grpcio is needed: "" serves,
@@ -35,8 +33,8 @@ s.wait_for_termination()
 """#
 
 @Suite struct ProbeGRPCTests {
-    @Test(.enabled(if: pythonHasGRPC(), "python3 lacks grpcio")) func healthService() async throws {
-        let server = try ProbeTestServer(python: healthServer)
+    @Test(.enabled("python3 lacks grpcio") { await pythonHasGRPC() }) func healthService() async throws {
+        let server = try await ProbeTestServer.start(python: healthServer)
         defer { server.stop() }
         let port = JSONValue.int(Int64(server.port))
         let target = probeTarget()

@@ -3,67 +3,7 @@ import KubeModel
 import Testing
 @testable import Kubelet
 
-// MARK: Test doubles and servers shared by the probe and hook tests
-
-/// A runtime whose `exec` runs the command on the host (through /usr/bin/env), or answers from
-/// a script of results when one is given. Nothing else is implemented.
-final class ProbeTestRuntime: ContainerRuntime, @unchecked Sendable {
-    let name = "probe-test"
-    private let lock = NSLock()
-    private var script: [ExecResult]
-    private(set) var commands: [[String]] = []
-
-    init(script: [ExecResult] = []) { self.script = script }
-
-    func exec(_ id: ContainerID, command: [String], timeout: Duration) async throws -> ExecResult {
-        let scripted: ExecResult? = lock.withLock {
-            commands.append(command)
-            return script.isEmpty ? nil : script.removeFirst()
-        }
-        if let scripted { return scripted }
-        return try await runOnHost(command, timeout: timeout)
-    }
-
-    private func runOnHost(_ command: [String], timeout: Duration) async throws -> ExecResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let (exited, continuation) = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in continuation.finish() }
-        try process.run()
-        let timedOut = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { for await _ in exited {}; return false }
-            group.addTask { (try? await Task.sleep(for: timeout)) != nil }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        if timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            throw ExecTimeout()
-        }
-        process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return ExecResult(exitCode: process.terminationStatus, output: output)
-    }
-
-    func startSandbox(_ config: PodSandboxConfig) async throws -> SandboxStatus { SandboxStatus(podIP: "127.0.0.1", networkNamespacePath: nil) }
-    func removeSandbox(podUID: String) async throws {}
-    func startContainer(_ config: ContainerConfig) async throws -> ContainerID {
-        throw ContainerStartError(reason: "RunContainerError", message: "not supported by ProbeTestRuntime")
-    }
-    func stopContainer(_ id: ContainerID, gracePeriod: Duration) async {}
-    func containerStatus(_ id: ContainerID) async -> ContainerRuntimeState? { nil }
-    func listContainers() async -> [ContainerRecord] { [] }
-    func removeContainer(_ id: ContainerID) async {}
-    func execStreaming(_ id: ContainerID, command: [String], tty: Bool) async throws -> any ExecSession {
-        throw ContainerStartError(reason: "RunContainerError", message: "not supported by ProbeTestRuntime")
-    }
-}
+// MARK: Test doubles shared by the probe and hook tests
 
 func probeTarget(runtime: any ContainerRuntime = ProbeTestRuntime(), container: JSONValue = ["name": "app"]) -> ProbeTarget {
     ProbeTarget(podIP: "127.0.0.1", containerID: ContainerID(podUID: "uid", name: "app", attempt: 0),
@@ -71,70 +11,6 @@ func probeTarget(runtime: any ContainerRuntime = ProbeTestRuntime(), container: 
 }
 
 /// A python3 program listening on a free loopback port, which it prints first. Stopped by PID.
-final class ProbeTestServer: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-
-    init(python source: String) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-u", "-c", source]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // The first line is the port; read byte by byte so nothing past it is consumed.
-        var line = ""
-        while let byte = try out.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 {
-            line.append(Character(UnicodeScalar(byte)))
-        }
-        guard let port = Int(line) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw ProbeError("test server did not start: \(line)")
-        }
-        self.port = port
-    }
-
-    func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    static let http = #"""
-import http.server, socketserver, time
-class H(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def reply(self, code, body=b"", headers=()):
-        self.send_response(code)
-        for k, v in headers: self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def do_GET(self):
-        p = self.path
-        if p == "/ok": self.reply(200, b"fine")
-        elif p == "/fail": self.reply(500, b"broken")
-        elif p == "/agent": self.reply(200 if self.headers.get("User-Agent", "").startswith("kube-") else 400)
-        elif p == "/headers":
-            ok = self.headers.get("X-Probe") == "yes" and self.headers.get("Host") == "example.test"
-            self.reply(200 if ok else 400)
-        elif p == "/same": self.reply(302, headers=[("Location", "/ok")])
-        elif p == "/same-to-fail": self.reply(301, headers=[("Location", "/fail")])
-        elif p == "/other": self.reply(302, headers=[("Location", "http://other.invalid:1/fail")])
-        elif p == "/loop": self.reply(302, headers=[("Location", "/loop")])
-        elif p == "/slow": time.sleep(5); self.reply(200)
-        elif p == "/big": self.reply(200, b"x" * 100000)
-        elif p == "/chunked":
-            self.send_response(200); self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
-            self.wfile.write(b"4\r\nabcd\r\n0\r\n\r\n")
-        else: self.reply(404)
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-s = S(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
-"""#
-}
-
 // MARK: httpGet
 
 @Suite struct ProbeHTTPGetTests {
@@ -148,7 +24,7 @@ s.serve_forever()
     }
 
     @Test func statusCodes() async throws {
-        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        let server = try await ProbeTestServer.start(python: ProbeTestServer.http)
         defer { server.stop() }
         #expect(await probe(server, "/ok") == .success)
         #expect(await probe(server, "/fail") == .failure("HTTP probe failed with statuscode: 500"))
@@ -159,7 +35,7 @@ s.serve_forever()
     }
 
     @Test func headersAndHostOverride() async throws {
-        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        let server = try await ProbeTestServer.start(python: ProbeTestServer.http)
         defer { server.stop() }
         let headers: JSONValue = [["name": "X-Probe", "value": "yes"], ["name": "Host", "value": "example.test"]]
         #expect(await probe(server, "/headers", ["httpHeaders": headers]) == .success)
@@ -167,7 +43,7 @@ s.serve_forever()
     }
 
     @Test func namedPort() async throws {
-        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        let server = try await ProbeTestServer.start(python: ProbeTestServer.http)
         defer { server.stop() }
         let container: JSONValue = ["name": "app", "ports": [["name": "http", "containerPort": .int(Int64(server.port))]]]
         let target = probeTarget(container: container)
@@ -177,9 +53,10 @@ s.serve_forever()
     }
 
     @Test func redirects() async throws {
-        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        let server = try await ProbeTestServer.start(python: ProbeTestServer.http)
         defer { server.stop() }
-        #expect(await probe(server, "/same") == .success)
+        let same = await probe(server, "/same")
+        #expect(same == .success)
         #expect(await probe(server, "/same-to-fail") == .failure("HTTP probe failed with statuscode: 500"))
         // Another host is not followed; the redirect itself counts as success.
         #expect(await probe(server, "/other") == .success)
@@ -188,7 +65,7 @@ s.serve_forever()
     }
 
     @Test func timeoutAndRefused() async throws {
-        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        let server = try await ProbeTestServer.start(python: ProbeTestServer.http)
         defer { server.stop() }
         guard case .failure(let slow) = await probe(server, "/slow", timeoutSeconds: 1) else {
             Issue.record("slow endpoint succeeded"); return
@@ -213,8 +90,7 @@ s.serve_forever()
                              "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem"]
         openssl.standardOutput = FileHandle.nullDevice
         openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
+        try await TestProcess.run(openssl)
         // The plain server, wrapped in TLS with a self-signed certificate.
         let source = ProbeTestServer.http.replacingOccurrences(of: "print(s.server_address", with: """
             import ssl
@@ -222,7 +98,7 @@ s.serve_forever()
             s.socket = ctx.wrap_socket(s.socket, server_side=True)
             print(s.server_address
             """)
-        let server = try ProbeTestServer(python: source)
+        let server = try await ProbeTestServer.start(python: source)
         defer { server.stop() }
         #expect(await probe(server, "/ok", ["scheme": "HTTPS"]) == .success)
         #expect(await probe(server, "/fail", ["scheme": "HTTPS"]) == .failure("HTTP probe failed with statuscode: 500"))
@@ -245,7 +121,7 @@ s.serve_forever()
 
 @Suite struct ProbeTCPSocketTests {
     @Test func openAndClosedPorts() async throws {
-        let server = try ProbeTestServer(python: ProbeTestServer.http)
+        let server = try await ProbeTestServer.start(python: ProbeTestServer.http)
         defer { server.stop() }
         #expect(await Prober.run(["tcpSocket": ["port": .int(Int64(server.port))]], target: probeTarget()) == .success)
         let closed = try nodeTestFreePort()

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `swift test --skip-build` under a watchdog, used by scripts/test.sh.
+#
+#   scripts/run-unit-tests.sh LOG [swift test arguments...]
+#
+# The output goes to LOG (a file, never a pipe: a child process that outlives its test cannot
+# hold the run open) and is followed on stdout. A run that goes past UNIT_TEST_TIMEOUT seconds
+# (default 900; a full run takes under three minutes on two cores) is a hang: the script prints
+# the tests that started and never finished and every thread's stack (gdb), kills the run and
+# runs it once more, so one hang is diagnosed loudly without costing the whole CI run. Exit
+# status: swift test's, or 124 when the second run hangs too.
+set -uo pipefail
+
+log="$1"; shift
+limit="${UNIT_TEST_TIMEOUT:-900}"
+
+unfinished() {
+  # "◇ Test name() started." lines without a matching "✔/✘ Test name() passed/failed" line.
+  comm -23 <(sed -n 's/^◇ Test \(.*\) started\.$/\1/p' "$log" | sort -u) \
+           <(sed -n 's/^[✔✘] Test \(.*\) \(passed\|failed\|recorded\).*/\1/p' "$log" | sort -u)
+}
+
+diagnose() {
+  echo
+  echo "run-unit-tests.sh: the unit tests are still running after ${limit} s; started and not finished:"
+  unfinished | grep -vx 'run' | sed 's/^/    /'
+  local pids
+  pids="$(pgrep -f 'PackageTests.xctest' || true)"
+  for pid in $pids; do
+    echo "run-unit-tests.sh: threads of $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) (pid $pid):"
+    if command -v gdb >/dev/null; then
+      timeout 120 gdb -p "$pid" -batch -nx -ex 'set pagination off' -ex 'thread apply all bt 25' 2>/dev/null \
+        | grep -E '^(Thread|#)' | cut -c1-240
+    else
+      for task in /proc/"$pid"/task/*; do echo "    $(basename "$task") $(cat "$task/comm") $(cat "$task/wchan" 2>/dev/null)"; done
+    fi
+  done
+}
+
+run_once() {
+  : > "$log"
+  # Line-buffered, so the log is current when the watchdog reads it (a file is otherwise
+  # written in 4 KiB blocks, and a killed run loses its last block).
+  stdbuf -oL -eL swift test --skip-build "$@" > "$log" 2>&1 &
+  local pid=$!
+  tail -n +1 -f --pid="$pid" "$log" &
+  local follower=$! deadline=$((SECONDS + limit))
+  while kill -0 "$pid" 2>/dev/null; do
+    if (( SECONDS > deadline )); then
+      sleep 1; kill "$follower" 2>/dev/null
+      diagnose
+      pkill -KILL -f 'PackageTests.xctest' || true
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null
+      wait "$follower" 2>/dev/null
+      return 124
+    fi
+    sleep 2
+  done
+  wait "$pid"
+  local status=$?
+  wait "$follower" 2>/dev/null
+  return "$status"
+}
+
+run_once "$@"
+status=$?
+if [ "$status" -eq 124 ]; then
+  echo "run-unit-tests.sh: the run above hung; running the unit tests once more" >&2
+  run_once "$@"
+  status=$?
+fi
+exit "$status"
