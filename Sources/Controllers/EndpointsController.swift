@@ -34,10 +34,6 @@ enum ServiceEndpoints {
         return out
     }
 
-    static func matches(_ selector: [String: String], _ labels: [String: String]) -> Bool {
-        selector.allSatisfy { labels[$0.key] == $0.value }
-    }
-
     /// Endpoints of the pods `service` selects: those with an IP that have not finished,
     /// sorted by IP then name so that unchanged input renders the same object.
     static func endpoints(for service: JSONValue, selector: [String: String], pods: ObjectCache) -> [PodEndpoint] {
@@ -45,7 +41,7 @@ enum ServiceEndpoints {
         let publishNotReady = service[path: ["spec", "publishNotReadyAddresses"]]?.boolValue == true
         let servicePorts = service[path: ["spec", "ports"]]?.arrayValue ?? []
         var out: [PodEndpoint] = []
-        for pod in pods.list(namespace: ns) where matches(selector, pod.labels) {
+        for pod in pods.list(namespace: ns) where LabelSelector.setMatches(selector, pod.labels) {
             let phase = pod[path: ["status", "phase"]]?.stringValue
             guard phase != "Succeeded", phase != "Failed", let ip = podIP(pod) else { continue }
             let terminating = ObjectRules.isTerminating(pod)
@@ -90,7 +86,7 @@ enum ServiceEndpoints {
             guard let ns = pods.first?.namespace else { return }
             var keys = Set<String>()
             for svc in services.list(namespace: ns) {
-                guard let sel = selector(of: svc), pods.contains(where: { matches(sel, $0.labels) }), let key = ObjectCache.key(of: svc) else { continue }
+                guard let sel = selector(of: svc), pods.contains(where: { LabelSelector.setMatches(sel, $0.labels) }), let key = ObjectCache.key(of: svc) else { continue }
                 keys.insert(key)
             }
             keys.forEach(enqueue)

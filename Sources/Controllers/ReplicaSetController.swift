@@ -193,10 +193,7 @@ public struct ReplicaSetController: Reconciler {
         let minReady = ObjectRules.int(rs[path: ["spec", "minReadySeconds"]])
         let t = now()
         let templateLabels = rs.stringMap(at: ["spec", "template", "metadata", "labels"])
-        let fullyLabeled = owned.filter { pod in
-            let labels = pod.labels
-            return templateLabels.allSatisfy { labels[$0.key] == $0.value }
-        }.count
+        let fullyLabeled = owned.filter { LabelSelector.setMatches(templateLabels, $0.labels) }.count
         let ready = owned.filter(ObjectRules.isReady)
         let available = ready.filter { ObjectRules.isAvailable($0, minReadySeconds: minReady, now: t) }
 

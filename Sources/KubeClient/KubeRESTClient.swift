@@ -33,12 +33,8 @@ public final class KubeRESTClient: Sendable {
     }
 
     /// Patch flavours, named by their `Content-Type`.
-    public enum PatchType: String, Sendable {
-        case json = "application/json-patch+json"
-        case merge = "application/merge-patch+json"
-        case strategicMerge = "application/strategic-merge-patch+json"
-        case apply = "application/apply-patch+yaml"
-    }
+    /// PATCH content types, as the API server reads them.
+    public typealias PatchType = KubeModel.PatchType
 
     /// The connection this client was built from (server, namespace, credentials).
     public let connection: ClusterConnection

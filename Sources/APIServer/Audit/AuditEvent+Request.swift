@@ -1,4 +1,5 @@
 import Foundation
+import KubeModel
 import Hummingbird
 import NIOCore
 

@@ -1,13 +1,5 @@
 import KubeModel
 
-/// Patch formats kube-apiserver accepts, by Content-Type.
-public enum PatchType: String, Sendable {
-    case json = "application/json-patch+json"
-    case merge = "application/merge-patch+json"
-    case strategicMerge = "application/strategic-merge-patch+json"
-    case apply = "application/apply-patch+yaml"
-}
-
 extension Registry {
     /// PATCH of an object or its status: the patch is applied to the current object inside the
     /// store's transaction, then the result goes through the same path as an update.

@@ -323,7 +323,8 @@ enum PodSpecValidation {
         var errs: [FieldError] = []
         if let selector, !K.selectorIsEmpty(selector) {
             let labels = K.stringMap(template[path: ["metadata", "labels"]])
-            if !K.selectorMatches(selector, labels) {
+            // An invalid selector is reported by the selector's own validation, not here.
+            if let parsed = try? LabelSelector.fromJSON(selector), !parsed.matches(labels) {
                 errs.append(.invalid(K.child(K.child(path, "metadata"), "labels"), K.showStringMap(template[path: ["metadata", "labels"]]),
                                      "`selector` does not match template `labels`"))
             }

@@ -95,23 +95,6 @@ enum ResourceKit {
 
     // MARK: label selectors (metav1.LabelSelector)
 
-    /// Whether `selector` matches `labels`; an empty selector matches everything.
-    static func selectorMatches(_ selector: JSONValue, _ labels: [String: String]) -> Bool {
-        for (k, v) in stringMap(selector["matchLabels"]) where labels[k] != v { return false }
-        for req in array(selector["matchExpressions"]) {
-            let key = string(req["key"])
-            let values = array(req["values"]).compactMap(\.stringValue)
-            switch string(req["operator"]) {
-            case "In": guard let l = labels[key], values.contains(l) else { return false }
-            case "NotIn": if let l = labels[key], values.contains(l) { return false }
-            case "Exists": if labels[key] == nil { return false }
-            case "DoesNotExist": if labels[key] != nil { return false }
-            default: return false
-            }
-        }
-        return true
-    }
-
     static func selectorIsEmpty(_ selector: JSONValue?) -> Bool {
         stringMap(selector?["matchLabels"]).isEmpty && array(selector?["matchExpressions"]).isEmpty
     }

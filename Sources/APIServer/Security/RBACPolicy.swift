@@ -116,7 +116,7 @@ public struct RBACPolicy: Sendable {
             for other in own.keys.sorted() where other != name && !visiting.contains(other) {
                 let l = labels[other] ?? [:]
                 // An empty selector would select everything; Kubernetes skips it the same way.
-                guard sels.contains(where: { !ResourceKit.selectorIsEmpty($0) && ResourceKit.selectorMatches($0, l) }) else { continue }
+                guard sels.contains(where: { !ResourceKit.selectorIsEmpty($0) && (try? LabelSelector.fromJSON($0))?.matches(l) == true }) else { continue }
                 for r in effective(other, visiting.union([name])) where !rules.contains(r) { rules.append(r) }
             }
             return rules

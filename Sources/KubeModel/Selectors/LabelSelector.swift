@@ -123,6 +123,13 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
         return requirements.allSatisfy { $0.matches(labels) }
     }
 
+    /// Whether every key of a set-based selector (a Service's or ReplicationController's
+    /// `spec.selector`) has its value in `labels`, as `labels.SelectorFromValidatedSet(set)`
+    /// matches; the empty set matches everything.
+    public static func setMatches(_ set: [String: String], _ labels: [String: String]) -> Bool {
+        set.allSatisfy { labels[$0.key] == $0.value }
+    }
+
     /// Canonical string form (`labels.Selector.String`); empty for everything and nothing.
     public var description: String { requirements.map(\.description).joined(separator: ",") }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KubeModel
 import NIOCore
 
 /// `GET /containerLogs/{ns}/{pod}/{container}`: the container's log as plain text, streamed
@@ -9,7 +10,7 @@ struct ContainerLogsRoute: Sendable {
     let runtime: any ContainerRuntime
 
     func respond(_ request: Request, namespace: String, pod: String, container: String) async throws -> Response {
-        let query = KubeletQuery(request.uri.query)
+        let query = QueryParameters(request.uri.query)
         let options: LogOptions
         let previous: Bool
         do {
@@ -36,7 +37,8 @@ struct ContainerLogsRoute: Sendable {
                         body: ResponseBody(asyncSequence: ByteBufferChunks(base: reader)))
     }
 
-    static func options(_ q: KubeletQuery) throws -> LogOptions {
+    static func options(_ q: QueryParameters) throws -> LogOptions {
+        if let malformed = q.malformed { throw KubeletHTTPError(code: 400, message: malformed) }
         var o = LogOptions()
         o.follow = try flag(q, "follow")
         o.timestamps = try flag(q, "timestamps")
@@ -48,7 +50,7 @@ struct ContainerLogsRoute: Sendable {
         if let s = try int(q, "sinceSeconds") {
             guard s > 0 else { throw KubeletHTTPError(code: 400, message: "sinceSeconds must be greater than zero") }
             o.since = Date().addingTimeInterval(-Double(s))
-        } else if let t = q.get("sinceTime"), !t.isEmpty {
+        } else if let t = q["sinceTime"], !t.isEmpty {
             guard let d = RFC3339.parse(Substring(t)) else {
                 throw KubeletHTTPError(code: 400, message: "invalid sinceTime \"\(t)\": want RFC3339")
             }
@@ -58,8 +60,8 @@ struct ContainerLogsRoute: Sendable {
         return o
     }
 
-    static func flag(_ q: KubeletQuery, _ key: String) throws -> Bool {
-        guard let v = q.get(key) else { return false }
+    static func flag(_ q: QueryParameters, _ key: String) throws -> Bool {
+        guard let v = q[key] else { return false }
         switch v {
         case "1", "t", "T", "true", "TRUE", "True": return true
         case "", "0", "f", "F", "false", "FALSE", "False": return false
@@ -67,8 +69,8 @@ struct ContainerLogsRoute: Sendable {
         }
     }
 
-    static func int(_ q: KubeletQuery, _ key: String) throws -> Int? {
-        guard let v = q.get(key), !v.isEmpty else { return nil }
+    static func int(_ q: QueryParameters, _ key: String) throws -> Int? {
+        guard let v = q[key], !v.isEmpty else { return nil }
         guard let i = Int(v) else { throw KubeletHTTPError(code: 400, message: "invalid integer value \"\(v)\" for query parameter \(key)") }
         return i
     }

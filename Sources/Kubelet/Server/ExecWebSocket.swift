@@ -41,12 +41,12 @@ struct ExecWebSocket: Sendable {
     func handle(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter,
                 _ context: WebSocketRouterContext<KubeletRequestContext>) async {
         let params = context.requestContext.parameters
-        let query = KubeletQuery(context.request.uri.query)
+        let query = QueryParameters(context.request.uri.query)
         let proto = ExecStreamProtocol.negotiate(context.request.headers) ?? .v4
-        let command = query.getAll("command")
+        let command = query.all("command")
         let wantStdin = Self.flag(query, "input") || Self.flag(query, "stdin")
-        let wantStdout = query.get("stdout").map { _ in Self.flag(query, "stdout") } ?? true
-        let wantStderr = query.get("stderr").map { _ in Self.flag(query, "stderr") } ?? true
+        let wantStdout = query["stdout"].map { _ in Self.flag(query, "stdout") } ?? true
+        let wantStderr = query["stderr"].map { _ in Self.flag(query, "stderr") } ?? true
         let tty = Self.flag(query, "tty")
         guard !command.isEmpty else {
             await finish(outbound, status: KubeletStatus.failure(code: 400, message: "you must specify at least one command for the container"))
@@ -120,8 +120,8 @@ struct ExecWebSocket: Sendable {
         try? await outbound.close(.normalClosure, reason: nil)
     }
 
-    static func flag(_ q: KubeletQuery, _ key: String) -> Bool {
-        guard let v = q.get(key) else { return false }
+    static func flag(_ q: QueryParameters, _ key: String) -> Bool {
+        guard let v = q[key] else { return false }
         return ["1", "t", "T", "true", "TRUE", "True"].contains(v)
     }
 }

@@ -1,5 +1,6 @@
 /// Query parameters as Go's url.ParseQuery reads them: `+` is a space, %XX decoded,
-/// repeated keys keep every value, and a broken %XX escape is an error.
+/// repeated keys keep every value, and a broken %XX escape is an error. The API server and the
+/// kubelet read their requests' queries with it (Hummingbird's own parser leaves `+`).
 public struct QueryParameters: Sendable {
     private var values: [String: [String]] = [:]
     /// Go's error for the first broken escape (`invalid URL escape "%zz"`); such a request is
@@ -20,26 +21,13 @@ public struct QueryParameters: Sendable {
 
     public subscript(_ key: String) -> String? { values[key]?.first }
 
+    /// Every value of a repeated key, in order (`command=sh&command=-c`).
+    public func all(_ key: String) -> [String] { values[key] ?? [] }
+
     public func has(_ key: String) -> Bool { values[key] != nil }
 
-    /// Go's strconv.ParseBool: 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False.
-    public func bool(_ key: String) throws(APIError) -> Bool {
-        guard let v = self[key] else { return false }
-        switch v {
-        case "1", "t", "T", "TRUE", "true", "True": return true
-        case "0", "f", "F", "FALSE", "false", "False", "": return false
-        default: throw APIError.badRequest("invalid boolean value \"\(v)\" for query parameter \(key)")
-        }
-    }
-
-    public func int(_ key: String) throws(APIError) -> Int64? {
-        guard let v = self[key], !v.isEmpty else { return nil }
-        guard let i = Int64(v) else { throw APIError.badRequest("invalid integer value \"\(v)\" for query parameter \(key)") }
-        return i
-    }
-
     /// Go's EscapeError text for the first bad escape in `pair`.
-    static func escapeError(_ pair: Substring) -> String {
+    public static func escapeError(_ pair: Substring) -> String {
         let bytes = Array(pair.utf8)
         var i = 0
         while i < bytes.count {
@@ -57,7 +45,7 @@ public struct QueryParameters: Sendable {
     }
 
     /// Nil when an escape is broken (`%` not followed by two hex digits).
-    static func decode(_ s: Substring) -> String? {
+    public static func decode(_ s: Substring) -> String? {
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
         var it = Array(s.utf8)[...]
