@@ -198,7 +198,7 @@ struct RawAnswer {
         }
     }
 
-    @Test(.timeLimit(.minutes(3))) func malformedRequestsGet4xx() async throws {
+    @Test(.timeLimit(.minutes(5))) func malformedRequestsGet4xx() async throws {
         try await withRawServer({ $0.connectionTimeouts.header = .seconds(2); $0.connectionTimeouts.idle = .seconds(2) }) { port in
             let created = try await RawConnection.exchange(port: port, rawRequest("POST", "/api/v1/namespaces/default/configmaps",
                                                                                   headers: ["Content-Type: application/json"], body: Self.configMap))

@@ -12,7 +12,7 @@ import Testing
 
     static let watchPath = "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=60"
 
-    @Test(.timeLimit(.minutes(2))) func partialRequestLineIsClosed() async throws {
+    @Test(.timeLimit(.minutes(5))) func partialRequestLineIsClosed() async throws {
         try await withRawServer(Self.short) { port in
             let c = try await RawConnection.open(port: port)
             try await c.send(Array("GET /api/v1/names".utf8))
@@ -22,7 +22,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func silentAndSlowClientsAreClosed() async throws {
+    @Test(.timeLimit(.minutes(5))) func silentAndSlowClientsAreClosed() async throws {
         try await withRawServer(Self.short) { port in
             // Connects and sends nothing.
             let silent = try await RawConnection.open(port: port)
@@ -49,7 +49,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func watchOutlivesIdleTimeout() async throws {
+    @Test(.timeLimit(.minutes(5))) func watchOutlivesIdleTimeout() async throws {
         try await withRawServer(Self.short) { port in
             let watch = try await RawConnection.open(port: port)
             try await watch.send(rawRequest("GET", Self.watchPath, keepAlive: true))
@@ -68,7 +68,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func hungUpWatchReleasesItsSlot() async throws {
+    @Test(.timeLimit(.minutes(5))) func hungUpWatchReleasesItsSlot() async throws {
         try await withRawServer({ $0.maxWatchesPerUser = 1 }) { port in
             let first = try await RawConnection.open(port: port)
             try await first.send(rawRequest("GET", Self.watchPath, keepAlive: true))

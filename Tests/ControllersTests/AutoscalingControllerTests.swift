@@ -60,7 +60,7 @@ final class FakeMetricsSource: MetricsSource, @unchecked Sendable {
 
     /// The REST source against the real metrics APIs (external values pushed as an operator
     /// does), and target kinds resolved through discovery.
-    @Test(.timeLimit(.minutes(2))) func restSourceAndKindResolution() async throws {
+    @Test(.timeLimit(.minutes(5))) func restSourceAndKindResolution() async throws {
         try await withAPIServer { client, _ in
             let path = "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth"
             _ = try await client.update(path, [
@@ -86,7 +86,7 @@ final class FakeMetricsSource: MetricsSource, @unchecked Sendable {
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func scalesAndReports() async throws {
+    @Test(.timeLimit(.minutes(5))) func scalesAndReports() async throws {
         try await withAPIServer { client, _ in try await scenario(client) }
     }
 

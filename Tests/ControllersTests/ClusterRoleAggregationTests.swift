@@ -24,7 +24,7 @@ import Testing
         #expect(ClusterRoleAggregationController.aggregatedRules(of: "self", selectors: selectors, among: roles) == [r1, r2])
     }
 
-    @Test(.timeLimit(.minutes(2))) func labelledRoleAggregatesIntoView() async throws {
+    @Test(.timeLimit(.minutes(5))) func labelledRoleAggregatesIntoView() async throws {
         try await withControlPlane(scenario)
     }
 

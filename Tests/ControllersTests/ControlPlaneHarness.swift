@@ -81,9 +81,9 @@ private func run(_ services: ServiceGroup, client: KubeRESTClient, _ body: (Kube
 
 extension LeaderElectionConfiguration {
     /// Short periods so tests do not wait on production timings.
-    static func testing(identity: String = LeaderElectionConfiguration.defaultIdentity(), leaseDuration: Duration = .seconds(3),
+    static func testing(identity: String = LeaderElectionConfiguration.defaultIdentity(), leaseDuration: Duration = .seconds(8),
                         releaseOnCancel: Bool = true) -> LeaderElectionConfiguration {
-        LeaderElectionConfiguration(identity: identity, leaseDuration: leaseDuration, renewDeadline: .seconds(2),
-                                    retryPeriod: .milliseconds(200), releaseOnCancel: releaseOnCancel)
+        LeaderElectionConfiguration(identity: identity, leaseDuration: leaseDuration, renewDeadline: .seconds(6),
+                                    retryPeriod: .milliseconds(500), releaseOnCancel: releaseOnCancel)
     }
 }

@@ -14,7 +14,7 @@ import Testing
     static let replicaSets = ResourcePath(group: "apps", version: "v1", plural: "replicasets", namespace: "default")
     static let pods = ResourcePath.core("pods", namespace: "default")
 
-    @Test(.timeLimit(.minutes(2))) func deploymentRollsOutAndUpdatesWithinSurge() async throws {
+    @Test(.timeLimit(.minutes(5))) func deploymentRollsOutAndUpdatesWithinSurge() async throws {
         try await withControlPlane(scenario)
     }
 

@@ -76,7 +76,7 @@ import Testing
         #expect(progressing(status)?["lastTransitionTime"] == .string(Timestamp.format(start.addingTimeInterval(12))))
     }
 
-    @Test(.timeLimit(.minutes(2))) func stalledRolloutExceedsItsProgressDeadline() async throws {
+    @Test(.timeLimit(.minutes(5))) func stalledRolloutExceedsItsProgressDeadline() async throws {
         try await withControlPlane { client in
             let d = LeaderElectionEndToEndTests.deployment(replicas: 2, extraSpec: ["progressDeadlineSeconds": 2])
             _ = try await client.create(Self.deployments.path, d)
@@ -92,7 +92,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func scalingDuringARolloutIsProportional() async throws {
+    @Test(.timeLimit(.minutes(5))) func scalingDuringARolloutIsProportional() async throws {
         try await withControlPlane { client in
             let d = LeaderElectionEndToEndTests.deployment(
                 replicas: 10, extraSpec: ["strategy": ["type": "RollingUpdate", "rollingUpdate": ["maxSurge": 3, "maxUnavailable": 0]]])

@@ -14,7 +14,7 @@ import Testing
     static let endpoints = ResourcePath.core("endpoints", namespace: "default")
     static let slices = ResourcePath(group: "discovery.k8s.io", version: "v1", plural: "endpointslices", namespace: "default")
 
-    @Test(.timeLimit(.minutes(2))) func endpointsFollowPods() async throws {
+    @Test(.timeLimit(.minutes(5))) func endpointsFollowPods() async throws {
         try await withControlPlane(scenario)
     }
 

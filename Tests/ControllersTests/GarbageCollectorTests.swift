@@ -14,7 +14,7 @@ import Testing
     static let replicaSets = DeploymentEndToEndTests.replicaSets
     static let pods = DeploymentEndToEndTests.pods
 
-    @Test(.timeLimit(.minutes(2))) func backgroundDeletionOfDeploymentRemovesReplicaSetAndPods() async throws {
+    @Test(.timeLimit(.minutes(5))) func backgroundDeletionOfDeploymentRemovesReplicaSetAndPods() async throws {
         try await withCluster { client in
             let deployment: JSONValue = [
                 "apiVersion": "apps/v1", "kind": "Deployment",
@@ -39,7 +39,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func foregroundDeletionWaitsForPods() async throws {
+    @Test(.timeLimit(.minutes(5))) func foregroundDeletionWaitsForPods() async throws {
         try await withCluster { client in
             let rs = try await createReplicaSet(client, name: "fg", replicas: 2)
             let running = try await eventually(timeout: .seconds(20)) { try await items(client, Self.pods, app: "fg").count == 2 }
@@ -66,7 +66,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func foregroundOwnerStaysWhilePodsAreTerminating() async throws {
+    @Test(.timeLimit(.minutes(5))) func foregroundOwnerStaysWhilePodsAreTerminating() async throws {
         try await withCluster { client in
             // The pods' own finalizer keeps them terminating until the test lets them go.
             var rs = Self.replicaSet(name: "held", replicas: 2)
@@ -96,7 +96,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func orphanDeletionKeepsPods() async throws {
+    @Test(.timeLimit(.minutes(5))) func orphanDeletionKeepsPods() async throws {
         try await withCluster { client in
             let rs = try await createReplicaSet(client, name: "orphan", replicas: 2)
             let running = try await eventually(timeout: .seconds(20)) { try await items(client, Self.pods, app: "orphan").count == 2 }
@@ -122,7 +122,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func danglingOwnerReferences() async throws {
+    @Test(.timeLimit(.minutes(5))) func danglingOwnerReferences() async throws {
         try await withCluster { client in
             // Only owner gone: collected.
             _ = try await client.create(Self.pods.path, Self.pod("ghost", owners: [Self.ownerRef("ReplicaSet", "ghost", uid: UUID().uuidString)]))

@@ -9,7 +9,7 @@ import Testing
 @Suite struct NamespaceControllerTests {
     static let namespaces = ResourcePath.core("namespaces")
 
-    @Test(.timeLimit(.minutes(2))) func deletedNamespaceEmptiesThenGoes() async throws {
+    @Test(.timeLimit(.minutes(5))) func deletedNamespaceEmptiesThenGoes() async throws {
         try await withControlPlane(scenario)
     }
 

@@ -42,7 +42,7 @@ import Testing
         #expect(CIDRRange(cidr: "bogus", subnetMask: 24) == nil)
     }
 
-    @Test(.timeLimit(.minutes(2))) func distinctCIDRsKeptAcrossRestarts() async throws {
+    @Test(.timeLimit(.minutes(5))) func distinctCIDRsKeptAcrossRestarts() async throws {
         try await withAPIServer { client, _ in
             var manager = Self.startManager(client)
             for name in ["a", "b", "c"] { _ = try await client.create(Self.nodes.path, Self.node(name)) }
@@ -69,7 +69,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func exhaustedRangeRecordsCIDRNotAvailable() async throws {
+    @Test(.timeLimit(.minutes(5))) func exhaustedRangeRecordsCIDRNotAvailable() async throws {
         try await withAPIServer { client, _ in
             let informer = Informer(source: RESTListWatch(client: client, resource: Self.nodes), options: .init())
             let running = Task { await informer.run() }

@@ -16,7 +16,7 @@ import Testing
     static let leases = ResourcePath(group: "coordination.k8s.io", version: "v1", plural: "leases", namespace: "kube-node-lease")
     static let events = ResourcePath.core("events", namespace: "default")
 
-    @Test(.timeLimit(.minutes(2))) func silentNodeIsTaintedAndItsPodsMove() async throws {
+    @Test(.timeLimit(.minutes(5))) func silentNodeIsTaintedAndItsPodsMove() async throws {
         try await withControlPlane(nodeMonitorGracePeriod: .seconds(3), scenario)
     }
 

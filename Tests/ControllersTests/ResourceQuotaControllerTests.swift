@@ -7,7 +7,7 @@ import Testing
 /// The resource quota controller against the real API server: status.hard mirrors spec.hard
 /// and status.used counts the namespace's pods and ConfigMaps, dropping a pod once it failed.
 @Suite struct ResourceQuotaControllerTests {
-    @Test(.timeLimit(.minutes(2))) func statusTracksUsage() async throws {
+    @Test(.timeLimit(.minutes(5))) func statusTracksUsage() async throws {
         try await withControlPlane(scenario)
     }
 

@@ -16,7 +16,7 @@ import Testing
     static let nodes = ResourcePath.core("nodes")
     static let events = ResourcePath.core("events", namespace: "default")
 
-    @Test(.timeLimit(.minutes(2))) func schedulesSpreadsAndExplains() async throws {
+    @Test(.timeLimit(.minutes(5))) func schedulesSpreadsAndExplains() async throws {
         try await withControlPlane(scenario)
     }
 

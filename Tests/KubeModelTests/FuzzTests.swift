@@ -107,7 +107,7 @@ private let patchSeeds = [
 ]
 
 @Suite struct FuzzTests {
-    @Test(.timeLimit(.minutes(2))) func jsonParserRoundTrips() throws {
+    @Test(.timeLimit(.minutes(5))) func jsonParserRoundTrips() throws {
         var m = Mutator(seed: 0xC0FFEE, corpus: jsonSeeds, tokens: [#""\u0000""#, "1.0", "1E+2", "[null]"])
         for _ in 0..<8_000 {
             let input = m.next()
@@ -122,7 +122,7 @@ private let patchSeeds = [
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func yamlDecoder() {
+    @Test(.timeLimit(.minutes(5))) func yamlDecoder() {
         var m = Mutator(seed: 0xBADA55, corpus: yamlSeeds, tokens: ["*x", "&x ", "<<: *b", "- ", ": ", "? ", "!!binary ", "%YAML 1.1\n", "---\n", "|-\n", "\t"])
         for _ in 0..<4_000 {
             let text = String(decoding: m.next(), as: UTF8.self)
@@ -136,7 +136,7 @@ private let patchSeeds = [
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func selectors() {
+    @Test(.timeLimit(.minutes(5))) func selectors() {
         var m = Mutator(seed: 0x5E1EC7, corpus: selectorSeeds, tokens: ["in", "notin", "(", ")", "!=", "==", ",", "/", "."])
         let labels = ["app": "web", "tier": "db", "env": "prod", "x": ""]
         for _ in 0..<6_000 {
@@ -166,7 +166,7 @@ private let patchSeeds = [
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func patches() throws {
+    @Test(.timeLimit(.minutes(5))) func patches() throws {
         let target = try JSONParser.parse(deploymentJSON)
         var m = Mutator(seed: 0x9A7C4, corpus: patchSeeds, tokens: [#""$patch":"merge""#, #""op":"#, #""path":"/""#, "~0", "~1", "/-", "/0"])
         for _ in 0..<6_000 {
@@ -182,7 +182,7 @@ private let patchSeeds = [
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func quantities() {
+    @Test(.timeLimit(.minutes(5))) func quantities() {
         var m = Mutator(seed: 0x0A17, corpus: quantitySeeds, tokens: ["Ki", "Mi", "e", "E", "m", "u", "n", ".", "+", "-", "99999999999999999999"])
         for _ in 0..<6_000 {
             let text = String(decoding: m.next(), as: UTF8.self)

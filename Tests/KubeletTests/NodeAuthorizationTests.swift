@@ -50,7 +50,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func kubeletSeesOnlyItsOwn() async throws {
+    @Test(.timeLimit(.minutes(5))) func kubeletSeesOnlyItsOwn() async throws {
         try await withNodeTestServer { admin, config in
             for (kind, name, path) in [("Secret", "mine", Self.secrets), ("Secret", "other", Self.secrets),
                                        ("ConfigMap", "mine-cm", Self.configMaps), ("ConfigMap", "other-cm", Self.configMaps)] {

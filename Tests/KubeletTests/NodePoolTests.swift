@@ -6,7 +6,7 @@ import Testing
 
 /// Fifty fake nodes over one client register and keep their Leases fresh.
 @Suite struct NodePoolTests {
-    @Test(.timeLimit(.minutes(3))) func fiftyFakeNodesKeepTheirLeasesFresh() async throws {
+    @Test(.timeLimit(.minutes(5))) func fiftyFakeNodesKeepTheirLeasesFresh() async throws {
         try await withNodeTestServer { client, _ in
             let pool = FakeNodePool(client: client, count: 50, statusInterval: .seconds(2), leaseInterval: .milliseconds(500),
                                     logger: NodeStatusTests.logger)

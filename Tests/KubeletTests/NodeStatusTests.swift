@@ -23,7 +23,7 @@ import Testing
                            labels: labels, logger: logger, statusInterval: interval, pressure: { pressure })
     }
 
-    @Test(.timeLimit(.minutes(2))) func registerReportsEverything() async throws {
+    @Test(.timeLimit(.minutes(5))) func registerReportsEverything() async throws {
         try await withNodeTestServer { client, _ in
             let node = try await Self.reporter(client, labels: ["zone": "a"]).register()
             #expect(node.labels["kubernetes.io/hostname"] == "node-1")
@@ -51,7 +51,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func statusLoopKeepsTransitionTimesAndFlips() async throws {
+    @Test(.timeLimit(.minutes(5))) func statusLoopKeepsTransitionTimesAndFlips() async throws {
         try await withNodeTestServer { client, _ in
             let reporter = Self.reporter(client, interval: .milliseconds(200))
             let registered = try await reporter.register()
@@ -76,7 +76,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func deletedNodeIsRegisteredAgainAndPodCIDRIsRead() async throws {
+    @Test(.timeLimit(.minutes(5))) func deletedNodeIsRegisteredAgainAndPodCIDRIsRead() async throws {
         try await withNodeTestServer { client, _ in
             let reporter = Self.reporter(client, interval: .milliseconds(200))
             let first = try await reporter.register()
@@ -94,7 +94,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func leaseIsCreatedRenewedAndOwned() async throws {
+    @Test(.timeLimit(.minutes(5))) func leaseIsCreatedRenewedAndOwned() async throws {
         try await withNodeTestServer { client, _ in
             let node = try await Self.reporter(client).register()
             let heartbeat = LeaseHeartbeat(client: client, nodeName: "node-1", nodeUID: node.uid ?? "", interval: .milliseconds(200),

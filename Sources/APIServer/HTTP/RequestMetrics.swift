@@ -1,3 +1,4 @@
+import KubeModel
 import Foundation
 
 /// What a request is counted under in `/metrics`.

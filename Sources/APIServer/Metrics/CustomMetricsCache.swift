@@ -1,3 +1,4 @@
+import KubeModel
 import Foundation
 
 /// Custom metrics of the pods that ask to be scraped (`prometheus.io/scrape`), as

@@ -1,3 +1,4 @@
+import KubeModel
 import Foundation
 
 /// External metrics (external.metrics.k8s.io) as operators push them: per namespace and

@@ -1,3 +1,4 @@
+import KubeModel
 import Foundation
 
 /// The resource metrics the API server serves (metrics.k8s.io), kept in memory only: the last

@@ -1,3 +1,5 @@
+import KubeModel
+
 /// Counters of the store's background work, rendered in `/metrics`.
 public final class StoreMetrics: Sendable {
     private let counts = Locked<(compactions: Int, failures: Int)>((0, 0))

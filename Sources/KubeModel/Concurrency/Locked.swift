@@ -1,7 +1,8 @@
 import Synchronization
 
-/// A value shared across concurrency domains behind a lock; for results that escape the
-/// synchronous closures the store runs on its writer queue.
+/// A value shared across concurrency domains behind a lock: for results that escape the
+/// synchronous closures the store runs on its writer queue, and the few bits of state touched
+/// from Foundation and Dispatch callbacks outside any actor.
 public final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
