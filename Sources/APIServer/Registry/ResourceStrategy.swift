@@ -2,7 +2,8 @@ import Foundation
 import KubeModel
 
 /// Per-kind behaviour: defaulting, validation, server-owned fields, field selectors, table
-/// columns and version conversion. One conforming type per kind lives in `Resources/`.
+/// columns and version conversion. One conforming type per kind lives in
+/// `Resources/<group>/<Kind>/`.
 /// Generic behaviour (uid, timestamps, generation, resourceVersion, status subresource
 /// semantics) is the registry's job, not the strategy's.
 public protocol ResourceStrategy: Sendable {
