@@ -58,7 +58,7 @@ private func apiError(_ body: () async throws -> Void) async -> (Int, String)? {
     return nil
 }
 
-@Test func podLogsThroughTheAPIServer() async throws {
+@Test(.timeLimit(.minutes(5))) func podLogsThroughTheAPIServer() async throws {
     try await withCluster { client, _, _, logPath, runtime in
         FileManager.default.createFile(atPath: logPath, contents: Data((0..<3).map { "2024-05-06T07:08:0\($0)Z stdout F line \($0)\n" }.joined().utf8))
         let path = "/api/v1/namespaces/default/pods/p/log"
@@ -88,7 +88,7 @@ private func apiError(_ body: () async throws -> Void) async -> (Int, String)? {
     }
 }
 
-@Test func podExecThroughTheAPIServer() async throws {
+@Test(.timeLimit(.minutes(5))) func podExecThroughTheAPIServer() async throws {
     try await withCluster { client, base, pki, _, _ in
         let tls = try TestPKI.clientTLS(pki.pki.admin)
         let wss = base.replacingOccurrences(of: "https://", with: "wss://") + "/api/v1/namespaces/default/pods/p/exec"

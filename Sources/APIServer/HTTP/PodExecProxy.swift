@@ -99,8 +99,13 @@ public struct PodExecProxy: Sendable {
                         for try await message in inbound.messages(maxSize: Self.maxFrameSize) { try await Self.write(message, to: kout) }
                         try? await kout.close(.normalClosure, reason: nil)
                     }
-                    // kubelet → client, until the kubelet closes after the exit Status
-                    for try await message in kin.messages(maxSize: Self.maxFrameSize) { try await Self.write(message, to: outbound) }
+                    // kubelet → client, until the exit Status on the error channel: it is the last
+                    // frame an exec sends, and the kubelet's close after it cannot be relied on to end
+                    // this stream (a connection it dropped can sit half-closed here).
+                    for try await message in kin.messages(maxSize: Self.maxFrameSize) {
+                        try await Self.write(message, to: outbound)
+                        if Self.isExitStatus(message) { break }
+                    }
                     // Close the client's side first: a task parked reading the client does not end on
                     // cancellation alone, and kubectl would wait for a close that never came.
                     try? await outbound.close(.normalClosure, reason: nil)
@@ -115,6 +120,12 @@ public struct PodExecProxy: Sendable {
                 await fail(outbound, KubeletTarget.unreachable(kubelet, error))
             }
         }
+    }
+
+    /// A binary frame on the error channel: the exec's final Status.
+    static func isExitStatus(_ message: WebSocketMessage) -> Bool {
+        guard case .binary(let b) = message else { return false }
+        return b.getInteger(at: b.readerIndex, as: UInt8.self) == errorChannel
     }
 
     static func write(_ message: WebSocketMessage, to writer: WebSocketOutboundWriter) async throws {
