@@ -35,13 +35,17 @@ struct Logs: AsyncParsableCommand {
                     throw CommandFailure.error("error from server (NotFound): pods \"\(target)\" not found in namespace \"\(ns)\"")
                 }
             }
-            let many = pods.count > 1 || allContainers
+            // kubectl shows the last 10 lines of each pod a selector picks unless --tail says otherwise.
+            let tailLines = selector != nil && tail < 0 ? 10 : tail
             for pod in pods {
                 let name = pod["metadata"]?["name"]?.stringValue ?? ""
-                let containers = (pod["spec"]?["containers"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+                let names = { (key: String) in (pod["spec"]?[key]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue } }
+                let containers = names("containers")
                 var chosen: [String]
                 if allContainers {
-                    chosen = containers
+                    // kubectl's set (init, regular, ephemeral) in that order; kubectl itself
+                    // prints them in an order that varies from run to run.
+                    chosen = names("initContainers") + containers + names("ephemeralContainers")
                 } else if let container {
                     chosen = [container]
                 } else if containers.count == 1 || pod["metadata"]?["annotations"]?["kubectl.kubernetes.io/default-container"] != nil {
@@ -56,10 +60,10 @@ struct Logs: AsyncParsableCommand {
                     var query: [String: String] = ["container": c]
                     if follow { query["follow"] = "true" }
                     if previous { query["previous"] = "true" }
-                    if tail >= 0 { query["tailLines"] = String(tail) }
+                    if tailLines >= 0 { query["tailLines"] = String(tailLines) }
                     if timestamps { query["timestamps"] = "true" }
                     if let since, let s = DurationParser.seconds(since) { query["sinceSeconds"] = String(Int(max(1, s))) }
-                    let label = prefix || (many && selector != nil) ? "[pod/\(name)/\(c)] " : ""
+                    let label = prefix ? "[pod/\(name)/\(c)] " : ""
                     let stream = try await client.stream("/api/v1/namespaces/\(ns)/pods/\(name)/log", query: query)
                     var pending: [UInt8] = []
                     for try await chunk in stream {
