@@ -138,6 +138,7 @@ def test_help_lists_the_verbs_in_kubectls_groups(pair):
 
 
 @pytest.mark.parametrize("field", ["deployment.spec.strategy", "deployments.spec.strategy.rollingUpdate",
-                                   "pods.spec.containers.image", "deployment.spec.nosuch"])
+                                   "pods.spec.containers.image", "deployment.spec.nosuch", "pods",
+                                   "pods.spec.restartPolicy", "services.spec.ports"])
 def test_explain_matches(pair, field):
     pair.same("explain", field)
