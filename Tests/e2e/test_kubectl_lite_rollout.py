@@ -75,6 +75,8 @@ STEPS = [
     ["rollout", "undo", "deploy/web", "--to-revision=9"],
     ["rollout", "undo", "deploy/web"],
     ["rollout", "undo", "deploy/web", "--to-revision=3"],
+    ["rollout", "status", "deploy/web", "--timeout=120s"],
+    ["rollout", "undo", "deploy/web", "--to-revision=5"],
     ["rollout", "pause", "deploy/web"],
     ["rollout", "pause", "deploy/web"],
     ["rollout", "undo", "deploy/web"],
@@ -118,5 +120,7 @@ def test_undo_pause_resume_restart_match(pair):
             k, l = k[:2] + (k[2].splitlines()[-1:],) + k[3:], l[:2] + (l[2].splitlines()[-1:],) + l[3:]
         assert l == k, f"\n--- kubectl\n{k}\n--- lite\n{l}"
     assert l_state == k_state
+    skipped = next(r for r in k_results if r[0][-1] == "--to-revision=5")
+    assert skipped[2] == "deployment.apps/web skipped rollback (current template already matches revision 5)\n", skipped
     assert k_state["restarted"] and not k_state["paused"]
     assert "pod-template-hash" not in k_state["template"]["metadata"]["labels"]
