@@ -114,6 +114,27 @@ def test_logs_follow_until_exit(pair, srv, ns, pod):
     srv.kubectl("delete", "pod", "brief", "-n", ns, "--wait=true")
 
 
+def test_logs_follow_selector_in_parallel(pair, srv, ns, pod):
+    """Two followed pods at once: both tools print every line of both (the interleaving is
+    the streams' own); too many streams are refused with kubectl's error."""
+    for name in ("duo-a", "duo-b"):
+        apply(srv, pod_spec(name, [sh_container("c", f"echo {name}-one; sleep 4; echo {name}-two", env=ENV)],
+                            restartPolicy="Never", labels={"app": "duo"}), ns)
+    for name in ("duo-a", "duo-b"):
+        wait_pod(srv, name, ns, lambda p: container_status(p).get("state", {}).get("running") or
+                 p.get("status", {}).get("phase") == "Succeeded", what="running")
+    env = clean_env()
+    for extra in ([], ["--prefix"]):
+        args = ("logs", "-f", "-l", "app=duo", "-n", ns, *extra)
+        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
+                 for cmd in (kubectl_cmd(srv.kubeconfig, *args), lite_cmd(srv.kubeconfig, *args))]
+        (k_out, k_err), (l_out, l_err) = (p.communicate(timeout=120) for p in procs)
+        assert (procs[1].returncode, l_err) == (procs[0].returncode, k_err) == (0, ""), (l_err, k_err)
+        assert sorted(l_out.splitlines()) == sorted(k_out.splitlines()) and len(k_out.splitlines()) == 4, (k_out, l_out)
+    pair.same("logs", "-f", "-l", "app=duo", "--max-log-requests=1", "-n", ns)
+    srv.kubectl("delete", "pods", "-l", "app=duo", "-n", ns, "--wait=true")
+
+
 def tty_run(cmd: list[str], script) -> tuple[str, str]:
     """Runs `cmd` on a pseudo-terminal inside `sh`, which afterwards prints the exit status and
     the terminal settings (raw mode must be gone). `script(child)` plays the user."""

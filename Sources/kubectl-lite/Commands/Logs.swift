@@ -18,6 +18,7 @@ struct Logs: AsyncParsableCommand {
     @Option(name: [.customShort("l"), .customLong("selector")]) var selector: String?
     @Flag(name: .customLong("all-containers")) var allContainers = false
     @Flag(name: .customLong("prefix")) var prefix = false
+    @Option(name: .customLong("max-log-requests")) var maxLogRequests = 5
 
     func run() async throws {
         try await Session.with(global) { session in
@@ -37,6 +38,7 @@ struct Logs: AsyncParsableCommand {
             }
             // kubectl shows the last 10 lines of each pod a selector picks unless --tail says otherwise.
             let tailLines = selector != nil && tail < 0 ? 10 : tail
+            var requests: [(pod: String, container: String)] = []
             for pod in pods {
                 let name = pod["metadata"]?["name"]?.stringValue ?? ""
                 let names = { (key: String) in (pod["spec"]?[key]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue } }
@@ -56,26 +58,29 @@ struct Logs: AsyncParsableCommand {
                         Terminal.printError("Defaulted container \"\(first)\" out of: \(containers.joined(separator: ", "))")
                     }
                 }
-                for c in chosen {
-                    var query: [String: String] = ["container": c]
-                    if follow { query["follow"] = "true" }
-                    if previous { query["previous"] = "true" }
-                    if tailLines >= 0 { query["tailLines"] = String(tailLines) }
-                    if timestamps { query["timestamps"] = "true" }
-                    if let since, let s = DurationParser.seconds(since) { query["sinceSeconds"] = String(Int(max(1, s))) }
-                    let label = prefix ? "[pod/\(name)/\(c)] " : ""
-                    let stream = try await client.stream("/api/v1/namespaces/\(ns)/pods/\(name)/log", query: query)
-                    var pending: [UInt8] = []
-                    for try await chunk in stream {
-                        if label.isEmpty { FileHandle.standardOutput.write(Data(chunk)); continue }
-                        pending += chunk
-                        while let nl = pending.firstIndex(of: 0x0A) {
-                            Terminal.write(label + String(decoding: pending[...nl], as: UTF8.self))
-                            pending.removeSubrange(...nl)
-                        }
-                    }
-                    if !pending.isEmpty { Terminal.write(label + String(decoding: pending, as: UTF8.self)) }
-                }
+                requests += chosen.map { (name, $0) }
+            }
+            var query: [String: String] = [:]
+            if follow { query["follow"] = "true" }
+            if previous { query["previous"] = "true" }
+            if tailLines >= 0 { query["tailLines"] = String(tailLines) }
+            if timestamps { query["timestamps"] = "true" }
+            if let since, let s = DurationParser.seconds(since) { query["sinceSeconds"] = String(Int(max(1, s))) }
+            let streams = requests.map { r in
+                LogStream(client: client, path: "/api/v1/namespaces/\(ns)/pods/\(r.pod)/log", query: query.merging(["container": r.container]) { $1 },
+                          label: prefix ? "[pod/\(r.pod)/\(r.container)] " : "")
+            }
+            // Followed streams never end, so several run side by side, whole lines at a time.
+            guard follow && streams.count > 1 else {
+                for stream in streams { try await stream.copy(wholeLines: !stream.label.isEmpty) }
+                return
+            }
+            if streams.count > maxLogRequests {
+                throw CommandFailure.error("you are attempting to follow \(streams.count) log streams, but maximum allowed concurrency is \(maxLogRequests), use --max-log-requests to increase the limit")
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for stream in streams { group.addTask { try await stream.copy(wholeLines: true) } }
+                try await group.waitForAll()
             }
         }
     }
@@ -96,5 +101,37 @@ struct Logs: AsyncParsableCommand {
             throw CommandFailure.error("timed out waiting for the condition")
         }
         return pod
+    }
+}
+
+/// One container's log copied to stdout, each line behind `label` (kubectl's `--prefix`).
+struct LogStream: Sendable {
+    var client: KubeRESTClient
+    var path: String
+    var query: [String: String]
+    var label: String
+
+    /// `wholeLines` holds output back until a line ends, so concurrent streams never split a line.
+    func copy(wholeLines: Bool) async throws {
+        var pending: [UInt8] = []
+        for try await chunk in try await client.stream(path, query: query) {
+            if !wholeLines { FileHandle.standardOutput.write(Data(chunk)); continue }
+            pending += chunk
+            if let last = pending.lastIndex(of: 0x0A) {
+                write(pending[...last])
+                pending.removeSubrange(...last)
+            }
+        }
+        if !pending.isEmpty { write(pending[...]) }
+    }
+
+    private func write(_ lines: ArraySlice<UInt8>) {
+        var out: [UInt8] = []
+        for line in lines.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast(lines.last == 0x0A ? 1 : 0) {
+            out += Array(label.utf8) + line + [0x0A]
+        }
+        if lines.last != 0x0A, !out.isEmpty { out.removeLast() }
+        // One write per batch of whole lines: concurrent streams interleave only between lines.
+        FileHandle.standardOutput.write(Data(out))
     }
 }
