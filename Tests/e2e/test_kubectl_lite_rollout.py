@@ -10,24 +10,8 @@ import json
 import pytest
 
 from e2eutil import serve, unique
-from liteutil import Pair
+from liteutil import WEB_DEPLOYMENT, Pair
 
-DEPLOY = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, labels: {app: web}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: app
-        image: caravel/demo-app:1.0
-        ports: [{containerPort: 8080}]
-        env: [{name: MODE, value: demo}]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +29,7 @@ def deployed(pair, revisions: int = 2) -> str:
     """A namespace with Deployment `web` rolled out `revisions` times (image 1.0, 2.0, ...)."""
     ns = unique("lite-ro", 5)
     pair.kubectl("create", "namespace", ns)
-    pair.kubectl("apply", "-n", ns, "-f", "-", input=DEPLOY)
+    pair.kubectl("apply", "-n", ns, "-f", "-", input=WEB_DEPLOYMENT)
     pair.kubectl("rollout", "status", "deploy/web", "-n", ns, "--timeout=120s")
     for n in range(2, revisions + 1):
         pair.kubectl("set", "image", "deploy/web", f"app=caravel/demo-app:{n}.0", "-n", ns)
