@@ -24,6 +24,9 @@ INVALID_YAML = "printf 'a: b\\n c: d\\n' > \"$1\""
 INVALID_OBJECT = "sed -i 's/^data:/data: 7\\nx:/' \"$1\""
 INVALID_KEY = "sed -i 's/key: one/bad key!: one/' \"$1\""
 NO_CHANGE = "true"
+TRAILING_LINE = "echo >> \"$1\""
+REFORMAT = "sed -i 's/key: one/key: \\\"one\\\"/' \"$1\""
+DROP_FIELD = "sed -i '/^  key: one/a\\  other: two' \"$1\""
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +54,8 @@ def edit_with(pair, tool, tmp_path, script: str):
         pair.kubectl("delete", "namespace", ns, "--wait=false")
 
 
-@pytest.mark.parametrize("script", [CHANGE, INVALID_YAML, INVALID_OBJECT, INVALID_KEY, NO_CHANGE],
-                         ids=["change", "invalid-yaml", "invalid-object", "invalid-key", "no-change"])
+@pytest.mark.parametrize("script", [CHANGE, INVALID_YAML, INVALID_OBJECT, INVALID_KEY, NO_CHANGE, TRAILING_LINE, REFORMAT, DROP_FIELD],
+                         ids=["change", "invalid-yaml", "invalid-object", "invalid-key", "no-change", "trailing-line", "reformat", "add-field"])
 def test_edit_matches(pair, tmp_path, script):
     k = edit_with(pair, pair.kubectl, tmp_path, script)
     l = edit_with(pair, pair.lite, tmp_path, script)

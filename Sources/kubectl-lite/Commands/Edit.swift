@@ -4,7 +4,7 @@ import KubeClient
 import KubeModel
 
 /// `kubectl edit TYPE NAME`: opens the object as YAML in `$KUBE_EDITOR`, `$EDITOR` or `vi`,
-/// saves it with an update, and reopens the file with the error on top when the server refuses it.
+/// saves the change as a patch, and reopens the file with the error on top when the server refuses it.
 struct Edit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Edit a resource on the server")
     @OptionGroup var global: GlobalOptions
@@ -23,8 +23,10 @@ struct Edit: AsyncParsableCommand {
         header + reasons.map { "# \($0)\n#\n" }.joined()
     }
 
+    /// The text without comment lines and surrounding blank space (what kubectl compares).
     static func withoutComments(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func run() async throws {
@@ -63,15 +65,20 @@ struct Edit: AsyncParsableCommand {
                         Terminal.printError("error: \(resource) \"\(ref.name)\" is invalid")
                         failed = body
                         text = Self.header(reasons: ["\(resource) \"\(ref.name)\" was not valid:",
-                                                     "* <nil>: Invalid value: \"The edited file failed validation\": \(error)"]) + body
+                                                     "* <nil>: Invalid value: \"The edited file failed validation\": \(error)"]) + body + "\n"
                         continue
                     }
-                    if object == original {
+                    // kubectl sends the change as a patch from the object it opened (strategic
+                    // merge for built-in types, JSON merge otherwise), so concurrent writers to
+                    // other fields are kept.
+                    let typeName = Schema.kubernetes.typeName(group: ref.resource.group, version: ref.resource.version, kind: ref.resource.kind)
+                    let patch = ThreeWayMergePatch.create(original: original, modified: object, current: original, typeName: typeName)
+                    if object == original || patch.objectValue?.isEmpty == true {
                         Terminal.printError("Edit cancelled, no changes made.")
                         break
                     }
                     do {
-                        _ = try await client.update(ref.path, object)
+                        _ = try await client.patch(ref.path, patch, type: typeName == nil ? .merge : .strategicMerge)
                         Terminal.write("\(ref.display) edited\n")
                         break
                     } catch let e as KubeAPIError where e.code == 422 {
@@ -81,7 +88,7 @@ struct Edit: AsyncParsableCommand {
                             "* \($0["field"]?.stringValue ?? ""): \($0["message"]?.stringValue ?? "")"
                         }
                         failed = body
-                        text = Self.header(reasons: ["\(resource) \"\(ref.name)\" was not valid:"] + causes) + body
+                        text = Self.header(reasons: ["\(resource) \"\(ref.name)\" was not valid:"] + causes) + body + "\n"
                     } catch let e as KubeAPIError where e.isNotFound {
                         throw CommandFailure.error("\(resource) \"\(ref.name)\" could not be found on the server")
                     } catch let e as KubeAPIError {
