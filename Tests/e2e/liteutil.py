@@ -14,6 +14,26 @@ from typing import Optional
 
 from e2eutil import REPO, kubectl_cmd
 
+# A Deployment both tools act on in the workload and rollout comparisons.
+WEB_DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: caravel/demo-app:1.0
+        ports: [{containerPort: 8080}]
+        env: [{name: MODE, value: demo}]
+        resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
+        readinessProbe: {httpGet: {path: /ready, port: 8080}}
+"""
+
 LITE = Path(os.environ.get("KUBECTL_LITE_BIN", REPO / ".build" / "debug" / "kubectl-lite"))
 
 

@@ -53,6 +53,9 @@ def test_merged_kubeconfig_views_match(pair, server, tmp_path):
     same_env(pair, env, "config", "view")
     same_env(pair, env, "config", "view", "--raw")
     same_env(pair, env, "config", "view", "--minify")
+    same_env(pair, env, "config", "view", "-o", "json")
+    same_env(pair, env, "config", "view", "--raw", "-o", "json")
+    same_env(pair, env, "config", "view", "--minify", "-o", "json")
     same_env(pair, env, "config", "get-contexts")
     same_env(pair, env, "config", "get-contexts", "-o", "name")
     same_env(pair, env, "config", "current-context")
@@ -132,3 +135,10 @@ def test_help_lists_the_verbs_in_kubectls_groups(pair):
         assert heading in l.stdout
     for verb in ("get", "apply", "create", "delete", "config", "version", "api-resources"):
         assert f"\n  {verb} " in l.stdout
+
+
+@pytest.mark.parametrize("field", ["deployment.spec.strategy", "deployments.spec.strategy.rollingUpdate",
+                                   "pods.spec.containers.image", "deployment.spec.nosuch", "pods",
+                                   "pods.spec.restartPolicy", "services.spec.ports"])
+def test_explain_matches(pair, field):
+    pair.same("explain", field)

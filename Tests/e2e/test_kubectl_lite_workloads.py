@@ -11,26 +11,9 @@ import time
 import pytest
 
 from e2eutil import serve, unique
-from liteutil import Pair
+from liteutil import WEB_DEPLOYMENT, Pair
 
-DEPLOY = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, labels: {app: web}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: app
-        image: caravel/demo-app:1.0
-        ports: [{containerPort: 8080}]
-        env: [{name: MODE, value: demo}]
-        resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
-        readinessProbe: {httpGet: {path: /ready, port: 8080}}
----
+DEPLOY = WEB_DEPLOYMENT + """---
 apiVersion: v1
 kind: Service
 metadata: {name: web}

@@ -4,8 +4,9 @@ import KubeClient
 import KubeModel
 
 /// `kubectl exec POD [-c C] [-i] [-t] -- COMMAND...`: runs a command in a container over the
-/// WebSocket stream protocol; `-it` puts the local terminal in raw mode. Exits with the
-/// command's exit code.
+/// WebSocket stream protocol. `-it` on a terminal asks for a remote TTY, puts the local
+/// terminal in raw mode and sends its size (again on every resize). Exits with the command's
+/// exit code.
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Execute a command in a container")
     @OptionGroup var global: GlobalOptions
@@ -21,7 +22,8 @@ struct Exec: AsyncParsableCommand {
             throw CommandFailure.error("you must specify at least one command for the container")
         }
         let interactiveTTY = tty && stdin && isatty(STDIN_FILENO) != 0
-        if tty && !interactiveTTY && !quiet {
+        // kubectl drops -t silently without -i, and with a notice when stdin is no terminal.
+        if tty && stdin && !interactiveTTY && !quiet {
             Terminal.printError("Unable to use a TTY - input is not a terminal or the right kind of file")
         }
         let result = try await Session.with(global) { session -> ExecResult in
@@ -42,10 +44,7 @@ struct Exec: AsyncParsableCommand {
             if interactiveTTY { raw.enter() }
             defer { raw.restore() }
             let input = stdin ? StdinReader.stream() : nil
-            var resizes: AsyncStream<(UInt16, UInt16)>? = nil
-            if interactiveTTY, let size = RawTerminal.size() {
-                resizes = AsyncStream { $0.yield(size) }
-            }
+            let resizes = interactiveTTY ? TerminalSizes.stream() : nil
             return try await PodExec.run(request, connection: try session.client().connection, input: input, resizes: resizes,
                                          stdout: { FileHandle.standardOutput.write(Data($0)) },
                                          stderr: { FileHandle.standardError.write(Data($0)) })

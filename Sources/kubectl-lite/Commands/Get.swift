@@ -154,4 +154,6 @@ struct Get: AsyncParsableCommand {
 extension APIResourceInfo {
     /// `deployment.apps`, `pod`: the prefix kubectl puts before names when kinds are mixed.
     var kindPrefix: String { group.isEmpty ? kind.lowercased() : kind.lowercased() + "." + group }
+    /// `deployments.apps`, `pods`: how kubectl names the resource in error messages.
+    var qualifiedName: String { group.isEmpty ? name : name + "." + group }
 }

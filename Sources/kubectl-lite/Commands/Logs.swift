@@ -18,6 +18,7 @@ struct Logs: AsyncParsableCommand {
     @Option(name: [.customShort("l"), .customLong("selector")]) var selector: String?
     @Flag(name: .customLong("all-containers")) var allContainers = false
     @Flag(name: .customLong("prefix")) var prefix = false
+    @Option(name: .customLong("max-log-requests")) var maxLogRequests = 5
 
     func run() async throws {
         try await Session.with(global) { session in
@@ -35,13 +36,18 @@ struct Logs: AsyncParsableCommand {
                     throw CommandFailure.error("error from server (NotFound): pods \"\(target)\" not found in namespace \"\(ns)\"")
                 }
             }
-            let many = pods.count > 1 || allContainers
+            // kubectl shows the last 10 lines of each pod a selector picks unless --tail says otherwise.
+            let tailLines = selector != nil && tail < 0 ? 10 : tail
+            var requests: [(pod: String, container: String)] = []
             for pod in pods {
                 let name = pod["metadata"]?["name"]?.stringValue ?? ""
-                let containers = (pod["spec"]?["containers"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+                let names = { (key: String) in (pod["spec"]?[key]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue } }
+                let containers = names("containers")
                 var chosen: [String]
                 if allContainers {
-                    chosen = containers
+                    // kubectl's set (init, regular, ephemeral) in that order; kubectl itself
+                    // prints them in an order that varies from run to run.
+                    chosen = names("initContainers") + containers + names("ephemeralContainers")
                 } else if let container {
                     chosen = [container]
                 } else if containers.count == 1 || pod["metadata"]?["annotations"]?["kubectl.kubernetes.io/default-container"] != nil {
@@ -52,26 +58,29 @@ struct Logs: AsyncParsableCommand {
                         Terminal.printError("Defaulted container \"\(first)\" out of: \(containers.joined(separator: ", "))")
                     }
                 }
-                for c in chosen {
-                    var query: [String: String] = ["container": c]
-                    if follow { query["follow"] = "true" }
-                    if previous { query["previous"] = "true" }
-                    if tail >= 0 { query["tailLines"] = String(tail) }
-                    if timestamps { query["timestamps"] = "true" }
-                    if let since, let s = DurationParser.seconds(since) { query["sinceSeconds"] = String(Int(max(1, s))) }
-                    let label = prefix || (many && selector != nil) ? "[pod/\(name)/\(c)] " : ""
-                    let stream = try await client.stream("/api/v1/namespaces/\(ns)/pods/\(name)/log", query: query)
-                    var pending: [UInt8] = []
-                    for try await chunk in stream {
-                        if label.isEmpty { FileHandle.standardOutput.write(Data(chunk)); continue }
-                        pending += chunk
-                        while let nl = pending.firstIndex(of: 0x0A) {
-                            Terminal.write(label + String(decoding: pending[...nl], as: UTF8.self))
-                            pending.removeSubrange(...nl)
-                        }
-                    }
-                    if !pending.isEmpty { Terminal.write(label + String(decoding: pending, as: UTF8.self)) }
-                }
+                requests += chosen.map { (name, $0) }
+            }
+            var query: [String: String] = [:]
+            if follow { query["follow"] = "true" }
+            if previous { query["previous"] = "true" }
+            if tailLines >= 0 { query["tailLines"] = String(tailLines) }
+            if timestamps { query["timestamps"] = "true" }
+            if let since, let s = DurationParser.seconds(since) { query["sinceSeconds"] = String(Int(max(1, s))) }
+            let streams = requests.map { r in
+                LogStream(client: client, path: "/api/v1/namespaces/\(ns)/pods/\(r.pod)/log", query: query.merging(["container": r.container]) { $1 },
+                          label: prefix ? "[pod/\(r.pod)/\(r.container)] " : "")
+            }
+            // Followed streams never end, so several run side by side, whole lines at a time.
+            guard follow && streams.count > 1 else {
+                for stream in streams { try await stream.copy(wholeLines: !stream.label.isEmpty) }
+                return
+            }
+            if streams.count > maxLogRequests {
+                throw CommandFailure.error("you are attempting to follow \(streams.count) log streams, but maximum allowed concurrency is \(maxLogRequests), use --max-log-requests to increase the limit")
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for stream in streams { group.addTask { try await stream.copy(wholeLines: true) } }
+                try await group.waitForAll()
             }
         }
     }

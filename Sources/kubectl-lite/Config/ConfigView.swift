@@ -35,7 +35,7 @@ struct ConfigView: AsyncParsableCommand {
             }
         }
         if output == "json" {
-            Terminal.write(JSONWriter.prettyString(.object(doc)) + "\n")
+            Terminal.write(KubeconfigJSON.render(.object(doc)))
         } else {
             Terminal.write(YAMLEncoding.encode(.object(doc)))
         }

@@ -18,6 +18,10 @@ struct DescribeWriter {
         return sections.map(tabs.format).joined()
     }
 
+    /// The text with its tabs as written, for places where kubectl prints the prefix writer's
+    /// output without a tabwriter (`rollout history --revision`).
+    var unaligned: String { sections.joined() }
+
     // MARK: - kubectl's shared pieces
 
     /// `Labels:\tk=v` with later keys on their own lines; `<none>` when empty.

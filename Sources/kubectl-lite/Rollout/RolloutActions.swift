@@ -4,31 +4,54 @@ import KubeClient
 import KubeModel
 
 /// `kubectl rollout undo deployment/NAME [--to-revision=N]`: the Deployment's template goes
-/// back to that ReplicaSet's (without its `pod-template-hash` label).
+/// back to that ReplicaSet's (without its `pod-template-hash` label) and its annotations to
+/// the ReplicaSet's, with one JSON patch as kubectl sends it.
 struct RolloutUndo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "undo", abstract: "Undo a previous rollout")
     @OptionGroup var global: GlobalOptions
     @Argument var args: [String] = []
     @Option(name: .customLong("to-revision")) var toRevision: Int64 = 0
 
+    /// Annotations that stay the Deployment's own instead of coming back from the ReplicaSet.
+    static let ownAnnotations: Set<String> = [
+        "kubectl.kubernetes.io/last-applied-configuration", Revisions.annotation,
+        "deployment.kubernetes.io/revision-history", "deployment.kubernetes.io/desired-replicas",
+        "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to",
+    ]
+
     func run() async throws {
         try await Session.with(global) { session in
             let client = try session.client()
             for ref in try await ObjectRef.select(args, session: session) {
                 let d = try await client.get(ref.path)
+                if d["spec"]?["paused"]?.boolValue == true {
+                    // kubectl's text, whose command lacks the name (kubectl leaves it empty).
+                    throw CommandFailure.error("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again")
+                }
                 let sets = try await Revisions.replicaSets(of: d, client: client)
-                let current = d["metadata"]?["annotations"]?[Revisions.annotation]?.stringValue.flatMap { Int64($0) } ?? sets.last?.0 ?? 0
-                let target = toRevision > 0 ? sets.first { $0.0 == toRevision } : sets.last { $0.0 != current }
-                guard let (_, rs) = target else {
+                let target: (Int64, JSONValue)?
+                if toRevision > 0 {
+                    target = sets.first { $0.0 == toRevision }
+                } else {
+                    // The newest revision but one, as kubectl picks it.
+                    target = sets.count >= 2 ? sets[sets.count - 2] : nil
+                }
+                guard let (revision, rs) = target else {
                     throw CommandFailure.error(toRevision > 0 ? "unable to find specified revision \(toRevision) in history" : "no rollout history found for deployment \"\(ref.name)\"")
                 }
                 guard let template = Revisions.template(of: rs) else { continue }
-                if JSONPatch.jsonEqual(template, d["spec"]?["template"] ?? .null) {
-                    Terminal.write("\(ref.display) skipped rollback (current template already matches revision \(toRevision > 0 ? toRevision : current))\n")
+                if JSONPatch.jsonEqual(template, DeploymentDescriber.stripHash(d["spec"]?["template"])) {
+                    Terminal.write("\(ref.display) skipped rollback (current template already matches revision \(revision))\n")
                     continue
                 }
-                let patch: JSONValue = .object(["spec": .object(["template": template])])
-                _ = try await client.patch(ref.path, patch, type: .merge)
+                var annotations: [String: JSONValue] = [:]
+                for (k, v) in d["metadata"]?["annotations"]?.objectValue ?? [:] where Self.ownAnnotations.contains(k) { annotations[k] = v }
+                for (k, v) in rs["metadata"]?["annotations"]?.objectValue ?? [:] where !Self.ownAnnotations.contains(k) { annotations[k] = v }
+                let patch: JSONValue = .array([
+                    .object(["op": "replace", "path": "/spec/template", "value": template]),
+                    .object(["op": "replace", "path": "/metadata/annotations", "value": .object(annotations)]),
+                ])
+                _ = try await client.patch(ref.path, patch, type: .json)
                 Terminal.write("\(ref.display) rolled back\n")
             }
         }
@@ -40,7 +63,7 @@ struct RolloutPause: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pause", abstract: "Mark the provided resource as paused")
     @OptionGroup var global: GlobalOptions
     @Argument var args: [String] = []
-    func run() async throws { try await RolloutToggle.set(true, args, global, done: "paused", already: "already paused") }
+    func run() async throws { try await RolloutToggle.set(true, args, global, done: "paused", already: "is already paused") }
 }
 
 struct RolloutResume: AsyncParsableCommand {
@@ -57,7 +80,7 @@ enum RolloutToggle {
             for ref in try await ObjectRef.select(args, session: session) {
                 let d = try await client.get(ref.path)
                 if (d["spec"]?["paused"]?.boolValue ?? false) == paused {
-                    throw CommandFailure.error("\(ref.display) \(already)")
+                    throw CommandFailure.error("\(ref.resource.qualifiedName) \"\(ref.name)\" \(already)")
                 }
                 _ = try await client.patch(ref.path, .object(["spec": .object(["paused": .bool(paused)])]), type: .merge)
                 Terminal.write("\(ref.display) \(done)\n")
@@ -77,6 +100,9 @@ struct RolloutRestart: AsyncParsableCommand {
         try await Session.with(global) { session in
             let client = try session.client()
             for ref in try await ObjectRef.select(args, session: session) {
+                if try await client.get(ref.path)["spec"]?["paused"]?.boolValue == true {
+                    throw CommandFailure.error("\(ref.resource.qualifiedName) \"\(ref.name)\" can't restart paused deployment (run rollout resume first)")
+                }
                 let patch: JSONValue = ["spec": ["template": ["metadata": ["annotations": .object(["kubectl.kubernetes.io/restartedAt": .string(stamp)])]]]]
                 _ = try await client.patch(ref.path, patch, type: .strategicMerge)
                 Terminal.write("\(ref.display) restarted\n")

@@ -5,6 +5,7 @@ import KubeModel
 /// The ReplicaSets a Deployment owns, by revision (`deployment.kubernetes.io/revision`).
 enum Revisions {
     static let annotation = "deployment.kubernetes.io/revision"
+    static let changeCause = "kubernetes.io/change-cause"
 
     static func replicaSets(of deployment: JSONValue, client: KubeRESTClient) async throws -> [(Int64, JSONValue)] {
         let ns = deployment["metadata"]?["namespace"]?.stringValue ?? "default"
@@ -18,15 +19,10 @@ enum Revisions {
     }
 
     /// A ReplicaSet's pod template as its Deployment wrote it: without the `pod-template-hash`
-    /// label the Deployment controller adds.
+    /// label the Deployment controller adds (what `undo` writes back).
     static func template(of replicaSet: JSONValue) -> JSONValue? {
-        guard case .object(var template)? = replicaSet["spec"]?["template"] else { return nil }
-        if case .object(var m)? = template["metadata"], case .object(var l)? = m["labels"] {
-            l["pod-template-hash"] = nil
-            m["labels"] = .object(l)
-            template["metadata"] = .object(m)
-        }
-        return .object(template)
+        guard let template = replicaSet["spec"]?["template"], template.objectValue != nil else { return nil }
+        return DeploymentDescriber.stripHash(template)
     }
 }
 
@@ -47,15 +43,27 @@ struct RolloutHistory: AsyncParsableCommand {
                     guard let rs = sets.first(where: { $0.0 == revision })?.1 else {
                         throw CommandFailure.error("unable to find the specified revision")
                     }
-                    let template = Revisions.template(of: rs) ?? .object([:])
-                    Terminal.write("\(ref.display) with revision #\(revision)\n" + YAMLEncoding.encode(template) + "\n")
+                    // kubectl describes the ReplicaSet's template as stored, hash label included,
+                    // with the ReplicaSet's change-cause among its annotations.
+                    var template = rs["spec"]?["template"] ?? .object([:])
+                    if let cause = rs["metadata"]?["annotations"]?[Revisions.changeCause]?.stringValue, !cause.isEmpty {
+                        var annotations = template["metadata"]?["annotations"]?.objectValue ?? [:]
+                        annotations[Revisions.changeCause] = .string(cause)
+                        var metadata = template["metadata"]?.objectValue ?? [:]
+                        metadata["annotations"] = .object(annotations)
+                        template = .object((template.objectValue ?? [:]).merging(["metadata": .object(metadata)]) { $1 })
+                    }
+                    var w = DescribeWriter()
+                    DeploymentDescriber.podTemplate(&w, template)
+                    Terminal.write("\(ref.display) with revision #\(revision)\n" + w.unaligned + "\n")
                     continue
                 }
-                var rows: [[String]] = [["REVISION", "CHANGE-CAUSE"]]
+                // kubectl's tabwriter: two spaces between columns, a blank line after the table.
+                var rows = "REVISION\tCHANGE-CAUSE\n"
                 for (rev, rs) in sets {
-                    rows.append([String(rev), rs["metadata"]?["annotations"]?["kubernetes.io/change-cause"]?.stringValue ?? "<none>"])
+                    rows += "\(rev)\t\(rs["metadata"]?["annotations"]?[Revisions.changeCause]?.stringValue ?? "<none>")\n"
                 }
-                Terminal.write("\(ref.display) \n" + TabWriter.align(rows) + "\n")
+                Terminal.write("\(ref.display) \n" + ElasticTabstops(minWidth: 0, padding: 2).format(rows) + "\n")
             }
         }
     }
