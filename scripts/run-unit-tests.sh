@@ -21,13 +21,20 @@ unfinished() {
            <(sed -n 's/^[✔✘] Test \(.*\) \(passed\|failed\|recorded\).*/\1/p' "$log" | sed 's/ with [0-9]* test cases\{0,1\}$//' | sort -u)
 }
 
+# Every process below PID (swift test runs the test binary as its child).
+descendants() {
+  local child
+  for child in $(pgrep -P "$1"); do echo "$child"; descendants "$child"; done
+}
+
 diagnose() {
+  local run="$1"
   echo
   echo "run-unit-tests.sh: the unit tests are still running after ${limit} s; started and not finished:"
   unfinished | sed 's/^/    /'
-  local pids
-  pids="$(pgrep -f 'PackageTests.xctest' || true)"
-  for pid in $pids; do
+  local pid
+  for pid in $(descendants "$run"); do
+    grep -q 'xctest' "/proc/$pid/cmdline" 2>/dev/null || continue
     echo "run-unit-tests.sh: threads of $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) (pid $pid):"
     if command -v gdb >/dev/null; then
       timeout 120 gdb -p "$pid" -batch -nx -ex 'set pagination off' -ex 'thread apply all bt 25' 2>/dev/null \
@@ -49,9 +56,8 @@ run_once() {
   while kill -0 "$pid" 2>/dev/null; do
     if (( SECONDS > deadline )); then
       sleep 1; kill "$follower" 2>/dev/null
-      diagnose
-      pkill -KILL -f 'PackageTests.xctest' || true
-      kill -KILL "$pid" 2>/dev/null || true
+      diagnose "$pid"
+      kill -KILL $(descendants "$pid") "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null
       wait "$follower" 2>/dev/null
       return 124
