@@ -122,10 +122,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // For tests only: the API server in-process, free ports, eventually(), a manual clock.
+        .target(
+            name: "KubeTesting",
+            dependencies: [
+                "APIServer",
+                "KubeClient",
+                "KubeModel",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
-        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeModel"]),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel"]),
-        .testTarget(name: "KubeletTests", dependencies: ["Kubelet", "KubeClient", "KubeModel", "APIServer"]),
-        .testTarget(name: "ControllersTests", dependencies: ["Controllers", "KubeClient", "KubeModel", "APIServer"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeModel", "KubeTesting"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel", "KubeTesting"]),
+        .testTarget(name: "KubeletTests", dependencies: ["Kubelet", "KubeClient", "KubeModel", "APIServer", "KubeTesting"]),
+        .testTarget(name: "ControllersTests", dependencies: ["Controllers", "KubeClient", "KubeModel", "APIServer", "KubeTesting"]),
     ]
 )

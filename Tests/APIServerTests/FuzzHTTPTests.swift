@@ -1,3 +1,4 @@
+import KubeTesting
 import Foundation
 import Logging
 import NIOCore
@@ -17,7 +18,7 @@ func withRawServer(_ configure: (inout APIServerConfiguration) -> Void = { _ in 
                    _ body: (Int) async throws -> Void) async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-raw-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    var config = APIServerConfiguration(dataDirectory: dir, port: try rawFreePort(), bookmarkInterval: .seconds(1))
+    var config = APIServerConfiguration(dataDirectory: dir, port: try freeLoopbackPort(), bookmarkInterval: .seconds(1))
     configure(&config)
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try "\(rawTestToken),raw-admin,1,\"system:masters\"\n".write(toFile: config.tokenFilePath, atomically: true, encoding: .utf8)
@@ -47,20 +48,6 @@ func rawRequest(_ method: String, _ path: String, headers: [String] = [], body: 
     return Array((head + "\r\n").utf8) + body
 }
 
-func rawFreePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EMFILE) }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
 
 /// Collects what the server sends and whether it closed.
 final class RawCollector: ChannelInboundHandler, Sendable {

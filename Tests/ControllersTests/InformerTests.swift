@@ -1,3 +1,4 @@
+import KubeTesting
 import KubeModel
 import Testing
 @testable import KubeClient

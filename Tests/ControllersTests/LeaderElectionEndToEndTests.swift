@@ -1,3 +1,4 @@
+import KubeTesting
 import APIServer
 import Foundation
 import KubeClient

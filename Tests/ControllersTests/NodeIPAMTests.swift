@@ -1,3 +1,4 @@
+import KubeTesting
 import Foundation
 import KubeClient
 import KubeModel

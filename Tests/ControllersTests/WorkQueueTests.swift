@@ -1,3 +1,4 @@
+import KubeTesting
 import Testing
 @testable import KubeClient
 

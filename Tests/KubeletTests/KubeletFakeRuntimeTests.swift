@@ -1,3 +1,4 @@
+import KubeTesting
 import APIServer
 import Foundation
 import KubeClient
@@ -19,7 +20,7 @@ import Testing
     }
 
     func withKubelet(_ body: (KubeRESTClient, FakeRuntime) async throws -> Void) async throws {
-        try await withNodeTestServer { client, _ in
+        try await withInProcessAPIServer { client, _ in
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("kubelet-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: root) }
             var logger = Logger(label: "kubelet-test")
@@ -29,7 +30,7 @@ import Testing
                                   client: client, runtime: runtime, network: nil, clientCA: nil, logger: logger)
             let task = Task { try await kubelet.run() }
             defer { task.cancel() }
-            let registered = await nodeEventually { (try? await client.get("/api/v1/nodes/fake-a")) != nil }
+            let registered = await eventually { (try? await client.get("/api/v1/nodes/fake-a")) != nil }
             try #require(registered)
             try await body(client, runtime)
             task.cancel()
@@ -44,7 +45,7 @@ import Testing
     @Test func podRunsAndBecomesReady() async throws {
         try await withKubelet { client, _ in
             _ = try await client.create("/api/v1/namespaces/default/pods", Self.pod("web", node: "fake-a", initContainer: true))
-            let ready = await nodeEventually {
+            let ready = await eventually {
                 let p = await Self.podStatus(client, "web")
                 return p?[path: ["status", "phase"]] == "Running"
                     && (p?[path: ["status", "conditions"]]?.arrayValue ?? []).contains { $0["type"] == "Ready" && $0["status"] == "True" }
@@ -64,19 +65,19 @@ import Testing
             _ = try await client.create("/api/v1/namespaces/default/pods", Self.pod("once", node: "fake-a", restartPolicy: "Never"))
             _ = try await client.create("/api/v1/namespaces/default/pods", Self.pod("always", node: "fake-a"))
             for name in ["once", "always"] {
-                let running = await nodeEventually { await Self.podStatus(client, name)?[path: ["status", "phase"]] == "Running" }
+                let running = await eventually { await Self.podStatus(client, name)?[path: ["status", "phase"]] == "Running" }
                 try #require(running)
             }
             for name in ["once", "always"] {
                 let uid = try #require(await Self.podStatus(client, name)?.uid)
                 await runtime.terminate(ContainerID(podUID: uid, name: "app", attempt: 0), exitCode: 2, reason: "Error")
             }
-            let failed = await nodeEventually { await Self.podStatus(client, "once")?[path: ["status", "phase"]] == "Failed" }
+            let failed = await eventually { await Self.podStatus(client, "once")?[path: ["status", "phase"]] == "Failed" }
             #expect(failed)
             let once = await Self.podStatus(client, "once")
             #expect(once?[path: ["status", "containerStatuses"]]?.arrayValue?.first?[path: ["state", "terminated", "exitCode"]] == 2)
             // The first restart after an exit is immediate; restartCount and lastState show it.
-            let restarted = await nodeEventually {
+            let restarted = await eventually {
                 let cs = await Self.podStatus(client, "always")?[path: ["status", "containerStatuses"]]?.arrayValue?.first
                 return cs?["restartCount"] == 1 && cs?[path: ["lastState", "terminated", "exitCode"]] == 2 && cs?[path: ["state", "running"]] != nil
             }
@@ -87,10 +88,10 @@ import Testing
     @Test func deletionWaitsForTheKubeletThenRemovesThePod() async throws {
         try await withKubelet { client, _ in
             _ = try await client.create("/api/v1/namespaces/default/pods", Self.pod("gone", node: "fake-a"))
-            let running = await nodeEventually { await Self.podStatus(client, "gone")?[path: ["status", "phase"]] == "Running" }
+            let running = await eventually { await Self.podStatus(client, "gone")?[path: ["status", "phase"]] == "Running" }
             try #require(running)
             _ = try await client.delete("/api/v1/namespaces/default/pods/gone")
-            let removed = await nodeEventually { await Self.podStatus(client, "gone") == nil }
+            let removed = await eventually { await Self.podStatus(client, "gone") == nil }
             #expect(removed)
             let events = try await client.list("/api/v1/namespaces/default/events")
             let reasons = (events["items"]?.arrayValue ?? []).filter { $0[path: ["involvedObject", "name"]] == "gone" }

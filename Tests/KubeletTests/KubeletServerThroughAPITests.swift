@@ -1,3 +1,4 @@
+import KubeTesting
 import APIServer
 import Foundation
 import KubeClient
@@ -11,7 +12,7 @@ private func withCluster(_ body: (_ client: KubeRESTClient, _ apiBase: String, _
                                   _ runtime: ShellRuntime) async throws -> Void) async throws {
     let pki = try TestPKI()
     defer { pki.remove() }
-    let config = APIServerConfiguration(dataDirectory: pki.dir + "/server", port: try nodeTestFreePort(), bookmarkInterval: .seconds(1))
+    let config = APIServerConfiguration(dataDirectory: pki.dir + "/server", port: try freeLoopbackPort(), bookmarkInterval: .seconds(1))
     let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: quietLogger())
     let serverPKI = try PKI.ensure(directory: config.pkiDirectory)
     let logPath = pki.dir + "/0.log"
@@ -80,7 +81,7 @@ private func apiError(_ body: () async throws -> Void) async -> (Int, String)? {
         try await addPod(client, "pending", node: nil, containers: ["c"])
         #expect(await apiError { _ = try await client.raw("GET", "/api/v1/namespaces/default/pods/pending/log") }?.0 == 400)
         // A node whose kubelet does not answer.
-        try await addNode(client, "dead", port: try nodeTestFreePort())
+        try await addNode(client, "dead", port: try freeLoopbackPort())
         try await addPod(client, "lost", node: "dead", containers: ["c"])
         let lost = await apiError { _ = try await client.raw("GET", "/api/v1/namespaces/default/pods/lost/log") }
         #expect(lost?.0 == 503)

@@ -1,3 +1,4 @@
+import KubeTesting
 import APIServer
 import Foundation
 import KubeClient
@@ -51,7 +52,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5))) func kubeletSeesOnlyItsOwn() async throws {
-        try await withNodeTestServer { admin, config in
+        try await withInProcessAPIServer { admin, config in
             for (kind, name, path) in [("Secret", "mine", Self.secrets), ("Secret", "other", Self.secrets),
                                        ("ConfigMap", "mine-cm", Self.configMaps), ("ConfigMap", "other-cm", Self.configMaps)] {
                 _ = try await admin.create(path.path, Self.object(kind, name))

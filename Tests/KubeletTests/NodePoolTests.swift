@@ -1,3 +1,4 @@
+import KubeTesting
 import Foundation
 import KubeClient
 import KubeModel
@@ -7,7 +8,7 @@ import Testing
 /// Fifty fake nodes over one client register and keep their Leases fresh.
 @Suite struct NodePoolTests {
     @Test(.timeLimit(.minutes(5))) func fiftyFakeNodesKeepTheirLeasesFresh() async throws {
-        try await withNodeTestServer { client, _ in
+        try await withInProcessAPIServer { client, _ in
             let pool = FakeNodePool(client: client, count: 50, statusInterval: .seconds(2), leaseInterval: .milliseconds(500),
                                     logger: NodeStatusTests.logger)
             let nodes = try await pool.register()
@@ -19,7 +20,7 @@ import Testing
             defer { running.cancel() }
             // Every Lease exists and was renewed within the last 3 s, twice over some seconds apart.
             for _ in 0..<2 {
-                let fresh = try await nodeEventually(timeout: .seconds(30)) {
+                let fresh = try await eventually(timeout: .seconds(30)) {
                     let leases = try await client.list(NodeStatusTests.leases.path)["items"]?.arrayValue ?? []
                     let now = Date()
                     let freshNames = leases.filter { lease in
@@ -32,7 +33,7 @@ import Testing
                 try await Task.sleep(for: .seconds(3))
             }
             // Every node posts Ready, and a node's runtime takes its podCIDR once assigned.
-            let allReady = try await nodeEventually(timeout: .seconds(10)) {
+            let allReady = try await eventually(timeout: .seconds(10)) {
                 let items = try await client.list(ResourcePath.core("nodes").path)["items"]?.arrayValue ?? []
                 return items.filter { nodeReady($0) == "True" }.count == 50
             }

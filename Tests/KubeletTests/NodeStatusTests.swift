@@ -1,3 +1,4 @@
+import KubeTesting
 import Foundation
 import KubeClient
 import KubeModel
@@ -24,7 +25,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5))) func registerReportsEverything() async throws {
-        try await withNodeTestServer { client, _ in
+        try await withInProcessAPIServer { client, _ in
             let node = try await Self.reporter(client, labels: ["zone": "a"]).register()
             #expect(node.labels["kubernetes.io/hostname"] == "node-1")
             #expect(node.labels["kubernetes.io/os"] == "linux")
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5))) func statusLoopKeepsTransitionTimesAndFlips() async throws {
-        try await withNodeTestServer { client, _ in
+        try await withInProcessAPIServer { client, _ in
             let reporter = Self.reporter(client, interval: .milliseconds(200))
             let registered = try await reporter.register()
             let firstTransition = nodeCondition(registered, "Ready")?["lastTransitionTime"]
@@ -60,7 +61,7 @@ import Testing
             let loop = Task { await reporter.run(readiness: { readyNow.value ? .ready : NodeReadiness(problems: ["container runtime is down"]) }) }
             defer { loop.cancel() }
             // Heartbeats move, the transition time does not (timestamps have 1 s precision).
-            let beat = try await nodeEventually(timeout: .seconds(10)) {
+            let beat = try await eventually(timeout: .seconds(10)) {
                 let n = try await client.get(Self.nodes.named("node-1").path)
                 return nodeCondition(n, "Ready")?["lastHeartbeatTime"] != nodeCondition(registered, "Ready")?["lastHeartbeatTime"]
                     && nodeCondition(n, "Ready")?["lastTransitionTime"] == firstTransition
@@ -68,7 +69,7 @@ import Testing
             #expect(beat)
             readyNow.value = false
             try await Task.sleep(for: .milliseconds(1100))
-            let flipped = try await nodeEventually(timeout: .seconds(10)) {
+            let flipped = try await eventually(timeout: .seconds(10)) {
                 let n = try await client.get(Self.nodes.named("node-1").path)
                 return nodeReady(n) == "False" && nodeCondition(n, "Ready")?["lastTransitionTime"] != firstTransition
             }
@@ -77,7 +78,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5))) func deletedNodeIsRegisteredAgainAndPodCIDRIsRead() async throws {
-        try await withNodeTestServer { client, _ in
+        try await withInProcessAPIServer { client, _ in
             let reporter = Self.reporter(client, interval: .milliseconds(200))
             let first = try await reporter.register()
             #expect(await reporter.podCIDR() == nil)
@@ -86,7 +87,7 @@ import Testing
             try await client.delete(Self.nodes.named("node-1").path)
             let loop = Task { await reporter.run(readiness: { .ready }) }
             defer { loop.cancel() }
-            let back = try await nodeEventually(timeout: .seconds(10)) {
+            let back = try await eventually(timeout: .seconds(10)) {
                 let n = try? await client.get(Self.nodes.named("node-1").path)
                 return n.map { $0.uid != first.uid } ?? false
             }
@@ -95,27 +96,27 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(5))) func leaseIsCreatedRenewedAndOwned() async throws {
-        try await withNodeTestServer { client, _ in
+        try await withInProcessAPIServer { client, _ in
             let node = try await Self.reporter(client).register()
             let heartbeat = LeaseHeartbeat(client: client, nodeName: "node-1", nodeUID: node.uid ?? "", interval: .milliseconds(200),
                                            logger: Self.logger)
             let loop = Task { await heartbeat.run() }
             defer { loop.cancel() }
             var first: String?
-            let created = try await nodeEventually(timeout: .seconds(10)) {
+            let created = try await eventually(timeout: .seconds(10)) {
                 first = (try? await client.get(Self.leases.named("node-1").path))?[path: ["spec", "renewTime"]]?.stringValue
                 return first != nil
             }
             #expect(created)
             // Someone else writes the Lease: the heartbeat re-reads it and keeps renewing.
             // (It races the heartbeat's own renewals: retry on a conflict as any client would.)
-            let touched = try await nodeEventually(timeout: .seconds(10)) {
+            let touched = try await eventually(timeout: .seconds(10)) {
                 var lease = try await client.get(Self.leases.named("node-1").path)
                 lease[path: ["metadata", "labels"]] = ["touched": "yes"]
                 return (try? await client.update(Self.leases.named("node-1").path, lease)) != nil
             }
             try #require(touched)
-            let renewed = try await nodeEventually(timeout: .seconds(10)) {
+            let renewed = try await eventually(timeout: .seconds(10)) {
                 let l = try await client.get(Self.leases.named("node-1").path)
                 return l[path: ["spec", "renewTime"]]?.stringValue != first && l.labels["touched"] == "yes"
             }

@@ -1,3 +1,4 @@
+import KubeTesting
 import Foundation
 import KubeModel
 import Testing
@@ -48,7 +49,7 @@ s.wait_for_termination()
     }
 
     @Test func refusedAndFraming() async throws {
-        let closed = JSONValue.int(Int64(try nodeTestFreePort()))
+        let closed = JSONValue.int(Int64(try freeLoopbackPort()))
         guard case .failure(let refused) = await Prober.run(["grpc": ["port": closed]], target: probeTarget()) else {
             Issue.record("closed port succeeded"); return
         }
