@@ -1,7 +1,8 @@
 """Nodes: the Manifests/ demo on the built-in kubelet (3 replicas, each with its own pod IP
 and answering HTTP with its own name, all in the Service's Endpoints), and many fake nodes
 from one `caravel kubelet --runtime fake --nodes 20` process: Ready nodes with Leases, a
-Deployment of 2 replicas per fake node pinned to them, and Leases that stop renewing once that kubelet dies."""
+Deployment of 2 replicas per fake node pinned to them (logs and exec through the API server on
+every node), and Leases that stop renewing once that kubelet dies."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ public enum ExecStreamProtocol: String, Sendable, CaseIterable {
 
 /// `GET /exec/{ns}/{pod}/{container}?command=…&stdin=1&stdout=1&stderr=1&tty=0` upgraded to
 /// a WebSocket: runs the command in the container and relays its streams until it exits, then
-/// sends the exit Status on channel 3 and closes.
+/// sends the exit Status on channel 3 and closes once the client has (at most 2 s later).
 struct ExecWebSocket: Sendable {
     let lookup: any PodLookup
     let runtime: any ContainerRuntime
@@ -94,8 +94,7 @@ struct ExecWebSocket: Sendable {
         try? await outbound.close(.normalClosure, reason: nil)
     }
 
-    /// Waits for the client to close once it has the Status (kubectl and the official clients
-    /// do), at most `timeout`. Closing first would half-close the connection (our close frame,
+    /// Waits for the client to close once it has the Status (kubectl does), at most `timeout`. Closing first would half-close the connection (our close frame,
     /// then TLS close_notify and FIN) right behind our last frames: a client still completing
     /// the upgrade when that EOF arrives (the API server's exec relay, under load) can lose it
     /// and the frames and wait forever.
