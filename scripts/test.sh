@@ -19,12 +19,12 @@ PYTHON="${PYTHON:-python3}"
 export CARAVEL_BIN="${CARAVEL_BIN:-.build/debug/caravel}"
 
 section() { printf '\n==> %s\n' "$*"; }
-# API e2e files run once more with the controllers on (CARAVEL_E2E_CONTROLLERS=1). Not yet
-# test_watch.py and test_python_client.py: they expect a namespace's watch to see only their own
-# objects and race with status writes, while the controllers add kube-root-ca.crt to every
-# namespace and write pod/ReplicaSet status.
+# API e2e files run once more with the controllers on (CARAVEL_E2E_CONTROLLERS=1), as against a
+# real cluster: the `namespace` fixture waits for the `default` ServiceAccount and kube-root-ca.crt
+# the controllers add, watches expect those objects, and read-modify-writes retry on 409 where
+# controllers write status.
 CONTROLLER_SUITES=(Tests/e2e/test_kubectl_basic.py Tests/e2e/test_kubectl_apply.py Tests/e2e/test_errors.py
-                   Tests/e2e/test_wire.py)
+                   Tests/e2e/test_wire.py Tests/e2e/test_watch.py Tests/e2e/test_python_client.py)
 start=$SECONDS
 
 section "tools (kubectl, helm, python test deps)"

@@ -7,7 +7,9 @@ Fixtures:
                          the real kubectl from .tools/bin with --kubeconfig of `server`
   k8s         (session)  the official Python client's ApiClient for `server`
   http        (function) a requests.Session set up from the kubeconfig (base URL: server.url)
-  namespace   (function) a fresh namespace (unique name), deleted afterwards
+  namespace   (function) a fresh namespace (unique name), deleted afterwards; with the
+                         controllers on, ready with its `default` ServiceAccount and
+                         `kube-root-ca.crt` ConfigMap
   start_server(function) factory: start_server(name, **kw) -> a separate CaravelServer
 
 Servers run with --disable-controllers when the binary knows it: these tests check the API
@@ -26,7 +28,7 @@ import signal
 
 import pytest
 
-from e2eutil import SERVERS, CaravelServer, run_kubectl, unique  # noqa: F401  (re-exported)
+from e2eutil import SERVERS, CaravelServer, run_kubectl, unique, wait_for  # noqa: F401  (re-exported)
 
 # Every server started by the tests, so that a failing test shows their logs.
 DEFAULT_TEST_TIMEOUT = int(os.environ.get("CARAVEL_TEST_TIMEOUT", "300"))
@@ -156,13 +158,21 @@ def _ns_name(nodename: str) -> str:
 
 
 @pytest.fixture
-def namespace(request, k8s):
+def namespace(request, server, k8s):
+    """With the controllers on, waits (as Kubernetes' e2e framework does) until the namespace
+    has the objects controllers add to every namespace: the `default` ServiceAccount and the
+    `kube-root-ca.crt` ConfigMap. Tests then see those as already there, not as later writes."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
     core = client.CoreV1Api(k8s)
     name = _ns_name(request.node.name)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    if server.controllers_running:
+        wait_for(lambda: core.read_namespaced_service_account("default", name), timeout=60,
+                 what=f"ServiceAccount default in namespace {name}")
+        wait_for(lambda: core.read_namespaced_config_map("kube-root-ca.crt", name), timeout=60,
+                 what=f"ConfigMap kube-root-ca.crt in namespace {name}")
     yield name
     try:
         core.delete_namespace(name)

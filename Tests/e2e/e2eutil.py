@@ -221,6 +221,12 @@ class CaravelServer:
         return [str(caravel_bin()), "server", "--data-dir", str(self.data_dir),
                 "--port", str(self.port), *defaults, *self.extra_args]
 
+    @property
+    def controllers_running(self) -> bool:
+        """Whether this server runs its controllers (then the root-CA publisher and the
+        service-account controller add objects to every namespace and controllers write status)."""
+        return "--disable-controllers" not in self.command()
+
     def start(self, timeout: float = READY_TIMEOUT) -> "CaravelServer":
         """Starts the server and waits for /readyz. On a first start that fails because the
         free port was taken in the meantime, retries on another port."""

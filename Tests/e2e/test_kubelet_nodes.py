@@ -1,7 +1,8 @@
 """Nodes: the Manifests/ demo on the built-in kubelet (3 replicas, each with its own pod IP
 and answering HTTP with its own name, all in the Service's Endpoints), and many fake nodes
 from one `caravel kubelet --runtime fake --nodes 20` process: Ready nodes with Leases, a
-Deployment of 2 replicas per fake node pinned to them, and Leases that stop renewing once that kubelet dies."""
+Deployment of 2 replicas per fake node pinned to them (logs and exec through the API server on
+every node), and Leases that stop renewing once that kubelet dies."""
 
 from __future__ import annotations
 
@@ -143,12 +144,17 @@ spec:
     wait_for(lambda: get_json(srv, "deployment", "many", ns)["status"].get("readyReplicas") == REPLICAS,
              timeout=60, what=f"deployment readyReplicas {REPLICAS} (status {dep.get('status')})")
     assert pids_with(TOKEN) == [], "the fake runtime started real processes"
-    # Fake nodes serve logs (empty: nothing runs) through the API server. (Their exec refusal
-    # is checked by FakeRuntimeTests; through the relay to a node of a 20-node pool it can hang.)
-    for pod in pods[:3]:
+    # Every fake node serves logs (empty: nothing runs) and refuses exec clearly, through the
+    # API server: the kubelet sends its Status and close right after the upgrade, and waits for
+    # the relay's close before dropping the connection (else the relay could hang).
+    one_per_node = {p["spec"]["nodeName"]: p for p in pods}
+    for node, pod in sorted(one_per_node.items()):
         name = pod["metadata"]["name"]
         r = srv.kubectl("logs", "-n", ns, name, check=False)
-        assert r.returncode == 0 and r.stdout == "", f"{name} on {pod['spec']['nodeName']}: {r.stderr}"
+        assert r.returncode == 0 and r.stdout == "", f"{name} on {node}: {r.stderr}"
+        r = srv.kubectl("exec", "-n", ns, name, "--", "true", check=False, timeout=60)
+        assert r.returncode == 126 and "fake runtime" in r.stderr and "exec is not supported" in r.stderr, \
+            f"{name} on {node}: rc {r.returncode}: {r.stderr}"
     srv.kubectl("delete", "deployment", "many", "-n", ns)
     wait_for(lambda: not list_json(srv, "pods", ns, "-l", "app=many"), timeout=120,
              what=f"the {REPLICAS} fake pods gone")

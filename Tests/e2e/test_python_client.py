@@ -24,8 +24,9 @@ def body_of(e: ApiException) -> dict:
     return json.loads(e.body)
 
 
-def update_with_retry(read, mutate, write, attempts=5):
-    """Read-modify-write, retrying on 409 Conflict (as client-go's RetryOnConflict)."""
+def update_with_retry(read, mutate, write, attempts=10):
+    """Read-modify-write, retrying on 409 Conflict (as client-go's RetryOnConflict): with the
+    controllers on, they write the same objects (status, scheduling, node conditions)."""
     for i in range(attempts):
         obj = read()
         mutate(obj)
@@ -124,9 +125,10 @@ def test_pod_crud(k8s, namespace):
     assert created.spec.containers[0].image == "busybox"
     assert created.spec.service_account_name in (None, "default")
 
-    got = core.read_namespaced_pod("p1", namespace)
-    got.metadata.labels["extra"] = "yes"
-    replaced = core.replace_namespaced_pod("p1", namespace, got)
+    def add_label(p):
+        p.metadata.labels["extra"] = "yes"
+    replaced = update_with_retry(lambda: core.read_namespaced_pod("p1", namespace), add_label,
+                                 lambda p: core.replace_namespaced_pod("p1", namespace, p))
     assert replaced.metadata.labels == {"app": "p", "extra": "yes"}
     assert [p.metadata.name for p in core.list_namespaced_pod(namespace).items] == ["p1"]
 
@@ -167,9 +169,11 @@ def test_api_defaulting(k8s, namespace):
 def test_pod_spec_is_immutable(k8s, namespace):
     core = client.CoreV1Api(k8s)
     core.create_namespaced_pod(namespace, pod("p1"))
-    got = core.read_namespaced_pod("p1", namespace)
-    got.spec.restart_policy = "Never"
-    e = api_error(core.replace_namespaced_pod, "p1", namespace, got)
+
+    def set_never(p):
+        p.spec.restart_policy = "Never"
+    e = api_error(update_with_retry, lambda: core.read_namespaced_pod("p1", namespace), set_never,
+                  lambda p: core.replace_namespaced_pod("p1", namespace, p))
     assert e.status == 422, e
     b = assert_status_body(e.body, 422, "Invalid")
     assert "spec" in b["message"], b
@@ -222,9 +226,11 @@ def test_hpa_v2_and_v1_are_the_same_object(k8s, namespace):
     assert [h.metadata.name for h in v1.list_namespaced_horizontal_pod_autoscaler(namespace).items] == ["web"]
 
     # write through v1, read through v2
-    old.spec.target_cpu_utilization_percentage = 55
-    old.spec.max_replicas = 7
-    v1.replace_namespaced_horizontal_pod_autoscaler("web", namespace, old)
+    def change(h):
+        h.spec.target_cpu_utilization_percentage = 55
+        h.spec.max_replicas = 7
+    update_with_retry(lambda: v1.read_namespaced_horizontal_pod_autoscaler("web", namespace), change,
+                      lambda h: v1.replace_namespaced_horizontal_pod_autoscaler("web", namespace, h))
     new = v2.read_namespaced_horizontal_pod_autoscaler("web", namespace)
     assert new.spec.max_replicas == 7
     cpu = [m for m in new.spec.metrics if m.type == "Resource" and m.resource.name == "cpu"]
@@ -289,8 +295,12 @@ def test_other_kinds_roundtrip(k8s, namespace):
                                                                        labels={"e2e": namespace})))
     try:
         assert node.metadata.namespace is None
-        node.status = client.V1NodeStatus(conditions=[client.V1NodeCondition(type="Ready", status="True")])
-        st = core.replace_node_status(node_name, node)
+
+        def set_ready(n):
+            n.status = client.V1NodeStatus(conditions=[client.V1NodeCondition(type="Ready", status="True")])
+        # (with the controllers on, the node lifecycle controller writes the node too)
+        st = update_with_retry(lambda: core.read_node(node_name), set_ready,
+                               lambda n: core.replace_node_status(node_name, n))
         assert st.status.conditions[0].type == "Ready"
         assert [n.metadata.name for n in core.list_node(label_selector=f"e2e={namespace}").items] == [node_name]
     finally:
@@ -447,24 +457,37 @@ def test_status_subresource_and_generation(k8s, namespace):
     assert d.metadata.generation == 1
     assert not (d.status and d.status.replicas)
 
+    # With the controllers on, the deployment controller writes status too: every
+    # read-modify-write retries on 409 Conflict, as a client does.
+    def read():
+        return apps.read_namespaced_deployment("s", namespace)
+
     # PUT /status: status changes, the spec change riding along is ignored
-    d.status = client.V1DeploymentStatus(replicas=1, ready_replicas=1, available_replicas=1,
-                                         updated_replicas=1, observed_generation=1)
-    d.spec.replicas = 9
-    st = apps.replace_namespaced_deployment_status("s", namespace, d)
+    def set_status(obj):
+        obj.status = client.V1DeploymentStatus(replicas=1, ready_replicas=1, available_replicas=1,
+                                               updated_replicas=1, observed_generation=1)
+        obj.spec.replicas = 9
+    st = update_with_retry(read, set_status,
+                           lambda obj: apps.replace_namespaced_deployment_status("s", namespace, obj))
     assert st.status.ready_replicas == 1 and st.status.observed_generation == 1
     assert st.spec.replicas == 1
     assert st.metadata.generation == 1
     assert st.metadata.resource_version != d.metadata.resource_version
 
     # PUT on the main resource: status changes are ignored, spec change bumps generation
-    cur = apps.read_namespaced_deployment("s", namespace)
-    cur.status.ready_replicas = 0
-    cur.status.replicas = 42
-    cur.spec.replicas = 3
-    upd = apps.replace_namespaced_deployment("s", namespace, cur)
+    stored = {}
+
+    def set_spec_and_status(obj):
+        stored["status"] = (obj.status.replicas, obj.status.ready_replicas)
+        obj.status.ready_replicas = 41
+        obj.status.replicas = 42
+        obj.spec.replicas = 3
+    upd = update_with_retry(read, set_spec_and_status,
+                            lambda obj: apps.replace_namespaced_deployment("s", namespace, obj))
     assert upd.spec.replicas == 3
-    assert upd.status.replicas == 1 and upd.status.ready_replicas == 1
+    # the status as stored when the write succeeded (without controllers: the one set above)
+    assert (upd.status.replicas, upd.status.ready_replicas) == stored["status"], upd.status
+    assert upd.status.replicas != 42 and upd.status.ready_replicas != 41, upd.status
     assert upd.metadata.generation == 2
 
     # metadata-only change: no generation bump
@@ -476,10 +499,12 @@ def test_status_subresource_and_generation(k8s, namespace):
     assert p.status.replicas == 3 and p.spec.replicas == 3 and p.metadata.generation == 2
 
     # scale subresource
-    sc = apps.read_namespaced_deployment_scale("s", namespace)
-    assert sc.spec.replicas == 3
-    sc.spec.replicas = 4
-    apps.replace_namespaced_deployment_scale("s", namespace, sc)
+    assert apps.read_namespaced_deployment_scale("s", namespace).spec.replicas == 3
+
+    def scale_to_4(sc):
+        sc.spec.replicas = 4
+    update_with_retry(lambda: apps.read_namespaced_deployment_scale("s", namespace), scale_to_4,
+                      lambda sc: apps.replace_namespaced_deployment_scale("s", namespace, sc))
     assert apps.read_namespaced_deployment("s", namespace).spec.replicas == 4
     apps.patch_namespaced_deployment_scale("s", namespace, {"spec": {"replicas": 5}})
     after = apps.read_namespaced_deployment("s", namespace)
@@ -489,9 +514,14 @@ def test_status_subresource_and_generation(k8s, namespace):
 def test_pod_and_replicaset_status_and_scale(k8s, namespace):
     core = client.CoreV1Api(k8s)
     apps = client.AppsV1Api(k8s)
-    p = core.create_namespaced_pod(namespace, pod("runner"))
-    p.status = client.V1PodStatus(phase="Running", pod_ip="10.1.2.3")
-    st = core.replace_namespaced_pod_status("runner", namespace, p)
+    core.create_namespaced_pod(namespace, pod("runner"))
+
+    # With the controllers on, the scheduler and the ReplicaSet controller write status too:
+    # read-modify-write retries on 409 Conflict, as a client does.
+    def set_running(p):
+        p.status = client.V1PodStatus(phase="Running", pod_ip="10.1.2.3")
+    st = update_with_retry(lambda: core.read_namespaced_pod("runner", namespace), set_running,
+                           lambda p: core.replace_namespaced_pod_status("runner", namespace, p))
     assert st.status.phase == "Running" and st.status.pod_ip == "10.1.2.3"
     running = core.list_namespaced_pod(namespace, field_selector="status.phase=Running").items
     assert [x.metadata.name for x in running] == ["runner"]
@@ -503,8 +533,11 @@ def test_pod_and_replicaset_status_and_scale(k8s, namespace):
             template=client.V1PodTemplateSpec(
                 metadata=client.V1ObjectMeta(labels={"app": "rs"}),
                 spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")])))))
-    rs.status = client.V1ReplicaSetStatus(replicas=1, ready_replicas=1)
-    st = apps.replace_namespaced_replica_set_status("rs", namespace, rs)
+
+    def set_rs_status(obj):
+        obj.status = client.V1ReplicaSetStatus(replicas=1, ready_replicas=1)
+    st = update_with_retry(lambda: apps.read_namespaced_replica_set("rs", namespace), set_rs_status,
+                           lambda obj: apps.replace_namespaced_replica_set_status("rs", namespace, obj))
     assert st.status.ready_replicas == 1
     apps.patch_namespaced_replica_set_scale("rs", namespace, {"spec": {"replicas": 3}})
     sc = apps.read_namespaced_replica_set_scale("rs", namespace)

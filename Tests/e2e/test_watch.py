@@ -47,6 +47,14 @@ def delete(http, url, name) -> dict:
     return r.json()
 
 
+def names_in(http, url) -> set[str]:
+    """The objects already there: with the controllers on, a namespace starts with
+    kube-root-ca.crt, which a watch without a resourceVersion reports as ADDED too."""
+    r = http.get(url, timeout=30)
+    assert r.status_code == 200, r.text
+    return {i["metadata"]["name"] for i in r.json()["items"]}
+
+
 def rv_int(rv: str):
     return int(rv) if rv.isdigit() else None
 
@@ -152,10 +160,13 @@ def test_timeout_seconds_closes_stream_cleanly(server, http, namespace, k8s):
         assert elapsed >= 1.0, f"closed {elapsed:.1f} s after the start, before timeoutSeconds=2"
         assert [e for e in w.events if e["type"] != "BOOKMARK"] == []
 
-    # The stream ends by itself (a hung one would raise at _request_timeout).
-    n = sum(1 for _ in watch.Watch().stream(client.CoreV1Api(k8s).list_namespaced_config_map,
-                                            namespace, timeout_seconds=2, _request_timeout=60))
-    assert n == 0
+    # The stream ends by itself (a hung one would raise at _request_timeout), having sent
+    # only the synthetic ADDED for each object already there.
+    there = names_in(http, url)
+    got = [(ev["type"], ev["object"].metadata.name) for ev in watch.Watch().stream(
+        client.CoreV1Api(k8s).list_namespaced_config_map, namespace, timeout_seconds=2,
+        _request_timeout=60)]
+    assert sorted(got) == sorted(("ADDED", n) for n in there), got
 
 
 # ----------------------------------------------------------------------------- bookmarks
@@ -234,23 +245,25 @@ def test_label_and_field_selector_watch(server, http, namespace):
 @pytest.mark.parametrize("rv_param", ["0", None], ids=["rv0", "rv-unset"])
 def test_watch_without_rv_starts_with_synthetic_added(server, http, namespace, rv_param):
     url = cms_url(server, namespace)
+    there = names_in(http, url)
     for n in ("e1", "e2", "e3"):
         create_cm(http, url, n)
     merge_patch(http, url, "e2", {"data": {"v": "9"}})
     params = {"watch": "1", "timeoutSeconds": "60"}
     if rv_param is not None:
         params["resourceVersion"] = rv_param
+    initial = len(there) + 3
     with RawWatch(http, url, params) as w:
         assert w.status_code == 200, w.body
-        evs = w.wait_count(3, timeout=30)
-        first = [e for e in evs[:3]]
+        evs = w.wait_count(initial, timeout=30)
+        first = [e for e in evs[:initial]]
         assert {e["type"] for e in first} == {"ADDED"}, summarize(evs)
-        assert sorted(ev_name(e) for e in first) == ["e1", "e2", "e3"], summarize(evs)
+        assert sorted(ev_name(e) for e in first) == sorted(there | {"e1", "e2", "e3"}), summarize(evs)
         e2 = [e for e in first if ev_name(e) == "e2"][0]
         assert e2["object"]["data"] == {"v": "9"}  # current state, not history
         create_cm(http, url, "e4")
-        evs = w.wait_count(4, timeout=30)
-        assert types_names(evs[3:]) == [("ADDED", "e4")], summarize(evs)
+        evs = w.wait_count(initial + 1, timeout=30)
+        assert types_names(evs[initial:]) == [("ADDED", "e4")], summarize(evs)
 
 
 # ----------------------------------------------------------------------------- compaction
@@ -315,6 +328,7 @@ def test_compacted_resource_version_gets_410_expired(start_server):
 
 def test_watchlist_initial_events_then_bookmark(server, http, namespace):
     url = cms_url(server, namespace)
+    there = names_in(http, url)
     made = [create_cm(http, url, n) for n in ("w1", "w2", "w3")]
     max_rv = max((rv_int(m["metadata"]["resourceVersion"]) or 0) for m in made)
     params = {"watch": "1", "sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",
@@ -331,7 +345,7 @@ def test_watchlist_initial_events_then_bookmark(server, http, namespace):
                    (e["object"]["metadata"].get("annotations") or {}).get("k8s.io/initial-events-end"))
         initial = [e for e in evs[:end] if e["type"] != "BOOKMARK"]
         assert {e["type"] for e in initial} == {"ADDED"}, summarize(evs)
-        assert sorted(ev_name(e) for e in initial) == ["w1", "w2", "w3"], summarize(evs)
+        assert sorted(ev_name(e) for e in initial) == sorted(there | {"w1", "w2", "w3"}), summarize(evs)
         bm = evs[end]["object"]
         assert bm["kind"] == "ConfigMap", bm
         if max_rv and rv_int(bm["metadata"]["resourceVersion"]) is not None:

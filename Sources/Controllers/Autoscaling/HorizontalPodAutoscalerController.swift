@@ -214,6 +214,8 @@ struct SyncState {
         var status = hpa["status"] ?? [:]
         if status.objectValue == nil { status = [:] }
         if let generation = hpa[path: ["metadata", "generation"]] { status["observedGeneration"] = generation }
+        // Always present in Kubernetes (not omitempty): clients' models require it.
+        if status["desiredReplicas"] == nil { status["desiredReplicas"] = 0 }
         self.status = status
         self.conditions = AutoscalerConditions(status["conditions"])
         self.now = now

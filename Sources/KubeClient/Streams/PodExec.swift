@@ -108,13 +108,16 @@ public enum PodExec {
                         try await Task.sleep(for: .seconds(86400 * 365))
                     }
                 }
-                for try await message in inbound.messages(maxSize: maxFrameSize) {
+                // The Status is the last frame: close then, as kubectl does, rather than wait for the server.
+                reading: for try await message in inbound.messages(maxSize: maxFrameSize) {
                     guard case .binary(var buffer) = message, let channel = buffer.readInteger(as: UInt8.self) else { continue }
                     let bytes = Array(buffer.readableBytesView)
                     switch channel {
                     case 1: stdout(bytes)
                     case 2: stderr(bytes)
-                    case 3: if let s = try? JSONParser.parse(bytes) { status.set(s) }
+                    case 3:
+                        if let s = try? JSONParser.parse(bytes) { status.set(s) }
+                        break reading
                     default: break
                     }
                 }

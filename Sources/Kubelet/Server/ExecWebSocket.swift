@@ -26,12 +26,16 @@ public enum ExecStreamProtocol: String, Sendable, CaseIterable {
 
 /// `GET /exec/{ns}/{pod}/{container}?command=…&stdin=1&stdout=1&stderr=1&tty=0` upgraded to
 /// a WebSocket: runs the command in the container and relays its streams until it exits, then
-/// sends the exit Status on channel 3 and closes.
+/// sends the exit Status on channel 3 and closes once the client has (at most 2 s later).
 struct ExecWebSocket: Sendable {
     let lookup: any PodLookup
     let runtime: any ContainerRuntime
     /// Output frames carry at most this much payload.
     static let chunkSize = 32 * 1024
+    /// How long, after the exit Status, the client has to close before the kubelet closes.
+    /// kubectl closes at once; the official Python client waits for the server, so this is
+    /// added to each of its execs: kept short.
+    static let closeHandshakeTimeout: Duration = .seconds(2)
 
     func shouldUpgrade(_ request: Request) -> RouterShouldUpgrade {
         guard let proto = ExecStreamProtocol.negotiate(request.headers) else { return .dontUpgrade }
@@ -49,7 +53,7 @@ struct ExecWebSocket: Sendable {
         let wantStderr = query["stderr"].map { _ in Self.flag(query, "stderr") } ?? true
         let tty = Self.flag(query, "tty")
         guard !command.isEmpty else {
-            await finish(outbound, status: KubeletStatus.failure(code: 400, message: "you must specify at least one command for the container"))
+            await finish(inbound, outbound, status: KubeletStatus.failure(code: 400, message: "you must specify at least one command for the container"))
             return
         }
         let session: any ExecSession
@@ -58,14 +62,19 @@ struct ExecWebSocket: Sendable {
                                                  container: params.get("container"))
             session = try await runtime.execStreaming(id, command: command, tty: tty)
         } catch let e as PodLookupError {
-            await finish(outbound, status: KubeletStatus.failure(code: e.code, message: e.message))
+            await finish(inbound, outbound, status: KubeletStatus.failure(code: e.code, message: e.message))
             return
         } catch {
-            await finish(outbound, status: KubeletStatus.failure(code: 500, message: "cannot exec in the container: \(error)"))
+            await finish(inbound, outbound, status: KubeletStatus.failure(code: 500, message: "cannot exec in the container: \(error)"))
             return
         }
         if !wantStdin { await session.closeStdin() }
-        let input = Task { await Self.pumpInput(inbound, session: session, proto: proto, stdin: wantStdin) }
+        let exited = Locked(false)
+        let input = Task {
+            await Self.pumpInput(inbound, session: session, proto: proto, stdin: wantStdin)
+            // The client went away while the command ran: stop it.
+            if !exited.withLock({ $0 }) { await session.terminate() }
+        }
         for await (stream, bytes) in session.output {
             if (stream == ExecStreamProtocol.stdout && !wantStdout) || (stream == ExecStreamProtocol.stderr && !wantStderr) { continue }
             var start = 0
@@ -79,11 +88,27 @@ struct ExecWebSocket: Sendable {
             }
         }
         let code = await session.wait()
-        await finish(outbound, status: KubeletStatus.execExit(code))
-        input.cancel()
+        exited.withLock { $0 = true }
+        await Self.sendStatus(outbound, KubeletStatus.execExit(code))
+        await Self.awaitClientClose(input, timeout: Self.closeHandshakeTimeout)
+        try? await outbound.close(.normalClosure, reason: nil)
     }
 
-    /// Client frames to the process until the client goes away, which kills the process.
+    /// Waits for the client to close once it has the Status (kubectl does), at most `timeout`. Closing first would half-close the connection (our close frame,
+    /// then TLS close_notify and FIN) right behind our last frames: a client still completing
+    /// the upgrade when that EOF arrives (the API server's exec relay, under load) can lose it
+    /// and the frames and wait forever.
+    static func awaitClientClose(_ input: Task<Void, Never>, timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await input.value }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            input.cancel()
+            group.cancelAll()
+        }
+    }
+
+    /// Client frames to the process until the client closes or goes away.
     static func pumpInput(_ inbound: WebSocketInboundStream, session: any ExecSession, proto: ExecStreamProtocol, stdin: Bool) async {
         do {
             for try await message in inbound.messages(maxSize: 1 << 20) {
@@ -108,16 +133,25 @@ struct ExecWebSocket: Sendable {
                 }
             }
         } catch {}
-        if !Task.isCancelled { await session.terminate() }
     }
 
-    /// The Status on the error channel, then a normal close.
-    func finish(_ outbound: WebSocketOutboundWriter, status: JSONValue) async {
+    /// The Status on the error channel, then a normal close once the client closed (see
+    /// `awaitClientClose`), for an exec that never started.
+    func finish(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, status: JSONValue) async {
+        await Self.sendStatus(outbound, status)
+        let drain = Task {
+            do { for try await _ in inbound.messages(maxSize: 1 << 20) {} } catch {}
+        }
+        await Self.awaitClientClose(drain, timeout: Self.closeHandshakeTimeout)
+        try? await outbound.close(.normalClosure, reason: nil)
+    }
+
+    /// The Status on the error channel (channel 3): the exec's result.
+    static func sendStatus(_ outbound: WebSocketOutboundWriter, _ status: JSONValue) async {
         var frame = ByteBuffer()
         frame.writeInteger(ExecStreamProtocol.error)
         frame.writeBytes(JSONWriter.bytes(status))
         try? await outbound.write(.binary(frame))
-        try? await outbound.close(.normalClosure, reason: nil)
     }
 
     static func flag(_ q: QueryParameters, _ key: String) -> Bool {
