@@ -23,7 +23,7 @@ section() { printf '\n==> %s\n' "$*"; }
 # real cluster: the `namespace` fixture waits for the `default` ServiceAccount and kube-root-ca.crt
 # the controllers add, watches expect those objects, and read-modify-writes retry on 409 where
 # controllers write status.
-CONTROLLER_SUITES=(Tests/e2e/test_kubectl_basic.py Tests/e2e/test_kubectl_apply.py Tests/e2e/test_errors.py
+CONTROLLER_SUITES=(Tests/e2e/test_kubectl_basic.py Tests/e2e/test_kubectl_verbs.py Tests/e2e/test_kubectl_apply.py Tests/e2e/test_errors.py
                    Tests/e2e/test_wire.py Tests/e2e/test_watch.py Tests/e2e/test_python_client.py)
 start=$SECONDS
 
