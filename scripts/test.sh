@@ -24,7 +24,8 @@ section() { printf '\n==> %s\n' "$*"; }
 # the controllers add, watches expect those objects, and read-modify-writes retry on 409 where
 # controllers write status.
 CONTROLLER_SUITES=(Tests/e2e/test_kubectl_basic.py Tests/e2e/test_kubectl_verbs.py Tests/e2e/test_kubectl_apply.py Tests/e2e/test_errors.py
-                   Tests/e2e/test_wire.py Tests/e2e/test_watch.py Tests/e2e/test_python_client.py)
+                   Tests/e2e/test_wire.py Tests/e2e/test_watch.py Tests/e2e/test_python_client.py
+                   Tests/e2e/test_python_client_semantics.py)
 start=$SECONDS
 
 section "tools (kubectl, helm, python test deps)"
