@@ -113,6 +113,47 @@ import Testing
         }
     }
 
+    @Test func statusQueriesDuringAStartNeverReportItLost() async throws {
+        try await ProcessRuntimeHarness.with { h in
+            let config = h.config("racer", command: ["sleep", "1000"])
+            // The node's relist asks for every container while a start is under way; the window
+            // before the shim records its pid must not read as a shim that died.
+            let start = Task { try await h.runtime.startContainer(config) }
+            var exitedSeen: [ContainerRuntimeState] = []
+            while true {
+                for record in await h.runtime.listContainers() {
+                    if case .exited = record.state { exitedSeen.append(record.state) }
+                }
+                if h.runtime.record(config.id).pid() != nil { break }
+                await Task.yield()
+            }
+            let id = try await start.value
+            #expect(exitedSeen.first == nil, "reported exited during its own start \(exitedSeen.count) times")
+            #expect(await h.runtime.containerStatus(id)?.harnessIsRunning == true)
+            #expect(h.runtime.record(id).exit() == nil)
+            await h.runtime.stopContainer(id, gracePeriod: .seconds(5))
+        }
+    }
+
+    @Test func aStartCutShortIsStartingThenLost() async throws {
+        try await ProcessRuntimeHarness.with { h in
+            // A kubelet that died between writing the config and spawning the shim leaves a
+            // directory with config.json only.
+            for (name, age) in [("fresh", 1.0), ("stale", ProcessRuntime.launchGrace + 60)] {
+                let id = ContainerID(podUID: h.podUID, name: name, attempt: 0)
+                let record = h.runtime.record(id)
+                try FileManager.default.createDirectory(atPath: record.directory, withIntermediateDirectories: true)
+                try record.save(ShimConfig(podUID: h.podUID, name: name, attempt: 0, namespace: "default", podName: "pod",
+                                           image: "busybox", argv: ["/bin/true"], env: [], workingDir: nil, logPath: "/dev/null",
+                                           cgroups: [], networkNamespace: nil, createdAt: Date().addingTimeInterval(-age)))
+            }
+            let fresh = await h.runtime.containerStatus(ContainerID(podUID: h.podUID, name: "fresh", attempt: 0))
+            #expect(fresh?.harnessIsRunning == true)
+            let stale = await h.runtime.containerStatus(ContainerID(podUID: h.podUID, name: "stale", attempt: 0))
+            #expect(stale?.harnessExitCode == 255)
+        }
+    }
+
     @Test func logRotationKeepsConfiguredFiles() async throws {
         try await ProcessRuntimeHarness.with(logMaxBytes: 1000, logMaxFiles: 2) { h in
             let config = h.config("chatty", command: ["sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done"])

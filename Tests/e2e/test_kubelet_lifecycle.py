@@ -137,41 +137,47 @@ def test_kubelet_restart_keeps_pods_and_reaps_deleted_ones(srv, ns, kubelet):
                                          env=[{"name": "E2E_TOKEN", "value": doomed}])], nodeName=NODE),
     ], ns)
 
-    def sleepers_ready():
-        pods = list_json(srv, "pods", ns, "-l", "app=sleepers")
-        return len(pods) == 2 and all(p["status"].get("phase") == "Running" for p in pods) and pods
-    pods = wait_for(sleepers_ready, timeout=90, what="2 sleepers Running")
-    wait_running_ready(srv, "doomed", ns)
-    names = sorted(p["metadata"]["name"] for p in pods)
-    # One `sleep 31337` per replica (plus whatever else carries the token, e.g. its shim).
-    before = wait_for(lambda: len(sleeps(keep)) == 2 and pids_with(keep), timeout=30,
-                      what="2 sleep processes")
-    doomed_pids = pids_with(doomed)
-    assert doomed_pids
+    try:
+        def sleepers_ready():
+            pods = list_json(srv, "pods", ns, "-l", "app=sleepers")
+            return len(pods) == 2 and all(p["status"].get("phase") == "Running" for p in pods) and pods
+        pods = wait_for(sleepers_ready, timeout=90, what="2 sleepers Running")
+        wait_running_ready(srv, "doomed", ns)
+        names = sorted(p["metadata"]["name"] for p in pods)
+        # One `sleep 31337` per replica (plus whatever else carries the token, e.g. its shim).
+        before = wait_for(lambda: len(sleeps(keep)) == 2 and pids_with(keep), timeout=30,
+                          what="2 sleep processes")
+        doomed_pids = pids_with(doomed)
+        assert doomed_pids
 
-    kubelet.kill()
-    assert pids_with(keep) == before, "killing the kubelet killed its pods' processes"
-    srv.kubectl("delete", "pod", "doomed", "-n", ns, "--wait=false")
-    time.sleep(2)  # the kubelet is down: nothing may act on the deletion
-    assert pids_with(doomed) == doomed_pids, "the doomed pod's processes died with no kubelet"
+        kubelet.kill()
+        assert pids_with(keep) == before, "killing the kubelet killed its pods' processes"
+        srv.kubectl("delete", "pod", "doomed", "-n", ns, "--wait=false")
+        time.sleep(2)  # the kubelet is down: nothing may act on the deletion
+        assert pids_with(doomed) == doomed_pids, "the doomed pod's processes died with no kubelet"
 
-    kubelet.start()
-    wait_gone(srv, "pod", "doomed", ns, timeout=90)
-    wait_no_pids(doomed, timeout=30)
-    wait_for(lambda: node_ready(get_json(srv, "node", NODE)), timeout=60, what="node Ready again")
-    for n in names:
-        wait_running_ready(srv, n, ns, timeout=60)
-    time.sleep(10)  # give a confused kubelet time to start duplicates
-    assert pids_with(keep) == before, f"processes changed across the kubelet restart: {before} -> {pids_with(keep)}"
-    for n in names:
-        cs = container_status(get_json(srv, "pod", n, ns))
-        assert cs["restartCount"] == 0 and "running" in cs["state"], cs
-    assert kubelet.alive(), kubelet.log_tail()
+        kubelet.start()
+        wait_gone(srv, "pod", "doomed", ns, timeout=90)
+        wait_no_pids(doomed, timeout=30)
+        wait_for(lambda: node_ready(get_json(srv, "node", NODE)), timeout=60, what="node Ready again")
+        for n in names:
+            wait_running_ready(srv, n, ns, timeout=60)
+        time.sleep(10)  # give a confused kubelet time to start duplicates
+        assert pids_with(keep) == before, f"processes changed across the kubelet restart: {before} -> {pids_with(keep)}"
+        for n in names:
+            cs = container_status(get_json(srv, "pod", n, ns))
+            assert cs["restartCount"] == 0 and "running" in cs["state"], cs
+        assert kubelet.alive(), kubelet.log_tail()
 
-    srv.kubectl("delete", "deployment", "sleepers", "-n", ns)
-    for n in names:
-        wait_gone(srv, "pod", n, ns, timeout=90)
-    wait_no_pids(keep, timeout=30)
+    finally:
+        # Also after a failure: the next tests count what this kubelet runs.
+        srv.kubectl("delete", "deployment", "sleepers", "-n", ns, "--ignore-not-found", check=False)
+        srv.kubectl("delete", "pod", "doomed", "-n", ns, "--ignore-not-found", "--wait=false", check=False)
+        if kubelet.alive():
+            wait_for(lambda: not list_json(srv, "pods", ns, "-l", "app=sleepers"), timeout=90, what="sleepers gone")
+            wait_no_pids(keep, timeout=30)
+        else:
+            kill_pids(keep)
 
 
 

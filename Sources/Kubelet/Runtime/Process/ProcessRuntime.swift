@@ -17,6 +17,10 @@ public final class ProcessRuntime: ContainerRuntime {
     let logMaxFiles: Int
     let logger: Logger
     private let warned = Locked<Set<String>>([])
+    /// Containers whose `startContainer` is under way in this process: their directory already
+    /// holds config.json but the shim may not have written shim.pid yet, and a concurrent
+    /// status query must not take that for a dead shim.
+    let starting = Locked<Set<ContainerID>>([])
 
     public init(paths: KubeletPaths, shimPath: String, network: (any SandboxNetwork)?, cgroupParent: String = "caravel",
                 logMaxBytes: Int = 10 * 1024 * 1024, logMaxFiles: Int = 5, logger: Logger) {
@@ -80,6 +84,8 @@ public final class ProcessRuntime: ContainerRuntime {
     // MARK: Containers
 
     public func startContainer(_ config: ContainerConfig) async throws -> ContainerID {
+        starting.withLock { _ = $0.insert(config.id) }
+        defer { starting.withLock { _ = $0.remove(config.id) } }
         let record = record(config.id)
         let fm = FileManager.default
         if record.config() != nil {
@@ -184,6 +190,13 @@ public final class ProcessRuntime: ContainerRuntime {
 
     func shimAlive(_ record: ShimRecord) -> Bool {
         record.shimPid().map { ProcFS.isAlive($0, startTime: nil) } ?? false
+    }
+
+    /// Whether the shim is known to be gone: it recorded its pid and no such process lives.
+    /// A shim.pid that cannot be read is not proof of anything.
+    func shimGone(_ record: ShimRecord) -> Bool {
+        guard let pid = record.shimPid() else { return false }
+        return ProcFS.isGone(pid, startTime: nil)
     }
 
     /// Deduplicated `NAME=value` list, later entries winning, with a `PATH` when the pod sets

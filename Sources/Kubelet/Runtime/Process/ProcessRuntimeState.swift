@@ -1,24 +1,38 @@
 import Foundation
 
 extension ProcessRuntime {
+    /// How long after writing a container's config its shim must have recorded its pid: past
+    /// that, a container with neither shim nor child is lost rather than starting.
+    static let launchGrace: TimeInterval = 60
+
     /// The container's state from its record and the live process table.
     func state(_ record: ShimRecord, config: ShimConfig) async -> ContainerRuntimeState? {
         let startedAt = record.startedAt() ?? config.createdAt
         if let exit = record.exit() { return exited(exit, id: config.id, record: record, startedAt: startedAt) }
-        if let pid = record.pid(), ProcFS.isAlive(pid, startTime: config.pidStartTime) {
+        if let pid = record.pid(), !ProcFS.isGone(pid, startTime: config.pidStartTime) {
+            return .running(startedAt: startedAt)
+        }
+        // Being started by this kubelet: the shim may not have recorded itself yet.
+        if record.pid() == nil && starting.withLock({ $0.contains(config.id) }) {
             return .running(startedAt: startedAt)
         }
         // The child is gone (or not started yet): a live shim is about to write its record.
         var tries = 0
-        while record.exit() == nil && shimAlive(record) && tries < 100 {
-            if record.pid() == nil && tries >= 50 { return .running(startedAt: startedAt) }
+        while record.exit() == nil && !shimGone(record) && tries < 100 {
+            if record.pid() == nil && tries >= 50 { break }
             try? await Task.sleep(for: .milliseconds(20))
             tries += 1
         }
         if let exit = record.exit() { return exited(exit, id: config.id, record: record, startedAt: startedAt) }
-        if shimAlive(record) { return .running(startedAt: startedAt) }
-        // Monitor and child both gone without a record (the shim was killed): the exit status is
-        // lost. Record that once so the answer stays the same.
+        if !shimGone(record) {
+            // No shim.pid long after the config was written: the start was cut short (the kubelet
+            // died between writing the config and spawning the shim) and nothing runs.
+            let neverLaunched = record.shimPid() == nil && record.pid() == nil
+                && Date().timeIntervalSince(config.createdAt) > Self.launchGrace
+            if !neverLaunched { return .running(startedAt: startedAt) }
+        }
+        // Monitor and child both gone without a record (the shim was killed, or never ran): the
+        // exit status is lost. Record that once so the answer stays the same.
         let lost = ShimExit(exitCode: 255, signal: nil, finishedAt: RFC3339Nano.format(Date()),
                             execError: nil)
         try? ShimRecord.encode(lost, to: record.exitPath)

@@ -139,4 +139,18 @@ enum ProcFS {
         if let startTime, info.startTime != startTime { return false }
         return true
     }
+
+    /// Whether `pid` is positively not the process recorded: no such pid, a zombie, or another
+    /// start time. Unlike `!isAlive`, a /proc entry that cannot be read proves nothing.
+    static func isGone(_ pid: pid_t, startTime: UInt64?) -> Bool {
+        guard pid > 0 else { return true }
+        if kill(pid, 0) != 0 && errno == ESRCH { return true }
+        guard let info = stat(pid) else {
+            // Raced with its exit, or /proc could not be read: ask the kernel once more.
+            return kill(pid, 0) != 0 && errno == ESRCH
+        }
+        if info.zombie { return true }
+        if let startTime, info.startTime != startTime { return true }
+        return false
+    }
 }
