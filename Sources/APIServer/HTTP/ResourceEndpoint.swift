@@ -59,6 +59,10 @@ struct ResourceEndpoint {
         case (.post, let name?, "binding"?):
             label.verb = "POST"
             return ResponseBuilder.json(try await registry.bind(strategy, namespace: ns, name: name, body: try await body(), dryRun: try writeOptions().dryRun), code: 201)
+        case (.post, let name?, "eviction"?) where def.plural == "pods":
+            label.verb = "POST"
+            let eviction = PodEviction(registry: registry, pods: strategy, namespace: ns ?? "", name: name)
+            return ResponseBuilder.json(try await eviction.evict(try await body(), options: try writeOptions()), code: 201)
         case (.post, let name?, "token"?) where def.plural == "serviceaccounts":
             label.verb = "POST"
             return ResponseBuilder.json(try await registry.createToken(namespace: ns ?? "", serviceAccount: name, body: try await body(),

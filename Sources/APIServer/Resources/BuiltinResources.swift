@@ -18,6 +18,8 @@ public enum BuiltinResources {
         ReplicaSetStrategy(),
         // autoscaling/v2 (+v1)
         HorizontalPodAutoscalerStrategy(),
+        // policy/v1
+        PodDisruptionBudgetStrategy(),
         // networking, coordination, discovery
         NetworkPolicyStrategy(),
         LeaseStrategy(),

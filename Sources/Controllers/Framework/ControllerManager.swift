@@ -86,9 +86,12 @@ public struct ControllerManager: Service {
         let saControllers = ServiceAccountController.controllers(client: client, namespaces: namespaces, informer: informer, logger: logger)
         let hpaControllers = HorizontalPodAutoscalerController.controllers(client: client, pods: pods, informer: informer,
                                                                            options: options.autoscaling, workers: options.workers, logger: logger)
+        let disruptionControllers = DisruptionController.controllers(client: client, pods: pods, replicaSets: replicaSets.cache,
+                                                                     deployments: deployments.cache, informer: informer,
+                                                                     workers: options.workers, logger: logger)
         let clusterRoles = informer(ClusterRoleAggregationController.resource)
         let informers = [pods, replicaSets, deployments, nodes, leases, namespaces, clusterRoles] + endpointControllers.informers + csrControllers.informers
-            + quotaControllers.informers + saControllers.informers + hpaControllers.informers
+            + quotaControllers.informers + saControllers.informers + hpaControllers.informers + disruptionControllers.informers
 
         let rsQueue = WorkQueue<String, ContinuousClock>()
         let deploymentQueue = WorkQueue<String, ContinuousClock>()
@@ -121,7 +124,8 @@ public struct ControllerManager: Service {
         let aggregationQueue = WorkQueue<String, ContinuousClock>()
         clusterRoles.addHandler(ClusterRoleAggregationController.handler(clusterRoles: clusterRoles.cache) { aggregationQueue.add($0) })
 
-        let loops = endpointControllers.loops + csrControllers.loops + quotaControllers.loops + saControllers.loops + hpaControllers.loops + [
+        let loops = endpointControllers.loops + csrControllers.loops + quotaControllers.loops + saControllers.loops + hpaControllers.loops
+            + disruptionControllers.loops + [
             ControllerLoop(name: "replicaset", queue: rsQueue,
                            reconciler: ReplicaSetController(client: client, replicaSets: replicaSets.cache,
                                                             pods: pods.cache, expectations: expectations),
@@ -184,6 +188,7 @@ public struct ControllerManager: Service {
         quotaControllers.queues.forEach { $0.shutdown() }
         saControllers.queues.forEach { $0.shutdown() }
         hpaControllers.queues.forEach { $0.shutdown() }
+        disruptionControllers.queues.forEach { $0.shutdown() }
     }
 }
 

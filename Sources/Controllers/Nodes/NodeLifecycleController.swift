@@ -27,6 +27,7 @@ public struct NodeLifecycleController: Reconciler {
     let gracePeriod: Duration
     /// Wall clock, injected so that tests decide what time it is.
     let now: @Sendable () -> Date
+    let taintClock = NoExecuteTaintClock()
 
     init(client: KubeRESTClient, nodes: ObjectCache, leases: ObjectCache, pods: ObjectCache,
          gracePeriod: Duration = .seconds(40), now: @escaping @Sendable () -> Date = { Date() }) {
@@ -65,8 +66,9 @@ public struct NodeLifecycleController: Reconciler {
 
         // Look again when the lease would go stale, or when the next toleration runs out.
         var next = stale ? nil : NodeLifecycle.lastHeartbeat(node: node, lease: lease).map { $0.addingTimeInterval(grace) }
+        let stamped = taintClock.stamp(node: name, taints: NodeLifecycle.taints(node), now: now)
         for pod in pods.list() where pod[path: ["spec", "nodeName"]]?.stringValue == name && !ObjectRules.isTerminating(pod) {
-            switch NodeLifecycle.eviction(pod: pod, taints: NodeLifecycle.taints(node), now: now) {
+            switch NodeLifecycle.eviction(pod: pod, taints: stamped, now: now) {
             case .keep: continue
             case .at(let date): next = min(next ?? date, date)
             case .now: try await evict(pod)

@@ -52,6 +52,7 @@ enum DefaultRoles {
         ("apps", ["deployments", "deployments/status", "deployments/scale", "replicasets", "replicasets/status",
                   "replicasets/scale", "statefulsets", "daemonsets"]),
         ("autoscaling", ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
+        ("policy", ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
         ("networking.k8s.io", ["networkpolicies"]),
         ("discovery.k8s.io", ["endpointslices"]),
         ("events.k8s.io", ["events"]),
@@ -63,6 +64,7 @@ enum DefaultRoles {
               "persistentvolumeclaims", "replicationcontrollers"]),
         ("apps", ["deployments", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets", "daemonsets"]),
         ("autoscaling", ["horizontalpodautoscalers"]),
+        ("policy", ["poddisruptionbudgets"]),
         ("networking.k8s.io", ["networkpolicies"]),
         ("discovery.k8s.io", ["endpointslices"]),
     ]
@@ -155,6 +157,8 @@ enum DefaultRoles {
         rule(["get", "update"], ["*"], ["*/scale"]),
         rule(["list"], ["metrics.k8s.io"], ["pods"]),
         rule(["get", "list"], ["custom.metrics.k8s.io", "external.metrics.k8s.io"], ["*"]),
+        // The disruption controller keeps PodDisruptionBudget status.
+        rule(["update"], ["policy"], ["poddisruptionbudgets/status"]),
     ]
 
     /// kube-scheduler's needs: read pods, nodes and namespaces; bind pods; report status.
