@@ -46,7 +46,11 @@ public struct ControllerManager: Service {
 
     public func run() async throws {
         guard let election = options.leaderElection else { return try await runControllers() }
-        let elector = LeaderElector(lock: RESTLeaseLock(client: client, namespace: election.namespace, name: election.name),
+        // Renewals get a client of their own, as in Kubernetes: requests queued behind the
+        // informers' watches on a full connection pool must not cost the lease.
+        let electionClient = try KubeRESTClient(connection: client.connection,
+                                                options: .init(maxConnectionsPerHost: 2, userAgent: client.options.userAgent + "/leader-election"))
+        let elector = LeaderElector(lock: RESTLeaseLock(client: electionClient, namespace: election.namespace, name: election.name),
                                     configuration: election, clock: ContinuousClock())
         let logger = self.logger
         let identity: Logger.MetadataValue = .string(election.identity)
@@ -62,6 +66,7 @@ public struct ControllerManager: Service {
                 try? await Task.sleep(for: election.retryPeriod)
             }
         }
+        try? await electionClient.shutdown()
     }
 
     /// The controllers themselves, with no election.
@@ -210,7 +215,10 @@ public struct ControllerManagerService: Service {
     }
 
     public func run() async throws {
-        let client = try KubeRESTClient(kubeconfigPath: kubeconfigPath, options: .init(userAgent: "caravel-controller-manager"))
+        // One long-lived watch per informer plus the workers' requests: HTTP/1.1 needs a
+        // connection for each.
+        let client = try KubeRESTClient(kubeconfigPath: kubeconfigPath,
+                                        options: .init(maxConnectionsPerHost: 128, userAgent: "caravel-controller-manager"))
         do {
             if waitForReady {
                 guard await cancelWhenGracefulShutdown({ await client.waitUntilReady() }) else {
