@@ -23,7 +23,7 @@ public final class KubeRESTClient: Sendable {
         /// Sent as `User-Agent`; servers log it with each request.
         public var userAgent: String
 
-        public init(requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 16,
+        public init(requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 64,
                     maxResponseBytes: Int = 256 << 20, userAgent: String = "caravel-kubeclient/0.1") {
             self.requestTimeout = requestTimeout
             self.maxConnectionsPerHost = maxConnectionsPerHost
