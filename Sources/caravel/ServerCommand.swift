@@ -69,6 +69,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "How often the API server scrapes every Ready node's kubelet (and annotated pods) for the metrics APIs, e.g. 1s or 15s.")
     var metricsResolution: Duration = .seconds(15)
 
+    @Option(help: "How long Events are kept after their last write, e.g. 1h or 30m.")
+    var eventTTL: Duration = .seconds(3600)
+
     @OptionGroup(title: "Horizontal pod autoscaler")
     var autoscaler: AutoscalerFlags
 
@@ -81,6 +84,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard ["process", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process or fake") }
         guard (0...65535).contains(kubeletPort) else { throw ValidationError("--kubelet-port must be between 0 and 65535") }
         guard metricsResolution >= .milliseconds(100) else { throw ValidationError("--metrics-resolution must be at least 100ms") }
+        guard eventTTL >= .seconds(1) else { throw ValidationError("--event-ttl must be at least 1s") }
         guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
     }
 
@@ -100,6 +104,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.rotateEncryptionKey = rotateEncryptionKey
         config.nodeName = disableKubelet ? nil : nodeName
         config.metricsResolution = metricsResolution
+        config.eventTTL = eventTTL
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         // The controllers and the kubelet talk to this server over HTTP(S) with their own client
         // certificates, as they would from another process; listed after it, they stop first.

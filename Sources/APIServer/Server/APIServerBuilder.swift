@@ -79,6 +79,7 @@ public enum APIServerBuilder {
         services.append(MetricsScraper(registry: registry, metrics: metricsAPIs, kubelets: kubelets, resolution: config.metricsResolution,
                                        logger: logger))
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }
+        services.append(EventExpiry(registry: registry, ttl: config.eventTTL, logger: logger))
         return Application(
             responder: responder,
             server: server,

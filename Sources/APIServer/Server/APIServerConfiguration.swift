@@ -39,6 +39,8 @@ public struct APIServerConfiguration: Sendable {
     public var maxWatchesPerUser: Int = 1000
     /// How often kubelets and annotated pods are scraped for the metrics APIs (`--metrics-resolution`).
     public var metricsResolution: Duration = .seconds(15)
+    /// How long Events are kept after their last write (`--event-ttl`).
+    public var eventTTL: Duration = .seconds(3600)
     /// Header, keep-alive idle and slow-body limits on client connections (`ConnectionTimeouts`).
     public var connectionTimeouts = ConnectionTimeouts()
 
