@@ -45,8 +45,10 @@ public enum APIServerBuilder {
         let serviceAccountKey = try ServiceAccountSigningKey.loadOrCreate(directory: config.pkiDirectory)
         ServiceAccountTokenIssuer.register(ServiceAccountTokenIssuer(key: serviceAccountKey), for: registry)
         let authenticator = Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls, tokenAuthenticators: [
-            ServiceAccountTokenAuthenticator(store: store, keys: [serviceAccountKey.publicKey]),
-            BootstrapTokenAuthenticator(store: store),
+            TokenAuthenticationCache([
+                ServiceAccountTokenAuthenticator(store: store, keys: [serviceAccountKey.publicKey]),
+                BootstrapTokenAuthenticator(store: store),
+            ]),
         ])
         let authorizer = NodeAuthorizer(store: store, next: RBACAuthorizer(store: store))
         let metricsAPIs = MetricsAPIs(registry: registry)
