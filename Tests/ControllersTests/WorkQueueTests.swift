@@ -109,6 +109,27 @@ import Testing
         await runner
     }
 
+    @Test func runSleepsBetweenDeadlinesAfterOneHasPassed() async {
+        let clock = ManualClock()
+        let q = WorkQueue<String, ManualClock>(clock: clock)
+        async let runner: Void = q.run()
+        // A deadline that passes ends the loop's wait for a wake-up; the next wait must still
+        // block, not return at once for ever after.
+        for round in 1...3 {
+            q.addAfter("k\(round)", .seconds(1))
+            _ = await eventually { clock.sleeperCount == 1 && q.delayedCount == 1 }
+            clock.advance(by: .seconds(1))
+            #expect(await eventually { q.count == 1 })
+            #expect(await q.get() == "k\(round)")
+            q.done("k\(round)")
+        }
+        let settled = q.releasePasses
+        try? await Task.sleep(for: .milliseconds(200))
+        #expect(q.releasePasses - settled <= 1, "run() spun \(q.releasePasses - settled) times with nothing to do")
+        q.shutdown()
+        await runner
+    }
+
     @Test func cancelledWorkerGetsNil() async {
         let q = WorkQueue<String, ManualClock>(clock: ManualClock())
         let task = Task { await q.get() }

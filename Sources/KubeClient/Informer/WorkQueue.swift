@@ -27,6 +27,8 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
         var delayed: [Item: C.Instant] = [:]
         var backoff: ItemBackoff<Item>
         var shuttingDown = false
+        /// Passes of `run()`'s loop: one per deadline or wake, never a spin.
+        var releasePasses = 0
 
         var queuedCount: Int { queue.count - head }
 
@@ -63,14 +65,14 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
 
     private let clock: C
     private let state: NIOLockedValueBox<State>
-    private let wake: AsyncStream<Void>
-    private let wakeContinuation: AsyncStream<Void>.Continuation
+    /// Wakes `run()` when `addAfter` brings an earlier deadline. Not an AsyncStream: a
+    /// cancelled `next()` would finish the stream, and every later wait would return at once.
+    private let wake = WakeSignal()
 
     /// A queue whose delays are measured on `clock` and whose backoff is `backoff`.
     public init(clock: C, backoff: ItemBackoff<Item> = ItemBackoff()) {
         self.clock = clock
         self.state = NIOLockedValueBox(State(backoff: backoff))
-        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Queues `item` now (no-op if it is already queued or the queue is shut down).
@@ -90,7 +92,7 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
             s.delayed[item] = at
             return true
         }
-        if changed { wakeContinuation.yield() }
+        if changed { wake.signal() }
     }
 
     /// Queues `item` after its next backoff delay (call after a failed reconcile).
@@ -156,6 +158,9 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
     /// Items waiting for their delay to pass.
     public var delayedCount: Int { state.withLockedValue { $0.delayed.count } }
 
+    /// How often `run()` has looked for due items (each deadline or wake is one pass).
+    public var releasePasses: Int { state.withLockedValue { $0.releasePasses } }
+
     /// Workers blocked in `get()`.
     public var waitingWorkers: Int { state.withLockedValue { $0.waiters.count } }
 
@@ -173,7 +178,7 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
             return s.waiters
         }
         for w in waiters { w.continuation.resume(returning: nil) }
-        wakeContinuation.finish()
+        wake.signal()
     }
 
     /// Moves delayed items to the queue when their time comes. Runs until `shutdown()` or
@@ -188,10 +193,7 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
                 if let deadline {
                     group.addTask { try? await clock.sleep(until: deadline, tolerance: nil) }
                 }
-                group.addTask {
-                    var it = wake.makeAsyncIterator()
-                    _ = await it.next()
-                }
+                group.addTask { await wake.wait() }
                 _ = await group.next()
                 group.cancelAll()
             }
@@ -206,6 +208,7 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
         let now = clock.now
         let (due, next, stop) = state.withLockedValue { s -> ([Item], C.Instant?, Bool) in
             if s.shuttingDown { return ([], nil, true) }
+            s.releasePasses += 1
             var due: [Item] = []
             var next: C.Instant?
             for (item, at) in s.delayed {
