@@ -37,7 +37,10 @@ import Testing
                 _ = try await h.runtime.startContainer(h.config("missing", command: ["no-such-program-caravel"]))
             }
             do {
-                _ = try await h.runtime.startContainer(h.config("badimage", command: []))
+                // An image naming no program on this machine (busybox may well be installed).
+                var config = h.config("badimage", command: [])
+                config.image = "registry.example/no-such-program-caravel:1.0"
+                _ = try await h.runtime.startContainer(config)
                 Issue.record("expected ErrImagePull")
             } catch let error as ContainerStartError {
                 #expect(error.reason == "ErrImagePull")
@@ -202,6 +205,46 @@ import Testing
             }
             await h.runtime.removeContainer(id)
             for dir in dirs { #expect(!FileManager.default.fileExists(atPath: dir)) }
+        }
+    }
+}
+
+@Suite struct ExitRecordWatcherTests {
+    func directory() throws -> String {
+        let dir = NSTemporaryDirectory() + "caravel-exitwatch-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func wakesWhenTheRecordIsRenamedIntoPlaceAndAtOnceWhenItExists() async throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let watcher = ExitRecordWatcher()
+        let waiting = Task { await watcher.waitForExitRecord(in: dir) }
+        // The shim writes a temporary file and renames it to `exit`.
+        try await Task.sleep(for: .milliseconds(50))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/exit"), options: .atomic)
+        await waiting.value
+        await watcher.waitForExitRecord(in: dir)  // already there: returns at once
+    }
+
+    @Test func cancellationEndsTheWait() async throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let watcher = ExitRecordWatcher()
+        let waiting = Task { await watcher.waitForExitRecord(in: dir) }
+        try await Task.sleep(for: .milliseconds(50))
+        waiting.cancel()
+        await waiting.value
+        #expect(!FileManager.default.fileExists(atPath: dir + "/exit"))
+    }
+
+    @Test func processRuntimeWaitEndsWithTheContainer() async throws {
+        try await ProcessRuntimeHarness.with { h in
+            let id = try await h.runtime.startContainer(h.config("brief", command: ["sh", "-c", "sleep 0.3"]))
+            await h.runtime.waitForExit(id)
+            #expect(h.runtime.record(id).exit() != nil)
+            #expect(await h.runtime.containerStatus(id)?.harnessExitCode == 0)
         }
     }
 }

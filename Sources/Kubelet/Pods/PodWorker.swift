@@ -25,6 +25,8 @@ actor PodWorker {
     var finished = false
     /// Kills requested by probes, applied in `sync`: container name → (attempt, grace, reason).
     var pendingKills: [String: (attempt: Int, grace: Duration)] = [:]
+    /// One task per running container that wakes the worker when the container exits.
+    var exitWatches: [ContainerID: Task<Void, Never>] = [:]
 
     private var sleeper: CheckedContinuation<Void, Never>?
     private var woken = false
@@ -90,9 +92,30 @@ actor PodWorker {
         while !finished && !Task.isCancelled {
             await sync()
             if finished { break }
+            watchExits()
             await nap(terminal ? .seconds(30) : ctx.syncInterval)
         }
         for i in appSlots.indices { stopProbes(&appSlots[i]) }
+        for watch in exitWatches.values { watch.cancel() }
+        exitWatches = [:]
+    }
+
+    /// Keeps one exit watch per running container: an exit wakes the worker at once, so a
+    /// restart does not wait for the next periodic sync.
+    private func watchExits() {
+        let running = Set((initSlots + appSlots).filter(\.isRunning).compactMap(\.current))
+        for (id, watch) in exitWatches where !running.contains(id) {
+            watch.cancel()
+            exitWatches[id] = nil
+        }
+        for id in running where exitWatches[id] == nil {
+            let runtime = ctx.runtime
+            exitWatches[id] = Task { [weak self] in
+                await runtime.waitForExit(id)
+                guard !Task.isCancelled else { return }
+                await self?.wake()
+            }
+        }
     }
 
     private func nap(_ d: Duration) async {

@@ -41,6 +41,23 @@ public protocol ContainerRuntime: Sendable {
 
     /// Starts `command` inside the container with pipes attached, for `kubectl exec`.
     func execStreaming(_ id: ContainerID, command: [String], tty: Bool) async throws -> any ExecSession
+
+    /// Returns soon after the container exits, or when the calling task is cancelled, so
+    /// that the pod worker acts on an exit at once rather than at its next periodic look.
+    func waitForExit(_ id: ContainerID) async
+}
+
+extension ContainerRuntime {
+    /// Looks every second: for runtimes with no way to be told.
+    public func waitForExit(_ id: ContainerID) async {
+        while !Task.isCancelled {
+            if case .running? = await containerStatus(id) {
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            return
+        }
+    }
 }
 
 /// What identifies a container across kubelet restarts.

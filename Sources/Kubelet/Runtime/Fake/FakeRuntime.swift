@@ -17,6 +17,7 @@ public actor FakeRuntime: ContainerRuntime {
     private var allocator: FakeIPAllocator
     private var sandboxes: [String: SandboxStatus] = [:]
     private var containers: [ContainerID: ContainerRecord] = [:]
+    private var exitWaiters: [ContainerID: [CheckedContinuation<Void, Never>]] = [:]
     /// What pods use, as their annotations declare (`FakeUsageMeter`).
     public nonisolated let usageMeter: FakeUsageMeter
 
@@ -75,6 +76,20 @@ public actor FakeRuntime: ContainerRuntime {
     public func terminate(_ id: ContainerID, exitCode: Int32, reason: String, signal: Int32? = nil) {
         guard let record = containers[id], case .running(let started) = record.state else { return }
         containers[id]?.state = .exited(exitCode: exitCode, signal: signal, reason: reason, startedAt: started, finishedAt: Date())
+        releaseExitWaiters(id)
+    }
+
+    public func waitForExit(_ id: ContainerID) async {
+        guard case .running? = containers[id]?.state else { return }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { exitWaiters[id, default: []].append($0) }
+        } onCancel: {
+            Task { await self.releaseExitWaiters(id) }
+        }
+    }
+
+    private func releaseExitWaiters(_ id: ContainerID) {
+        for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
     }
 
     private func stop(_ id: ContainerID) {

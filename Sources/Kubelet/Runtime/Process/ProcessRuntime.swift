@@ -21,6 +21,7 @@ public final class ProcessRuntime: ContainerRuntime {
     /// holds config.json but the shim may not have written shim.pid yet, and a concurrent
     /// status query must not take that for a dead shim.
     let starting = Locked<Set<ContainerID>>([])
+    let exitRecords = ExitRecordWatcher()
 
     public init(paths: KubeletPaths, shimPath: String, network: (any SandboxNetwork)?, cgroupParent: String = "caravel",
                 logMaxBytes: Int = 10 * 1024 * 1024, logMaxFiles: Int = 5, logger: Logger) {
@@ -248,6 +249,12 @@ public final class ProcessRuntime: ContainerRuntime {
 
     private func signalGroup(_ pid: pid_t, _ signal: Int32) {
         if kill(-pid, signal) != 0 { _ = kill(pid, signal) }
+    }
+
+    public func waitForExit(_ id: ContainerID) async {
+        let record = record(id)
+        guard record.config() != nil, record.exit() == nil else { return }
+        await exitRecords.waitForExitRecord(in: record.directory)
     }
 
     public func containerStatus(_ id: ContainerID) async -> ContainerRuntimeState? {
