@@ -136,9 +136,15 @@ struct KubeletPhases: Sendable {
     /// create → Running and → Ready, then kills each container (SIGKILL to the pid the shim
     /// recorded under `kubeletRoot`), one at a time, and times kill → running again.
     func processPods(count: Int, kubeletRoot: String) async throws {
-        let list = try await client.list(Self.nodes.path)
-        guard let node = (list["items"]?.arrayValue ?? []).first(where: { $0.labels["type"] != "fake" && Self.isReady($0) })?.name else {
-            throw BenchError("no Ready built-in node (start the server without --disable-kubelet)")
+        // The built-in node registers a moment after the server answers.
+        var builtIn: String?
+        for _ in 0..<120 where builtIn == nil {
+            let list = try await client.list(Self.nodes.path)
+            builtIn = (list["items"]?.arrayValue ?? []).first(where: { $0.labels["type"] != "fake" && Self.isReady($0) })?.name
+            if builtIn == nil { try await Task.sleep(for: .milliseconds(500)) }
+        }
+        guard let node = builtIn else {
+            throw BenchError("no Ready built-in node after 60 s (start the server without --disable-kubelet)")
         }
         let tracker = PodTracker(client: client, namespace: namespace)
         try await tracker.start()
