@@ -22,10 +22,14 @@ public final class ProcessRuntime: ContainerRuntime {
     /// status query must not take that for a dead shim.
     let starting = Locked<Set<ContainerID>>([])
     let exitRecords = ExitRecordWatcher()
+    /// How long after writing a container's config its shim must have recorded its pid: past
+    /// that, a container with neither shim nor child is lost rather than starting.
+    let launchGrace: TimeInterval
 
     public init(paths: KubeletPaths, shimPath: String, network: (any SandboxNetwork)?, cgroupParent: String = "caravel",
-                logMaxBytes: Int = 10 * 1024 * 1024, logMaxFiles: Int = 5, logger: Logger) {
+                logMaxBytes: Int = 10 * 1024 * 1024, logMaxFiles: Int = 5, launchGrace: TimeInterval = 60, logger: Logger) {
         self.paths = paths
+        self.launchGrace = launchGrace
         self.shimPath = shimPath
         self.network = network
         self.cgroups = Cgroups(parent: cgroupParent)

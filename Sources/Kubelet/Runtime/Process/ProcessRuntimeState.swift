@@ -1,10 +1,6 @@
 import Foundation
 
 extension ProcessRuntime {
-    /// How long after writing a container's config its shim must have recorded its pid: past
-    /// that, a container with neither shim nor child is lost rather than starting.
-    static let launchGrace: TimeInterval = 60
-
     /// The container's state from its record and the live process table.
     func state(_ record: ShimRecord, config: ShimConfig) async -> ContainerRuntimeState? {
         let startedAt = record.startedAt() ?? config.createdAt
@@ -28,7 +24,7 @@ extension ProcessRuntime {
             // No shim.pid long after the config was written: the start was cut short (the kubelet
             // died between writing the config and spawning the shim) and nothing runs.
             let neverLaunched = record.shimPid() == nil && record.pid() == nil
-                && Date().timeIntervalSince(config.createdAt) > Self.launchGrace
+                && Date().timeIntervalSince(config.createdAt) > launchGrace
             if !neverLaunched { return .running(startedAt: startedAt) }
         }
         // Monitor and child both gone without a record (the shim was killed, or never ran): the
