@@ -10,6 +10,7 @@ public struct ClientAction: Sendable, Equatable, CustomStringConvertible {
     public var resource: ResourcePath
     /// `status`, `scale`, …; nil for the object itself.
     public var subresource: String?
+    /// The namespace in the path; nil for cluster-scoped resources and all-namespace lists.
     public var namespace: String?
     /// The object's name; nil for collection requests and for creates (see `object`).
     public var name: String?
@@ -22,6 +23,7 @@ public struct ClientAction: Sendable, Equatable, CustomStringConvertible {
     /// The path as given, for requests outside any resource (discovery documents).
     public var path: String
 
+    /// An action with explicit fields (tests build expected actions this way).
     public init(verb: String, resource: ResourcePath, subresource: String? = nil, namespace: String? = nil, name: String? = nil,
                 object: JSONValue? = nil, patchType: PatchType? = nil, query: [String: String] = [:], path: String = "") {
         self.verb = verb
