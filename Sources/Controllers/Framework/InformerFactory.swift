@@ -2,8 +2,10 @@ import KubeClient
 import NIOConcurrencyHelpers
 
 /// One informer per resource, shared by every controller that watches it (client-go's shared
-/// informer factory): ten controllers reading pods cost one list and one watch, and they all
-/// see the same cache. Informers are made on first request; `all` is what the manager runs.
+/// informer factory): the eight controllers reading pods cost one list and one watch, and all
+/// see the same cache. Informers are made on first request, while controllers are wired;
+/// `all`, read once wiring is done, is what the manager runs (an informer asked for later
+/// would never list or watch).
 final class InformerFactory: Sendable {
     private let make: @Sendable (ResourcePath) -> Informer<ContinuousClock>
     // Creation order is kept so informers start (and sync) in a stable order.
