@@ -122,7 +122,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // For tests only: the API server in-process, free ports, eventually(), a manual clock.
+        // For tests only: the API server in-process, free ports, eventually(), a manual clock,
+        // and a recording fake client for reconciler tests.
         .target(
             name: "KubeTesting",
             dependencies: [

@@ -6,7 +6,7 @@ import KubeModel
 public struct EventRecorder: Sendable {
     static let resource = ResourcePath.core("events")
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     /// The reporting component, e.g. `replicaset-controller`.
     let component: String
     /// The node, for events from a kubelet (`source.host`).
@@ -14,7 +14,7 @@ public struct EventRecorder: Sendable {
     /// When set, repeats bump the count of the first event instead of adding events.
     let correlator: EventCorrelator?
 
-    public init(client: KubeRESTClient, component: String, host: String? = nil, correlator: EventCorrelator? = nil) {
+    public init(client: any ResourceClient, component: String, host: String? = nil, correlator: EventCorrelator? = nil) {
         self.client = client
         self.component = component
         self.host = host

@@ -90,25 +90,6 @@ final class FakeMetricsSource: MetricsSource, @unchecked Sendable {
         try await withAPIServer { client, _ in try await scenario(client) }
     }
 
-    /// A status written before any scale was read (the target is missing) still carries
-    /// desiredReplicas, which Kubernetes always writes and the official clients require.
-    @Test(.timeLimit(.minutes(2))) func statusWithoutTargetHasDesiredReplicas() async throws {
-        try await withAPIServer { client, _ in
-            _ = try await client.create(Self.hpas.path, [
-                "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": ["name": "lonely"],
-                "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": "missing"], "maxReplicas": 3],
-            ])
-            let autoscalers = ObjectCache()
-            autoscalers.put(try await client.get(Self.hpas.named("lonely").path))
-            let controller = HorizontalPodAutoscalerController(client: client, autoscalers: autoscalers, pods: ObjectCache(),
-                                                               metrics: FakeMetricsSource(), now: { Self.now })
-            _ = try await controller.reconcile(key: "default/lonely")
-            let hpa = try await client.get(Self.hpas.named("lonely").path)
-            #expect(hpa[path: ["status", "conditions"]]?.arrayValue?.isEmpty == false)
-            #expect(hpa[path: ["status", "desiredReplicas"]] == 0)
-        }
-    }
-
     func scenario(_ client: KubeRESTClient) async throws {
         _ = try await client.create(Self.deployments.path, [
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "web"],

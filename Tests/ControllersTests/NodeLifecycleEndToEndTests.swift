@@ -37,12 +37,18 @@ import Testing
             _ = try await client.create(Self.leases.path, Self.lease(name))
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // The kubelets' heartbeat, every 500 ms, for the nodes still alive.
+            // The kubelets' heartbeat, every 500 ms, for the nodes still alive: the Lease, and
+            // the Ready condition a kubelet posts, so that a node the controller saw go silent
+            // on a loaded machine (a late renewal) recovers as it would with a real kubelet.
             group.addTask {
                 while !Task.isCancelled {
                     for name in renewing.withLockedValue({ $0 }) {
-                        let patch: JSONValue = ["spec": ["renewTime": .string(Timestamp.formatMicro(Date()))]]
+                        let now = JSONValue.string(Timestamp.formatMicro(Date()))
+                        let patch: JSONValue = ["spec": ["renewTime": now]]
                         _ = try? await client.patch(Self.leases.named(name).path, patch, type: .merge)
+                        let ready: JSONValue = ["status": ["conditions": [["type": "Ready", "status": "True", "reason": "KubeletReady",
+                                                                           "lastHeartbeatTime": .string(Timestamp.now())]]]]
+                        _ = try? await client.patch(Self.nodes.named(name).path + "/status", ready, type: .merge)
                     }
                     do { try await Task.sleep(for: .milliseconds(500)) } catch { return }
                 }

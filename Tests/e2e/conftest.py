@@ -28,7 +28,7 @@ import signal
 
 import pytest
 
-from e2eutil import SERVERS, CaravelServer, run_kubectl, unique, wait_for  # noqa: F401  (re-exported)
+from e2eutil import SERVERS, CaravelServer, new_server, serve, unique, wait_for
 
 # Every server started by the tests, so that a failing test shows their logs.
 DEFAULT_TEST_TIMEOUT = int(os.environ.get("CARAVEL_TEST_TIMEOUT", "300"))
@@ -90,23 +90,10 @@ def _time_limit(request):
 # ----------------------------------------------------------------------------- servers
 
 
-def _new_server(tmp_path_factory, name: str, **kw) -> CaravelServer:
-    base = tmp_path_factory.mktemp(name)
-    s = CaravelServer(base / "data", log_path=base / "server.log", name=name, **kw)
-    SERVERS.append(s)
-    return s
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    s = _new_server(tmp_path_factory, "caravel")
-    try:
-        s.start()
-    except Exception as e:
-        pytest.fail(f"could not start the caravel server: {e}", pytrace=False)
-    yield s
-    s.stop()
-    s.cleanup()
+    with serve(tmp_path_factory, "caravel") as s:
+        yield s
 
 
 @pytest.fixture
@@ -115,7 +102,7 @@ def start_server(tmp_path_factory):
     started: list[CaravelServer] = []
 
     def start(name: str = "extra", *, extra_args=(), start: bool = True) -> CaravelServer:
-        s = _new_server(tmp_path_factory, name, extra_args=extra_args)
+        s = new_server(tmp_path_factory, name, extra_args=extra_args)
         started.append(s)
         if start:
             s.start()

@@ -16,10 +16,44 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from e2eutil import REPO, caravel_bin, unique, wait_for
+import pytest
+
+from e2eutil import REPO, caravel_bin, serve, unique, wait_for
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 POD_CIDR_PREFIX = "10.244."
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def node_fixtures(name: str, token: str, *, kubelet: bool = True, before_ns: Iterable[str] = ()):
+    """The module-scoped `srv` and `ns` fixtures of a kubelet e2e file, as
+    `srv, ns = node_fixtures("kl-pods", TOKEN)`.
+
+    `srv`: a server named `name` with the controllers on and (unless `kubelet=False`, for a
+    separate `caravel kubelet`) its built-in kubelet; at the end, whatever process still
+    carries `token` is killed. `ns`: a namespace on it (after the fixtures named in
+    `before_ns`, e.g. that separate kubelet); at the end its Deployments and pods are deleted
+    through the API and their processes waited for, before the server stops."""
+
+    @pytest.fixture(scope="module")
+    def srv(tmp_path_factory):
+        with serve(tmp_path_factory, name, controllers=True, kubelet=kubelet) as s:
+            yield s
+        kill_pids(token)
+
+    @pytest.fixture(scope="module")
+    def ns(request, srv):
+        for fixture in before_ns:
+            request.getfixturevalue(fixture)
+        with namespace_on(srv, name) as namespace:
+            yield namespace
+            srv.kubectl("delete", "deployments,pods", "--all", "-n", namespace, "--wait=false", check=False)
+            with contextlib.suppress(AssertionError):  # what is left, srv's teardown kills
+                wait_no_pids(token, timeout=60)
+
+    return srv, ns
 
 
 # --------------------------------------------------------------------------- objects

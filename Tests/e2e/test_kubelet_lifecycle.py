@@ -15,9 +15,9 @@ import time
 import pytest
 import yaml
 
-from e2eutil import REPO, caravel_bin, serve, unique, wait_for
+from e2eutil import REPO, caravel_bin, unique, wait_for
 from kubeletutil import (IS_ROOT, KubeletProcess, apply, container_status, get_json, host_dir,
-                         kill_pids, list_json, namespace_on, node_kubeconfig, node_ready, pids_with,
+                         kill_pids, list_json, node_fixtures, node_kubeconfig, node_ready, pids_with,
                          pod_spec, sh_container, sleeps, wait_gone, wait_no_pids, wait_pod,
                          wait_running_ready)
 
@@ -29,11 +29,7 @@ def token_env(suffix: str) -> list[dict]:
     return [{"name": "E2E_TOKEN", "value": f"{TOKEN}-{suffix}"}]
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    with serve(tmp_path_factory, "kl-life", controllers=True) as s:
-        yield s
-    kill_pids(TOKEN)
+srv, ns = node_fixtures("kl-life", TOKEN, kubelet=False, before_ns=("kubelet",))
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +47,6 @@ def kubelet(srv, tmp_path_factory):
     if not k.alive():
         k.start()
     k.stop()
-
-
-@pytest.fixture(scope="module")
-def ns(srv, kubelet):
-    with namespace_on(srv, "kl-life") as name:
-        yield name
-        srv.kubectl("delete", "deployments,pods", "--all", "-n", name, "--wait=false", check=False)
-        try:
-            wait_no_pids(TOKEN, timeout=60)
-        except AssertionError:
-            pass  # the srv fixture kills what is left
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="memory limits need cgroups (root)")

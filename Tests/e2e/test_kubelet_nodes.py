@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 
-from e2eutil import REPO, serve, unique, wait_for
-from kubeletutil import (IS_ROOT, KubeletProcess, get_json, is_ready, kill_pids, list_json,
-                         namespace_on, node_ready, parse_time, pids_with)
+from e2eutil import REPO, unique, wait_for
+from kubeletutil import (IS_ROOT, KubeletProcess, get_json, is_ready, list_json, node_fixtures,
+                         node_ready, parse_time, pids_with)
 
 TOKEN = unique("e2e-nodes", 8)
 FAKE = "fake"
@@ -24,17 +24,7 @@ FAKE_NODES = [f"{FAKE}-{i}" for i in range(1, N_FAKE + 1)]
 FAKE_NODES_SET = set(FAKE_NODES)
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    with serve(tmp_path_factory, "kl-nodes", controllers=True, kubelet=True) as s:
-        yield s
-    kill_pids(TOKEN)
-
-
-@pytest.fixture(scope="module")
-def ns(srv):
-    with namespace_on(srv, "kl-nodes") as name:
-        yield name
+srv, ns = node_fixtures("kl-nodes", TOKEN)
 
 
 def http_get(url: str, timeout: float = 5) -> str:

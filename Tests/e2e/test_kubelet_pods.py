@@ -9,31 +9,15 @@ import time
 
 import pytest
 
-from e2eutil import LineReader, serve, unique, wait_for
-from kubeletutil import (IS_ROOT, apply, container_status, get_json, host_dir, kill_pids,
-                         namespace_on, pod_spec, sh_container, wait_gone, wait_no_pids, wait_pod,
-                         wait_running_ready)
+from e2eutil import LineReader, unique, wait_for
+from kubeletutil import (IS_ROOT, apply, container_status, get_json, host_dir, node_fixtures, pod_spec,
+                         sh_container, wait_gone, wait_no_pids, wait_pod, wait_running_ready)
 
 TOKEN = unique("e2e-pods", 8)  # in every container's env: finds leftover processes
 ENV = [{"name": "E2E_TOKEN", "value": TOKEN}]
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    with serve(tmp_path_factory, "kl-pods", controllers=True, kubelet=True) as s:
-        yield s
-    kill_pids(TOKEN)
-
-
-@pytest.fixture(scope="module")
-def ns(srv):
-    with namespace_on(srv, "kl-pods") as name:
-        yield name
-        srv.kubectl("delete", "pods", "--all", "-n", name, "--wait=false", check=False)
-        try:
-            wait_no_pids(TOKEN, timeout=60)
-        except AssertionError:
-            pass  # reported by test_no_processes_left; the fixture of srv kills them
+srv, ns = node_fixtures("kl-pods", TOKEN)
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,9 @@ import time
 import pytest
 import yaml
 
-from e2eutil import REPO, serve, unique, wait_for
-from kubeletutil import (apply, container_status, get_json, host_dir, is_ready, kill_pids,
-                         namespace_on, parse_time, pod_spec, wait_gone, wait_no_pids, wait_pod,
-                         wait_running_ready)
+from e2eutil import REPO, unique, wait_for
+from kubeletutil import (apply, container_status, get_json, host_dir, is_ready, node_fixtures,
+                         parse_time, pod_spec, wait_gone, wait_pod, wait_running_ready)
 
 TOKEN = unique("e2e-probes", 8)
 EXAMPLES = REPO / "Manifests" / "examples"
@@ -27,22 +26,7 @@ def example(name: str) -> dict:
     return obj
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    with serve(tmp_path_factory, "kl-probes", controllers=True, kubelet=True) as s:
-        yield s
-    kill_pids(TOKEN)
-
-
-@pytest.fixture(scope="module")
-def ns(srv):
-    with namespace_on(srv, "kl-probes") as name:
-        yield name
-        srv.kubectl("delete", "pods", "--all", "-n", name, "--wait=false", check=False)
-        try:
-            wait_no_pids(TOKEN, timeout=60)
-        except AssertionError:
-            pass  # the srv fixture kills what is left
+srv, ns = node_fixtures("kl-probes", TOKEN)
 
 
 @pytest.fixture(scope="module")

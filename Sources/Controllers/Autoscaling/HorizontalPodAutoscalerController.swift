@@ -14,7 +14,7 @@ public struct HorizontalPodAutoscalerController: Reconciler {
     static let apiVersion = "autoscaling/v2"
     static let kind = "HorizontalPodAutoscaler"
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let autoscalers: ObjectCache
     let pods: ObjectCache
     let metrics: any MetricsSource
@@ -26,7 +26,7 @@ public struct HorizontalPodAutoscalerController: Reconciler {
     let now: @Sendable () -> Date
     let logger: Logger
 
-    init(client: KubeRESTClient, autoscalers: ObjectCache, pods: ObjectCache, metrics: (any MetricsSource)? = nil,
+    init(client: any ResourceClient, autoscalers: ObjectCache, pods: ObjectCache, metrics: (any MetricsSource)? = nil,
          options: AutoscalerOptions = AutoscalerOptions(), histories: ScalingHistories = ScalingHistories(),
          now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "caravel.hpa")) {
         self.client = client
@@ -229,27 +229,20 @@ struct SyncState {
 }
 
 extension HorizontalPodAutoscalerController {
-    /// The autoscaler informer, loop and queue. Autoscalers are evaluated every sync period
-    /// (the reconcile requeues itself); a new autoscaler or a changed spec is evaluated at
-    /// once, while the controller's own status writes wake nothing.
-    static func controllers(client: KubeRESTClient, pods: Informer<ContinuousClock>,
-                            informer: (ResourcePath) -> Informer<ContinuousClock>, options: AutoscalerOptions,
-                            workers: Int, logger: Logger)
-        -> (informers: [Informer<ContinuousClock>], loops: [ControllerLoop<ContinuousClock>], queues: [WorkQueue<String, ContinuousClock>])
-    {
-        let autoscalers = informer(resource)
-        let queue = WorkQueue<String, ContinuousClock>()
-        let enqueue: @Sendable (JSONValue) -> Void = { object in if let key = ObjectCache.key(of: object) { queue.add(key) } }
-        autoscalers.addHandler(InformerHandler(
-            onAdd: { enqueue($0) },
-            onUpdate: { old, new in
-                if old[path: ["metadata", "generation"]] != new[path: ["metadata", "generation"]] { enqueue(new) }
-            },
-            onDelete: { enqueue($0) }))
-        let loop = ControllerLoop(name: "horizontalpodautoscaler", queue: queue,
-                                  reconciler: HorizontalPodAutoscalerController(client: client, autoscalers: autoscalers.cache,
-                                                                                pods: pods.cache, options: options, logger: logger),
-                                  workers: workers, logger: logger)
-        return ([autoscalers], [loop], [queue])
+    /// Watches autoscalers (spec changes only: status writes and resyncs would only shorten
+    /// the sync period); each reconcile requeues itself for the next sync.
+    static func descriptor(client: any ResourceClient, options: AutoscalerOptions, workers: Int, logger: Logger) -> ControllerDescriptor {
+        ControllerDescriptor(name: "horizontalpodautoscaler", workers: workers) { wiring in
+            let queue = wiring.enqueue
+            let enqueue: @Sendable (JSONValue) -> Void = { object in if let key = ObjectCache.key(of: object) { queue(key) } }
+            wiring.watch(resource, InformerHandler(
+                onAdd: { enqueue($0) },
+                onUpdate: { old, new in
+                    if old[path: ["metadata", "generation"]] != new[path: ["metadata", "generation"]] { enqueue(new) }
+                },
+                onDelete: { enqueue($0) }))
+            return HorizontalPodAutoscalerController(client: client, autoscalers: wiring.cache(resource),
+                                                     pods: wiring.cache(.core("pods")), options: options, logger: logger)
+        }
     }
 }

@@ -10,7 +10,7 @@ struct RESTMetricsSource: MetricsSource {
     static let customMetricsRoot = "/apis/custom.metrics.k8s.io/v1beta2"
     static let externalMetricsRoot = "/apis/external.metrics.k8s.io/v1beta1"
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let resolver: ResourceKindResolver
 
     func resourceMetrics(_ resource: String, container: String?, namespace: String, selector: String) async throws -> [String: PodMetric] {

@@ -12,10 +12,10 @@ final class ResourceKindResolver: Sendable {
         var hasScale: Bool
     }
 
-    private let client: KubeRESTClient
+    private let client: any ResourceClient
     private let cache = NIOLockedValueBox<[String: Resolution]>([:])
 
-    init(client: KubeRESTClient) { self.client = client }
+    init(client: any ResourceClient) { self.client = client }
 
     /// The collection path of `kind` in `apiVersion` (`group/version`, or `v1` for core).
     func resolve(apiVersion: String, kind: String) async throws -> Resolution {

@@ -13,9 +13,17 @@ public struct CSRApprovingController: Reconciler {
     static let nodePrefix = "system:node:"
     static let allowedUsages: Set<String> = ["digital signature", "key encipherment", "client auth"]
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let csrs: ObjectCache
     let subject: @Sendable (String) -> (commonName: String, organizations: [String])?
+
+    /// Watches CSRs; one worker.
+    static func descriptor(client: any ResourceClient, signing: CSRSigning) -> ControllerDescriptor {
+        ControllerDescriptor(name: "csrapproving", workers: 1) { wiring in
+            wiring.watchOwn(CSRFacts.resource)
+            return CSRApprovingController(client: client, csrs: wiring.cache(CSRFacts.resource), subject: signing.subject)
+        }
+    }
 
     /// Which permission the requester needs for this CSR; nil when it is no kubelet client CSR.
     static func requiredSubresource(_ csr: JSONValue, subject: (String) -> (commonName: String, organizations: [String])?) -> String? {

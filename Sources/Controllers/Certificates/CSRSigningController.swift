@@ -1,7 +1,6 @@
 import Foundation
 import KubeClient
 import KubeModel
-import Logging
 
 /// The CSR helpers both controllers use.
 enum CSRFacts {
@@ -33,37 +32,23 @@ enum CSRFacts {
         ["type": .string(type), "status": "True", "reason": .string(reason), "message": .string(message),
          "lastUpdateTime": .string(now()), "lastTransitionTime": .string(now())]
     }
-
-    /// Informers, loops and queues of the CSR approver and signer, for the manager to run.
-    static func controllers(client: KubeRESTClient, informer: (ResourcePath) -> Informer<ContinuousClock>, signing: CSRSigning?,
-                            logger: Logger)
-        -> (informers: [Informer<ContinuousClock>], loops: [ControllerLoop<ContinuousClock>], queues: [WorkQueue<String, ContinuousClock>])
-    {
-        guard let signing else { return ([], [], []) }
-        let csrs = informer(resource)
-        let approveQueue = WorkQueue<String, ContinuousClock>()
-        let signQueue = WorkQueue<String, ContinuousClock>()
-        csrs.addHandler(ControllerEvents.ownHandler { approveQueue.add($0) })
-        csrs.addHandler(ControllerEvents.ownHandler { signQueue.add($0) })
-        let loops = [
-            ControllerLoop(name: "csrapproving", queue: approveQueue,
-                           reconciler: CSRApprovingController(client: client, csrs: csrs.cache, subject: signing.subject),
-                           workers: 1, logger: logger),
-            ControllerLoop(name: "csrsigning", queue: signQueue,
-                           reconciler: CSRSigningController(client: client, csrs: csrs.cache, signing: signing),
-                           workers: 1, logger: logger),
-        ]
-        return ([csrs], loops, [approveQueue, signQueue])
-    }
 }
 
 /// Kubernetes' csrsigning controller: approved, not yet issued CSRs for a signer this CA
 /// serves get their certificate in `status.certificate`; requests a signer refuses get a
 /// Failed condition with the reason, so the requester learns why instead of waiting.
 public struct CSRSigningController: Reconciler {
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let csrs: ObjectCache
     let signing: CSRSigning
+
+    /// Watches CSRs; one worker.
+    static func descriptor(client: any ResourceClient, signing: CSRSigning) -> ControllerDescriptor {
+        ControllerDescriptor(name: "csrsigning", workers: 1) { wiring in
+            wiring.watchOwn(CSRFacts.resource)
+            return CSRSigningController(client: client, csrs: wiring.cache(CSRFacts.resource), signing: signing)
+        }
+    }
 
     public func reconcile(key: String) async throws -> ReconcileResult {
         guard let csr = csrs.get(key), let name = csr.name else { return .done }

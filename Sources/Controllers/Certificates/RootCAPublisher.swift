@@ -11,7 +11,7 @@ public struct RootCAPublisher: Reconciler {
     static let configMapName = "kube-root-ca.crt"
     static let dataKey = "ca.crt"
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let namespaces: ObjectCache
     let configMaps: ObjectCache
     let caPEM: String
@@ -35,6 +35,17 @@ public struct RootCAPublisher: Reconciler {
             // namespace being deleted.
         }
         return .done
+    }
+
+    /// Watches namespaces and `kube-root-ca.crt` ConfigMaps; publishes `caPEM`.
+    static func descriptor(client: any ResourceClient, caPEM: String) -> ControllerDescriptor {
+        ControllerDescriptor(name: "root-ca-cert-publisher", workers: 1) { wiring in
+            let events = handlers(enqueue: wiring.enqueue)
+            wiring.watch(NamespaceController.resource, events.namespace)
+            wiring.watch(resource, events.configMap)
+            return RootCAPublisher(client: client, namespaces: wiring.cache(NamespaceController.resource),
+                                   configMaps: wiring.cache(resource), caPEM: caPEM)
+        }
     }
 
     /// Namespace events, and any change to a `kube-root-ca.crt`, wake the namespace.

@@ -14,17 +14,29 @@ public struct DeploymentController: Reconciler {
     static let desiredAnnotation = "deployment.kubernetes.io/desired-replicas"
     static let maxAnnotation = "deployment.kubernetes.io/max-replicas"
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let deployments: ObjectCache
     let replicaSets: ObjectCache
     let now: @Sendable () -> Date
     var recorder: EventRecorder { EventRecorder(client: client, component: "deployment-controller") }
 
-    init(client: KubeRESTClient, deployments: ObjectCache, replicaSets: ObjectCache, now: @escaping @Sendable () -> Date = { Date() }) {
+    init(client: any ResourceClient, deployments: ObjectCache, replicaSets: ObjectCache, now: @escaping @Sendable () -> Date = { Date() }) {
         self.client = client
         self.deployments = deployments
         self.replicaSets = replicaSets
         self.now = now
+    }
+
+    /// Watches Deployments and ReplicaSets: a ReplicaSet wakes its controlling Deployment (an
+    /// orphan, every Deployment selecting it).
+    static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: "deployment", workers: workers) { wiring in
+            let deployments = wiring.cache(resource)
+            wiring.watchOwn(resource)
+            wiring.watch(ReplicaSetController.resource, ControllerEvents.dependentHandler(
+                ownerKind: "Deployment", owners: deployments, expectations: nil, enqueue: wiring.enqueue))
+            return DeploymentController(client: client, deployments: deployments, replicaSets: wiring.cache(ReplicaSetController.resource))
+        }
     }
 
     public func reconcile(key: String) async throws -> ReconcileResult {

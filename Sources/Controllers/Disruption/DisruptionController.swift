@@ -1,7 +1,6 @@
 import Foundation
 import KubeClient
 import KubeModel
-import Logging
 
 /// Keeps each PodDisruptionBudget's status current (Kubernetes' disruption controller):
 /// expected, desired and currently healthy pods, the disruptions allowed, and the
@@ -12,7 +11,7 @@ public struct DisruptionController: Reconciler {
     static let resource = ResourcePath(group: "policy", version: "v1", plural: "poddisruptionbudgets")
     static let component = "controllermanager"
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let budgets: ObjectCache
     let pods: ObjectCache
     let replicaSets: ObjectCache
@@ -99,24 +98,19 @@ public struct DisruptionController: Reconciler {
         }
     }
 
-    /// The budget informer, its loop and queue: budget changes, and changes of pods in a
-    /// budget's namespace, enqueue the budget.
-    static func controllers(client: KubeRESTClient, pods: Informer<ContinuousClock>, replicaSets: ObjectCache, deployments: ObjectCache,
-                            informer: (ResourcePath) -> Informer<ContinuousClock>, workers: Int, logger: Logger)
-        -> (informers: [Informer<ContinuousClock>], loops: [ControllerLoop<ContinuousClock>], queues: [WorkQueue<String, ContinuousClock>])
-    {
-        let budgets = informer(resource)
-        let queue = WorkQueue<String, ContinuousClock>()
-        budgets.addHandler(ControllerEvents.ownHandler { queue.add($0) })
-        let cache = budgets.cache
-        pods.addHandler(.any { pod in
-            guard let ns = pod.namespace else { return }
-            for budget in cache.list(namespace: ns) { if let key = ObjectCache.key(of: budget) { queue.add(key) } }
-        })
-        let loop = ControllerLoop(name: "disruption", queue: queue,
-                                  reconciler: DisruptionController(client: client, budgets: cache, pods: pods.cache,
-                                                                   replicaSets: replicaSets, deployments: deployments),
-                                  workers: workers, logger: logger)
-        return ([budgets], [loop], [queue])
+    /// Budget changes, and changes of pods in a budget's namespace, enqueue the budget.
+    static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: "disruption", workers: workers) { wiring in
+            let budgets = wiring.cache(resource)
+            wiring.watchOwn(resource)
+            let enqueue = wiring.enqueue
+            wiring.watch(.core("pods"), .any { pod in
+                guard let ns = pod.namespace else { return }
+                for budget in budgets.list(namespace: ns) { if let key = ObjectCache.key(of: budget) { enqueue(key) } }
+            })
+            return DisruptionController(client: client, budgets: budgets, pods: wiring.cache(.core("pods")),
+                                        replicaSets: wiring.cache(ReplicaSetController.resource),
+                                        deployments: wiring.cache(DeploymentController.resource))
+        }
     }
 }

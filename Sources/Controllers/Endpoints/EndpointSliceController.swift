@@ -14,12 +14,12 @@ public struct EndpointSliceController: Reconciler {
     static let managedBy = "endpointslice-controller.k8s.io"
     static let maxEndpoints = 100
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let services: ObjectCache
     let pods: ObjectCache
     let slices: ObjectCache
 
-    init(client: KubeRESTClient, services: ObjectCache, pods: ObjectCache, slices: ObjectCache) {
+    init(client: any ResourceClient, services: ObjectCache, pods: ObjectCache, slices: ObjectCache) {
         self.client = client
         self.services = services
         self.pods = pods

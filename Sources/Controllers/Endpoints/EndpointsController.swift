@@ -10,12 +10,12 @@ import Logging
 public struct EndpointsController: Reconciler {
     static let resource = ResourcePath.core("endpoints")
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let services: ObjectCache
     let pods: ObjectCache
     let endpoints: ObjectCache
 
-    init(client: KubeRESTClient, services: ObjectCache, pods: ObjectCache, endpoints: ObjectCache) {
+    init(client: any ResourceClient, services: ObjectCache, pods: ObjectCache, endpoints: ObjectCache) {
         self.client = client
         self.services = services
         self.pods = pods

@@ -1,7 +1,6 @@
 import Foundation
 import KubeClient
 import KubeModel
-import Logging
 
 /// What both endpoint controllers read from a Service and its pods.
 enum ServiceEndpoints {
@@ -96,32 +95,28 @@ enum ServiceEndpoints {
 }
 
 extension ServiceEndpoints {
-    /// Both endpoint controllers wired to the manager's pod informer: their own Service,
-    /// Endpoints and EndpointSlice informers, queues and loops, for `ControllerManager`.
-    static func controllers(client: KubeRESTClient, pods: Informer<ContinuousClock>,
-                            informer: (ResourcePath) -> Informer<ContinuousClock>, workers: Int, logger: Logger)
-        -> (informers: [Informer<ContinuousClock>], loops: [ControllerLoop<ContinuousClock>], queues: [WorkQueue<String, ContinuousClock>])
-    {
-        let services = informer(serviceResource)
-        let endpoints = informer(EndpointsController.resource)
-        let slices = informer(EndpointSliceController.resource)
-        let endpointsQueue = WorkQueue<String, ContinuousClock>()
-        let slicesQueue = WorkQueue<String, ContinuousClock>()
-        for queue in [endpointsQueue, slicesQueue] {
-            services.addHandler(ControllerEvents.ownHandler { queue.add($0) })
-            pods.addHandler(podHandler(services: services.cache) { queue.add($0) })
+    /// The Endpoints controller: services and their pods wake the service; edits or deletes of
+    /// an Endpoints object by others are repaired.
+    static func endpointsDescriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: "endpoints", workers: workers) { wiring in
+            let services = wiring.cache(serviceResource)
+            wiring.watchOwn(serviceResource)
+            wiring.watch(.core("pods"), podHandler(services: services, enqueue: wiring.enqueue))
+            wiring.watchOwn(EndpointsController.resource)
+            return EndpointsController(client: client, services: services, pods: wiring.cache(.core("pods")),
+                                       endpoints: wiring.cache(EndpointsController.resource))
         }
-        // Edits or deletes by others are repaired.
-        endpoints.addHandler(ControllerEvents.ownHandler { endpointsQueue.add($0) })
-        slices.addHandler(EndpointSliceController.sliceHandler { slicesQueue.add($0) })
-        let loops = [
-            ControllerLoop(name: "endpoints", queue: endpointsQueue,
-                           reconciler: EndpointsController(client: client, services: services.cache, pods: pods.cache, endpoints: endpoints.cache),
-                           workers: workers, logger: logger),
-            ControllerLoop(name: "endpointslice", queue: slicesQueue,
-                           reconciler: EndpointSliceController(client: client, services: services.cache, pods: pods.cache, slices: slices.cache),
-                           workers: workers, logger: logger),
-        ]
-        return ([services, endpoints, slices], loops, [endpointsQueue, slicesQueue])
+    }
+
+    /// The EndpointSlice controller: as the Endpoints one, over managed slices.
+    static func slicesDescriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: "endpointslice", workers: workers) { wiring in
+            let services = wiring.cache(serviceResource)
+            wiring.watchOwn(serviceResource)
+            wiring.watch(.core("pods"), podHandler(services: services, enqueue: wiring.enqueue))
+            wiring.watch(EndpointSliceController.resource, EndpointSliceController.sliceHandler(wiring.enqueue))
+            return EndpointSliceController(client: client, services: services, pods: wiring.cache(.core("pods")),
+                                           slices: wiring.cache(EndpointSliceController.resource))
+        }
     }
 }

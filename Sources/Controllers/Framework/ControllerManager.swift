@@ -4,11 +4,11 @@ import KubeModel
 import Logging
 import ServiceLifecycle
 
-/// Runs the built-in controllers against one API server: informers on pods, ReplicaSets,
-/// Deployments and nodes, then the ReplicaSet and Deployment controllers, the horizontal pod
-/// autoscaler and the garbage collector with
-/// `workers` workers each, and the scheduler with one, once every cache has synced. Everything goes through `client`, over HTTP, as it would from
-/// another process. Stops on cancellation or graceful shutdown.
+/// Runs the built-in controllers (`BuiltinControllers`) against one API server: one shared
+/// informer per watched resource, and per controller a work queue and a loop of workers,
+/// started once every cache has synced. Everything goes through `client`, over HTTP, as it
+/// would from another process. With leader election, only while holding the lease; each term
+/// starts afresh. Stops on cancellation or graceful shutdown, shutting every queue down.
 public struct ControllerManager: Service {
     /// Tuning.
     public struct Options: Sendable {
@@ -69,109 +69,37 @@ public struct ControllerManager: Service {
         try? await electionClient.shutdown()
     }
 
-    /// The controllers themselves, with no election.
+    /// The controllers themselves, with no election: fresh shared informers, one queue and
+    /// one loop per controller; loops start once every cache has synced.
     func runControllers() async throws {
         let logger = self.logger
+        let client = self.client
         let informerOptions = Informer<ContinuousClock>.Options(
             resyncPeriod: options.resyncPeriod,
             onError: { logger.info("informer retrying", metadata: ["error": .string($0)]) })
-        func informer(_ resource: ResourcePath) -> Informer<ContinuousClock> {
+        let informers = InformerFactory { resource in
             Informer(source: RESTListWatch(client: client, resource: resource), options: informerOptions)
         }
-        let pods = informer(ReplicaSetController.podResource)
-        let replicaSets = informer(ReplicaSetController.resource)
-        let deployments = informer(DeploymentController.resource)
-        let nodes = informer(Scheduler.nodeResource)
-        let leases = informer(NodeLifecycleController.leaseResource)
-        let namespaces = informer(NamespaceController.resource)
-        let endpointControllers = ServiceEndpoints.controllers(client: client, pods: pods, informer: informer,
-                                                               workers: options.workers, logger: logger)
-        let csrControllers = CSRFacts.controllers(client: client, informer: informer, signing: options.csrSigning, logger: logger)
-        let quotaControllers = ResourceQuotaController.controllers(client: client, pods: pods, informer: informer, workers: options.workers, logger: logger)
-        let saControllers = ServiceAccountController.controllers(client: client, namespaces: namespaces, informer: informer, logger: logger)
-        let hpaControllers = HorizontalPodAutoscalerController.controllers(client: client, pods: pods, informer: informer,
-                                                                           options: options.autoscaling, workers: options.workers, logger: logger)
-        let disruptionControllers = DisruptionController.controllers(client: client, pods: pods, replicaSets: replicaSets.cache,
-                                                                     deployments: deployments.cache, informer: informer,
-                                                                     workers: options.workers, logger: logger)
-        let clusterRoles = informer(ClusterRoleAggregationController.resource)
-        let informers = [pods, replicaSets, deployments, nodes, leases, namespaces, clusterRoles] + endpointControllers.informers + csrControllers.informers
-            + quotaControllers.informers + saControllers.informers + hpaControllers.informers + disruptionControllers.informers
-
-        let rsQueue = WorkQueue<String, ContinuousClock>()
-        let deploymentQueue = WorkQueue<String, ContinuousClock>()
-        let expectations = Expectations()
-        replicaSets.addHandler(ControllerEvents.ownHandler { rsQueue.add($0) })
-        pods.addHandler(ControllerEvents.dependentHandler(ownerKind: "ReplicaSet", owners: replicaSets.cache,
-                                                          expectations: expectations) { rsQueue.add($0) })
-        deployments.addHandler(ControllerEvents.ownHandler { deploymentQueue.add($0) })
-        replicaSets.addHandler(ControllerEvents.dependentHandler(ownerKind: "Deployment", owners: deployments.cache,
-                                                                 expectations: nil) { deploymentQueue.add($0) })
-        let gcQueue = WorkQueue<String, ContinuousClock>()
-        let ownerGraph = OwnerGraph(Array(zip(GarbageCollector.resources, [pods.cache, replicaSets.cache, deployments.cache])))
-        for (resource, informer) in zip(GarbageCollector.resources, [pods, replicaSets, deployments]) {
-            informer.addHandler(ownerGraph.handler(for: resource) { gcQueue.add($0) })
+        let loops = BuiltinControllers.all(client: client, caPEM: RootCAPublisher.caPEM(client.connection),
+                                           options: options, logger: logger).map { controller in
+            let queue = WorkQueue<String, ContinuousClock>()
+            let reconciler = controller.wire(ControllerWiring(informers: informers, enqueue: { queue.add($0) }))
+            return ControllerLoop(name: controller.name, queue: queue, reconciler: reconciler, workers: controller.workers, logger: logger)
         }
-
-        let schedulerQueue = WorkQueue<String, ContinuousClock>()
-        pods.addHandler(Scheduler.podHandler(pods: pods.cache) { schedulerQueue.add($0) })
-        nodes.addHandler(Scheduler.nodeHandler(pods: pods.cache) { schedulerQueue.add($0) })
-
-        let nodeLifecycleQueue = WorkQueue<String, ContinuousClock>()
-        let lifecycle = NodeLifecycleController.handlers(nodes: nodes.cache) { nodeLifecycleQueue.add($0) }
-        nodes.addHandler(lifecycle.node)
-        leases.addHandler(lifecycle.lease)
-        pods.addHandler(lifecycle.pod)
-        let nodeIPAMQueue = WorkQueue<String, ContinuousClock>()
-        nodes.addHandler(NodeIPAMController.handler(nodes: nodes.cache) { nodeIPAMQueue.add($0) })
-        let namespaceQueue = WorkQueue<String, ContinuousClock>()
-        namespaces.addHandler(ControllerEvents.ownHandler { namespaceQueue.add($0) })
-        let aggregationQueue = WorkQueue<String, ContinuousClock>()
-        clusterRoles.addHandler(ClusterRoleAggregationController.handler(clusterRoles: clusterRoles.cache) { aggregationQueue.add($0) })
-
-        let loops = endpointControllers.loops + csrControllers.loops + quotaControllers.loops + saControllers.loops + hpaControllers.loops
-            + disruptionControllers.loops + [
-            ControllerLoop(name: "replicaset", queue: rsQueue,
-                           reconciler: ReplicaSetController(client: client, replicaSets: replicaSets.cache,
-                                                            pods: pods.cache, expectations: expectations),
-                           workers: options.workers, logger: logger),
-            ControllerLoop(name: "deployment", queue: deploymentQueue,
-                           reconciler: DeploymentController(client: client, deployments: deployments.cache,
-                                                            replicaSets: replicaSets.cache),
-                           workers: options.workers, logger: logger),
-            ControllerLoop(name: "garbagecollector", queue: gcQueue,
-                           reconciler: GarbageCollector(client: client, graph: ownerGraph) { gcQueue.add($0) },
-                           workers: options.workers, logger: logger),
-            // One worker: each placement must see the previous one.
-            ControllerLoop(name: "scheduler", queue: schedulerQueue,
-                           reconciler: Scheduler(client: client, pods: pods.cache, nodes: nodes.cache),
-                           workers: 1, logger: logger),
-            ControllerLoop(name: "nodelifecycle", queue: nodeLifecycleQueue,
-                           reconciler: NodeLifecycleController(client: client, nodes: nodes.cache, leases: leases.cache, pods: pods.cache,
-                                                               gracePeriod: options.nodeMonitorGracePeriod),
-                           workers: options.workers, logger: logger),
-            // One worker: each allocation must see the previous one.
-            ControllerLoop(name: "nodeipam", queue: nodeIPAMQueue,
-                           reconciler: NodeIPAMController(client: client, nodes: nodes.cache), workers: 1, logger: logger),
-            ControllerLoop(name: "namespace", queue: namespaceQueue,
-                           reconciler: NamespaceController(client: client, namespaces: namespaces.cache),
-                           workers: options.workers, logger: logger),
-            ControllerLoop(name: "clusterrole-aggregation", queue: aggregationQueue,
-                           reconciler: ClusterRoleAggregationController(client: client, clusterRoles: clusterRoles.cache),
-                           workers: 1, logger: logger),
-        ]
+        let running = informers.all
 
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                for informer in informers {
+                for informer in running {
                     group.addTask { await informer.run() }
                 }
                 group.addTask {
                     // Acting on a partial cache would create pods that already exist.
-                    for informer in informers {
+                    for informer in running {
                         guard await informer.waitForSync() else { return }
                     }
-                    logger.info("controllers started", metadata: ["workers": .stringConvertible(options.workers)])
+                    logger.info("controllers started", metadata: ["workers": .stringConvertible(options.workers),
+                                                                  "controllers": .stringConvertible(loops.count)])
                     await withTaskGroup(of: Void.self) { loopsGroup in
                         for loop in loops { loopsGroup.addTask { await loop.run() } }
                     }
@@ -180,20 +108,7 @@ public struct ControllerManager: Service {
             }
         }
         // Handlers may have queued keys after the loops stopped; release any waiter.
-        rsQueue.shutdown()
-        deploymentQueue.shutdown()
-        gcQueue.shutdown()
-        schedulerQueue.shutdown()
-        nodeLifecycleQueue.shutdown()
-        nodeIPAMQueue.shutdown()
-        namespaceQueue.shutdown()
-        aggregationQueue.shutdown()
-        endpointControllers.queues.forEach { $0.shutdown() }
-        csrControllers.queues.forEach { $0.shutdown() }
-        quotaControllers.queues.forEach { $0.shutdown() }
-        saControllers.queues.forEach { $0.shutdown() }
-        hpaControllers.queues.forEach { $0.shutdown() }
-        disruptionControllers.queues.forEach { $0.shutdown() }
+        for loop in loops { loop.queue.shutdown() }
     }
 }
 

@@ -21,14 +21,23 @@ public struct GarbageCollector: Reconciler {
         .init(kind: "Deployment", path: ResourcePath(group: "apps", version: "v1", plural: "deployments")),
     ]
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let graph: OwnerGraph
     let enqueue: @Sendable (String) -> Void
 
-    init(client: KubeRESTClient, graph: OwnerGraph, enqueue: @escaping @Sendable (String) -> Void) {
+    init(client: any ResourceClient, graph: OwnerGraph, enqueue: @escaping @Sendable (String) -> Void) {
         self.client = client
         self.graph = graph
         self.enqueue = enqueue
+    }
+
+    /// Watches pods, ReplicaSets and Deployments into one owner graph.
+    static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: "garbagecollector", workers: workers) { wiring in
+            let graph = OwnerGraph(resources.map { ($0, wiring.cache($0.path)) })
+            for resource in resources { wiring.watch(resource.path, graph.handler(for: resource, enqueue: wiring.enqueue)) }
+            return GarbageCollector(client: client, graph: graph, enqueue: wiring.enqueue)
+        }
     }
 
     public func reconcile(key: String) async throws -> ReconcileResult {

@@ -11,15 +11,23 @@ public struct NamespaceController: Reconciler {
     static let resource = ResourcePath.core("namespaces")
     static let finalizer = "kubernetes"
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let namespaces: ObjectCache
     /// How soon a namespace that still holds objects is looked at again.
     let recheckInterval: Duration
 
-    init(client: KubeRESTClient, namespaces: ObjectCache, recheckInterval: Duration = .seconds(1)) {
+    init(client: any ResourceClient, namespaces: ObjectCache, recheckInterval: Duration = .seconds(1)) {
         self.client = client
         self.namespaces = namespaces
         self.recheckInterval = recheckInterval
+    }
+
+    /// Watches namespaces.
+    static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: "namespace", workers: workers) { wiring in
+            wiring.watchOwn(resource)
+            return NamespaceController(client: client, namespaces: wiring.cache(resource))
+        }
     }
 
     public func reconcile(key: String) async throws -> ReconcileResult {

@@ -19,12 +19,12 @@ public struct NodeIPAMController: Reconciler {
     /// How soon a node that found no free CIDR tries again.
     static let exhaustedRetry: Duration = .seconds(30)
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let nodes: ObjectCache
     let range: CIDRRange
     let reservations = NIOLockedValueBox<[String: Int]>([:])
 
-    init(client: KubeRESTClient, nodes: ObjectCache, clusterCIDR: String = "10.244.0.0/16", nodeMaskSize: Int = 24) {
+    init(client: any ResourceClient, nodes: ObjectCache, clusterCIDR: String = "10.244.0.0/16", nodeMaskSize: Int = 24) {
         self.client = client
         self.nodes = nodes
         // A malformed setting falls back to the default rather than allocating nothing.
@@ -33,6 +33,15 @@ public struct NodeIPAMController: Reconciler {
     }
 
     var recorder: EventRecorder { EventRecorder(client: client, component: Self.component) }
+
+    /// Watches nodes. One worker: each allocation must see the previous one.
+    static func descriptor(client: any ResourceClient) -> ControllerDescriptor {
+        ControllerDescriptor(name: "nodeipam", workers: 1) { wiring in
+            let nodes = wiring.cache(nodeResource)
+            wiring.watch(nodeResource, handler(nodes: nodes, enqueue: wiring.enqueue))
+            return NodeIPAMController(client: client, nodes: nodes)
+        }
+    }
 
     public func reconcile(key: String) async throws -> ReconcileResult {
         guard let node = nodes.get(key), let name = node.name else {

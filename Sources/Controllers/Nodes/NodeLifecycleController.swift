@@ -19,7 +19,7 @@ public struct NodeLifecycleController: Reconciler {
     static let leaseResource = ResourcePath(group: "coordination.k8s.io", version: "v1", plural: "leases",
                                             namespace: NodeLifecycle.leaseNamespace)
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let nodes: ObjectCache
     let leases: ObjectCache
     let pods: ObjectCache
@@ -29,7 +29,7 @@ public struct NodeLifecycleController: Reconciler {
     let now: @Sendable () -> Date
     let taintClock = NoExecuteTaintClock()
 
-    init(client: KubeRESTClient, nodes: ObjectCache, leases: ObjectCache, pods: ObjectCache,
+    init(client: any ResourceClient, nodes: ObjectCache, leases: ObjectCache, pods: ObjectCache,
          gracePeriod: Duration = .seconds(40), now: @escaping @Sendable () -> Date = { Date() }) {
         self.client = client
         self.nodes = nodes
@@ -40,6 +40,19 @@ public struct NodeLifecycleController: Reconciler {
     }
 
     var recorder: EventRecorder { EventRecorder(client: client, component: Self.component) }
+
+    /// Watches nodes, their Leases, and pods on NoExecute-tainted nodes; keys are node names.
+    static func descriptor(client: any ResourceClient, gracePeriod: Duration, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: "nodelifecycle", workers: workers) { wiring in
+            let nodes = wiring.cache(nodeResource)
+            let events = handlers(nodes: nodes, enqueue: wiring.enqueue)
+            wiring.watch(nodeResource, events.node)
+            wiring.watch(leaseResource, events.lease)
+            wiring.watch(podResource, events.pod)
+            return NodeLifecycleController(client: client, nodes: nodes, leases: wiring.cache(leaseResource),
+                                           pods: wiring.cache(podResource), gracePeriod: gracePeriod)
+        }
+    }
 
     public func reconcile(key: String) async throws -> ReconcileResult {
         guard var node = nodes.get(key), let name = node.name else { return .done }

@@ -11,8 +11,17 @@ import Logging
 public struct ClusterRoleAggregationController: Reconciler {
     static let resource = ResourcePath(group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles")
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let clusterRoles: ObjectCache
+
+    /// Watches ClusterRoles: a change wakes every role aggregating it. One worker.
+    static func descriptor(client: any ResourceClient) -> ControllerDescriptor {
+        ControllerDescriptor(name: "clusterrole-aggregation", workers: 1) { wiring in
+            let roles = wiring.cache(resource)
+            wiring.watch(resource, handler(clusterRoles: roles, enqueue: wiring.enqueue))
+            return ClusterRoleAggregationController(client: client, clusterRoles: roles)
+        }
+    }
 
     public func reconcile(key: String) async throws -> ReconcileResult {
         guard let role = clusterRoles.get(key), let name = role.name,

@@ -12,20 +12,34 @@ public struct ReplicaSetController: Reconciler {
     /// Pods created or deleted by one reconcile at most (Kubernetes' `burstReplicas`).
     static let burst = 500
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let replicaSets: ObjectCache
     let pods: ObjectCache
     let expectations: Expectations
     let now: @Sendable () -> Date
     var recorder: EventRecorder { EventRecorder(client: client, component: "replicaset-controller") }
 
-    init(client: KubeRESTClient, replicaSets: ObjectCache, pods: ObjectCache, expectations: Expectations = Expectations(),
+    init(client: any ResourceClient, replicaSets: ObjectCache, pods: ObjectCache, expectations: Expectations = Expectations(),
          now: @escaping @Sendable () -> Date = { Date() }) {
         self.client = client
         self.replicaSets = replicaSets
         self.pods = pods
         self.expectations = expectations
         self.now = now
+    }
+
+    /// Watches ReplicaSets and pods: a pod wakes its controlling ReplicaSet (an orphan, every
+    /// ReplicaSet selecting it); pod creations and deletions seen settle the expectations.
+    static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: "replicaset", workers: workers) { wiring in
+            let expectations = Expectations()
+            let replicaSets = wiring.cache(resource)
+            wiring.watchOwn(resource)
+            wiring.watch(podResource, ControllerEvents.dependentHandler(ownerKind: "ReplicaSet", owners: replicaSets,
+                                                                        expectations: expectations, enqueue: wiring.enqueue))
+            return ReplicaSetController(client: client, replicaSets: replicaSets, pods: wiring.cache(podResource),
+                                        expectations: expectations)
+        }
     }
 
     public func reconcile(key: String) async throws -> ReconcileResult {

@@ -1,7 +1,6 @@
 import Foundation
 import KubeClient
 import KubeModel
-import Logging
 
 /// Keeps each ResourceQuota's `status.hard` (= `spec.hard`) and `status.used` current, so
 /// `kubectl describe quota` shows Used/Hard. Pod changes recompute the quotas of their
@@ -12,12 +11,12 @@ public struct ResourceQuotaController: Reconciler {
     typealias Q = ResourceQuotaUsage
     static let resource = ResourcePath.core("resourcequotas")
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let quotas: ObjectCache
     let pods: ObjectCache
     let resyncInterval: Duration
 
-    init(client: KubeRESTClient, quotas: ObjectCache, pods: ObjectCache, resyncInterval: Duration = .seconds(30)) {
+    init(client: any ResourceClient, quotas: ObjectCache, pods: ObjectCache, resyncInterval: Duration = .seconds(30)) {
         self.client = client
         self.quotas = quotas
         self.pods = pods
@@ -91,23 +90,17 @@ public struct ResourceQuotaController: Reconciler {
         }
     }
 
-    /// The quota informer, its loop and queue: quota changes and pod changes in the quota's
-    /// namespace enqueue the quota.
-    static func controllers(client: KubeRESTClient, pods: Informer<ContinuousClock>,
-                            informer: (ResourcePath) -> Informer<ContinuousClock>, workers: Int, logger: Logger)
-        -> (informers: [Informer<ContinuousClock>], loops: [ControllerLoop<ContinuousClock>], queues: [WorkQueue<String, ContinuousClock>])
-    {
-        let quotas = informer(resource)
-        let queue = WorkQueue<String, ContinuousClock>()
-        quotas.addHandler(ControllerEvents.ownHandler { queue.add($0) })
-        let cache = quotas.cache
-        pods.addHandler(.any { pod in
-            guard let ns = pod.namespace else { return }
-            for q in cache.list(namespace: ns) { if let key = ObjectCache.key(of: q) { queue.add(key) } }
-        })
-        let loop = ControllerLoop(name: "resourcequota", queue: queue,
-                                  reconciler: ResourceQuotaController(client: client, quotas: cache, pods: pods.cache),
-                                  workers: workers, logger: logger)
-        return ([quotas], [loop], [queue])
+    /// Watches quotas and pods; a pod event recomputes every quota of its namespace.
+    static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: "resourcequota", workers: workers) { wiring in
+            let quotas = wiring.cache(resource)
+            wiring.watchOwn(resource)
+            let enqueue = wiring.enqueue
+            wiring.watch(.core("pods"), .any { pod in
+                guard let ns = pod.namespace else { return }
+                for q in quotas.list(namespace: ns) { if let key = ObjectCache.key(of: q) { enqueue(key) } }
+            })
+            return ResourceQuotaController(client: client, quotas: quotas, pods: wiring.cache(.core("pods")))
+        }
     }
 }

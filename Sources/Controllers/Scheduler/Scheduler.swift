@@ -17,19 +17,30 @@ public struct Scheduler: Reconciler {
     static let podResource = ResourcePath.core("pods")
     static let eventResource = ResourcePath.core("events")
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let pods: ObjectCache
     let nodes: ObjectCache
     let assumed: AssumedPods
     let backoff: UnschedulableBackoff
 
-    init(client: KubeRESTClient, pods: ObjectCache, nodes: ObjectCache,
+    init(client: any ResourceClient, pods: ObjectCache, nodes: ObjectCache,
          assumed: AssumedPods = AssumedPods(), backoff: UnschedulableBackoff = UnschedulableBackoff()) {
         self.client = client
         self.pods = pods
         self.nodes = nodes
         self.assumed = assumed
         self.backoff = backoff
+    }
+
+    /// Watches pods (unassigned ones are keys) and nodes (a change may fit waiting pods). One
+    /// worker: each placement must see the previous one.
+    static func descriptor(client: any ResourceClient) -> ControllerDescriptor {
+        ControllerDescriptor(name: "scheduler", workers: 1) { wiring in
+            let pods = wiring.cache(podResource)
+            wiring.watch(podResource, podHandler(pods: pods, enqueue: wiring.enqueue))
+            wiring.watch(nodeResource, nodeHandler(pods: pods, enqueue: wiring.enqueue))
+            return Scheduler(client: client, pods: pods, nodes: wiring.cache(nodeResource))
+        }
     }
 
     public func reconcile(key: String) async throws -> ReconcileResult {

@@ -1,7 +1,6 @@
 import Foundation
 import KubeClient
 import KubeModel
-import Logging
 
 /// Kubernetes' serviceaccounts controller: every live namespace has a ServiceAccount
 /// `default`, made again when deleted. Keys are namespace names. (The API server also makes
@@ -10,7 +9,7 @@ public struct ServiceAccountController: Reconciler {
     static let resource = ResourcePath.core("serviceaccounts")
     static let accountName = "default"
 
-    let client: KubeRESTClient
+    let client: any ResourceClient
     let namespaces: ObjectCache
     let serviceAccounts: ObjectCache
 
@@ -35,38 +34,14 @@ public struct ServiceAccountController: Reconciler {
         return (namespace, account)
     }
 
-    /// The ServiceAccount controller and the root CA publisher, wired to the manager's
-    /// namespace informer; the publisher only when the kubeconfig names a CA.
-    static func controllers(client: KubeRESTClient, namespaces: Informer<ContinuousClock>,
-                            informer: (ResourcePath) -> Informer<ContinuousClock>, logger: Logger)
-        -> (informers: [Informer<ContinuousClock>], loops: [ControllerLoop<ContinuousClock>], queues: [WorkQueue<String, ContinuousClock>])
-    {
-        let accounts = informer(resource)
-        let saQueue = WorkQueue<String, ContinuousClock>()
-        let sa = handlers { saQueue.add($0) }
-        namespaces.addHandler(sa.namespace)
-        accounts.addHandler(sa.account)
-        var informers = [accounts]
-        var queues = [saQueue]
-        var loops = [ControllerLoop(name: "serviceaccount", queue: saQueue,
-                                    reconciler: ServiceAccountController(client: client, namespaces: namespaces.cache,
-                                                                         serviceAccounts: accounts.cache),
-                                    workers: 1, logger: logger)]
-        if let pem = RootCAPublisher.caPEM(client.connection) {
-            let configMaps = informer(RootCAPublisher.resource)
-            let caQueue = WorkQueue<String, ContinuousClock>()
-            let ca = RootCAPublisher.handlers { caQueue.add($0) }
-            namespaces.addHandler(ca.namespace)
-            configMaps.addHandler(ca.configMap)
-            informers.append(configMaps)
-            queues.append(caQueue)
-            loops.append(ControllerLoop(name: "root-ca-cert-publisher", queue: caQueue,
-                                        reconciler: RootCAPublisher(client: client, namespaces: namespaces.cache,
-                                                                    configMaps: configMaps.cache, caPEM: pem),
-                                        workers: 1, logger: logger))
-        } else {
-            logger.info("no cluster CA in the kubeconfig: kube-root-ca.crt is not published")
+    /// Watches namespaces (each gets its `default` account) and deleted accounts.
+    static func descriptor(client: any ResourceClient) -> ControllerDescriptor {
+        ControllerDescriptor(name: "serviceaccount", workers: 1) { wiring in
+            let sa = handlers(enqueue: wiring.enqueue)
+            wiring.watch(NamespaceController.resource, sa.namespace)
+            wiring.watch(resource, sa.account)
+            return ServiceAccountController(client: client, namespaces: wiring.cache(NamespaceController.resource),
+                                            serviceAccounts: wiring.cache(resource))
         }
-        return (informers, loops, queues)
     }
 }

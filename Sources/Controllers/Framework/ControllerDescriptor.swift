@@ -1,0 +1,20 @@
+import KubeClient
+
+/// One controller as the manager runs it: its name, how many workers reconcile its keys at
+/// once, and its wiring. `wire` registers what the controller watches (handlers on shared
+/// informers that turn events into keys for its queue) and returns its reconciler; the manager
+/// calls it once per leadership term, with fresh informers and a fresh queue.
+struct ControllerDescriptor: Sendable {
+    /// Names the controller in logs (Kubernetes' controller names where there is one).
+    let name: String
+    /// Concurrent reconciles; 1 where each step must see the previous one.
+    let workers: Int
+    /// Registers the watches and builds the reconciler.
+    let wire: @Sendable (ControllerWiring) -> any Reconciler
+
+    init(name: String, workers: Int, wire: @escaping @Sendable (ControllerWiring) -> any Reconciler) {
+        self.name = name
+        self.workers = workers
+        self.wire = wire
+    }
+}

@@ -1,0 +1,23 @@
+import KubeClient
+
+/// What a controller's wiring works with: the shared informers and its own queue.
+struct ControllerWiring: Sendable {
+    let informers: InformerFactory
+    /// Adds a key to this controller's queue.
+    let enqueue: @Sendable (String) -> Void
+
+    /// Watches `resource`: `handler` sees every event of its shared informer.
+    func watch(_ resource: ResourcePath, _ handler: InformerHandler) {
+        informers.informer(for: resource).addHandler(handler)
+    }
+
+    /// Watches `resource`, enqueueing the key of every object that changes.
+    func watchOwn(_ resource: ResourcePath) {
+        watch(resource, ControllerEvents.ownHandler(enqueue))
+    }
+
+    /// The shared cache of `resource` (its informer runs and syncs even if nobody watches it).
+    func cache(_ resource: ResourcePath) -> ObjectCache {
+        informers.informer(for: resource).cache
+    }
+}
