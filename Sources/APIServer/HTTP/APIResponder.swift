@@ -146,20 +146,14 @@ public struct APIResponder: HTTPResponder {
         label.resource = def.plural
         label.subresource = info.subresource ?? ""
         if !def.namespaced && info.namespace != nil { throw APIError.pathNotFound() }
-        if let sub = info.subresource, Subresource(rawValue: sub).map({ !def.subresources.contains($0) }) ?? true {
-            throw APIError.pathNotFound()
-        }
+        if let sub = info.subresource, !def.subresources.contains(where: { $0.rawValue == sub }) { throw APIError.pathNotFound() }
         var request = request
         if let user {
             request = try await EscalationCheck.check(request, info: info, strategy: strategy, registry: registry, user: user,
                                                       authorizer: authorizer)
         }
-        let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request, user: user)
-        if let review = strategy as? AccessReviewStrategy {
-            label.verb = "POST"
-            return try await AccessReview.serve(endpoint, review: review, caller: user ?? UserInfo(name: "system:anonymous"),
-                                                authorizer: authorizer)
-        }
+        let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request, user: user,
+                                        authorizer: authorizer)
         return try await endpoint.serve(label: &label)
     }
 
@@ -168,7 +162,7 @@ public struct APIResponder: HTTPResponder {
         var attributes: RequestAttributes
         if let info = RequestInfo.parse(path: path) {
             attributes = .resource(user: user, method: request.method.rawValue, info: info, watch: (try? query.bool("watch")) ?? false)
-            // The node authorizer lets a kubelet list only pods bound to it.
+            // An authorizer may judge a list by its field selector.
             attributes.fieldSelector = query["fieldSelector"] ?? ""
         } else {
             attributes = RequestAttributes(user: user, verb: request.method == .head ? "get" : request.method.rawValue.lowercased(), path: path)

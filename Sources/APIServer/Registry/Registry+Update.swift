@@ -1,7 +1,7 @@
 import KubeModel
 
 extension Registry {
-    /// Which part of an object a write may change (`finalize`: a namespace's `spec.finalizers`).
+    /// Which part of an object a write may change (`finalize`: `spec.finalizers` only).
     public enum UpdateTarget: Sendable { case main, status, finalize }
 
     /// A dry run stops the store's transaction here and carries the would-be result out.
@@ -21,7 +21,7 @@ extension Registry {
                           mutate: @escaping @Sendable (JSONValue) throws -> JSONValue) async throws(APIError) -> WriteResult {
         let def = strategy.definition
         let warnings = Locked<[String]>([])
-        let ticket = Locked<ServiceAllocations.Ticket?>(nil)
+        let ticket = Locked<AllocationTicket?>(nil)
         let objectKey = key(def, namespace, name)
         let stored: StoredObject
         do {
@@ -54,7 +54,7 @@ extension Registry {
                     object = updated
                     errors = strategy.validateStatusUpdate(object, old: old)
                 case .finalize:
-                    // `namespaces/{name}/finalize` changes spec.finalizers and nothing else.
+                    // The `finalize` subresource changes spec.finalizers and nothing else.
                     var updated = old
                     updated[path: ["spec", "finalizers"]] = object[path: ["spec", "finalizers"]]
                     object = updated
@@ -75,16 +75,18 @@ extension Registry {
                 try self.runValidation(errors, def: def, name: name)
                 if ObjectMetaRules.sameContent(object, old) { return nil }
                 if options.dryRun { throw DryRunResult(object: object) }
-                if case .main = target { ticket.value = try self.serviceAllocations.reserve(&object, old: old, def: def, name: name) }
+                if case .main = target {
+                    ticket.value = try strategy.allocate(&object, old: old, name: name, environment: self.environment)
+                }
                 return object
             }
         } catch let dry as DryRunResult {
             return WriteResult(object: try present(dry.object, strategy: strategy, version: version), code: 200, warnings: warnings.value)
         } catch {
-            serviceAllocations.rollback(ticket.value)
+            ticket.value?.rollback()
             throw Self.storeError(error, def: def, name: name)
         }
-        serviceAllocations.commit(ticket.value)
+        ticket.value?.commit()
         var result = stored.object
         // Removing the last finalizer of an object marked for deletion completes the delete.
         if result[path: ["metadata", "deletionTimestamp"]] != nil, result.finalizers.isEmpty,
@@ -93,7 +95,7 @@ extension Registry {
                 guard cur.object.finalizers.isEmpty else { throw StoreError.conflict(key: objectKey, message: "finalizers were added") }
             }) {
                 result = deleted.object
-                serviceAllocations.release(deleted.object, def: def)
+                strategy.release(deleted.object, environment: environment)
             }
         }
         return WriteResult(object: try present(result, strategy: strategy, version: version), code: 200, warnings: warnings.value)

@@ -7,6 +7,15 @@ import NIOCore
 /// Serves SelfSubjectAccessReview and SubjectAccessReview: the request comes back with
 /// `status.allowed` (and `reason`) filled, as kube-apiserver answers `kubectl auth can-i`.
 enum AccessReview {
+    /// Create-only and never stored: served in place of the registry.
+    static func storage(_ review: AccessReviewStrategy) -> ResourceStorage {
+        ResourceStorage(verbs: ["create"]) { endpoint, label in
+            label.verb = "POST"
+            return try await serve(endpoint, review: review, caller: endpoint.user ?? UserInfo(name: "system:anonymous"),
+                                   authorizer: endpoint.authorizer)
+        }
+    }
+
     static func serve(_ endpoint: ResourceEndpoint, review: AccessReviewStrategy, caller: UserInfo,
                       authorizer: any Authorizer) async throws -> Response {
         let def = review.definition
