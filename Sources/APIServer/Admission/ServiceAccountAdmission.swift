@@ -33,7 +33,8 @@ public struct ServiceAccountAdmission: AdmissionPlugin {
     }
 
     public func admit(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
-        guard request.groupResource == "pods", let ns = request.namespace,
+        // Creates only, as Kubernetes: a pod's account and volumes are fixed once it exists.
+        guard request.operation == .create, request.groupResource == "pods", let ns = request.namespace,
               let saStrategy = registry.catalog.strategy(group: "", plural: "serviceaccounts") else { return }
         var pod = request.object
         // Mirror pods (static pods of a kubelet) get no account, as in Kubernetes.

@@ -181,6 +181,7 @@ struct ResourceEndpoint {
         }
         // Like kube, a write without fieldManager is owned by the client's User-Agent name.
         o.fieldManager = query["fieldManager"] ?? Self.defaultFieldManager(userAgent: request.headers[.userAgent])
+        o.user = user
         return o
     }
 
@@ -207,6 +208,7 @@ struct ResourceEndpoint {
         if let g = try query.int("gracePeriodSeconds") { o.gracePeriodSeconds = g }
         if try query.bool("orphanDependents") { o.propagation = .orphan }
         if query["dryRun"] != nil { o.dryRun = try writeOptions().dryRun }
+        o.user = user
         return o
     }
 

@@ -11,6 +11,10 @@ extension Registry {
         let objectKey = key(def, namespace, name)
         let current = try await self.current(strategy, namespace: namespace, name: name)
         try checkPreconditions(current.object, options: options, def: def, name: name)
+        try await admission.validate(AdmissionRequest(resource: def, namespace: namespace, name: name, object: current.object,
+                                                      user: options.user, dryRun: options.dryRun, operation: .delete,
+                                                      oldObject: current.object),
+                                     registry: self)
         var finalizers = current.object.finalizers
         switch options.propagation {
         case .foreground?: if !finalizers.contains("foregroundDeletion") { finalizers.append("foregroundDeletion") }
