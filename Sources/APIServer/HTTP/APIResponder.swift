@@ -59,21 +59,22 @@ public struct APIResponder: HTTPResponder {
         var response: Response
         var caller: UserInfo?
         var user: UserInfo?
+        let parsed = ParsedRequest(request)
         do {
             // Health and version stay public so probes and load balancers need no credentials.
-            if !Authenticator.isPublic(request.uri.path) {
+            if !Authenticator.isPublic(parsed.path) {
                 guard let authenticated = await authenticator.authenticate(authorization: request.headers[.authorization],
                                                                            peerCertificate: { await context.peerCertificate() })
-                        ?? Authenticator.anonymousUser(method: request.method.rawValue, path: request.uri.path) else {
+                        ?? Authenticator.anonymousUser(method: request.method.rawValue, path: parsed.path) else {
                     throw APIError.unauthorized
                 }
                 caller = authenticated
                 user = try await Impersonation.resolve(request, caller: authenticated, authorizer: authorizer)
             }
             if let user {
-                response = try await limited(request, user: user, label: &label)
+                response = try await limited(request, parsed, user: user, label: &label)
             } else {
-                response = try await route(request, user: nil, label: &label)
+                response = try await route(request, parsed, user: nil, label: &label)
             }
         } catch let e as APIError {
             response = ResponseBuilder.error(e)
@@ -82,32 +83,33 @@ public struct APIResponder: HTTPResponder {
         }
         metrics.observe(label, code: response.status.code, duration: ContinuousClock.now - start)
         // Probes are not audited: they would drown the log.
-        if let audit, !Authenticator.isPublic(request.uri.path) {
-            audit.record(.of(request, context: context, caller: caller, user: user, code: response.status.code, received: received))
+        if let audit, !Authenticator.isPublic(parsed.path) {
+            audit.record(.of(request, parsed: parsed, context: context, caller: caller, user: user, code: response.status.code,
+                             received: received))
         }
         return response
     }
 
     /// `route` within the in-flight caps: watches against the user's watch cap, held until the
     /// stream ends; anything else against its pool while the handler runs.
-    func limited(_ request: Request, user: UserInfo, label: inout RequestLabel) async throws -> Response {
-        if InflightLimiter.isWatch(request) {
+    func limited(_ request: Request, _ parsed: ParsedRequest, user: UserInfo, label: inout RequestLabel) async throws -> Response {
+        if parsed.isWatch {
             guard limiter.acquireWatch(user: user.name) else { throw InflightLimiter.tooManyRequests() }
             let slot = WatchSlot(limiter: limiter, user: user.name)
-            return try await route(request, user: user, label: &label).holding(slot)
+            return try await route(request, parsed, user: user, label: &label).holding(slot)
         }
         let kind = InflightLimiter.Kind(method: request.method.rawValue)
         guard limiter.acquire(kind) else { throw InflightLimiter.tooManyRequests() }
         defer { limiter.release(kind) }
-        return try await route(request, user: user, label: &label)
+        return try await route(request, parsed, user: user, label: &label)
     }
 
     /// `user` is nil only for public paths, which need no authorization.
-    func route(_ request: Request, user: UserInfo? = nil, label: inout RequestLabel) async throws -> Response {
-        let path = request.uri.path
-        let query = QueryParameters(request.uri.query)
+    func route(_ request: Request, _ parsed: ParsedRequest, user: UserInfo? = nil, label: inout RequestLabel) async throws -> Response {
+        let path = parsed.path
+        let query = parsed.query
         if let bad = query.malformed { throw APIError.badRequest(bad) }
-        if let user { try await authorize(request, user: user, path: path, query: query) }
+        if let user { try await authorize(request, parsed, user: user) }
         if let metricsAPIs, let answer = try await metricsAPIs.respond(request, path: path, query: query, discovery: discovery) {
             return answer
         }
@@ -138,7 +140,7 @@ public struct APIResponder: HTTPResponder {
             return ResponseBuilder.raw(doc.bytes, extraHeaders: [("Cache-Control", "public, immutable")])
         }
         if let discoveryDoc = discovery.document(path: path) { return ResponseBuilder.json(discoveryDoc) }
-        guard let info = RequestInfo.parse(path: path) else { throw APIError.pathNotFound() }
+        guard let info = parsed.info else { throw APIError.pathNotFound() }
         guard let strategy = registry.catalog.strategy(group: info.group, version: info.version, plural: info.resource) else {
             throw APIError.pathNotFound()
         }
@@ -149,8 +151,8 @@ public struct APIResponder: HTTPResponder {
         if let sub = info.subresource, !def.subresources.contains(where: { $0.rawValue == sub }) { throw APIError.pathNotFound() }
         var request = request
         if let user {
-            request = try await EscalationCheck.check(request, info: info, strategy: strategy, registry: registry, user: user,
-                                                      authorizer: authorizer)
+            request = try await EscalationCheck.check(request, info: info, query: query, strategy: strategy, registry: registry,
+                                                      user: user, authorizer: authorizer)
         }
         let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request, user: user,
                                         authorizer: authorizer)
@@ -158,14 +160,15 @@ public struct APIResponder: HTTPResponder {
     }
 
     /// Authorization after authentication and before the registry: 403 as kube-apiserver words it.
-    func authorize(_ request: Request, user: UserInfo, path: String, query: QueryParameters) async throws {
+    func authorize(_ request: Request, _ parsed: ParsedRequest, user: UserInfo) async throws {
         var attributes: RequestAttributes
-        if let info = RequestInfo.parse(path: path) {
-            attributes = .resource(user: user, method: request.method.rawValue, info: info, watch: (try? query.bool("watch")) ?? false)
+        if let info = parsed.info {
+            attributes = .resource(user: user, method: request.method.rawValue, info: info, watch: parsed.watchParameter)
             // An authorizer may judge a list by its field selector.
-            attributes.fieldSelector = query["fieldSelector"] ?? ""
+            attributes.fieldSelector = parsed.query["fieldSelector"] ?? ""
         } else {
-            attributes = RequestAttributes(user: user, verb: request.method == .head ? "get" : request.method.rawValue.lowercased(), path: path)
+            attributes = RequestAttributes(user: user, verb: request.method == .head ? "get" : request.method.rawValue.lowercased(),
+                                           path: parsed.path)
         }
         let decision = await authorizer.authorize(attributes)
         if !decision.allowed { throw APIError.forbidden(attributes, reason: decision.reason) }
