@@ -113,10 +113,9 @@ public struct PodSecurityAdmission: AdmissionPlugin {
 
     /// The namespace's policy, or nil when the namespace is missing (the registry reports that).
     static func policy(namespace: String, registry: Registry) async -> Policy? {
-        let key = ResourceCatalog.key(registry.namespaces.definition, namespace: nil, name: namespace)
-        guard let found = try? await registry.store.get(key: key) else { return nil }
+        guard let found = try? await registry.find(registry.namespaces, namespace: nil, name: namespace) else { return nil }
         var labels: [String: String] = [:]
-        for (k, v) in found.object[path: ["metadata", "labels"]]?.objectValue ?? [:] { labels[k] = v.stringValue ?? "" }
+        for (k, v) in found[path: ["metadata", "labels"]]?.objectValue ?? [:] { labels[k] = v.stringValue ?? "" }
         return Policy(labels: labels)
     }
 }

@@ -99,21 +99,9 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
         return total
     }
 
-    /// Every stored object of a namespaced resource in one namespace, straight from the store.
+    /// Every stored object of a namespaced resource in one namespace, through the registry.
     static func listAll(_ def: ResourceDefinition, namespace: String, registry: Registry) async throws(APIError) -> [JSONValue] {
-        let prefix = ResourceCatalog.keyPrefix(def, namespace: namespace)
-        var out: [JSONValue] = []
-        var after: String?
-        do {
-            while true {
-                let page = try await registry.store.list(prefix: prefix, startAfter: after, limit: 500, atRevision: nil)
-                out += page.items.map(\.object)
-                guard page.hasMore, let last = page.items.last else { break }
-                after = last.key
-            }
-        } catch {
-            throw Registry.storeError(error, def: def, name: "")
-        }
-        return out
+        guard let strategy = registry.catalog.strategy(group: def.group, plural: def.plural) else { return [] }
+        return try await registry.listAll(strategy, namespace: namespace)
     }
 }
