@@ -78,6 +78,8 @@ public struct APIResponder: HTTPResponder {
             }
         } catch let e as APIError {
             response = ResponseBuilder.error(e)
+        } catch let e as QueryParameterError {
+            response = ResponseBuilder.error(APIError(e))
         } catch {
             response = ResponseBuilder.error(.internalError(String(describing: error)))
         }

@@ -114,6 +114,6 @@ struct KubeletTarget: Sendable {
 
     /// A path segment with everything but unreserved characters percent-encoded.
     static func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+        PercentEncoding.encode(s)
     }
 }

@@ -1,5 +1,5 @@
-/// Builds REST paths such as `/api/v1/namespaces/ns/configmaps/name` or
-/// `/apis/apps/v1/deployments` from a resource's coordinates.
+/// A resource's REST path, such as `/api/v1/namespaces/ns/configmaps/name` or
+/// `/apis/apps/v1/deployments`: built by clients, parsed by the API server.
 public struct ResourcePath: Sendable, Hashable, CustomStringConvertible {
     /// API group; empty for the core (legacy `/api`) group.
     public var group: String
@@ -60,25 +60,38 @@ public struct ResourcePath: Sendable, Hashable, CustomStringConvertible {
 
     /// Percent-encodes everything but RFC 3986 unreserved characters, so a segment can never
     /// introduce `/`, `?` or `#`.
-    static func escapeSegment(_ s: String) -> String { percentEncode(s) }
-}
+    static func escapeSegment(_ s: String) -> String { PercentEncoding.encode(s) }
 
-/// Percent-encodes a string, keeping only RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
-func percentEncode(_ s: String) -> String {
-    let hex = Array("0123456789ABCDEF".utf8)
-    var out = ""
-    out.reserveCapacity(s.utf8.count)
-    for b in s.utf8 {
-        switch b {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "_"), UInt8(ascii: "~"):
-            out.unicodeScalars.append(Unicode.Scalar(b))
-        default:
-            out += "%"
-            out.unicodeScalars.append(Unicode.Scalar(hex[Int(b >> 4)]))
-            out.unicodeScalars.append(Unicode.Scalar(hex[Int(b & 0x0F)]))
+    /// Parses a resource path as kube-apiserver's RequestInfo does (segments as they are, not
+    /// decoded); nil when the path names no resource (discovery paths included). `legacyWatch`
+    /// is set by the old `/api/v1/watch/...` form.
+    public static func parse(_ path: String) -> (path: ResourcePath, legacyWatch: Bool)? {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard let prefix = parts.first else { return nil }
+        parts.removeFirst()
+        let group: String
+        if prefix == "api" {
+            group = ""
+        } else if prefix == "apis" {
+            guard !parts.isEmpty else { return nil }
+            group = parts.removeFirst()
+        } else {
+            return nil
         }
+        guard !parts.isEmpty else { return nil }
+        let version = parts.removeFirst()
+        var watch = false
+        if parts.first == "watch" { watch = true; parts.removeFirst() }
+        guard !parts.isEmpty else { return nil }
+        var namespace: String?
+        // `namespaces/{ns}/{resource}...`, except `namespaces/{name}[/status|finalize]` itself.
+        if parts[0] == "namespaces", parts.count >= 3, parts[2] != "status", parts[2] != "finalize" {
+            namespace = parts[1]
+            parts.removeFirst(2)
+        }
+        guard parts.count <= 3, !parts[0].isEmpty else { return nil }
+        let p = ResourcePath(group: group, version: version, plural: parts[0], namespace: namespace,
+                             name: parts.count > 1 ? parts[1] : nil, subresource: parts.count > 2 ? parts[2] : nil)
+        return (p, watch)
     }
-    return out
 }
