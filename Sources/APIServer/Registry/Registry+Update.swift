@@ -21,8 +21,10 @@ extension Registry {
     /// The object changed between the read that admission saw and the write: read again.
     private struct ChangedSinceRead: Error {}
 
-    /// Times an update reads again when the object keeps changing under it before answering 409.
-    static let updateAttempts = 5
+    /// Times an update reads again when the object keeps changing under it before answering
+    /// 409. Every lost race means another write landed, so writers make progress; Kubernetes'
+    /// GuaranteedUpdate retries without bound, this bound only guards against a livelock.
+    static let updateAttempts = 1000
 
     /// PUT of an object or its status.
     public func update(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String, body: JSONValue,
@@ -81,6 +83,7 @@ extension Registry {
                     return written
                 }
             } catch is ChangedSinceRead {
+                await Task.yield()
                 continue
             } catch {
                 ticket.value?.rollback()
