@@ -22,12 +22,7 @@ enum AccessReview {
         guard endpoint.request.method == .post, endpoint.info.name == nil, endpoint.info.subresource == nil else {
             throw APIError.methodNotSupported(def, endpoint.request.method.rawValue)
         }
-        var object: JSONValue
-        if endpoint.contentTypeHeader == "application/vnd.kubernetes.protobuf" {
-            object = try AccessReviewProtobuf.decode(Array(buffer: try await endpoint.rawBody()))
-        } else {
-            object = try await endpoint.body()
-        }
+        var object = try await endpoint.body()
         guard object.objectValue != nil else { throw APIError.badRequest("the request body must be a JSON or YAML object") }
         if let k = object["kind"], k.stringValue != def.kind {
             throw APIError.badRequest("the kind in the request body (\(FieldError.show(k))) does not match the expected kind \(def.kind)")

@@ -9,14 +9,8 @@ extension CertificateSigningRequestStrategy {
     static let approval = SubresourceHandler(.approval, methods: [.get: "GET", .put: "PUT"]) { endpoint, name in
         guard endpoint.request.method == .put else { return try await endpoint.get(name) }
         let r = try await updateApproval(endpoint.registry, strategy: endpoint.strategy, version: endpoint.info.version, name: name,
-                                         body: try await body(endpoint), options: try endpoint.writeOptions())
+                                         body: try await endpoint.body(), options: try endpoint.writeOptions())
         return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
-    }
-
-    /// The request body: kubectl's typed client sends protobuf, which the generated schema lacks.
-    static func body(_ endpoint: ResourceEndpoint) async throws -> JSONValue {
-        guard endpoint.contentTypeHeader == "application/vnd.kubernetes.protobuf" else { return try await endpoint.body() }
-        return try CertificateSigningRequestProtobuf.decode(Array(buffer: try await endpoint.rawBody()))
     }
 
     /// PUT `.../{name}/approval`: only `status.conditions` change; the certificate and spec
