@@ -71,7 +71,7 @@ public struct APIResponder: HTTPResponder {
         defer { record.label = label }
         let path = parsed.path
         let query = parsed.query
-        if let metricsAPIs, let answer = try await metricsAPIs.respond(request, path: path, query: query, discovery: discovery) {
+        if let metricsAPIs, let answer = try await metricsAPIs.respond(request, parsed: parsed, discovery: discovery) {
             return answer
         }
         switch path {
