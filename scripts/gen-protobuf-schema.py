@@ -36,6 +36,8 @@ PACKAGES = {
     "k8s.io.api.policy.v1": "policy/v1",
     "k8s.io.api.authentication.v1": "authentication.k8s.io/v1",
     "k8s.io.api.rbac.v1": "rbac.authorization.k8s.io/v1",
+    "k8s.io.api.authorization.v1": "authorization.k8s.io/v1",
+    "k8s.io.api.certificates.v1": "certificates.k8s.io/v1",
     "k8s.io.api.batch.v1": "batch/v1",
     "k8s.io.apimachinery.pkg.apis.meta.v1": "meta.k8s.io/v1",
     "k8s.io.apimachinery.pkg.api.resource": "",

@@ -209,7 +209,7 @@ public final class KubeRESTClient: Sendable {
         var s = connection.server + (path.hasPrefix("/") ? path : "/" + path)
         if !query.isEmpty {
             s += "?" + query.sorted { $0.key < $1.key }
-                .map { percentEncode($0.key) + "=" + percentEncode($0.value) }
+                .map { PercentEncoding.encode($0.key) + "=" + PercentEncoding.encode($0.value) }
                 .joined(separator: "&")
         }
         return s

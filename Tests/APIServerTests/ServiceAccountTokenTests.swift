@@ -82,9 +82,9 @@ import KubeModel
     func env() async throws -> Env {
         let store = try SQLiteStore(path: nil, historySize: 1000)
         let clock = Locked(Date())
-        let registry = Registry(store: store, catalog: ResourceCatalog(BuiltinResources.all), clock: { clock.value })
+        let registry = Registry(store: store, catalog: ResourceCatalog(BuiltinResources.all),
+                                environment: ServerEnvironment(serviceAccountTokens: ServiceAccountTokenIssuer(key: key)), clock: { clock.value })
         try await APIServerBuilder.bootstrap(registry)
-        ServiceAccountTokenIssuer.register(ServiceAccountTokenIssuer(key: key), for: registry)
         let auth = ServiceAccountTokenAuthenticator(store: store, keys: [key.publicKey], clock: { clock.value })
         let e = Env(registry: registry, auth: auth, clock: clock)
         _ = try await e.create("serviceaccounts", ["metadata": ["name": "robot"]])

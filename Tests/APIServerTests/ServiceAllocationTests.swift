@@ -48,7 +48,7 @@ import KubeModel
         #expect(ServiceAllocations.defaultRange.offset(of: ip) != nil)
         #expect(ip != "10.96.0.1", "the first address is the kubernetes Service's")
         #expect(a[path: ["spec", "clusterIPs"]] == [.string(ip)])
-        #expect(r.serviceAllocations.isAllocated(ip: ip))
+        #expect(r.environment.serviceAllocations.isAllocated(ip: ip))
 
         // A requested free address is honoured; a taken one is refused.
         let b = try await Self.create(r, s, Self.service("b", clusterIP: "10.96.5.5"))
@@ -74,19 +74,19 @@ import KubeModel
         let ext = try await Self.create(r, s, ["apiVersion": "v1", "kind": "Service", "metadata": ["name": "ext"],
                                               "spec": ["type": "ExternalName", "externalName": "example.com"]])
         #expect(Self.clusterIP(ext) == "")
-        #expect(r.serviceAllocations.counts.ips == 2)
+        #expect(r.environment.serviceAllocations.counts.ips == 2)
 
         // Deleting releases; the address can be requested again.
         try await Self.delete(r, s, "b")
-        #expect(!r.serviceAllocations.isAllocated(ip: "10.96.5.5"))
+        #expect(!r.environment.serviceAllocations.isAllocated(ip: "10.96.5.5"))
         let c = try await Self.create(r, s, Self.service("c", clusterIP: "10.96.5.5"))
         #expect(Self.clusterIP(c) == "10.96.5.5")
 
         // A failed create (name taken) gives its reservation back.
-        let before = r.serviceAllocations.counts.ips
+        let before = r.environment.serviceAllocations.counts.ips
         await #expect(throws: APIError.self) { try await Self.create(r, s, Self.service("a", clusterIP: "10.96.7.7")) }
-        #expect(r.serviceAllocations.counts.ips == before)
-        #expect(!r.serviceAllocations.isAllocated(ip: "10.96.7.7"))
+        #expect(r.environment.serviceAllocations.counts.ips == before)
+        #expect(!r.environment.serviceAllocations.isAllocated(ip: "10.96.7.7"))
     }
 
     @Test func nodePortsAllocateRefuseAndFollowTypeChanges() async throws {
@@ -94,7 +94,7 @@ import KubeModel
         let a = try await Self.create(r, s, Self.service("a", type: "NodePort"))
         let port = Self.nodePort(a)
         #expect((30000...32767).contains(port))
-        #expect(r.serviceAllocations.isAllocated(nodePort: Int(port)))
+        #expect(r.environment.serviceAllocations.isAllocated(nodePort: Int(port)))
 
         _ = try await Self.create(r, s, Self.service("b", type: "NodePort", nodePort: 31000))
         do {
@@ -113,7 +113,7 @@ import KubeModel
             return o
         }
         #expect(Self.nodePort(toClusterIP.object) == 0)
-        #expect(!r.serviceAllocations.isAllocated(nodePort: 31000))
+        #expect(!r.environment.serviceAllocations.isAllocated(nodePort: 31000))
         let toNodePort = try await r.guaranteedUpdate(s, version: "v1", namespace: "default", name: "b", target: .main,
                                                       options: WriteOptions()) { cur in
             var o = cur
@@ -122,11 +122,11 @@ import KubeModel
         }
         let newPort = Self.nodePort(toNodePort.object)
         #expect((30000...32767).contains(newPort))
-        #expect(r.serviceAllocations.isAllocated(nodePort: Int(newPort)))
+        #expect(r.environment.serviceAllocations.isAllocated(nodePort: Int(newPort)))
 
         try await Self.delete(r, s, "a")
-        #expect(!r.serviceAllocations.isAllocated(nodePort: Int(port)))
-        #expect(r.serviceAllocations.counts.ports == 1)
+        #expect(!r.environment.serviceAllocations.isAllocated(nodePort: Int(port)))
+        #expect(r.environment.serviceAllocations.counts.ports == 1)
     }
 
     @Test func restartRebuildsFromTheStore() async throws {
@@ -143,8 +143,8 @@ import KubeModel
             }
         }
         let (r, s) = try await Self.open(path)
-        #expect(r.serviceAllocations.counts.ips == 20 && r.serviceAllocations.counts.ports == 20)
-        for ip in held { #expect(r.serviceAllocations.isAllocated(ip: ip)) }
+        #expect(r.environment.serviceAllocations.counts.ips == 20 && r.environment.serviceAllocations.counts.ports == 20)
+        for ip in held { #expect(r.environment.serviceAllocations.isAllocated(ip: ip)) }
         for i in 0..<50 {
             let o = try await Self.create(r, s, Self.service("after-\(i)", type: "NodePort"))
             #expect(!held.contains(Self.clusterIP(o)))
@@ -165,7 +165,7 @@ import KubeModel
         }
         #expect(Set(results.map(Self.clusterIP)).count == 100)
         #expect(Set(results.map(Self.nodePort)).count == 100)
-        #expect(r.serviceAllocations.counts.ips == 100 && r.serviceAllocations.counts.ports == 100)
+        #expect(r.environment.serviceAllocations.counts.ips == 100 && r.environment.serviceAllocations.counts.ports == 100)
 
         // Racing for one requested address: exactly one wins.
         let wins = await withTaskGroup(of: Bool.self) { group in

@@ -183,3 +183,25 @@ private func meta(_ name: String, labels: [String: String] = [:], created: PB = 
         }
     }
 }
+
+/// The bodies kubectl's typed clients send to certificates.k8s.io and authorization.k8s.io.
+@Suite struct KubeProtobufReviewTests {
+    @Test func certificateApproval() throws {
+        let condition = PB().string(1, "Approved").string(2, "KubectlApprove").string(3, "ok").string(6, "True")
+        let csr = PB().message(1, meta("node-csr").string(6, "42")).message(3, PB().message(1, condition).raw(2, [1, 2]))
+        let v = try KubeProtobuf.decode(PB.document("certificates.k8s.io/v1", "CertificateSigningRequest", csr))
+        #expect(v["apiVersion"] == "certificates.k8s.io/v1" && v["kind"] == "CertificateSigningRequest")
+        #expect(v[path: ["metadata", "resourceVersion"]] == "42")
+        #expect(v[path: ["status", "conditions"]] == [["type": "Approved", "reason": "KubectlApprove", "message": "ok", "status": "True"]])
+        #expect(v[path: ["status", "certificate"]] == "AQI=")
+    }
+
+    @Test func selfSubjectAccessReview() throws {
+        let attributes = PB().string(1, "default").string(2, "list").string(5, "pods")
+        let review = PB().message(1, meta("")).message(2, PB().message(1, attributes)).message(3, PB())
+        let v = try KubeProtobuf.decode(PB.document("authorization.k8s.io/v1", "SelfSubjectAccessReview", review))
+        #expect(v["kind"] == "SelfSubjectAccessReview")
+        #expect(v[path: ["spec", "resourceAttributes"]] == ["namespace": "default", "verb": "list", "resource": "pods"])
+        #expect(v[path: ["spec", "nonResourceAttributes"]] == nil)
+    }
+}

@@ -1,6 +1,7 @@
 """Admission with the real kubectl: Pod Security Standards by namespace label (enforce refuses,
 warn warns), LimitRange defaults filled into a created pod, and a ResourceQuota that refuses
-the pod over its limit while the quota controller reports usage in `kubectl describe quota`."""
+the pod over its limit while the quota controller reports usage in `kubectl describe quota`;
+updates admitted as Kubernetes admits them."""
 
 from __future__ import annotations
 
@@ -126,3 +127,28 @@ def test_quota_requires_compute_resources(aserver):
     cp = aserver.kubectl("apply", "-f", "-", input=pod_yaml("bare", ns), check=False)
     assert cp.returncode != 0
     assert 'pods "bare" is forbidden: failed quota: compute: must specify limits.cpu for: c' in cp.stderr
+
+
+def test_updates_are_admitted(aserver):
+    """Updates go through admission as in Kubernetes: PodSecurity judges a new image, not a new
+    label; ResourceQuota charges what an update adds."""
+    ns = namespace(aserver)
+    try:
+        aserver.kubectl("apply", "-f", "-", input=pod_yaml("host", ns, "  hostNetwork: true\n"))
+        aserver.kubectl("label", "namespace", ns, "pod-security.kubernetes.io/enforce=baseline")
+        assert "pod/host labeled" in aserver.kubectl("label", "pod", "host", "-n", ns, "tier=web").stdout
+        cp = aserver.kubectl("set", "image", "pod/host", "c=busybox:1.36", "-n", ns, check=False)
+        assert cp.returncode != 0
+        assert 'pods "host" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true)' in cp.stderr
+
+        aserver.kubectl("create", "quota", "np", "-n", ns, "--hard=services.nodeports=1")
+        aserver.kubectl("create", "service", "nodeport", "a", "--tcp=80:80", "-n", ns)
+        aserver.kubectl("create", "service", "clusterip", "b", "--tcp=80:80", "-n", ns)
+        cp = aserver.kubectl("patch", "service", "b", "-n", ns, "-p", '{"spec":{"type":"NodePort"}}', check=False)
+        assert cp.returncode != 0
+        assert ('services "b" is forbidden: exceeded quota: np, requested: services.nodeports=1, '
+                'used: services.nodeports=1, limited: services.nodeports=1') in cp.stderr
+        assert "service/a labeled" in aserver.kubectl("label", "service", "a", "-n", ns, "tier=web").stdout
+    finally:
+        aserver.kubectl("delete", "pod", "host", "-n", ns, "--timeout=60s", check=False)
+        aserver.kubectl("delete", "namespace", ns, "--wait=false", check=False)

@@ -92,3 +92,37 @@ def test_tls_false_serves_plain_http(start_server):
     assert _kubeconfig(s)["clusters"][0]["cluster"]["server"].startswith("http://")
     out = s.kubectl("get", "ns", "-o", "name").stdout
     assert "namespace/default" in out
+
+
+def test_kubectl_certificate_approve_and_deny(server, kubectl, tmp_path):
+    """kubectl's typed client PUTs the approval subresource as protobuf."""
+    import json
+    import subprocess
+
+    from e2eutil import unique
+
+    def request(name: str) -> str:
+        key, csr = tmp_path / f"{name}.key", tmp_path / f"{name}.csr"
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}"], check=True, capture_output=True)
+        return base64.b64encode(csr.read_bytes()).decode()
+
+    names = [unique("e2e-csr-approve", 5), unique("e2e-csr-deny", 5)]
+    for name in names:
+        manifest = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": name},
+                    "spec": {"request": request(name), "signerName": "example.com/e2e", "usages": ["client auth"]}}
+        kubectl("create", "-f", "-", input=json.dumps(manifest))
+    try:
+        kubectl("certificate", "approve", names[0])
+        kubectl("certificate", "deny", names[1])
+        for name, want in zip(names, ["Approved", "Denied"]):
+            csr = json.loads(kubectl("get", "csr", name, "-o", "json").stdout)
+            conditions = csr["status"]["conditions"]
+            assert [(c["type"], c["status"]) for c in conditions] == [(want, "True")], conditions
+            assert conditions[0]["reason"] in ("KubectlApprove", "KubectlDeny")
+        # Approving a denied request is refused, as Kubernetes refuses it.
+        cp = kubectl("certificate", "approve", names[1], check=False)
+        assert cp.returncode != 0
+        assert "Denied" in cp.stderr or "mutually exclusive" in cp.stderr, cp.stderr
+    finally:
+        kubectl("delete", "csr", *names, check=False)

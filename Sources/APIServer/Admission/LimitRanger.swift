@@ -6,6 +6,8 @@ import KubeModel
 /// `kubernetes.io/limit-ranger` annotation), then min, max and maxLimitRequestRatio are enforced
 /// per Container and per Pod with Kubernetes' messages (403 Forbidden). A request defaults to the
 /// limit when only a limit is given: pod defaulting did that before admission.
+/// Pod updates and subresources pass untouched, as in Kubernetes: a pod's containers cannot
+/// change after create, so neither defaults nor bounds could apply.
 public struct LimitRanger: AdmissionPlugin {
     typealias Q = ResourceQuotaUsage
     public let name = "LimitRanger"
@@ -13,8 +15,12 @@ public struct LimitRanger: AdmissionPlugin {
 
     public init() {}
 
+    static func applies(to request: AdmissionRequest) -> Bool {
+        request.operation == .create && request.subresource == nil && request.groupResource == "pods"
+    }
+
     public func admit(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
-        guard request.groupResource == "pods", let ns = request.namespace else { return }
+        guard Self.applies(to: request), let ns = request.namespace else { return }
         let items = try await Self.items(namespace: ns, registry: registry).filter { $0["type"]?.stringValue == "Container" }
         guard !items.isEmpty else { return }
         var notes: [String] = []
@@ -27,7 +33,7 @@ public struct LimitRanger: AdmissionPlugin {
     }
 
     public func validate(_ request: AdmissionRequest, registry: Registry) async throws(APIError) {
-        guard request.groupResource == "pods", let ns = request.namespace else { return }
+        guard Self.applies(to: request), let ns = request.namespace else { return }
         let items = try await Self.items(namespace: ns, registry: registry)
         guard !items.isEmpty else { return }
         let errors = Self.violations(pod: request.object, items: items)

@@ -6,6 +6,11 @@ import KubeModel
 /// (Deployments, ReplicaSets…) are never refused, only warned about, as in Kubernetes.
 /// Audit annotations are not produced. Every `-version` label is read as `latest`.
 ///
+/// Creates and updates are checked; an update only when it changes what the policy looks at
+/// (a container image or a seccomp annotation of a pod, any part of a template), so a pod
+/// admitted before its namespace was labelled can still have its labels changed. Deletes and
+/// subresources (`status`) pass, as in Kubernetes.
+///
 /// Runs in the mutating phase, after the defaulting plugins before it, because only that phase
 /// can hand warnings back to the response.
 public struct PodSecurityAdmission: AdmissionPlugin {
@@ -51,7 +56,11 @@ public struct PodSecurityAdmission: AdmissionPlugin {
     public func admit(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
         let resource = request.groupResource
         let isPod = resource == "pods"
-        guard isPod || Self.templates[resource] != nil, let namespace = request.namespace else { return }
+        guard isPod || Self.templates[resource] != nil, let namespace = request.namespace,
+              request.operation != .delete, request.subresource == nil else { return }
+        if request.operation == .update, let old = request.oldObject, !Self.isSignificantUpdate(request.object, old: old, resource: resource) {
+            return
+        }
         guard let policy = await Self.policy(namespace: namespace, registry: registry),
               policy.enforce != .privileged || policy.warn != .privileged else { return }
         if isPod {
@@ -74,6 +83,27 @@ public struct PodSecurityAdmission: AdmissionPlugin {
         }
     }
 
+    /// Whether an update changes anything the policy judges. For pods only images and seccomp
+    /// annotations may change after create (and ephemeral containers may be added); for
+    /// workloads the pod template.
+    static func isSignificantUpdate(_ new: JSONValue, old: JSONValue, resource: String) -> Bool {
+        guard resource == "pods" else {
+            guard let path = templates[resource] else { return false }
+            return new[path: path] != old[path: path]
+        }
+        func seccomp(_ o: JSONValue) -> [String: JSONValue] {
+            (o[path: ["metadata", "annotations"]]?.objectValue ?? [:]).filter { $0.key.hasPrefix("seccomp.security.alpha.kubernetes.io/") }
+        }
+        if seccomp(new) != seccomp(old) { return true }
+        for key in ["containers", "initContainers", "ephemeralContainers"] {
+            let now = new[path: ["spec", key]]?.arrayValue ?? []
+            let before = old[path: ["spec", key]]?.arrayValue ?? []
+            if now.count != before.count { return true }
+            for (a, b) in zip(now, before) where a["image"] != b["image"] || a["name"] != b["name"] { return true }
+        }
+        return false
+    }
+
     /// `violates PodSecurity "restricted:latest": reason (detail), ...`, or nil when compliant.
     static func message(spec: JSONValue, metadata: JSONValue?, level: Level, prefix: String) -> String? {
         let violations = PodSecurityChecks.evaluate(spec: spec, metadata: metadata, level: level)
@@ -83,10 +113,9 @@ public struct PodSecurityAdmission: AdmissionPlugin {
 
     /// The namespace's policy, or nil when the namespace is missing (the registry reports that).
     static func policy(namespace: String, registry: Registry) async -> Policy? {
-        let key = ResourceCatalog.key(registry.namespaces.definition, namespace: nil, name: namespace)
-        guard let found = try? await registry.store.get(key: key) else { return nil }
+        guard let found = try? await registry.find(registry.namespaces, namespace: nil, name: namespace) else { return nil }
         var labels: [String: String] = [:]
-        for (k, v) in found.object[path: ["metadata", "labels"]]?.objectValue ?? [:] { labels[k] = v.stringValue ?? "" }
+        for (k, v) in found[path: ["metadata", "labels"]]?.objectValue ?? [:] { labels[k] = v.stringValue ?? "" }
         return Policy(labels: labels)
     }
 }

@@ -4,6 +4,8 @@ import KubeModel
 /// namespace's quotas over `spec.hard`, or when a quota limits cpu/memory and a container does
 /// not say how much it needs. Usage is recomputed from the store (terminal pods excluded)
 /// rather than read from `status.used`, so the answer does not wait for the controller.
+/// An update is charged what it adds (a Service turned NodePort takes node ports), never
+/// refused for what it keeps or frees; deletes and subresources pass.
 ///
 /// Concurrent creates in one namespace may both pass and overshoot a limit slightly: Kubernetes
 /// serializes them by writing `status.used` with a resourceVersion precondition; here the
@@ -15,19 +17,22 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
     public init() {}
 
     public func validate(_ request: AdmissionRequest, registry: Registry) async throws(APIError) {
-        guard let ns = request.namespace, request.resource.namespaced,
+        guard let ns = request.namespace, request.resource.namespaced, request.operation != .delete, request.subresource == nil,
               let quotaStrategy = registry.catalog.strategy(group: "", plural: "resourcequotas") else { return }
         let def = request.resource
         let isPod = def.group.isEmpty && def.plural == "pods"
-        let delta = Q.usage(group: def.group, plural: def.plural, object: request.object)
+        var delta = Q.usage(group: def.group, plural: def.plural, object: request.object)
+        let old = request.operation == .update ? request.oldObject : nil
+        if let old { delta = Self.growth(delta, from: Q.usage(group: def.group, plural: def.plural, object: old)) }
         guard !delta.isEmpty else { return }
         var quotas = try await Self.listAll(quotaStrategy.definition, namespace: ns, registry: registry)
         // A quota being created counts itself against the others, not against its own limits.
         quotas = quotas.filter { !(def.plural == "resourcequotas" && $0.name == request.name) }
         quotas = quotas.filter { Q.matchesScopes($0["spec"] ?? .null, object: request.object, isPod: isPod) }
         guard !quotas.isEmpty else { return }
-        // Constraints first, as Kubernetes checks them before usage.
-        if isPod {
+        // Constraints first, as Kubernetes checks them before usage; a pod's containers are
+        // fixed after create.
+        if isPod && old == nil {
             for quota in quotas.sorted(by: { ($0.name ?? "") < ($1.name ?? "") }) {
                 let hard = Set((quota[path: ["spec", "hard"]]?.objectValue ?? [:]).keys)
                 if let missing = Q.missingCompute(request.object, required: hard) {
@@ -43,7 +48,7 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
             let requested = delta.filter { hard[$0.key] != nil }
             guard !requested.isEmpty else { continue }
             let scoped = !(spec["scopes"]?.arrayValue ?? []).isEmpty || spec["scopeSelector"] != nil
-            let base: [String: Quantity]
+            var base: [String: Quantity]
             if scoped {
                 base = try await Self.currentUsage(def, namespace: ns, registry: registry, excluding: request.name, quotaSpec: spec)
             } else if let unscoped {
@@ -52,6 +57,8 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
                 base = try await Self.currentUsage(def, namespace: ns, registry: registry, excluding: request.name, quotaSpec: spec)
                 unscoped = base
             }
+            // What the object held before its update is in use until the update lands.
+            if let old, Q.matchesScopes(spec, object: old, isPod: isPod) { Q.add(&base, Q.usage(group: def.group, plural: def.plural, object: old)) }
             var exceeded: [String] = []
             for (k, q) in requested {
                 let limit = hard[k] ?? Quantity(mantissa: 0)
@@ -68,6 +75,18 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
         }
     }
 
+    /// The resources `new` uses more of than `old`, by how much more.
+    static func growth(_ new: [String: Quantity], from old: [String: Quantity]) -> [String: Quantity] {
+        var out: [String: Quantity] = [:]
+        let zero = Quantity(mantissa: 0)
+        for (k, q) in new {
+            let before = old[k] ?? zero
+            guard before < q else { continue }
+            out[k] = q + Quantity(mantissa: -before.mantissa, scale: before.scale, format: before.format)
+        }
+        return out
+    }
+
     /// What the namespace's live objects of `def`'s kind use, matching the quota's scopes.
     static func currentUsage(_ def: ResourceDefinition, namespace: String, registry: Registry, excluding name: String,
                              quotaSpec: JSONValue) async throws(APIError) -> [String: Quantity] {
@@ -80,21 +99,9 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
         return total
     }
 
-    /// Every stored object of a namespaced resource in one namespace, straight from the store.
+    /// Every stored object of a namespaced resource in one namespace, through the registry.
     static func listAll(_ def: ResourceDefinition, namespace: String, registry: Registry) async throws(APIError) -> [JSONValue] {
-        let prefix = ResourceCatalog.keyPrefix(def, namespace: namespace)
-        var out: [JSONValue] = []
-        var after: String?
-        do {
-            while true {
-                let page = try await registry.store.list(prefix: prefix, startAfter: after, limit: 500, atRevision: nil)
-                out += page.items.map(\.object)
-                guard page.hasMore, let last = page.items.last else { break }
-                after = last.key
-            }
-        } catch {
-            throw Registry.storeError(error, def: def, name: "")
-        }
-        return out
+        guard let strategy = registry.catalog.strategy(group: def.group, plural: def.plural) else { return [] }
+        return try await registry.listAll(strategy, namespace: namespace)
     }
 }

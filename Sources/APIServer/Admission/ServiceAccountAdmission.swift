@@ -33,7 +33,8 @@ public struct ServiceAccountAdmission: AdmissionPlugin {
     }
 
     public func admit(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
-        guard request.groupResource == "pods", let ns = request.namespace,
+        // Creates only, as Kubernetes: a pod's account and volumes are fixed once it exists.
+        guard request.operation == .create, request.groupResource == "pods", let ns = request.namespace,
               let saStrategy = registry.catalog.strategy(group: "", plural: "serviceaccounts") else { return }
         var pod = request.object
         // Mirror pods (static pods of a kubelet) get no account, as in Kubernetes.
@@ -94,15 +95,14 @@ public struct ServiceAccountAdmission: AdmissionPlugin {
     /// that does not exist is left for the create's own namespace check to report.
     static func serviceAccount(_ ns: String, _ name: String, strategy: any ResourceStrategy, registry: Registry,
                                dryRun: Bool) async throws(APIError) -> JSONValue? {
-        let key = ResourceCatalog.key(strategy.definition, namespace: ns, name: name)
-        if let found = try? await registry.store.get(key: key) { return found.object }
+        if let found = try? await registry.find(strategy, namespace: ns, name: name) { return found }
         guard name == "default" else { return nil }
         guard !dryRun else { return ["metadata": ["name": "default", "namespace": .string(ns)]] }
         let body: JSONValue = ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "default"]]
         do {
             return try await registry.create(strategy, version: "v1", namespace: ns, body: body, options: WriteOptions()).object
         } catch where error.code == 409 {
-            return (try? await registry.store.get(key: key))?.object
+            return try? await registry.find(strategy, namespace: ns, name: name)
         } catch where error.code == 404 || error.code == 403 {
             // Missing or terminating namespace: the pod's create fails on that check next.
             return ["metadata": ["name": "default", "namespace": .string(ns)]]
@@ -116,8 +116,7 @@ public struct ServiceAccountAdmission: AdmissionPlugin {
 
     private func ensureRootCA(_ ns: String, pem: String, registry: Registry) async throws(APIError) {
         guard let cms = registry.catalog.strategy(group: "", plural: "configmaps") else { return }
-        let key = ResourceCatalog.key(cms.definition, namespace: ns, name: Self.rootCAConfigMap)
-        if (try? await registry.store.get(key: key)) != nil { return }
+        if (try? await registry.find(cms, namespace: ns, name: Self.rootCAConfigMap)) != nil { return }
         let body: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(Self.rootCAConfigMap)],
                                "data": ["ca.crt": .string(pem)]]
         do {

@@ -6,11 +6,11 @@ import NIOCore
 extension AuditEvent {
     /// The event for a request answered with `code`. `caller` is who authenticated (nil: no
     /// valid credentials), `user` whom the request ran as after impersonation.
-    static func of(_ request: Request, context: APIRequestContext, caller: UserInfo?, user: UserInfo?, code: Int,
-                   received: Date) -> AuditEvent {
-        let path = request.uri.path
-        let info = RequestInfo.parse(path: path)
-        let watch = InflightLimiter.isWatch(request)
+    static func of(_ request: Request, parsed: ParsedRequest, context: APIRequestContext, caller: UserInfo?, user: UserInfo?,
+                   code: Int, received: Date) -> AuditEvent {
+        let path = parsed.path
+        let info = parsed.info
+        let watch = parsed.isWatch
         let method = request.method.rawValue
         let subject = caller ?? UserInfo(name: "system:anonymous", groups: ["system:unauthenticated"])
         let verb = info.map { RequestAttributes.resource(user: subject, method: method, info: $0, watch: watch).verb }
@@ -21,16 +21,6 @@ extension AuditEvent {
                           sourceIPs: context.channel.remoteAddress?.ipAddress.map { [$0] } ?? [],
                           userAgent: request.headers[.userAgent], objectRef: info.map(ObjectRef.init), code: code,
                           requestReceived: received, stageTime: Date())
-    }
-}
-
-extension InflightLimiter {
-    /// A watch: a GET with `watch=true` or on the legacy `/watch/` path. Long-running, so it
-    /// counts against the per-user watch cap instead of the in-flight pools.
-    static func isWatch(_ request: Request) -> Bool {
-        guard request.method == .get else { return false }
-        if RequestInfo.parse(path: request.uri.path)?.legacyWatch == true { return true }
-        return (try? QueryParameters(request.uri.query).bool("watch")) ?? false
     }
 }
 

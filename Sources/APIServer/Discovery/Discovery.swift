@@ -48,9 +48,9 @@ public struct Discovery: Sendable {
 
     static let verbs: JSONValue = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
-    /// The verbs a resource serves: review kinds are only ever created, never stored.
+    /// The verbs a resource serves: all of them, or what its own storage serves.
     static func verbs(of strategy: any ResourceStrategy) -> JSONValue {
-        strategy is AccessReviewStrategy ? ["create"] : verbs
+        strategy.storage.map { .array($0.verbs.map(JSONValue.string)) } ?? verbs
     }
 
     func resourceList(group: String, version: String) -> JSONValue {

@@ -47,68 +47,31 @@ public struct APIResponder: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         try await ResponseBuilder.$servesYAML.withValue(MediaTypes.prefersYAML(accept: request.headers[.accept])) {
             try await ConnectionHangUp.$channel.withValue(context.channel) {
-                try await respondNegotiated(to: request, context: context)
+                try await front.handle(request, context: context) { request, context in try await route(request, context: context) }
             }
         }
     }
 
-    func respondNegotiated(to request: Request, context: Context) async throws -> Response {
-        let start = ContinuousClock.now
-        var label = RequestLabel(verb: request.method.rawValue, resource: "", subresource: "")
-        let received = Date()
-        var response: Response
-        var caller: UserInfo?
-        var user: UserInfo?
-        do {
-            // Health and version stay public so probes and load balancers need no credentials.
-            if !Authenticator.isPublic(request.uri.path) {
-                guard let authenticated = await authenticator.authenticate(authorization: request.headers[.authorization],
-                                                                           peerCertificate: { await context.peerCertificate() })
-                        ?? Authenticator.anonymousUser(method: request.method.rawValue, path: request.uri.path) else {
-                    throw APIError.unauthorized
-                }
-                caller = authenticated
-                user = try await Impersonation.resolve(request, caller: authenticated, authorizer: authorizer)
-            }
-            if let user {
-                response = try await limited(request, user: user, label: &label)
-            } else {
-                response = try await route(request, user: nil, label: &label)
-            }
-        } catch let e as APIError {
-            response = ResponseBuilder.error(e)
-        } catch {
-            response = ResponseBuilder.error(.internalError(String(describing: error)))
-        }
-        metrics.observe(label, code: response.status.code, duration: ContinuousClock.now - start)
-        // Probes are not audited: they would drown the log.
-        if let audit, !Authenticator.isPublic(request.uri.path) {
-            audit.record(.of(request, context: context, caller: caller, user: user, code: response.status.code, received: received))
-        }
-        return response
+    /// The steps every request goes through before routing, outermost first (`HTTP/Front/`).
+    @MiddlewareFixedTypeBuilder<Request, Response, Context>
+    var front: some MiddlewareProtocol<Request, Response, Context> {
+        ObservationMiddleware(metrics: metrics, audit: audit)
+        AuthenticationMiddleware(authenticator: authenticator, authorizer: authorizer)
+        InflightLimitMiddleware(limiter: limiter)
+        AuthorizationMiddleware(authorizer: authorizer)
     }
 
-    /// `route` within the in-flight caps: watches against the user's watch cap, held until the
-    /// stream ends; anything else against its pool while the handler runs.
-    func limited(_ request: Request, user: UserInfo, label: inout RequestLabel) async throws -> Response {
-        if InflightLimiter.isWatch(request) {
-            guard limiter.acquireWatch(user: user.name) else { throw InflightLimiter.tooManyRequests() }
-            let slot = WatchSlot(limiter: limiter, user: user.name)
-            return try await route(request, user: user, label: &label).holding(slot)
-        }
-        let kind = InflightLimiter.Kind(method: request.method.rawValue)
-        guard limiter.acquire(kind) else { throw InflightLimiter.tooManyRequests() }
-        defer { limiter.release(kind) }
-        return try await route(request, user: user, label: &label)
-    }
-
-    /// `user` is nil only for public paths, which need no authorization.
-    func route(_ request: Request, user: UserInfo? = nil, label: inout RequestLabel) async throws -> Response {
-        let path = request.uri.path
-        let query = QueryParameters(request.uri.query)
-        if let bad = query.malformed { throw APIError.badRequest(bad) }
-        if let user { try await authorize(request, user: user, path: path, query: query) }
-        if let metricsAPIs, let answer = try await metricsAPIs.respond(request, path: path, query: query, discovery: discovery) {
+    /// The answer to a request the front let through: public documents, metrics APIs, or a
+    /// resource endpoint. The record's `user` is nil only for public paths.
+    func route(_ request: Request, context: Context) async throws -> Response {
+        let record = try context.requireRecord()
+        let parsed = record.parsed
+        let user = record.user
+        var label = record.label
+        defer { record.label = label }
+        let path = parsed.path
+        let query = parsed.query
+        if let metricsAPIs, let answer = try await metricsAPIs.respond(request, parsed: parsed, discovery: discovery) {
             return answer
         }
         switch path {
@@ -138,7 +101,7 @@ public struct APIResponder: HTTPResponder {
             return ResponseBuilder.raw(doc.bytes, extraHeaders: [("Cache-Control", "public, immutable")])
         }
         if let discoveryDoc = discovery.document(path: path) { return ResponseBuilder.json(discoveryDoc) }
-        guard let info = RequestInfo.parse(path: path) else { throw APIError.pathNotFound() }
+        guard let info = parsed.info else { throw APIError.pathNotFound() }
         guard let strategy = registry.catalog.strategy(group: info.group, version: info.version, plural: info.resource) else {
             throw APIError.pathNotFound()
         }
@@ -146,35 +109,15 @@ public struct APIResponder: HTTPResponder {
         label.resource = def.plural
         label.subresource = info.subresource ?? ""
         if !def.namespaced && info.namespace != nil { throw APIError.pathNotFound() }
-        if let sub = info.subresource, Subresource(rawValue: sub).map({ !def.subresources.contains($0) }) ?? true {
-            throw APIError.pathNotFound()
-        }
+        if let sub = info.subresource, !def.subresources.contains(where: { $0.rawValue == sub }) { throw APIError.pathNotFound() }
         var request = request
         if let user {
-            request = try await EscalationCheck.check(request, info: info, strategy: strategy, registry: registry, user: user,
-                                                      authorizer: authorizer)
+            request = try await EscalationCheck.check(request, info: info, query: query, strategy: strategy, registry: registry,
+                                                      user: user, authorizer: authorizer)
         }
-        let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request, user: user)
-        if let review = strategy as? AccessReviewStrategy {
-            label.verb = "POST"
-            return try await AccessReview.serve(endpoint, review: review, caller: user ?? UserInfo(name: "system:anonymous"),
-                                                authorizer: authorizer)
-        }
+        let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request, user: user,
+                                        authorizer: authorizer)
         return try await endpoint.serve(label: &label)
-    }
-
-    /// Authorization after authentication and before the registry: 403 as kube-apiserver words it.
-    func authorize(_ request: Request, user: UserInfo, path: String, query: QueryParameters) async throws {
-        var attributes: RequestAttributes
-        if let info = RequestInfo.parse(path: path) {
-            attributes = .resource(user: user, method: request.method.rawValue, info: info, watch: (try? query.bool("watch")) ?? false)
-            // The node authorizer lets a kubelet list only pods bound to it.
-            attributes.fieldSelector = query["fieldSelector"] ?? ""
-        } else {
-            attributes = RequestAttributes(user: user, verb: request.method == .head ? "get" : request.method.rawValue.lowercased(), path: path)
-        }
-        let decision = await authorizer.authorize(attributes)
-        if !decision.allowed { throw APIError.forbidden(attributes, reason: decision.reason) }
     }
 }
 

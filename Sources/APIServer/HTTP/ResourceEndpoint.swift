@@ -13,14 +13,16 @@ struct ResourceEndpoint {
     let request: Request
     /// The authenticated caller (nil with `--tls=false`), handed to admission.
     var user: UserInfo? = nil
+    /// The server's authorizer, for kinds that answer questions to it (access reviews).
+    var authorizer: any Authorizer = AlwaysAllowAuthorizer()
 
     var def: ResourceDefinition { strategy.definition }
 
     func serve(label: inout RequestLabel) async throws -> Response {
+        if let storage = strategy.storage { return try await storage.serve(self, &label) }
         let shape = try MediaTypes.shape(accept: request.headers[.accept])
         let ns = info.namespace
-        switch (request.method, info.name, info.subresource) {
-        case (.get, _, _) where info.name == nil || info.legacyWatch:
+        if request.method == .get, info.name == nil || info.legacyWatch {
             let watch = try query.bool("watch") || info.legacyWatch
             label.verb = watch ? "WATCH" : "LIST"
             var options = try ListOptions(query: query, strategy: strategy)
@@ -31,85 +33,34 @@ struct ResourceEndpoint {
             if watch { return try await WatchStreamer.stream(registry: registry, strategy: strategy, version: info.version, namespace: ns, options: options, shape: shape, query: query) }
             let result = try await registry.list(strategy, version: info.version, namespace: ns, options: options)
             return renderList(result, shape: shape)
-        case (.get, let name?, nil):
+        }
+        if let sub = info.subresource, let name = info.name {
+            guard let handler = strategy.subresourceHandlers.first(where: { $0.subresource.rawValue == sub }),
+                  let verb = handler.methods[request.method] else {
+                throw APIError.methodNotSupported(def, request.method.rawValue)
+            }
+            label.verb = verb
+            return try await handler.serve(self, name)
+        }
+        switch (request.method, info.name) {
+        case (.get, let name?):
             label.verb = "GET"
-            return render(try await registry.get(strategy, version: info.version, namespace: ns, name: name), shape: shape)
-        case (.get, let name?, "status"?), (.get, let name?, "approval"?):
-            label.verb = "GET"
-            return render(try await registry.get(strategy, version: info.version, namespace: ns, name: name), shape: shape)
-        case (.get, let name?, "scale"?):
-            label.verb = "GET"
-            return ResponseBuilder.json(try await registry.getScale(strategy, namespace: ns, name: name))
-        case (.get, let name?, "log"?):
-            label.verb = "GET"
-            return try await PodLogProxy(registry: registry, namespace: ns ?? "", name: name, query: query, rawQuery: request.uri.query).serve()
-        case (.get, let name?, "exec"?), (.post, let name?, "exec"?):
-            // A WebSocket upgrade never gets here (PodExecProxy takes it before the responder):
-            // this is SPDY (kubectl's fallback) or a plain request. The pod's own errors first.
-            label.verb = request.method == .post ? "CREATE" : "GET"
-            _ = try await KubeletTarget.resolve(registry: registry, namespace: ns ?? "", pod: name, container: query["container"])
-            throw APIError.badRequest("Upgrade request required: exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io); SPDY is not supported")
-        case (.get, _?, "attach"?), (.post, _?, "attach"?):
-            label.verb = request.method == .post ? "CREATE" : "GET"
-            throw APIError.badRequest("attach is not supported by this server; use exec")
-        case (.post, nil, nil):
+            return try await get(name)
+        case (.post, nil):
             label.verb = "POST"
             let r = try await registry.create(strategy, version: info.version, namespace: ns, body: try await body(), options: try writeOptions())
             return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
-        case (.post, let name?, "binding"?):
-            label.verb = "POST"
-            return ResponseBuilder.json(try await registry.bind(strategy, namespace: ns, name: name, body: try await body(), dryRun: try writeOptions().dryRun), code: 201)
-        case (.post, let name?, "eviction"?) where def.plural == "pods":
-            label.verb = "POST"
-            let eviction = PodEviction(registry: registry, pods: strategy, namespace: ns ?? "", name: name)
-            return ResponseBuilder.json(try await eviction.evict(try await body(), options: try writeOptions()), code: 201)
-        case (.post, let name?, "token"?) where def.plural == "serviceaccounts":
-            label.verb = "POST"
-            return ResponseBuilder.json(try await registry.createToken(namespace: ns ?? "", serviceAccount: name, body: try await body(),
-                                                                       options: try writeOptions()), code: 201)
-        case (.put, let name?, nil), (.put, let name?, "status"?):
+        case (.put, let name?):
             label.verb = "PUT"
-            let target: Registry.UpdateTarget = info.subresource == "status" ? .status : .main
-            let r = try await registry.update(strategy, version: info.version, namespace: ns, name: name, body: try await body(), target: target, options: try writeOptions())
-            return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
-        case (.put, let name?, "approval"?):
-            label.verb = "PUT"
-            let r = try await CertificateSigningRequestStrategy.updateApproval(registry, strategy: strategy, version: info.version, name: name, body: try await csrBody(), options: try writeOptions())
-            return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
-        case (.put, let name?, "finalize"?):
-            label.verb = "PUT"
-            let r = try await registry.update(strategy, version: info.version, namespace: ns, name: name, body: try await body(), target: .finalize, options: try writeOptions())
-            return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
-        case (.put, let name?, "scale"?):
-            label.verb = "PUT"
-            let scale = try await body()
-            let r = try await registry.updateScale(strategy, version: info.version, namespace: ns, name: name, options: try writeOptions()) { _ in scale }
-            return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
-        case (.patch, let name?, let sub) where sub == nil || sub == "status" || sub == "scale":
+            return try await update(name, target: .main)
+        case (.patch, let name?):
             label.verb = "PATCH"
-            let (patch, type) = try await patchBody()
-            if type == .apply {
-                guard sub != "scale" else { throw APIError.unsupportedMediaType(type.rawValue) }
-                // Apply needs an explicit fieldManager: no default from the User-Agent.
-                let r = try await registry.apply(strategy, version: info.version, namespace: ns, name: name, config: patch,
-                                                 target: sub == "status" ? .status : .main, force: try query.bool("force"),
-                                                 manager: query["fieldManager"] ?? "", options: try writeOptions())
-                return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
-            }
-            if sub == "scale" {
-                let r = try await registry.updateScale(strategy, version: info.version, namespace: ns, name: name, options: try writeOptions()) { scale in
-                    try Registry.applyPatch(patch, type: type == .strategicMerge ? .merge : type, to: scale, typeName: nil)
-                }
-                return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
-            }
-            let target: Registry.UpdateTarget = sub == "status" ? .status : .main
-            let r = try await registry.patch(strategy, version: info.version, namespace: ns, name: name, patch: patch, type: type, target: target, options: try writeOptions())
-            return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
-        case (.delete, let name?, nil):
+            return try await patch(name, target: .main)
+        case (.delete, let name?):
             label.verb = "DELETE"
             let r = try await registry.delete(strategy, version: info.version, namespace: ns, name: name, options: try await deleteOptions())
             return ResponseBuilder.json(r.object, code: r.code)
-        case (.delete, nil, nil):
+        case (.delete, nil):
             label.verb = "DELETECOLLECTION"
             let options = try ListOptions(query: query, strategy: strategy)
             let r = try await registry.deleteCollection(strategy, version: info.version, namespace: ns, listOptions: options, deleteOptions: try await deleteOptions())
@@ -117,6 +68,37 @@ struct ResourceEndpoint {
         default:
             throw APIError.methodNotSupported(def, request.method.rawValue)
         }
+    }
+
+    // MARK: verbs on one object, shared by the main resource and subresource handlers
+
+    /// GET of the object, rendered as the client's Accept asks.
+    func get(_ name: String) async throws -> Response {
+        let shape = try MediaTypes.shape(accept: request.headers[.accept])
+        return render(try await registry.get(strategy, version: info.version, namespace: info.namespace, name: name), shape: shape)
+    }
+
+    /// PUT of the object or one part of it.
+    func update(_ name: String, target: Registry.UpdateTarget) async throws -> Response {
+        let r = try await registry.update(strategy, version: info.version, namespace: info.namespace, name: name, body: try await body(),
+                                          target: target, options: try writeOptions())
+        return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
+    }
+
+    /// PATCH (server-side apply included) of the object or its status.
+    func patch(_ name: String, target: Registry.UpdateTarget) async throws -> Response {
+        let (patch, type) = try await patchBody()
+        let r: WriteResult
+        if type == .apply {
+            // Apply needs an explicit fieldManager: no default from the User-Agent.
+            r = try await registry.apply(strategy, version: info.version, namespace: info.namespace, name: name, config: patch,
+                                         target: target, force: try query.bool("force"), manager: query["fieldManager"] ?? "",
+                                         options: try writeOptions())
+        } else {
+            r = try await registry.patch(strategy, version: info.version, namespace: info.namespace, name: name, patch: patch,
+                                         type: type, target: target, options: try writeOptions())
+        }
+        return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
     }
 
     // MARK: rendering
@@ -176,12 +158,6 @@ struct ResourceEndpoint {
         return parsed.0
     }
 
-    /// CSR bodies: kubectl's typed client sends protobuf, which the generated schema lacks.
-    func csrBody() async throws -> JSONValue {
-        guard contentTypeHeader == "application/vnd.kubernetes.protobuf" else { return try await body() }
-        return try CertificateSigningRequestProtobuf.decode(Array(buffer: try await rawBody()))
-    }
-
     func patchBody() async throws -> (JSONValue, PatchType) {
         let contentType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         guard let type = PatchType(rawValue: contentType) else { throw APIError.unsupportedMediaType(contentType) }
@@ -232,6 +208,7 @@ struct ResourceEndpoint {
         if let g = try query.int("gracePeriodSeconds") { o.gracePeriodSeconds = g }
         if try query.bool("orphanDependents") { o.propagation = .orphan }
         if query["dryRun"] != nil { o.dryRun = try writeOptions().dryRun }
+        o.user = user
         return o
     }
 

@@ -63,19 +63,19 @@ struct NamespaceCleaner: Service {
             }
         }
         guard remaining == 0 else { return }
-        let def = registry.namespaces.definition
-        let key = ResourceCatalog.key(def, namespace: nil, name: namespace)
+        // Through `finalize`, as the NamespaceController does: the registry deletes the
+        // namespace once its last finalizer is gone.
         do {
-            let updated = try await registry.store.update(key: key) { cur in
-                var o = cur.object
+            var options = WriteOptions()
+            options.fieldManager = "namespace-cleaner"
+            _ = try await registry.guaranteedUpdate(registry.namespaces, version: "v1", namespace: nil, name: namespace, target: .finalize,
+                                                    options: options) { current in
+                var o = current
                 let fins = (o[path: ["spec", "finalizers"]]?.arrayValue ?? []).filter { $0.stringValue != "kubernetes" }
                 o[path: ["spec", "finalizers"]] = .array(fins)
-                return o == cur.object ? nil : o
+                return o
             }
-            if updated.object.finalizers.isEmpty, (updated.object[path: ["spec", "finalizers"]]?.arrayValue ?? []).isEmpty {
-                _ = try await registry.store.delete(key: key) { cur in
-                    guard cur.object.finalizers.isEmpty else { throw StoreError.conflict(key: key, message: "finalizers remain") }
-                }
+            if try await registry.find(registry.namespaces, namespace: nil, name: namespace) == nil {
                 logger.info("namespace deleted", metadata: ["namespace": .string(namespace)])
             }
         } catch {

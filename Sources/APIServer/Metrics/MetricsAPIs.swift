@@ -26,10 +26,13 @@ public final class MetricsAPIs: Sendable {
     }
 
     /// The answer for a metrics path (and the merged `/apis` group list); nil for any other path.
-    func respond(_ request: Request, path: String, query: QueryParameters, discovery: Discovery) async throws -> Response? {
+    func respond(_ request: Request, parsed: ParsedRequest, discovery: Discovery) async throws -> Response? {
+        let path = parsed.path
+        let query = parsed.query
         let body: @Sendable () async throws -> JSONValue = { try await Self.decodeBody(of: request) }
         let method = request.method == .head ? "GET" : request.method.rawValue
-        return try await answer(method: method, path: path, query: query, body: body, discovery: discovery).map { ResponseBuilder.json($0) }
+        return try await answer(method: method, path: path, query: query, body: body, discovery: discovery, info: parsed.info)
+            .map { ResponseBuilder.json($0) }
     }
 
     static func decodeBody(of request: Request) async throws -> JSONValue {
@@ -42,8 +45,9 @@ public final class MetricsAPIs: Sendable {
     }
 
     /// `respond` without HTTP: the JSON answer, or nil when the path is not a metrics path.
+    /// `info` is the path as the front parsed it (parsed here when not given).
     func answer(method: String, path: String, query: QueryParameters, body: @Sendable () async throws -> JSONValue,
-                discovery: Discovery) async throws -> JSONValue? {
+                discovery: Discovery, info parsedInfo: RequestInfo? = nil) async throws -> JSONValue? {
         let parts = path.split(separator: "/").map(String.init)
         guard parts.first == "apis" else { return nil }
         if parts.count == 1 {
@@ -61,7 +65,7 @@ public final class MetricsAPIs: Sendable {
         }
         guard parts[2] == group.version else { throw APIError.pathNotFound() }
         if parts.count == 3 { return resourceList(group.name) }
-        guard let info = RequestInfo.parse(path: path) else { throw APIError.pathNotFound() }
+        guard let info = parsedInfo ?? RequestInfo.parse(path: path) else { throw APIError.pathNotFound() }
         if (try? query.bool("watch")) == true || info.legacyWatch { throw Self.methodNotAllowed() }
         switch group.name {
         case Self.resourceGroup.name:

@@ -103,7 +103,7 @@ public struct MetricsScraper: Service {
     }
 
     private func fetch(_ request: HTTPClientRequest) async throws -> String {
-        let response = try await PodLogProxy.client.execute(request, timeout: timeout)
+        let response = try await KubeletClientConfig.httpClient.execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: 16 << 20)
         guard response.status == .ok else { throw ScrapeError(message: "answered \(response.status.code)") }
         return String(buffer: body)

@@ -28,16 +28,22 @@ public struct ListOptions: Sendable {
             }
             fieldSelector = parsed
         }
-        if let l = try query.int("limit"), l > 0 { limit = Int(min(l, 100_000)) }
+        func bool(_ key: String) throws(APIError) -> Bool {
+            do { return try query.bool(key) } catch { throw APIError(error) }
+        }
+        func int(_ key: String) throws(APIError) -> Int64? {
+            do { return try query.int(key) } catch { throw APIError(error) }
+        }
+        if let l = try int("limit"), l > 0 { limit = Int(min(l, 100_000)) }
         if let c = query["continue"], !c.isEmpty { continueToken = try ContinueToken.decode(c) }
         resourceVersion = query["resourceVersion"]
         resourceVersionMatch = query["resourceVersionMatch"]
         if let m = resourceVersionMatch, !m.isEmpty, !["Exact", "NotOlderThan"].contains(m) {
             throw APIError.badRequest("resourceVersionMatch: Unsupported value: \"\(m)\": supported values: \"Exact\", \"NotOlderThan\"")
         }
-        allowWatchBookmarks = try query.bool("allowWatchBookmarks")
-        if query.has("sendInitialEvents") { sendInitialEvents = try query.bool("sendInitialEvents") }
-        timeoutSeconds = try query.int("timeoutSeconds")
+        allowWatchBookmarks = try bool("allowWatchBookmarks")
+        if query.has("sendInitialEvents") { sendInitialEvents = try bool("sendInitialEvents") }
+        timeoutSeconds = try int("timeoutSeconds")
         if continueToken != nil, let rv = resourceVersion, !rv.isEmpty {
             throw APIError.badRequest("specifying resource version is not allowed when using continue")
         }

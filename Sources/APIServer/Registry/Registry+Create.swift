@@ -45,14 +45,15 @@ extension Registry {
             return WriteResult(object: try present(object, strategy: strategy, version: version), code: 201, warnings: warnings)
         }
         // Reserved under the allocator's lock before the write, undone if the write fails.
-        let ticket = try serviceAllocations.reserve(&object, old: nil, def: def, name: name)
+        let ticket = try strategy.allocate(&object, old: nil, name: name, environment: environment)
         let stored: StoredObject
         do {
             stored = try await store.create(key: key(def, namespace, name), object: object)
         } catch {
-            serviceAllocations.rollback(ticket)
+            ticket?.rollback()
             throw Self.storeError(error, def: def, name: name)
         }
+        ticket?.commit()
         return WriteResult(object: try present(stored.object, strategy: strategy, version: version), code: 201, warnings: warnings)
     }
 }

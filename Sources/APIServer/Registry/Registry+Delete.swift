@@ -2,8 +2,8 @@ import Foundation
 import KubeModel
 
 extension Registry {
-    /// DELETE of one object. Objects with finalizers (or a foreground/orphan propagation, a
-    /// bound running pod's grace period, a namespace's content) are only marked with
+    /// DELETE of one object. Objects with finalizers (or a foreground/orphan propagation, or a
+    /// grace period from the strategy's `deletionGracePeriod`) are only marked with
     /// deletionTimestamp; whoever owns the finalizer finishes the job.
     public func delete(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String,
                        options: DeleteOptions) async throws(APIError) -> WriteResult {
@@ -11,15 +11,19 @@ extension Registry {
         let objectKey = key(def, namespace, name)
         let current = try await self.current(strategy, namespace: namespace, name: name)
         try checkPreconditions(current.object, options: options, def: def, name: name)
+        try await admission.validate(AdmissionRequest(resource: def, namespace: namespace, name: name, object: current.object,
+                                                      user: options.user, dryRun: options.dryRun, operation: .delete,
+                                                      oldObject: current.object),
+                                     registry: self)
         var finalizers = current.object.finalizers
         switch options.propagation {
         case .foreground?: if !finalizers.contains("foregroundDeletion") { finalizers.append("foregroundDeletion") }
         case .orphan?: if !finalizers.contains("orphan") { finalizers.append("orphan") }
         default: break
         }
-        let grace = gracePeriod(for: current.object, def: def, options: options)
-        let isNamespace = def.group.isEmpty && def.plural == "namespaces"
-        let graceful = !finalizers.isEmpty || grace > 0 || isNamespace
+        let period = strategy.deletionGracePeriod(of: current.object, options: options)
+        let grace = period ?? 0
+        let graceful = !finalizers.isEmpty || period != nil
         if options.dryRun {
             return WriteResult(object: try present(current.object, strategy: strategy, version: version), code: 200, warnings: [])
         }
@@ -29,7 +33,7 @@ extension Registry {
                     try Self.checkPreconditionsThrowing(cur.object, options: options, def: def, name: name)
                     if !cur.object.finalizers.isEmpty { throw StoreError.conflict(key: objectKey, message: "finalizers were added concurrently") }
                 }
-                serviceAllocations.release(deleted.object, def: def)
+                strategy.release(deleted.object, environment: environment)
                 return WriteResult(object: try present(deleted.object, strategy: strategy, version: version), code: 200, warnings: [])
             } catch {
                 throw Self.storeError(error, def: def, name: name)
@@ -38,7 +42,7 @@ extension Registry {
         let now = clock()
         let added = finalizers
         do {
-            let updated = try await store.update(key: objectKey) { [def] cur in
+            let updated = try await store.update(key: objectKey) { [def, strategy] cur in
                 try Self.checkPreconditionsThrowing(cur.object, options: options, def: def, name: name)
                 var o = cur.object
                 var fins = o.finalizers
@@ -53,21 +57,13 @@ extension Registry {
                     o[path: ["metadata", "deletionTimestamp"]] = .string(Timestamp.format(now.addingTimeInterval(Double(grace))))
                     o[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(grace)
                 }
-                if isNamespace { o[path: ["status", "phase"]] = "Terminating" }
+                strategy.prepareForDeletion(&o)
                 return ObjectMetaRules.sameContent(o, cur.object) ? nil : o
             }
             return WriteResult(object: try present(updated.object, strategy: strategy, version: version), code: 200, warnings: [])
         } catch {
             throw Self.storeError(error, def: def, name: name)
         }
-    }
-
-    /// Seconds a pod bound to a node gets to stop; 0 (immediate) for everything else.
-    func gracePeriod(for object: JSONValue, def: ResourceDefinition, options: DeleteOptions) -> Int64 {
-        guard def.group.isEmpty, def.plural == "pods" else { return 0 }
-        let phase = object[path: ["status", "phase"]]?.stringValue
-        guard object[path: ["spec", "nodeName"]]?.stringValue?.isEmpty == false, phase != "Succeeded", phase != "Failed" else { return 0 }
-        return max(0, options.gracePeriodSeconds ?? object[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30)
     }
 
     func checkPreconditions(_ object: JSONValue, options: DeleteOptions, def: ResourceDefinition, name: String) throws(APIError) {

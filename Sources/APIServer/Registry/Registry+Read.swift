@@ -12,6 +12,20 @@ extension Registry {
         }
     }
 
+    /// The stored object in the storage version, nil when absent.
+    public func find(_ strategy: any ResourceStrategy, namespace: String?, name: String) async throws(APIError) -> JSONValue? {
+        do throws(APIError) {
+            return try await current(strategy, namespace: namespace, name: name).object
+        } catch where error.code == 404 {
+            return nil
+        }
+    }
+
+    /// Every object of a resource in one namespace (or all), in the storage version.
+    public func listAll(_ strategy: any ResourceStrategy, namespace: String?) async throws(APIError) -> [JSONValue] {
+        try await list(strategy, version: strategy.definition.storageVersion, namespace: namespace, options: ListOptions()).items
+    }
+
     /// The stored object, in the storage version, or 404.
     func current(_ strategy: any ResourceStrategy, namespace: String?, name: String) async throws(APIError) -> StoredObject {
         let def = strategy.definition

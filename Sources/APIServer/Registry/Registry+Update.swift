@@ -1,11 +1,30 @@
 import KubeModel
 
 extension Registry {
-    /// Which part of an object a write may change (`finalize`: a namespace's `spec.finalizers`).
-    public enum UpdateTarget: Sendable { case main, status, finalize }
+    /// Which part of an object a write may change (`finalize`: `spec.finalizers` only).
+    public enum UpdateTarget: Sendable {
+        case main, status, finalize
+
+        /// The subresource admission sees: nil for the object itself.
+        var subresource: String? {
+            switch self {
+            case .main: nil
+            case .status: "status"
+            case .finalize: "finalize"
+            }
+        }
+    }
 
     /// A dry run stops the store's transaction here and carries the would-be result out.
     struct DryRunResult: Error { let object: JSONValue }
+
+    /// The object changed between the read that admission saw and the write: read again.
+    private struct ChangedSinceRead: Error {}
+
+    /// Times an update reads again when the object keeps changing under it before answering
+    /// 409. Every lost race means another write landed, so writers make progress; Kubernetes'
+    /// GuaranteedUpdate retries without bound, this bound only guards against a livelock.
+    static let updateAttempts = 1000
 
     /// PUT of an object or its status.
     public func update(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String, body: JSONValue,
@@ -13,89 +32,131 @@ extension Registry {
         try await guaranteedUpdate(strategy, version: version, namespace: namespace, name: name, target: target, options: options) { _ in body }
     }
 
-    /// Read-modify-write in one store transaction: `mutate` gets the current object as the
-    /// client's version sees it and returns the requested new state (a PUT body or a patched
-    /// copy). A resourceVersion in that state must match the stored one.
+    /// Read-modify-write: `mutate` gets the current object as the client's version sees it and
+    /// returns the requested new state (a PUT body or a patched copy). A resourceVersion in that
+    /// state must match the stored one. The new state goes through defaulting, admission (an
+    /// UPDATE, which may read the store) and validation, then is written only if the object is
+    /// still the one read; otherwise it all runs again on the newer object, as Kubernetes'
+    /// GuaranteedUpdate retries.
     func guaranteedUpdate(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String, target: UpdateTarget,
                           options: WriteOptions, kind: String? = nil, recordsManagedFields: Bool = true,
                           mutate: @escaping @Sendable (JSONValue) throws -> JSONValue) async throws(APIError) -> WriteResult {
         let def = strategy.definition
-        let warnings = Locked<[String]>([])
-        let ticket = Locked<ServiceAllocations.Ticket?>(nil)
         let objectKey = key(def, namespace, name)
-        let stored: StoredObject
-        do {
-            stored = try await store.update(key: objectKey) { [self] current in
-                let presented = try self.present(current.object, strategy: strategy, version: version)
-                let requested = try mutate(presented)
-                if let rv = requested.resourceVersion, !rv.isEmpty, rv != current.object.resourceVersion {
-                    throw APIError.conflict(def, name, APIError.modifiedConflict)
-                }
-                var (object, w) = try self.admitBody(requested, strategy: strategy, version: version, options: options, kind: kind)
-                warnings.value = w
-                if let n = object.name, !n.isEmpty, n != name {
-                    throw APIError.badRequest("the name of the object (\(n)) does not match the name on the URL (\(name))")
-                }
-                object[path: ["metadata", "name"]] = .string(name)
-                if def.namespaced {
-                    if let ns = object.namespace, !ns.isEmpty, ns != namespace {
-                        throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
-                    }
-                    object[path: ["metadata", "namespace"]] = namespace.map(JSONValue.string)
-                }
-                let old = current.object
-                let errors: [FieldError]
-                switch target {
-                case .status:
-                    var updated = old
-                    updated["status"] = object["status"]
-                    // A status apply computed the managed fields itself.
-                    if !recordsManagedFields { updated[path: ["metadata", "managedFields"]] = object[path: ["metadata", "managedFields"]] }
-                    object = updated
-                    errors = strategy.validateStatusUpdate(object, old: old)
-                case .finalize:
-                    // `namespaces/{name}/finalize` changes spec.finalizers and nothing else.
-                    var updated = old
-                    updated[path: ["spec", "finalizers"]] = object[path: ["spec", "finalizers"]]
-                    object = updated
-                    errors = strategy.validate(object)
-                case .main:
-                    ObjectMetaRules.prepareForUpdate(&object, old: old)
-                    if def.subresources.contains(.status) { object["status"] = old["status"] }
-                    strategy.applyDefaults(to: &object)
-                    strategy.prepareForUpdate(&object, old: old)
-                    ObjectMetaRules.updateGeneration(&object, old: old)
-                    errors = ObjectMetaRules.validate(object, rule: strategy.nameRule, namespaced: def.namespaced)
-                        + ObjectMetaRules.validateUpdate(object, old: old) + strategy.validateUpdate(object, old: old)
-                }
-                // Server-side apply sets managed fields itself; other writes record an Update.
-                if recordsManagedFields {
-                    self.recordUpdate(old: old, new: &object, strategy: strategy, version: version, target: target, options: options)
-                }
-                try self.runValidation(errors, def: def, name: name)
-                if ObjectMetaRules.sameContent(object, old) { return nil }
-                if options.dryRun { throw DryRunResult(object: object) }
-                if case .main = target { ticket.value = try self.serviceAllocations.reserve(&object, old: old, def: def, name: name) }
-                return object
+        for _ in 0..<Self.updateAttempts {
+            let current = try await self.current(strategy, namespace: namespace, name: name)
+            var (object, warnings) = try prepareUpdate(strategy, version: version, namespace: namespace, name: name, target: target,
+                                                       options: options, kind: kind, recordsManagedFields: recordsManagedFields,
+                                                       current: current.object, mutate: mutate)
+            let old = current.object
+            var admission = AdmissionRequest(resource: def, namespace: namespace, name: name, object: object, user: options.user,
+                                             dryRun: options.dryRun, operation: .update, oldObject: old, subresource: target.subresource)
+            try await self.admission.admit(&admission, registry: self)
+            object = admission.object
+            warnings += admission.warnings
+            let errors: [FieldError]
+            switch target {
+            case .status: errors = strategy.validateStatusUpdate(object, old: old)
+            case .finalize: errors = strategy.validate(object)
+            case .main:
+                errors = ObjectMetaRules.validate(object, rule: strategy.nameRule, namespaced: def.namespaced)
+                    + ObjectMetaRules.validateUpdate(object, old: old) + strategy.validateUpdate(object, old: old)
             }
-        } catch let dry as DryRunResult {
-            return WriteResult(object: try present(dry.object, strategy: strategy, version: version), code: 200, warnings: warnings.value)
+            try runValidation(errors, def: def, name: name)
+            if ObjectMetaRules.sameContent(object, old) {
+                return WriteResult(object: try present(await finishDeletion(old, strategy: strategy, key: objectKey), strategy: strategy,
+                                                       version: version),
+                                   code: 200, warnings: warnings)
+            }
+            admission.object = object
+            try await self.admission.validate(admission, registry: self)
+            if options.dryRun {
+                return WriteResult(object: try present(object, strategy: strategy, version: version), code: 200, warnings: warnings)
+            }
+            let ticket = Locked<AllocationTicket?>(nil)
+            let stored: StoredObject
+            do {
+                stored = try await store.update(key: objectKey) { [object, environment] cur in
+                    guard cur.revision == current.revision else { throw ChangedSinceRead() }
+                    var written = object
+                    if case .main = target { ticket.value = try strategy.allocate(&written, old: old, name: name, environment: environment) }
+                    return written
+                }
+            } catch is ChangedSinceRead {
+                await Task.yield()
+                continue
+            } catch {
+                ticket.value?.rollback()
+                throw Self.storeError(error, def: def, name: name)
+            }
+            ticket.value?.commit()
+            return WriteResult(object: try present(try await finishDeletion(stored.object, strategy: strategy, key: objectKey),
+                                                   strategy: strategy, version: version),
+                               code: 200, warnings: warnings)
+        }
+        throw APIError.conflict(def, name, APIError.modifiedConflict)
+    }
+
+    /// The requested new state of `current` with the server's rules applied: apiVersion and
+    /// kind checked, name and namespace from the URL, only the target's fields taken,
+    /// defaults and server-owned fields set, managed fields recorded. Validation comes after
+    /// admission.
+    private func prepareUpdate(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String,
+                               target: UpdateTarget, options: WriteOptions, kind: String?, recordsManagedFields: Bool,
+                               current old: JSONValue, mutate: (JSONValue) throws -> JSONValue) throws(APIError) -> (JSONValue, [String]) {
+        let def = strategy.definition
+        let requested: JSONValue
+        do {
+            requested = try mutate(try present(old, strategy: strategy, version: version))
         } catch {
-            serviceAllocations.rollback(ticket.value)
             throw Self.storeError(error, def: def, name: name)
         }
-        serviceAllocations.commit(ticket.value)
-        var result = stored.object
-        // Removing the last finalizer of an object marked for deletion completes the delete.
-        if result[path: ["metadata", "deletionTimestamp"]] != nil, result.finalizers.isEmpty,
-           (result[path: ["spec", "finalizers"]]?.arrayValue ?? []).isEmpty {
-            if let deleted = try? await store.delete(key: objectKey, precondition: { cur in
-                guard cur.object.finalizers.isEmpty else { throw StoreError.conflict(key: objectKey, message: "finalizers were added") }
-            }) {
-                result = deleted.object
-                serviceAllocations.release(deleted.object, def: def)
-            }
+        if let rv = requested.resourceVersion, !rv.isEmpty, rv != old.resourceVersion {
+            throw APIError.conflict(def, name, APIError.modifiedConflict)
         }
-        return WriteResult(object: try present(result, strategy: strategy, version: version), code: 200, warnings: warnings.value)
+        var (object, warnings) = try admitBody(requested, strategy: strategy, version: version, options: options, kind: kind)
+        if let n = object.name, !n.isEmpty, n != name {
+            throw APIError.badRequest("the name of the object (\(n)) does not match the name on the URL (\(name))")
+        }
+        object[path: ["metadata", "name"]] = .string(name)
+        if def.namespaced {
+            if let ns = object.namespace, !ns.isEmpty, ns != namespace {
+                throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            object[path: ["metadata", "namespace"]] = namespace.map(JSONValue.string)
+        }
+        switch target {
+        case .status:
+            var updated = old
+            updated["status"] = object["status"]
+            // A status apply computed the managed fields itself.
+            if !recordsManagedFields { updated[path: ["metadata", "managedFields"]] = object[path: ["metadata", "managedFields"]] }
+            object = updated
+        case .finalize:
+            // The `finalize` subresource changes spec.finalizers and nothing else.
+            var updated = old
+            updated[path: ["spec", "finalizers"]] = object[path: ["spec", "finalizers"]]
+            object = updated
+        case .main:
+            ObjectMetaRules.prepareForUpdate(&object, old: old)
+            if def.subresources.contains(.status) { object["status"] = old["status"] }
+            strategy.applyDefaults(to: &object)
+            strategy.prepareForUpdate(&object, old: old)
+            ObjectMetaRules.updateGeneration(&object, old: old)
+        }
+        // Server-side apply sets managed fields itself; other writes record an Update.
+        if recordsManagedFields { recordUpdate(old: old, new: &object, strategy: strategy, version: version, target: target, options: options) }
+        return (object, warnings)
+    }
+
+    /// Removing the last finalizer of an object marked for deletion completes the delete.
+    private func finishDeletion(_ object: JSONValue, strategy: any ResourceStrategy, key objectKey: String) async -> JSONValue {
+        guard object[path: ["metadata", "deletionTimestamp"]] != nil, object.finalizers.isEmpty,
+              (object[path: ["spec", "finalizers"]]?.arrayValue ?? []).isEmpty else { return object }
+        guard let deleted = try? await store.delete(key: objectKey, precondition: { cur in
+            guard cur.object.finalizers.isEmpty else { throw StoreError.conflict(key: objectKey, message: "finalizers were added") }
+        }) else { return object }
+        strategy.release(deleted.object, environment: environment)
+        return deleted.object
     }
 }

@@ -8,16 +8,17 @@ public final class Registry: Sendable {
     public let store: any Store
     public let catalog: ResourceCatalog
     let clock: @Sendable () -> Date
-    /// Cluster IPs and node ports held by Services (`restoreServiceAllocations` fills it at start).
-    public let serviceAllocations = ServiceAllocations()
+    /// What this server allocates, signs with and connects through, for strategies' hooks and handlers.
+    public let environment: ServerEnvironment
     /// Admission plugins run on every create (`AdmissionChain`).
     let admission: AdmissionChain
 
     public init(store: any Store, catalog: ResourceCatalog, admission: AdmissionChain = AdmissionChain(),
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+                environment: ServerEnvironment = ServerEnvironment(), clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.catalog = catalog
         self.admission = admission
+        self.environment = environment
         self.clock = clock
     }
 

@@ -1,12 +1,5 @@
 import KubeModel
 
-/// Subresources a resource may serve at `.../{name}/{subresource}`.
-public enum Subresource: String, Sendable, Hashable, CaseIterable {
-    case status, scale, log, binding, exec, attach, portforward, eviction, token, finalize
-    /// CertificateSigningRequest approval (Approved/Denied conditions only).
-    case approval
-}
-
 /// The static facts about one served resource: what discovery lists and the router needs.
 public struct ResourceDefinition: Sendable {
     /// API group; "" for the core group.

@@ -2,7 +2,8 @@ import Foundation
 import KubeModel
 
 /// Per-kind behaviour: defaulting, validation, server-owned fields, field selectors, table
-/// columns and version conversion. One conforming type per kind lives in
+/// columns, version conversion, the subresources served and the hooks the registry calls
+/// around writes (graceful deletion, allocation). One conforming type per kind lives in
 /// `Resources/<group>/<Kind>/`.
 /// Generic behaviour (uid, timestamps, generation, resourceVersion, status subresource
 /// semantics) is the registry's job, not the strategy's.
@@ -42,6 +43,25 @@ public protocol ResourceStrategy: Sendable {
     func convert(_ object: JSONValue, toVersion version: String) throws -> JSONValue
     /// Converts an object in a served version to the storage version.
     func convertToStorage(_ object: JSONValue, fromVersion version: String) throws -> JSONValue
+
+    // MARK: subresources and hooks
+
+    /// The subresources served (`.status`, `.scale` or the kind's own); a subresource the
+    /// definition lists without a handler answers 405.
+    var subresourceHandlers: [SubresourceHandler] { get }
+    /// Serves the kind without the store (nil: the registry serves it).
+    var storage: ResourceStorage? { get }
+    /// Seconds a DELETE leaves the object marked before it goes; nil deletes at once unless
+    /// finalizers hold it (0 marks it and lets its finalizers' owner finish at once).
+    func deletionGracePeriod(of object: JSONValue, options: DeleteOptions) -> Int64?
+    /// Sets what marks an object whose graceful deletion began, beyond `deletionTimestamp`.
+    func prepareForDeletion(_ object: inout JSONValue)
+    /// Reserves what a create or update of the main resource needs beyond what `old` holds
+    /// (addresses, ports), filling the object; the registry rolls the ticket back when the
+    /// write fails and commits it when it succeeds.
+    func allocate(_ object: inout JSONValue, old: JSONValue?, name: String, environment: ServerEnvironment) throws(APIError) -> AllocationTicket?
+    /// Frees what a deleted object held.
+    func release(_ object: JSONValue, environment: ServerEnvironment)
 }
 
 extension ResourceStrategy {
@@ -55,6 +75,12 @@ extension ResourceStrategy {
     public func validateUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError] { validate(object) }
     public func validateStatusUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError] { [] }
     public func selectableField(_ field: String, of object: JSONValue) -> String?? { nil }
+    public var subresourceHandlers: [SubresourceHandler] { [] }
+    public var storage: ResourceStorage? { nil }
+    public func deletionGracePeriod(of object: JSONValue, options: DeleteOptions) -> Int64? { nil }
+    public func prepareForDeletion(_ object: inout JSONValue) {}
+    public func allocate(_ object: inout JSONValue, old: JSONValue?, name: String, environment: ServerEnvironment) throws(APIError) -> AllocationTicket? { nil }
+    public func release(_ object: JSONValue, environment: ServerEnvironment) {}
 
     public var tableColumns: [TableColumn] {
         [TableColumn("Name", format: "name", description: "Name of the object"), TableColumn("Age", description: "Time since creation")]

@@ -36,6 +36,8 @@ public struct DeleteOptions: Sendable {
     public var preconditionUID: String?
     public var preconditionResourceVersion: String?
     public var dryRun = false
+    /// The authenticated caller, handed to admission.
+    public var user: UserInfo?
 
     public init() {}
 }

@@ -22,7 +22,14 @@ public enum APIServerBuilder {
         let storeMetrics = StoreMetrics()
         let store = EncryptingStore(wrapping: try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize,
                                                               metrics: storeMetrics, logger: logger), keys: keys)
-        let registry = Registry(store: store, catalog: ResourceCatalog(strategies), admission: DefaultAdmission.chain(config))
+        let pki = config.tls ? try PKI.ensure(directory: config.pkiDirectory, serverNames: serverNames(config)) : nil
+        // ServiceAccount tokens: signed with a key of the data dir, so they outlive restarts.
+        let serviceAccountKey = try ServiceAccountSigningKey.loadOrCreate(directory: config.pkiDirectory)
+        // pods/log and pods/exec reach kubelets with the API server's kubelet client certificate.
+        let kubelets = try KubeletClientConfig(clientCertificate: pki?.kubeletClient)
+        let environment = ServerEnvironment(serviceAccountTokens: ServiceAccountTokenIssuer(key: serviceAccountKey), kubelets: kubelets)
+        let registry = Registry(store: store, catalog: ResourceCatalog(strategies), admission: DefaultAdmission.chain(config),
+                                environment: environment)
         if config.rotateEncryptionKey {
             // Before serving, so nothing is left under the old key once the server is ready.
             let n = try await store.reencryptAll()
@@ -31,7 +38,6 @@ public enum APIServerBuilder {
         try await bootstrap(registry)
         try await DefaultRoles.ensure(registry)
         try await bootstrapServices(registry, config)
-        let pki = config.tls ? try PKI.ensure(directory: config.pkiDirectory, serverNames: serverNames(config)) : nil
         try writeKubeconfigs(config, pki: pki)
         if let pki { try await ClusterInfo.prepareJoin(registry, config: config, server: ClusterInfo.serverURL(config), pki: pki, logger: logger) }
         let tokens = try TokenFile.loadOrCreate(path: config.tokenFilePath)
@@ -41,9 +47,6 @@ public enum APIServerBuilder {
                        maxBackups: config.auditLogMaxBackups)
         let limiter = InflightLimiter(maxReadOnly: config.maxRequestsInflight, maxMutating: config.maxMutatingRequestsInflight,
                                       maxWatchesPerUser: config.maxWatchesPerUser)
-        // ServiceAccount tokens: signed with a key of the data dir, so they outlive restarts.
-        let serviceAccountKey = try ServiceAccountSigningKey.loadOrCreate(directory: config.pkiDirectory)
-        ServiceAccountTokenIssuer.register(ServiceAccountTokenIssuer(key: serviceAccountKey), for: registry)
         let authenticator = Authenticator(tokens: tokens, allowAnonymousAsAdmin: !config.tls, tokenAuthenticators: [
             TokenAuthenticationCache([
                 ServiceAccountTokenAuthenticator(store: store, keys: [serviceAccountKey.publicKey]),
@@ -59,10 +62,7 @@ public enum APIServerBuilder {
         if !config.tls {
             logger.warning("TLS is off (--tls=false): plain HTTP and no authentication, for debugging only")
         }
-        // pods/log and pods/exec reach kubelets with the API server's kubelet client certificate;
         // exec's WebSocket upgrade is taken before the responder, every other request is as before.
-        let kubelets = try KubeletClientConfig(clientCertificate: pki?.kubeletClient)
-        KubeletClientConfig.register(kubelets, for: registry)
         let exec = PodExecProxy(registry: registry, authenticator: authenticator, authorizer: authorizer, kubelets: kubelets, logger: logger)
         // Built by hand (not `.http1WebSocketUpgrade` and `.tls`) to put the connection timeouts
         // between TLS and HTTP decoding; Hummingbird's idle timeout covers keep-alive idling.

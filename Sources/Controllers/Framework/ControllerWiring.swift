@@ -1,4 +1,5 @@
 import KubeClient
+import KubeModel
 
 /// What a controller's wiring works with: the shared informers and its own queue.
 struct ControllerWiring: Sendable {

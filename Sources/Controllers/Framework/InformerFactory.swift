@@ -1,4 +1,5 @@
 import KubeClient
+import KubeModel
 import NIOConcurrencyHelpers
 
 /// One informer per resource, shared by every controller that watches it (client-go's shared

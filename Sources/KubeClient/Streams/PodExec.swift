@@ -43,8 +43,8 @@ public enum PodExec {
         var base = server
         if base.hasPrefix("https://") { base = "wss://" + base.dropFirst(8) } else if base.hasPrefix("http://") { base = "ws://" + base.dropFirst(7) }
         let path = ResourcePath.core("pods", namespace: r.namespace, name: r.pod).path + "/exec"
-        var query = r.command.map { "command=" + percentEncode($0) }
-        if let c = r.container { query.append("container=" + percentEncode(c)) }
+        var query = r.command.map { "command=" + PercentEncoding.encode($0) }
+        if let c = r.container { query.append("container=" + PercentEncoding.encode(c)) }
         query += ["stdout=true", "stderr=\(r.tty ? "false" : "true")"]
         if r.stdin { query.append("stdin=true") }
         if r.tty { query.append("tty=true") }

@@ -60,19 +60,13 @@ struct ContainerLogsRoute: Sendable {
         return o
     }
 
+    /// KubeModel's Go-style reads, a bad value answered 400 as the kubelet does.
     static func flag(_ q: QueryParameters, _ key: String) throws -> Bool {
-        guard let v = q[key] else { return false }
-        switch v {
-        case "1", "t", "T", "true", "TRUE", "True": return true
-        case "", "0", "f", "F", "false", "FALSE", "False": return false
-        default: throw KubeletHTTPError(code: 400, message: "invalid boolean value \"\(v)\" for query parameter \(key)")
-        }
+        do { return try q.bool(key) } catch { throw KubeletHTTPError(code: 400, message: error.message) }
     }
 
     static func int(_ q: QueryParameters, _ key: String) throws -> Int? {
-        guard let v = q[key], !v.isEmpty else { return nil }
-        guard let i = Int(v) else { throw KubeletHTTPError(code: 400, message: "invalid integer value \"\(v)\" for query parameter \(key)") }
-        return i
+        do { return try q.int(key).map { Int($0) } } catch { throw KubeletHTTPError(code: 400, message: error.message) }
     }
 }
 

@@ -154,8 +154,8 @@ struct ExecWebSocket: Sendable {
         try? await outbound.write(.binary(frame))
     }
 
+    /// A Go-style boolean; anything that does not parse is false.
     static func flag(_ q: QueryParameters, _ key: String) -> Bool {
-        guard let v = q[key] else { return false }
-        return ["1", "t", "T", "true", "TRUE", "True"].contains(v)
+        (try? q.bool(key)) ?? false
     }
 }

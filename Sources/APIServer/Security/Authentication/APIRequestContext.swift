@@ -9,6 +9,8 @@ public struct APIRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The connection the request came in on.
     public let channel: any Channel
+    /// The request as parsed once by the front (`ObservationMiddleware`), filled in by each step.
+    var record: RequestRecord?
 
     /// A context for a request arriving on `source.channel`.
     public init(source: ApplicationRequestContextSource) {

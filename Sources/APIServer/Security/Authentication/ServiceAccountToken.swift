@@ -162,8 +162,8 @@ public struct ServiceAccountClaims: Sendable, Equatable {
     }
 }
 
-/// Issues ServiceAccount tokens with the server's key and issuer; `Registry+TokenRequest`
-/// finds the one registered for its registry.
+/// Issues ServiceAccount tokens with the server's key and issuer; `serviceaccounts/token`
+/// finds it in the server's `ServerEnvironment`.
 public struct ServiceAccountTokenIssuer: Sendable {
     /// Kubernetes' default issuer, which is also the default (and accepted) audience.
     public static let defaultIssuer = "https://kubernetes.default.svc.cluster.local"
@@ -177,12 +177,4 @@ public struct ServiceAccountTokenIssuer: Sendable {
     }
 
     public func issue(_ claims: ServiceAccountClaims) throws -> String { try JWS.sign(claims.json, key: key) }
-
-    private static let table = Locked<[ObjectIdentifier: ServiceAccountTokenIssuer]>([:])
-
-    static func of(_ registry: Registry) -> ServiceAccountTokenIssuer? { table.value[ObjectIdentifier(registry)] }
-
-    public static func register(_ issuer: ServiceAccountTokenIssuer, for registry: Registry) {
-        table.withLock { $0[ObjectIdentifier(registry)] = issuer }
-    }
 }

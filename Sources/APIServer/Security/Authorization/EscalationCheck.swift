@@ -11,13 +11,12 @@ enum EscalationCheck {
 
     /// Checks a write to an RBAC object; returns the request to go on with (its body buffered,
     /// since it was read here). Other requests pass through untouched.
-    static func check(_ request: Request, info: RequestInfo, strategy: any ResourceStrategy, registry: Registry,
+    static func check(_ request: Request, info: RequestInfo, query: QueryParameters, strategy: any ResourceStrategy, registry: Registry,
                       user: UserInfo, authorizer: any Authorizer) async throws -> Request {
         guard info.group == group, info.subresource == nil, [.post, .put, .patch].contains(request.method),
               ["roles", "clusterroles", "rolebindings", "clusterrolebindings"].contains(info.resource),
               !user.groups.contains("system:masters"), let rbac = authorizer.rbacAuthorizer else { return request }
-        let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: QueryParameters(request.uri.query),
-                                        request: request)
+        let endpoint = ResourceEndpoint(registry: registry, strategy: strategy, info: info, query: query, request: request)
         var buffered = request
         let bytes = try await endpoint.rawBody()
         buffered.body = .init(buffer: bytes)

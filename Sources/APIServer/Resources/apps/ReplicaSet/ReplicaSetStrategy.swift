@@ -13,6 +13,8 @@ public struct ReplicaSetStrategy: ResourceStrategy {
         namespaced: true, categories: ["all"], subresources: [.status, .scale],
         schemaNames: ["v1": "io.k8s.api.apps.v1.ReplicaSet"])
 
+    public var subresourceHandlers: [SubresourceHandler] { [.status, .scale] }
+
     public func applyDefaults(to object: inout JSONValue) {
         guard var spec = object["spec"], spec.objectValue != nil else { return }
         K.fill(&spec, "replicas", 1)

@@ -7,18 +7,22 @@ import NIOCore
 /// Serves SelfSubjectAccessReview and SubjectAccessReview: the request comes back with
 /// `status.allowed` (and `reason`) filled, as kube-apiserver answers `kubectl auth can-i`.
 enum AccessReview {
+    /// Create-only and never stored: served in place of the registry.
+    static func storage(_ review: AccessReviewStrategy) -> ResourceStorage {
+        ResourceStorage(verbs: ["create"]) { endpoint, label in
+            label.verb = "POST"
+            return try await serve(endpoint, review: review, caller: endpoint.user ?? UserInfo(name: "system:anonymous"),
+                                   authorizer: endpoint.authorizer)
+        }
+    }
+
     static func serve(_ endpoint: ResourceEndpoint, review: AccessReviewStrategy, caller: UserInfo,
                       authorizer: any Authorizer) async throws -> Response {
         let def = review.definition
         guard endpoint.request.method == .post, endpoint.info.name == nil, endpoint.info.subresource == nil else {
             throw APIError.methodNotSupported(def, endpoint.request.method.rawValue)
         }
-        var object: JSONValue
-        if endpoint.contentTypeHeader == "application/vnd.kubernetes.protobuf" {
-            object = try AccessReviewProtobuf.decode(Array(buffer: try await endpoint.rawBody()))
-        } else {
-            object = try await endpoint.body()
-        }
+        var object = try await endpoint.body()
         guard object.objectValue != nil else { throw APIError.badRequest("the request body must be a JSON or YAML object") }
         if let k = object["kind"], k.stringValue != def.kind {
             throw APIError.badRequest("the kind in the request body (\(FieldError.show(k))) does not match the expected kind \(def.kind)")

@@ -32,4 +32,6 @@ public struct AccessReviewStrategy: ResourceStrategy {
     }
 
     public let definition: ResourceDefinition
+
+    public var storage: ResourceStorage? { AccessReview.storage(self) }
 }

@@ -18,6 +18,8 @@ public struct HorizontalPodAutoscalerStrategy: ResourceStrategy {
             "v1": "io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler",
         ])
 
+    public var subresourceHandlers: [SubresourceHandler] { [.status] }
+
     static let defaultCPUUtilization: JSONValue = [
         "type": "Resource",
         "resource": ["name": "cpu", "target": ["type": "Utilization", "averageUtilization": 80]],

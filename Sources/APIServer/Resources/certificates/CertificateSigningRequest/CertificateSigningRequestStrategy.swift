@@ -144,19 +144,4 @@ public struct CertificateSigningRequestStrategy: ResourceStrategy {
                 .string(K.string(object[path: ["spec", "signerName"]])), .string(K.string(object[path: ["spec", "username"]])),
                 .string(duration), .string(Self.condition(object))]
     }
-
-    /// PUT `.../{name}/approval`: only `status.conditions` change; the certificate and spec
-    /// stay as stored, so an approver can never issue.
-    static func updateApproval(_ registry: Registry, strategy: any ResourceStrategy, version: String, name: String,
-                               body: JSONValue, options: WriteOptions) async throws(APIError) -> WriteResult {
-        let conditions = body[path: ["status", "conditions"]]
-        let rv = body.resourceVersion
-        return try await registry.guaranteedUpdate(strategy, version: version, namespace: nil, name: name, target: .status,
-                                                   options: options) { current in
-            var o = current
-            o[path: ["status", "conditions"]] = conditions
-            if let rv { o[path: ["metadata", "resourceVersion"]] = .string(rv) }
-            return o
-        }
-    }
 }

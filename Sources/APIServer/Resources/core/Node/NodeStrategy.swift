@@ -15,6 +15,8 @@ public struct NodeStrategy: ResourceStrategy {
         group: "", versions: ["v1"], kind: "Node", plural: "nodes", shortNames: ["no"], namespaced: false,
         subresources: [.status], schemaNames: ["v1": "io.k8s.api.core.v1.Node"])
 
+    public var subresourceHandlers: [SubresourceHandler] { [.status] }
+
     /// `SetDefaults_NodeStatus`: allocatable defaults to capacity.
     public func applyDefaults(to object: inout JSONValue) {
         if let cap = object[path: ["status", "capacity"]], object[path: ["status", "allocatable"]] == nil {

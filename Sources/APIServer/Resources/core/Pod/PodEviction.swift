@@ -8,6 +8,11 @@ import KubeModel
 /// recorded in `status.disruptedPods`) before the delete, so concurrent evictions cannot
 /// overspend it. A spent budget answers 429, which `kubectl drain` retries.
 struct PodEviction {
+    static let handler = SubresourceHandler(.eviction, methods: [.post: "POST"]) { endpoint, name in
+        let eviction = PodEviction(registry: endpoint.registry, pods: endpoint.strategy, namespace: endpoint.info.namespace ?? "", name: name)
+        return ResponseBuilder.json(try await eviction.evict(try await endpoint.body(), options: try endpoint.writeOptions()), code: 201)
+    }
+
     let registry: Registry
     let pods: any ResourceStrategy
     let namespace: String

@@ -14,6 +14,8 @@ public struct ResourceQuotaStrategy: ResourceStrategy {
         group: "", versions: ["v1"], kind: "ResourceQuota", plural: "resourcequotas", shortNames: ["quota"], namespaced: true,
         subresources: [.status], schemaNames: ["v1": "io.k8s.api.core.v1.ResourceQuota"])
 
+    public var subresourceHandlers: [SubresourceHandler] { [.status] }
+
     static let scopes = ["BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTerminating", "PriorityClass",
                          "Terminating", "VolumeAttributesClass"]
 

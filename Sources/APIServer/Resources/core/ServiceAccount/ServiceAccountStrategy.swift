@@ -11,6 +11,8 @@ public struct ServiceAccountStrategy: ResourceStrategy {
         group: "", versions: ["v1"], kind: "ServiceAccount", plural: "serviceaccounts", shortNames: ["sa"],
         namespaced: true, subresources: [.token], schemaNames: ["v1": "io.k8s.api.core.v1.ServiceAccount"])
 
+    public var subresourceHandlers: [SubresourceHandler] { [Registry.tokenRequestHandler] }
+
     public func validate(_ object: JSONValue) -> [FieldError] {
         var errs: [FieldError] = []
         for (field, list) in [("secrets", K.array(object["secrets"])), ("imagePullSecrets", K.array(object["imagePullSecrets"]))] {

@@ -1,7 +1,15 @@
 import Foundation
 import KubeModel
 
+/// `serviceaccounts/{name}/token`: TokenRequest, answered and never stored.
 extension Registry {
+    /// The handler `ServiceAccountStrategy` serves.
+    static let tokenRequestHandler = SubresourceHandler(.token, methods: [.post: "POST"]) { endpoint, name in
+        ResponseBuilder.json(try await endpoint.registry.createToken(namespace: endpoint.info.namespace ?? "", serviceAccount: name,
+                                                                     body: try await endpoint.body(), options: try endpoint.writeOptions()),
+                             code: 201)
+    }
+
     /// Shortest token lifetime a client may ask for, as Kubernetes (10 minutes).
     public static let tokenMinExpirationSeconds: Int64 = 600
     /// Longer requests are cut to this (the server's `--service-account-max-token-expiration`).
@@ -16,7 +24,7 @@ extension Registry {
     /// a Pod or Secret that must exist (with the given uid). Nothing is stored.
     public func createToken(namespace: String, serviceAccount name: String, body: JSONValue,
                             options: WriteOptions) async throws(APIError) -> JSONValue {
-        guard let issuer = ServiceAccountTokenIssuer.of(self) else {
+        guard let issuer = environment.serviceAccountTokens else {
             throw APIError.methodNotSupported(nil, "POST")
         }
         let def = Self.tokenRequestDefinition

@@ -9,20 +9,16 @@ import NIOCore
 /// sees lines as they are written. Authorization (`get` on `pods/log`) already happened in
 /// the responder.
 struct PodLogProxy {
+    static let handler = SubresourceHandler(.log, methods: [.get: "GET"]) { endpoint, name in
+        try await PodLogProxy(registry: endpoint.registry, namespace: endpoint.info.namespace ?? "", name: name, query: endpoint.query,
+                              rawQuery: endpoint.request.uri.query).serve()
+    }
+
     let registry: Registry
     let namespace: String
     let name: String
     let query: QueryParameters
     let rawQuery: String?
-
-    /// One client for every kubelet (each request brings its TLS settings). A kubelet that
-    /// does not answer fails at once rather than being retried until the (absent) deadline.
-    static let client: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout.connect = .seconds(10)
-        configuration.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
 
     /// The query parameters passed on to the kubelet.
     static let forwarded: Set<String> = ["follow", "previous", "tailLines", "sinceSeconds", "sinceTime", "timestamps", "limitBytes"]
@@ -31,7 +27,7 @@ struct PodLogProxy {
         try validate()
         let (_, kubelet, container) = try await KubeletTarget.resolve(registry: registry, namespace: namespace, pod: name,
                                                                       container: query["container"])
-        guard let config = KubeletClientConfig.of(registry) else {
+        guard let config = registry.environment.kubelets else {
             throw APIError.internalError("this API server has no kubelet client configuration")
         }
         var url = "https://\(kubelet.authority)/containerLogs/\(KubeletTarget.escape(namespace))/\(KubeletTarget.escape(name))/\(KubeletTarget.escape(container))"
@@ -43,7 +39,7 @@ struct PodLogProxy {
         do {
             // No deadline: a followed log streams for as long as the container runs and the
             // client listens; dropping the body (client gone) cancels the request.
-            response = try await Self.client.execute(request, deadline: .distantFuture)
+            response = try await KubeletClientConfig.httpClient.execute(request, deadline: .distantFuture)
         } catch {
             throw KubeletTarget.unreachable(kubelet, error)
         }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import KubeModel
 import NIOSSL
@@ -20,18 +21,14 @@ public struct KubeletClientConfig: Sendable {
         self.tls = tls
     }
 
-    /// The settings of the API server serving `registry`. Kept beside the registry rather than
-    /// in `APIResponder` so resource endpoints reach it without new plumbing through the
-    /// responder; registered by `APIServerBuilder`.
-    static func of(_ registry: Registry) -> KubeletClientConfig? {
-        table.value[ObjectIdentifier(registry)]
-    }
-
-    static func register(_ config: KubeletClientConfig, for registry: Registry) {
-        table.withLock { $0[ObjectIdentifier(registry)] = config }
-    }
-
-    private static let table = Locked<[ObjectIdentifier: KubeletClientConfig]>([:])
+    /// One client for every kubelet (each request brings its TLS settings). A kubelet that
+    /// does not answer fails at once rather than being retried until the (absent) deadline.
+    static let httpClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(10)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 }
 
 /// Where a pod's kubelet listens, from its Node: the InternalIP (else another address) and
@@ -117,6 +114,6 @@ struct KubeletTarget: Sendable {
 
     /// A path segment with everything but unreserved characters percent-encoded.
     static func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+        PercentEncoding.encode(s)
     }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import KubeClient
+import KubeModel
 
 /// `ResourcePath(parsing:)` reads back what `path` builds.
 @Suite struct ResourcePathParsingTests {

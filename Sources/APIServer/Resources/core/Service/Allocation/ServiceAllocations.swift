@@ -50,8 +50,6 @@ public final class ServiceAllocations: Sendable {
         state.withLock { $0 = fresh }
     }
 
-    static func isService(_ def: ResourceDefinition) -> Bool { def.group.isEmpty && def.plural == "services" }
-
     /// Cluster IPs and node ports a stored Service holds.
     static func held(_ svc: JSONValue) -> (ips: [String], ports: [Int]) {
         let spec = svc["spec"] ?? .object([:])
@@ -68,9 +66,9 @@ public final class ServiceAllocations: Sendable {
     /// Fills and reserves what a Service create or update needs beyond what `old` holds:
     /// a cluster IP unless headless or ExternalName, node ports for NodePort and
     /// LoadBalancer. Requested values must be free and in range (422 otherwise). Nil for
-    /// other kinds.
+    /// an object without a spec.
     func reserve(_ object: inout JSONValue, old: JSONValue?, def: ResourceDefinition, name: String) throws(APIError) -> Ticket? {
-        guard Self.isService(def), var spec = object["spec"], spec.objectValue != nil else { return nil }
+        guard var spec = object["spec"], spec.objectValue != nil else { return nil }
         let previous: (ips: [String], ports: [Int]) = old.map(Self.held) ?? ([], [])
         let type = spec["type"]?.stringValue ?? "ClusterIP"
         let result: Result<Ticket, APIError> = state.withLock { st in
@@ -135,8 +133,7 @@ public final class ServiceAllocations: Sendable {
     }
 
     /// Undoes a reservation whose write did not commit.
-    func rollback(_ ticket: Ticket?) {
-        guard let ticket else { return }
+    func rollback(_ ticket: Ticket) {
         state.withLock { st in
             for ip in ticket.ips { st.ips.release(ip) }
             for p in ticket.ports { st.ports.release(p) }
@@ -144,8 +141,7 @@ public final class ServiceAllocations: Sendable {
     }
 
     /// Frees what a committed update gave up.
-    func commit(_ ticket: Ticket?) {
-        guard let ticket else { return }
+    func commit(_ ticket: Ticket) {
         state.withLock { st in
             for ip in ticket.freedIPs { st.ips.release(ip) }
             for p in ticket.freedPorts { st.ports.release(p) }
@@ -153,8 +149,7 @@ public final class ServiceAllocations: Sendable {
     }
 
     /// Frees what a deleted Service held.
-    func release(_ object: JSONValue, def: ResourceDefinition) {
-        guard Self.isService(def) else { return }
+    func release(_ object: JSONValue) {
         let held = Self.held(object)
         state.withLock { st in
             for ip in held.ips { st.ips.release(ip) }
@@ -179,6 +174,6 @@ extension Registry {
             revision = page.revision
             after = page.hasMore ? page.items.last?.key : nil
         } while after != nil
-        serviceAllocations.reset(range: range, nodePorts: nodePorts, services: objects)
+        environment.serviceAllocations.reset(range: range, nodePorts: nodePorts, services: objects)
     }
 }

@@ -41,6 +41,14 @@ public struct PodExecProxy: Sendable {
 
     public typealias Handler = WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
 
+    /// `pods/{name}/exec` without a WebSocket upgrade (the upgrade is taken before the
+    /// responder): SPDY, kubectl's fallback, or a plain request. The pod's own errors first.
+    static let handler = SubresourceHandler(.exec, methods: [.get: "GET", .post: "CREATE"]) { endpoint, name in
+        _ = try await KubeletTarget.resolve(registry: endpoint.registry, namespace: endpoint.info.namespace ?? "", pod: name,
+                                            container: endpoint.query["container"])
+        throw APIError.badRequest("Upgrade request required: exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io); SPDY is not supported")
+    }
+
     /// For `HTTPServerBuilder.http1WebSocketUpgrade(shouldUpgrade:)`.
     public func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<Handler> {
         let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? ""
