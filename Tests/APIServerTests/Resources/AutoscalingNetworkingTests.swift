@@ -150,6 +150,11 @@ import KubeModel
         for s in BuiltinResources.all {
             #expect(s.tableColumns.count == s.tableCells(for: ["metadata": ["name": "x"]], now: Date()).count, "\(s.definition.kind)")
             for v in s.definition.versions { #expect(s.definition.schemaNames[v] != nil, "\(s.definition.kind) \(v)") }
+            // What discovery advertises is what the kind serves.
+            let served = Set(s.subresourceHandlers.map(\.subresource))
+            var advertised = s.definition.subresources
+            if s.definition.kind == "Pod" { advertised.remove(.portforward) }
+            #expect(served == advertised, "\(s.definition.kind)")
         }
     }
 }

@@ -15,6 +15,8 @@ public struct PodDisruptionBudgetStrategy: ResourceStrategy {
         shortNames: ["pdb"], namespaced: true, subresources: [.status],
         schemaNames: ["v1": "io.k8s.api.policy.v1.PodDisruptionBudget"])
 
+    public var subresourceHandlers: [SubresourceHandler] { [.status] }
+
     public static let unhealthyPodEvictionPolicies = ["IfHealthyBudget", "AlwaysAllow"]
 
     public func validate(_ object: JSONValue) -> [FieldError] {
