@@ -41,6 +41,17 @@ public protocol ContainerRuntime: Sendable {
 
     /// Starts `command` inside the container with pipes attached, for `kubectl exec`.
     func execStreaming(_ id: ContainerID, command: [String], tty: Bool) async throws -> any ExecSession
+    /// A TCP connection to `port` on the pod's loopback, from inside its network namespace, for
+    /// `kubectl port-forward`: the connected socket's descriptor, owned by the caller. Throws
+    /// `PodPortDialError` (its message is shown to the client).
+    func connectToPodPort(podUID: String, port: Int) async throws -> Int32
+}
+
+extension ContainerRuntime {
+    /// Runtimes without pod networks forward no ports.
+    public func connectToPodPort(podUID: String, port: Int) async throws -> Int32 {
+        throw PodPortDialError(message: "the \(name) runtime cannot forward ports")
+    }
 }
 
 /// What identifies a container across kubelet restarts.

@@ -42,7 +42,7 @@ public final class ProcessRuntime: ContainerRuntime {
 
     func record(_ id: ContainerID) -> ShimRecord { ShimRecord(directory: paths.containerDirectory(id)) }
 
-    private func sandboxRecordPath(_ podUID: String) -> String { paths.podDirectory(podUID) + "/process-sandbox.json" }
+    func sandboxRecordPath(_ podUID: String) -> String { paths.podDirectory(podUID) + "/process-sandbox.json" }
 
     // MARK: Sandbox
 
@@ -301,5 +301,16 @@ public final class ProcessRuntime: ContainerRuntime {
             for pid in pids { kill(pid, SIGKILL) }
             try? await Task.sleep(for: .milliseconds(20))
         }
+    }
+}
+
+extension ProcessRuntime {
+    /// Connects to `port` on the pod's loopback, inside its network namespace (the node's for
+    /// host-network pods).
+    public func connectToPodPort(podUID: String, port: Int) async throws -> Int32 {
+        guard let sandbox = ShimRecord.decode(ProcessSandboxRecord.self, at: sandboxRecordPath(podUID)) else {
+            throw PodPortDialError(message: "pod sandbox \(podUID) not found")
+        }
+        return try await PodPortDialer.connect(netns: sandbox.networkNamespace, port: port)
     }
 }
