@@ -2,7 +2,7 @@
 //
 //   caravel-shim run --container-dir D --log-path P --log-max-bytes N --log-max-files K
 //       [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W] -- PROGRAM ARGS...
-//   caravel-shim exec --target-pid PID [--workdir W] -- PROGRAM ARGS...
+//   caravel-shim exec --target-pid PID [--workdir W] [--tty 1] -- PROGRAM ARGS...
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,7 +12,7 @@ import Musl
 let usage = """
     usage: caravel-shim run --container-dir D --log-path P [--log-max-bytes N] [--log-max-files K]
                [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W] -- PROGRAM ARGS...
-           caravel-shim exec --target-pid PID [--workdir W] -- PROGRAM ARGS...
+           caravel-shim exec --target-pid PID [--workdir W] [--tty 1] -- PROGRAM ARGS...
     """
 
 /// Splits `--flag value` pairs from the command after `--`.
@@ -64,6 +64,7 @@ case "exec":
         switch flag {
         case "--target-pid": options.targetPid = pid_t(value) ?? 0
         case "--workdir": options.workdir = value
+        case "--tty": options.tty = value == "1"
         default: fail("unknown flag \(flag)\n\(usage)")
         }
     }

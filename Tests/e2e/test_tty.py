@@ -1,0 +1,74 @@
+"""Terminals through the API server to the built-in kubelet, driven through a pseudo-terminal
+with pexpect as a person would type: `kubectl exec -it` gets a real TTY (its own terminal
+device, the window size kubectl sends, ^C reaching the foreground command)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pexpect
+import pytest
+
+from e2eutil import KUBECTL, serve, unique, wait_for
+from kubeletutil import (apply, kill_pids, namespace_on, pod_spec, sh_container, sleeps, wait_no_pids,
+                         wait_running_ready)
+
+TOKEN = unique("e2e-tty", 8)
+ENV = [{"name": "E2E_TOKEN", "value": TOKEN}]
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    if shutil.which("busybox") is None:
+        pytest.fail("busybox is needed (Debian: busybox-static); .ci/run installs it", pytrace=False)
+    with serve(tmp_path_factory, "kl-tty", controllers=True, kubelet=True) as s:
+        yield s
+    kill_pids(TOKEN)
+
+
+@pytest.fixture(scope="module")
+def ns(srv):
+    with namespace_on(srv, "kl-tty") as name:
+        try:
+            yield name
+        finally:
+            srv.kubectl("delete", "pods", "--all", "-n", name, "--wait=false", check=False)
+            wait_no_pids(TOKEN, timeout=90)
+
+
+def kubectl_pty(srv, *args: str, rows: int = 24, cols: int = 80) -> pexpect.spawn:
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"KUBECTL_KUBERC": "false", "TERM": "xterm"}
+    return pexpect.spawn(str(KUBECTL), ["--kubeconfig", str(srv.kubeconfig), "--cache-dir", str(srv.kube_cache), *args],
+                         env=env, encoding="utf-8", timeout=60, dimensions=(rows, cols))
+
+
+def finish(child: pexpect.spawn) -> int:
+    child.expect(pexpect.EOF, timeout=60)
+    child.close()
+    return child.exitstatus
+
+
+def test_exec_it_gets_a_terminal_with_the_window_size(srv, ns):
+    apply(srv, pod_spec("shell", [sh_container("main", "sleep 3600", env=ENV)]), ns)
+    wait_running_ready(srv, "shell", ns)
+    child = kubectl_pty(srv, "exec", "-it", "-n", ns, "shell", "--", "busybox", "sh", rows=33, cols=101)
+    try:
+        child.sendline("busybox tty; busybox stty size")
+        child.expect(r"/dev/pts/\d+")
+        child.expect("33 101")
+        child.setwinsize(41, 120)
+        child.sendline("busybox stty size")
+        child.expect("41 120")
+        # ^C goes to the terminal's foreground job, not to kubectl.
+        child.sendline("sleep 600")
+        wait_for(lambda: len(sleeps(TOKEN)) == 2, timeout=60, what="the sleep started in the terminal")
+        child.sendintr()
+        wait_for(lambda: len(sleeps(TOKEN)) == 1, timeout=60, what="^C ended the sleep")
+        child.sendline("echo $((6 * 7))")
+        child.expect("42")
+        child.sendline("exit 7")
+        assert finish(child) == 7
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
