@@ -1,7 +1,8 @@
 // caravel-shim: the per-container monitor (see Package.swift and Run.swift / Exec.swift).
 //
 //   caravel-shim run --container-dir D --log-path P --log-max-bytes N --log-max-files K
-//       [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W] -- PROGRAM ARGS...
+//       [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W]
+//       [--console tty|stdin] [--stdin-once 1] -- PROGRAM ARGS...
 //   caravel-shim exec --target-pid PID [--workdir W] [--tty 1] -- PROGRAM ARGS...
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,8 @@ import Musl
 
 let usage = """
     usage: caravel-shim run --container-dir D --log-path P [--log-max-bytes N] [--log-max-files K]
-               [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W] -- PROGRAM ARGS...
+               [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W]
+               [--console tty|stdin] [--stdin-once 1] -- PROGRAM ARGS...
            caravel-shim exec --target-pid PID [--workdir W] [--tty 1] -- PROGRAM ARGS...
     """
 
@@ -45,6 +47,10 @@ case "run":
         case "--log-max-bytes": options.logMaxBytes = Int(value) ?? options.logMaxBytes
         case "--log-max-files": options.logMaxFiles = Int(value) ?? options.logMaxFiles
         case "--netns": options.netns = value
+        case "--console":
+            guard let mode = Console.Mode(rawValue: value) else { fail("bad --console \(value)") }
+            options.console = mode
+        case "--stdin-once": options.stdinOnce = value == "1"
         case "--cgroup": options.cgroups.append(value)
         case "--workdir": options.workdir = value
         case "--mount":

@@ -72,3 +72,47 @@ def test_exec_it_gets_a_terminal_with_the_window_size(srv, ns):
     finally:
         if child.isalive():
             child.terminate(force=True)
+
+
+def test_run_it_rm_gives_a_shell_and_deletes_the_pod(srv, ns):
+    # busybox resolves to the node's busybox; `sh` runs on the terminal the shim holds.
+    child = kubectl_pty(srv, "run", "-it", "--rm", "debug", "-n", ns, "--image=busybox",
+                        f"--env=E2E_TOKEN={TOKEN}", "--", "sh")
+    try:
+        child.expect("If you don't see a command prompt, try pressing enter.")
+        child.sendline("")
+        child.sendline("echo h''i; exit")
+        child.expect("\r\nhi\r\n")
+        child.expect('pod "debug" deleted')
+        assert finish(child) == 0
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    wait_for(lambda: srv.kubectl("get", "pod", "debug", "-n", ns, check=False).returncode != 0,
+             timeout=90, what="the debug pod gone")
+
+
+def test_attach_it_to_a_running_terminal_twice(srv, ns):
+    apply(srv, pod_spec("console", [{"name": "main", "image": "busybox", "args": ["sh"], "stdin": True, "tty": True,
+                                      "env": ENV}], restartPolicy="Never"), ns)
+    wait_running_ready(srv, "console", ns)
+    child = kubectl_pty(srv, "attach", "-it", "-n", ns, "console", rows=30, cols=90)
+    try:
+        child.expect("If you don't see a command prompt, try pressing enter.")
+        child.sendline("busybox stty size; echo $((40 + 2))")
+        child.expect("30 90")
+        child.expect("42")
+        # kubectl has no detach keys: its terminal going away detaches it; the shell goes on.
+        child.close(force=True)
+        again = kubectl_pty(srv, "attach", "-it", "-n", ns, "console")
+        again.expect("If you don't see a command prompt, try pressing enter.")
+        again.sendline("echo again-$((1 + 1)); exit 3")
+        again.expect("again-2")
+        assert finish(again) == 0  # attach ends with the console; the exit code is the pod status
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    wait_for(lambda: srv.kubectl("get", "pod", "console", "-n", ns, "-o", "jsonpath={.status.phase}").stdout == "Failed",
+             timeout=90, what="the console pod done")
+    # Its terminal's output went to the log as well.
+    assert "again-2" in srv.kubectl("logs", "console", "-n", ns).stdout

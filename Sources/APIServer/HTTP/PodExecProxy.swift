@@ -8,7 +8,8 @@ import NIOCore
 import NIOSSL
 import WSClient
 
-/// `kubectl exec` through the API server: a WebSocket upgrade of
+/// `kubectl exec` (and `kubectl attach`, `pods/attach` to the kubelet's `/attach`) through
+/// the API server: a WebSocket upgrade of
 /// `GET /api/v1/namespaces/{ns}/pods/{name}/exec?command=…` (`v5.channel.k8s.io`, or
 /// `v4.channel.k8s.io` from the Python client), relayed frame by frame to the kubelet's
 /// `/exec/{ns}/{pod}/{container}` over a second WebSocket with the same subprotocol.
@@ -45,7 +46,8 @@ public struct PodExecProxy: Sendable {
     public func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<Handler> {
         let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? ""
         let rawQuery = head.path.flatMap { p in p.firstIndex(of: "?").map { String(p[p.index(after: $0)...]) } }
-        guard let info = RequestInfo.parse(path: path), info.group == "", info.resource == "pods", info.subresource == "exec",
+        guard let info = RequestInfo.parse(path: path), info.group == "", info.resource == "pods",
+              let subresource = info.subresource, ["exec", "attach"].contains(subresource),
               let namespace = info.namespace, let name = info.name else { return .dontUpgrade }
         let offered = head.headerFields[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
@@ -54,10 +56,11 @@ public struct PodExecProxy: Sendable {
                                                             peerCertificate: { try? await channel.nioSSL_peerCertificate().get() }),
               let user = try? await Impersonation.resolve(Request(head: head, body: .init(buffer: ByteBuffer())), caller: caller,
                                                           authorizer: authorizer) else { return .dontUpgrade }
-        let attributes = RequestAttributes(user: user, verb: "create", apiGroup: "", resource: "pods", subresource: "exec",
+        let attributes = RequestAttributes(user: user, verb: "create", apiGroup: "", resource: "pods", subresource: subresource,
                                            namespace: namespace, name: name)
         guard await authorizer.authorize(attributes).allowed else { return .dontUpgrade }
-        let request = ExecRequest(namespace: namespace, pod: name, query: QueryParameters(rawQuery), rawQuery: rawQuery, proto: proto)
+        let request = ExecRequest(namespace: namespace, pod: name, query: QueryParameters(rawQuery), rawQuery: rawQuery, proto: proto,
+                                  subresource: subresource)
         return .upgrade([.secWebSocketProtocol: proto]) { inbound, outbound, _ in
             await self.relay(request, inbound: inbound, outbound: outbound)
         }
@@ -69,6 +72,8 @@ public struct PodExecProxy: Sendable {
         var query: QueryParameters
         var rawQuery: String?
         var proto: String
+        /// `exec`, or `attach` (the same streams to the container's console).
+        var subresource: String
     }
 
     /// Everything from the client to the kubelet and back until either side closes.
@@ -78,7 +83,7 @@ public struct PodExecProxy: Sendable {
         do {
             let resolved = try await KubeletTarget.resolve(registry: registry, namespace: r.namespace, pod: r.pod, container: r.query["container"])
             kubelet = resolved.kubelet
-            url = "wss://\(kubelet.authority)/exec/\(KubeletTarget.escape(r.namespace))/\(KubeletTarget.escape(r.pod))/\(KubeletTarget.escape(resolved.container))"
+            url = "wss://\(kubelet.authority)/\(r.subresource)/\(KubeletTarget.escape(r.namespace))/\(KubeletTarget.escape(r.pod))/\(KubeletTarget.escape(resolved.container))"
                 + "?" + KubeletTarget.forward(r.rawQuery, keys: ["command", "stdin", "stdout", "stderr", "tty", "input"])
         } catch let e as APIError {
             return await fail(outbound, e)

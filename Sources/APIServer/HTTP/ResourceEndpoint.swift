@@ -53,9 +53,10 @@ struct ResourceEndpoint {
             label.verb = request.method == .post ? "CREATE" : "GET"
             _ = try await PodPortForwardProxy.kubelet(registry, namespace: ns ?? "", pod: name)
             throw APIError.badRequest("Upgrade request required: port-forward needs a WebSocket upgrade (SPDY/3.1+portforward.k8s.io or v4.channel.k8s.io); plain SPDY is not supported")
-        case (.get, _?, "attach"?), (.post, _?, "attach"?):
+        case (.get, let name?, "attach"?), (.post, let name?, "attach"?):
             label.verb = request.method == .post ? "CREATE" : "GET"
-            throw APIError.badRequest("attach is not supported by this server; use exec")
+            _ = try await KubeletTarget.resolve(registry: registry, namespace: ns ?? "", pod: name, container: query["container"])
+            throw APIError.badRequest("Upgrade request required: attach needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io); SPDY is not supported")
         case (.post, nil, nil):
             label.verb = "POST"
             let r = try await registry.create(strategy, version: info.version, namespace: ns, body: try await body(), options: try writeOptions())
