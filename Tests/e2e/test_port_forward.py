@@ -1,6 +1,6 @@
 """kubectl port-forward through the API server to the built-in kubelet, which connects to the
 port inside the pod's network namespace: kubectl v1.33's default (SPDY/3.1 tunnelled in a
-WebSocket) to a pod, to a Deployment and with two local ports; twenty concurrent GETs; Ctrl-C
+WebSocket) to a pod, to a Deployment, to a Service and with two local ports; twenty concurrent GETs; Ctrl-C
 leaves no kubectl and no connection in the pod behind; a port nothing listens on; the Python
 client's v4.channel.k8s.io port-forward; a plain request answered with a Status."""
 
@@ -50,13 +50,17 @@ def ns(srv):
                     "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
                              "template": {"metadata": {"labels": {"app": "web"}},
                                           "spec": {"containers": [demo_container("hello-web")]}}}}, name)
+        # kubectl port-forward svc/web picks a pod of the Service and maps port 80 to its
+        # targetPort itself: no traffic goes to the ClusterIP.
+        apply(srv, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}, name)
         wait_running_ready(srv, "solo", name, timeout=120)
         wait_for(lambda: any(p["status"].get("phase") == "Running" for p in list_json(srv, "pods", name, "-l", "app=web")),
                  timeout=120, what="the Deployment's pod running")
         try:
             yield name
         finally:
-            srv.kubectl("delete", "deployment", "web", "-n", name, "--wait=false", check=False)
+            srv.kubectl("delete", "deployment,service", "web", "-n", name, "--wait=false", check=False)
             srv.kubectl("delete", "pods", "--all", "-n", name, "--wait=false", check=False)
             wait_no_pids(TOKEN, timeout=90)
 
@@ -135,6 +139,16 @@ def test_deployment_and_two_local_ports(srv, ns):
         # A larger answer than one frame: the app's Prometheus text, several times over.
         bodies = [get(a, "/metrics").text for _ in range(3)]
         assert all("# TYPE" in body for body in bodies), bodies[0][:200]
+    finally:
+        assert pf.interrupt() == 0, pf.err.lines
+        pf.stop()
+
+
+def test_service(srv, ns):
+    local = free_port()
+    pf = PortForward(srv, ns, "svc/web", f"{local}:80")
+    try:
+        assert get(local).text.startswith("hello-web from ")
     finally:
         assert pf.interrupt() == 0, pf.err.lines
         pf.stop()
