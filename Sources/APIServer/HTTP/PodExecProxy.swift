@@ -44,24 +44,11 @@ public struct PodExecProxy: Sendable {
 
     /// For `HTTPServerBuilder.http1WebSocketUpgrade(shouldUpgrade:)`.
     public func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<Handler> {
-        let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? ""
-        let rawQuery = head.path.flatMap { p in p.firstIndex(of: "?").map { String(p[p.index(after: $0)...]) } }
-        guard let info = RequestInfo.parse(path: path), info.group == "", info.resource == "pods",
-              let subresource = info.subresource, ["exec", "attach"].contains(subresource),
-              let namespace = info.namespace, let name = info.name else { return .dontUpgrade }
-        let offered = head.headerFields[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let proto = Self.protocols.first(where: offered.contains) else { return .dontUpgrade }
-        guard let caller = await authenticator.authenticate(authorization: head.headerFields[.authorization],
-                                                            peerCertificate: { try? await channel.nioSSL_peerCertificate().get() }),
-              let user = try? await Impersonation.resolve(Request(head: head, body: .init(buffer: ByteBuffer())), caller: caller,
-                                                          authorizer: authorizer) else { return .dontUpgrade }
-        let attributes = RequestAttributes(user: user, verb: "create", apiGroup: "", resource: "pods", subresource: subresource,
-                                           namespace: namespace, name: name)
-        guard await authorizer.authorize(attributes).allowed else { return .dontUpgrade }
-        let request = ExecRequest(namespace: namespace, pod: name, query: QueryParameters(rawQuery), rawQuery: rawQuery, proto: proto,
-                                  subresource: subresource)
-        return .upgrade([.secWebSocketProtocol: proto]) { inbound, outbound, _ in
+        guard let up = await PodStreamUpgrade.authorize(head, channel: channel, subresources: ["exec", "attach"], protocols: Self.protocols,
+                                                        authenticator: authenticator, authorizer: authorizer) else { return .dontUpgrade }
+        let request = ExecRequest(namespace: up.namespace, pod: up.pod, query: QueryParameters(up.rawQuery), rawQuery: up.rawQuery,
+                                  proto: up.proto, subresource: up.subresource)
+        return .upgrade([.secWebSocketProtocol: up.proto]) { inbound, outbound, _ in
             await self.relay(request, inbound: inbound, outbound: outbound)
         }
     }

@@ -41,23 +41,12 @@ public struct PodPortForwardProxy: Sendable {
     /// For `HTTPServerBuilder.http1WebSocketUpgrade(shouldUpgrade:)`; `.dontUpgrade` for every
     /// request that is not a port-forward.
     public func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<PodExecProxy.Handler> {
-        let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? ""
-        let rawQuery = head.path.flatMap { p in p.firstIndex(of: "?").map { String(p[p.index(after: $0)...]) } }
-        guard let info = RequestInfo.parse(path: path), info.group == "", info.resource == "pods", info.subresource == "portforward",
-              let namespace = info.namespace, let name = info.name else { return .dontUpgrade }
-        let offered = head.headerFields[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let proto = Self.protocols.first(where: offered.contains) else { return .dontUpgrade }
-        guard let caller = await authenticator.authenticate(authorization: head.headerFields[.authorization],
-                                                            peerCertificate: { try? await channel.nioSSL_peerCertificate().get() }),
-              let user = try? await Impersonation.resolve(Request(head: head, body: .init(buffer: ByteBuffer())), caller: caller,
-                                                          authorizer: authorizer) else { return .dontUpgrade }
-        let attributes = RequestAttributes(user: user, verb: "create", apiGroup: "", resource: "pods", subresource: "portforward",
-                                           namespace: namespace, name: name)
-        guard await authorizer.authorize(attributes).allowed else { return .dontUpgrade }
+        guard let up = await PodStreamUpgrade.authorize(head, channel: channel, subresources: ["portforward"], protocols: Self.protocols,
+                                                        authenticator: authenticator, authorizer: authorizer) else { return .dontUpgrade }
+        let namespace = up.namespace, name = up.pod, proto = up.proto
         // The pod and its kubelet before the upgrade: a missing pod is a plain 404 to the client.
         guard let kubelet = try? await Self.kubelet(registry, namespace: namespace, pod: name) else { return .dontUpgrade }
-        let query = KubeletTarget.forward(rawQuery, keys: ["ports"])
+        let query = KubeletTarget.forward(up.rawQuery, keys: ["ports"])
         let url = "wss://\(kubelet.authority)/portForward/\(KubeletTarget.escape(namespace))/\(KubeletTarget.escape(name))"
             + (query.isEmpty ? "" : "?" + query)
         return .upgrade([.secWebSocketProtocol: proto]) { inbound, outbound, _ in
