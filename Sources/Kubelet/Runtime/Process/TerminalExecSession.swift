@@ -6,7 +6,7 @@ import Glibc
 
 /// A `kubectl exec -t` process on a pseudo-terminal: everything it writes comes from the
 /// master as stdout (a terminal has one output stream), stdin and window sizes go to it.
-/// Closing the master hangs the terminal up (SIGHUP to the command's session).
+/// The session ends when the command and everything else holding the terminal are gone.
 final class TerminalExecSession: ExecSession {
     let output: AsyncStream<(stream: UInt8, bytes: [UInt8])>
     private let pid: pid_t
@@ -19,10 +19,12 @@ final class TerminalExecSession: ExecSession {
         self.exit = exit
         masterFD = fd
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
-        master = Locked(handle)
+        let master = Locked<FileHandle?>(handle)
+        self.master = master
         let (stream, continuation) = AsyncStream<(stream: UInt8, bytes: [UInt8])>.makeStream()
         output = stream
         // Reading the master fails with EIO once the last slave descriptor is closed: the end.
+        // Only this reader closes the master, so no read can reach a reused descriptor.
         Thread.detachNewThread {
             var buffer = [UInt8](repeating: 0, count: 32 * 1024)
             while true {
@@ -30,6 +32,10 @@ final class TerminalExecSession: ExecSession {
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 continuation.yield((1, Array(buffer[0..<n])))
+            }
+            master.withLock { handle in
+                handle = nil
+                close(fd)
             }
             continuation.finish()
         }
@@ -56,17 +62,13 @@ final class TerminalExecSession: ExecSession {
         return code
     }
 
+    /// Kills the command's session (it has one of its own, on the terminal) and the shim.
     func terminate() async {
-        if kill(-pid, SIGKILL) != 0 { kill(pid, SIGKILL) }
-        hangUp()
-    }
-
-    private func hangUp() {
         master.withLock { handle in
-            if handle != nil { close(masterFD) }
-            handle = nil
+            guard handle != nil else { return }
+            var sid: pid_t = 0
+            if ioctl(masterFD, UInt(TIOCGSID), &sid) == 0 && sid > 0 { kill(-sid, SIGKILL) }
         }
+        if kill(-pid, SIGKILL) != 0 { kill(pid, SIGKILL) }
     }
-
-    deinit { hangUp() }
 }
