@@ -1,6 +1,8 @@
 """Terminals through the API server to the built-in kubelet, driven through a pseudo-terminal
 with pexpect as a person would type: `kubectl exec -it` gets a real TTY (its own terminal
-device, the window size kubectl sends, ^C reaching the foreground command)."""
+device, the window size kubectl sends, ^C reaching the foreground command); an exec'd command
+stops when kubectl is killed; `kubectl run -it --rm` gives a shell and deletes the pod;
+`kubectl attach -it` twice to one container's terminal."""
 
 from __future__ import annotations
 
@@ -72,6 +74,17 @@ def test_exec_it_gets_a_terminal_with_the_window_size(srv, ns):
     finally:
         if child.isalive():
             child.terminate(force=True)
+
+
+@pytest.mark.parametrize("flags", [["-it"], ["-i"]], ids=["terminal", "pipes"])
+def test_exec_command_ends_when_kubectl_is_killed(srv, ns, flags):
+    wait_running_ready(srv, "shell", ns)
+    child = kubectl_pty(srv, "exec", *flags, "-n", ns, "shell", "--", "sleep", "600")
+    try:
+        wait_for(lambda: len(sleeps(TOKEN)) == 2, timeout=60, what="the exec'd sleep started")
+    finally:
+        child.close(force=True)
+    wait_for(lambda: len(sleeps(TOKEN)) == 1, timeout=60, what="the exec'd command stopped with its client gone")
 
 
 def test_run_it_rm_gives_a_shell_and_deletes_the_pod(srv, ns):

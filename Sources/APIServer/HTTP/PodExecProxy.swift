@@ -87,8 +87,11 @@ public struct PodExecProxy: Sendable {
                 connected.value = true
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        // client → kubelet; the client closing ends the kubelet's side too
-                        for try await message in inbound.messages(maxSize: Self.maxFrameSize) { try await Self.write(message, to: kout) }
+                        // client → kubelet; the client closing or vanishing ends the kubelet's side too
+                        // (which stops the command)
+                        do {
+                            for try await message in inbound.messages(maxSize: Self.maxFrameSize) { try await Self.write(message, to: kout) }
+                        } catch {}
                         try? await kout.close(.normalClosure, reason: nil)
                     }
                     // kubelet → client, until the exit Status on the error channel: it is the last
