@@ -2,7 +2,7 @@
 with pexpect as a person would type: `kubectl exec -it` gets a real TTY (its own terminal
 device, the window size kubectl sends, ^C reaching the foreground command); an exec'd command
 stops when kubectl is killed; `kubectl run -it --rm` gives a shell and deletes the pod;
-`kubectl attach -it` twice to one container's terminal."""
+`kubectl attach -it` twice to one container's terminal; `kubectl debug node/NAME -it`."""
 
 from __future__ import annotations
 
@@ -129,3 +129,27 @@ def test_attach_it_to_a_running_terminal_twice(srv, ns):
              timeout=90, what="the console pod done")
     # Its terminal's output went to the log as well.
     assert "again-2" in srv.kubectl("logs", "console", "-n", ns).stdout
+
+
+def test_debug_node_gets_a_shell_on_the_node(srv, ns):
+    node = srv.kubectl("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}").stdout
+    # The process runtime creates a missing mount point on the node: /host, for the node's root.
+    made_host = not os.path.exists("/host")
+    child = kubectl_pty(srv, "debug", f"node/{node}", "-it", "-n", ns, "--image=busybox",
+                        f"--env=E2E_TOKEN={TOKEN}", "--", "sh")
+    try:
+        child.expect("If you don't see a command prompt, try pressing enter.")
+        # The node's root is mounted at /host in the debug container.
+        child.sendline("ls /host/proc/1/ >/dev/null && echo host-$((20 + 1)); exit")
+        child.expect("host-21")
+        assert finish(child) == 0
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    pods = srv.kubectl("get", "pods", "-n", ns, "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+    debug = [p for p in pods if p.startswith(f"node-debugger-{node}")]
+    assert debug, pods
+    for p in debug:
+        srv.kubectl("delete", "pod", p, "-n", ns, "--wait=true", timeout=120)
+    if made_host:
+        os.rmdir("/host")  # empty again: the bind mount was in the container's mount namespace
