@@ -19,23 +19,17 @@ struct SPDYPortForwardSession {
 
     static let subprotocol = "SPDY/3.1+portforward.k8s.io"
 
-    /// One data stream being relayed.
-    private struct Forward {
-        var port: Int
-        var errorStream: UInt32?
-        var toPod: AsyncStream<PodPortConnection.ClientEvent>.Continuation
-    }
-
     func run(_ inbound: WebSocketInboundStream) async {
         do {
             let compressor = try SPDYHeaderCompressor()
             let decompressor = try SPDYHeaderDecompressor()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var pending = ByteBuffer()
-                var forwards: [UInt32: Forward] = [:]
+                /// What the client sends on each data stream being relayed, to its pod connection.
+                var forwards: [UInt32: AsyncStream<PodPortConnection.ClientEvent>.Continuation] = [:]
                 /// Error streams by request ID, waiting for their data stream.
                 var errorStreams: [String: UInt32] = [:]
-                defer { for f in forwards.values { f.toPod.finish() } }
+                defer { for toPod in forwards.values { toPod.finish() } }
                 reading: for try await message in inbound.messages(maxSize: 1 << 24) {
                     guard case .binary(var bytes) = message else { continue }
                     pending.writeBuffer(&bytes)
@@ -56,18 +50,18 @@ struct SPDYPortForwardSession {
                                 continue
                             }
                             let (toPod, continuation) = AsyncStream<PodPortConnection.ClientEvent>.makeStream()
-                            forwards[id] = Forward(port: port, errorStream: errorStream, toPod: continuation)
+                            forwards[id] = continuation
                             group.addTask { await forward(dataStream: id, errorStream: errorStream, port: port, toPod: toPod) }
                         case .data(let id, let fin, let payload):
-                            guard let f = forwards[id] else { continue } // the error stream's FIN, or a stream already done
-                            if payload.readableBytes > 0 { f.toPod.yield(.data(payload)) }
+                            guard let toPod = forwards[id] else { continue } // the error stream's FIN, or a stream already done
+                            if payload.readableBytes > 0 { toPod.yield(.data(payload)) }
                             if fin {
-                                f.toPod.yield(.end)
-                                f.toPod.finish()
+                                toPod.yield(.end)
+                                toPod.finish()
                                 forwards[id] = nil
                             }
                         case .rstStream(let id, _):
-                            forwards.removeValue(forKey: id).map { $0.toPod.yield(.reset); $0.toPod.finish() }
+                            forwards.removeValue(forKey: id).map { $0.yield(.reset); $0.finish() }
                         case .ping(let id):
                             try await send(.ping(id: id), compressor)
                         case .goAway:
