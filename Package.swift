@@ -83,8 +83,11 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                "CZlib",
             ]
         ),
+        // The system zlib: SPDY/3.1 header blocks of `kubectl port-forward`.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The per-container monitor (like conmon): sets up namespaces, mounts and cgroups, runs the
         // container's process, writes its output to the log file and its exit status to disk.
         // Glibc only, so it stays single-threaded and survives kubelet restarts.

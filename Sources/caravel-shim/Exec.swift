@@ -7,6 +7,9 @@ import Musl
 struct ExecOptions {
     var targetPid: pid_t = 0
     var workdir: String?
+    /// Stdin is a terminal (the kubelet's pseudo-terminal slave): make it the command's
+    /// controlling terminal, in a session of its own.
+    var tty = false
     var argv: [String] = []
 }
 
@@ -39,6 +42,10 @@ func execInContainer(_ options: ExecOptions) -> Never {
     if child == 0 {
         closeInheritedDescriptors()
         resetSignals()
+        if options.tty {
+            _ = setsid()
+            _ = ioctl(0, UInt(TIOCSCTTY), 0)
+        }
         if let workdir, chdir(workdir) != 0 {
             writeAll(2, Array("caravel-shim exec: chdir \(workdir): \(errnoString(errno))\n".utf8))
             _exit(126)

@@ -13,6 +13,9 @@ struct RunOptions {
     var cgroups: [String] = []
     var mounts: [(source: String, target: String, readOnly: Bool)] = []
     var workdir: String?
+    /// `stdin: true` (a pipe) or `tty: true` (a pseudo-terminal) in the pod spec: see `Console`.
+    var console: Console.Mode?
+    var stdinOnce = false
     var argv: [String] = []
 }
 
@@ -59,15 +62,25 @@ func runContainer(_ options: RunOptions) -> Never {
     let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
     let cArgv = makeCArgv(options.argv)
     let cgroupProcs = options.cgroups.map { $0 + "/cgroup.procs" }
+    var console = options.console.map { Console(mode: $0, directory: dir, stdinOnce: options.stdinOnce) }
+    let tty = console?.mode == .tty
+    let childStdin = console?.childEnd ?? devNull
 
     let child = fork()
     guard child >= 0 else { fail("fork: \(errnoString(errno))") }
     if child == 0 {
-        runChild(options: options, cgroupProcs: cgroupProcs, argv: cArgv, stdin: devNull,
-                 stdout: outPipe[1], stderr: errPipe[1], status: statusPipe[1])
+        runChild(options: options, cgroupProcs: cgroupProcs, argv: cArgv, stdin: childStdin,
+                 stdout: tty ? childStdin : outPipe[1], stderr: tty ? childStdin : errPipe[1], status: statusPipe[1], tty: tty)
     }
-    _ = setpgid(child, child)
+    if !tty { _ = setpgid(child, child) }
     close(outPipe[1]); close(errPipe[1]); close(statusPipe[1]); close(devNull)
+    console?.closeChildEnd()
+    if tty {
+        // One stream, the terminal's.
+        close(outPipe[0]); close(errPipe[0])
+        outPipe[0] = console?.output ?? -1
+        errPipe[0] = -1
+    }
 
     let failure = readChildFailure(statusPipe[0])
     close(statusPipe[0])
@@ -84,7 +97,8 @@ func runContainer(_ options: RunOptions) -> Never {
     }
 
     var log = LogWriter(path: options.logPath, maxBytes: options.logMaxBytes, maxFiles: options.logMaxFiles)
-    let status = pumpOutput(child: child, stdout: outPipe[0], stderr: errPipe[0], log: &log)
+    let status = pumpOutput(child: child, stdout: outPipe[0], stderr: errPipe[0], log: &log, console: &console)
+    console?.shutDown(directory: dir)
     let (code, sig) = decodeWaitStatus(status)
     let json = "{\"exitCode\":\(code),\"signal\":\(sig.map(String.init) ?? "null"),"
         + "\"finishedAt\":\"\(rfc3339NanoNow())\",\"execError\":\(execError.map(jsonString) ?? "null")}\n"
@@ -94,13 +108,20 @@ func runContainer(_ options: RunOptions) -> Never {
 
 /// Runs in the forked child: only async-signal-safe-ish calls on prepared data, then exec.
 private func runChild(options: RunOptions, cgroupProcs: [String], argv: [UnsafeMutablePointer<CChar>?],
-                      stdin: Int32, stdout: Int32, stderr: Int32, status: Int32) -> Never {
+                      stdin: Int32, stdout: Int32, stderr: Int32, status: Int32, tty: Bool) -> Never {
     func report(_ stage: ChildStage, _ code: Int32) -> Never {
         var message: [Int32] = [stage.rawValue, code]
         _ = message.withUnsafeMutableBytes { write(status, $0.baseAddress, 8) }
         _exit(code == ENOENT ? 127 : 126)
     }
-    _ = setpgid(0, 0)
+    if tty {
+        // A session of its own with the terminal as its controlling terminal (its process
+        // group is still its PID, which is what the kubelet signals).
+        _ = setsid()
+        _ = ioctl(stdin, UInt(TIOCSCTTY), 0)
+    } else {
+        _ = setpgid(0, 0)
+    }
     resetSignals()
     // The child joins the cgroups, not the shim: the shim's memory must not count against the
     // container's limit, and an OOM kill in the container must not take the shim with it.
@@ -132,21 +153,24 @@ private func readChildFailure(_ fd: Int32) -> (ChildStage, Int32)? {
 }
 
 /// Copies the child's output into the log until it exits. Returns its wait status.
-private func pumpOutput(child: pid_t, stdout: Int32, stderr: Int32, log: inout LogWriter) -> Int32 {
+private func pumpOutput(child: pid_t, stdout: Int32, stderr: Int32, log: inout LogWriter, console: inout Console?) -> Int32 {
     var splitters = [LineSplitter(stream: "stdout"), LineSplitter(stream: "stderr")]
     var fds = [stdout, stderr]
     var buffer = [UInt8](repeating: 0, count: 32 * 1024)
     var status: Int32?
     while fds[0] >= 0 || fds[1] >= 0 {
         var polled = fds.enumerated().filter { $0.element >= 0 }.map { (index: $0.offset, pfd: pollfd(fd: $0.element, events: Int16(POLLIN), revents: 0)) }
-        var pfds = polled.map(\.pfd)
+        let consoleFDs = console?.pollDescriptors ?? []
+        var pfds = polled.map(\.pfd) + consoleFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         let ready = poll(&pfds, nfds_t(pfds.count), 100)
         if ready < 0 && errno != EINTR { break }
-        for i in 0..<pfds.count { polled[i].pfd = pfds[i] }
+        for i in 0..<polled.count { polled[i].pfd = pfds[i] }
+        for pfd in pfds[polled.count...] where pfd.revents != 0 { console?.handle(pfd.fd) }
         for entry in polled where entry.pfd.revents != 0 {
             let n = buffer.withUnsafeMutableBytes { read(entry.pfd.fd, $0.baseAddress, 32 * 1024) }
             if n > 0 {
                 splitters[entry.index].feed(buffer[0..<n], into: &log)
+                console?.broadcast(stream: UInt8(entry.index + 1), buffer[0..<n])
             } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
                 splitters[entry.index].flush(into: &log)
                 close(entry.pfd.fd)

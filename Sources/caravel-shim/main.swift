@@ -1,8 +1,9 @@
 // caravel-shim: the per-container monitor (see Package.swift and Run.swift / Exec.swift).
 //
 //   caravel-shim run --container-dir D --log-path P --log-max-bytes N --log-max-files K
-//       [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W] -- PROGRAM ARGS...
-//   caravel-shim exec --target-pid PID [--workdir W] -- PROGRAM ARGS...
+//       [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W]
+//       [--console tty|stdin] [--stdin-once 1] -- PROGRAM ARGS...
+//   caravel-shim exec --target-pid PID [--workdir W] [--tty 1] -- PROGRAM ARGS...
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -11,8 +12,9 @@ import Musl
 
 let usage = """
     usage: caravel-shim run --container-dir D --log-path P [--log-max-bytes N] [--log-max-files K]
-               [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W] -- PROGRAM ARGS...
-           caravel-shim exec --target-pid PID [--workdir W] -- PROGRAM ARGS...
+               [--netns PATH] [--cgroup DIR]... [--mount SRC:DST:ro|rw]... [--workdir W]
+               [--console tty|stdin] [--stdin-once 1] -- PROGRAM ARGS...
+           caravel-shim exec --target-pid PID [--workdir W] [--tty 1] -- PROGRAM ARGS...
     """
 
 /// Splits `--flag value` pairs from the command after `--`.
@@ -45,6 +47,10 @@ case "run":
         case "--log-max-bytes": options.logMaxBytes = Int(value) ?? options.logMaxBytes
         case "--log-max-files": options.logMaxFiles = Int(value) ?? options.logMaxFiles
         case "--netns": options.netns = value
+        case "--console":
+            guard let mode = Console.Mode(rawValue: value) else { fail("bad --console \(value)") }
+            options.console = mode
+        case "--stdin-once": options.stdinOnce = value == "1"
         case "--cgroup": options.cgroups.append(value)
         case "--workdir": options.workdir = value
         case "--mount":
@@ -64,6 +70,7 @@ case "exec":
         switch flag {
         case "--target-pid": options.targetPid = pid_t(value) ?? 0
         case "--workdir": options.workdir = value
+        case "--tty": options.tty = value == "1"
         default: fail("unknown flag \(flag)\n\(usage)")
         }
     }

@@ -64,6 +64,7 @@ public enum APIServerBuilder {
         }
         // exec's WebSocket upgrade is taken before the responder, every other request is as before.
         let exec = PodExecProxy(registry: registry, authenticator: authenticator, authorizer: authorizer, kubelets: kubelets, logger: logger)
+        let portForward = PodPortForwardProxy(registry: registry, authenticator: authenticator, authorizer: authorizer, kubelets: kubelets, logger: logger)
         // Built by hand (not `.http1WebSocketUpgrade` and `.tls`) to put the connection timeouts
         // between TLS and HTTP decoding; Hummingbird's idle timeout covers keep-alive idling.
         let timeouts = config.connectionTimeouts
@@ -72,7 +73,9 @@ public enum APIServerBuilder {
             http1: .init(idleTimeout: TimeAmount(timeouts.idle)), ws: .init(maxFrameSize: PodExecProxy.maxFrameSize))
         let server = HTTPServerBuilder { responder in
             let http = TimeoutChildChannel(base: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: wsConfiguration) {
-                await exec.shouldUpgrade($0, channel: $1, logger: $2)
+                let forwarded = await portForward.shouldUpgrade($0, channel: $1, logger: $2)
+                if case .dontUpgrade = forwarded { return await exec.shouldUpgrade($0, channel: $1, logger: $2) }
+                return forwarded
             }, timeouts: timeouts)
             return try tls.map { try TLSChannel(http, tlsConfiguration: $0) } ?? http
         }

@@ -147,12 +147,14 @@ extension PodWorker {
         let lookup = Dictionary(env.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         let strings = { (key: String) in (spec[key]?.arrayValue ?? []).compactMap(\.stringValue).map { EnvResolver.expand($0, env: lookup) } }
         let mounts = ctx.simulated ? [] : try VolumeManager.mounts(for: spec, volumes: volumePaths ?? [:], env: lookup)
-        return ContainerConfig(
+        var config = ContainerConfig(
             id: id, namespace: namespace, podName: name, image: spec["image"]?.stringValue ?? "",
             command: strings("command"), args: strings("args"), env: env,
             workingDir: spec["workingDir"]?.stringValue, mounts: mounts, limits: ResourceSpec.limits(spec),
             logPath: ctx.paths.containerLogPath(namespace: namespace, pod: name, uid: uid, container: id.name, attempt: id.attempt),
             stdin: spec["stdin"]?.boolValue ?? false, tty: spec["tty"]?.boolValue ?? false)
+        config.stdinOnce = spec["stdinOnce"]?.boolValue ?? false
+        return config
     }
 
     /// The pod's grace period: deletion's when deleting, else the spec's (default 30 s).

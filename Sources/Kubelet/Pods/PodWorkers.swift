@@ -98,6 +98,10 @@ actor PodWorkers: PodLookup {
     func execTarget(namespace: String, pod: String, container: String?) async throws -> ContainerID {
         try await worker(namespace: namespace, pod: pod).execTarget(container: container)
     }
+
+    func portForwardTarget(namespace: String, pod: String) async throws -> String {
+        try worker(namespace: namespace, pod: pod).uid
+    }
 }
 
 extension PodWorker {

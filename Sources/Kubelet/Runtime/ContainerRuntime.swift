@@ -45,6 +45,16 @@ public protocol ContainerRuntime: Sendable {
     /// Returns soon after the container exits, or when the calling task is cancelled, so
     /// that the pod worker acts on an exit at once rather than at its next periodic look.
     func waitForExit(_ id: ContainerID) async
+
+    /// A TCP connection to `port` on the pod's loopback, from inside its network namespace, for
+    /// `kubectl port-forward`: the connected socket's descriptor, owned by the caller. Throws
+    /// `PodPortDialError` (its message is shown to the client).
+    func connectToPodPort(podUID: String, port: Int) async throws -> Int32
+
+    /// The console of a running container started with `stdin` or `tty`, for `kubectl attach`:
+    /// its output from now on, input to its stdin, window sizes to its terminal. Ending the
+    /// session (`terminate`) detaches; the container goes on.
+    func attach(_ id: ContainerID) async throws -> any ExecSession
 }
 
 extension ContainerRuntime {
@@ -57,6 +67,16 @@ extension ContainerRuntime {
             }
             return
         }
+    }
+
+    /// Runtimes without consoles attach nothing.
+    public func attach(_ id: ContainerID) async throws -> any ExecSession {
+        throw ContainerStartError(reason: "AttachError", message: "the \(name) runtime cannot attach to containers")
+    }
+
+    /// Runtimes without pod networks forward no ports.
+    public func connectToPodPort(podUID: String, port: Int) async throws -> Int32 {
+        throw PodPortDialError(message: "the \(name) runtime cannot forward ports")
     }
 }
 
@@ -154,6 +174,8 @@ public struct ContainerConfig: Sendable {
     public var logPath: String
     public var stdin: Bool
     public var tty: Bool
+    /// Stdin ends when the first attached client detaches (`stdinOnce`).
+    public var stdinOnce = false
 
     public init(id: ContainerID, namespace: String, podName: String, image: String, command: [String], args: [String],
                 env: [(name: String, value: String)], workingDir: String?, mounts: [Mount], limits: ResourceLimits,

@@ -27,9 +27,13 @@ public enum ExecStreamProtocol: String, Sendable, CaseIterable {
 /// `GET /exec/{ns}/{pod}/{container}?command=…&stdin=1&stdout=1&stderr=1&tty=0` upgraded to
 /// a WebSocket: runs the command in the container and relays its streams until it exits, then
 /// sends the exit Status on channel 3 and closes once the client has (at most 2 s later).
+///
+/// With `attach`, `GET /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty` instead: the
+/// same streams to the container's own console (no command); leaving detaches.
 struct ExecWebSocket: Sendable {
     let lookup: any PodLookup
     let runtime: any ContainerRuntime
+    var attach = false
     /// Output frames carry at most this much payload.
     static let chunkSize = 32 * 1024
     /// How long, after the exit Status, the client has to close before the kubelet closes.
@@ -52,7 +56,7 @@ struct ExecWebSocket: Sendable {
         let wantStdout = query["stdout"].map { _ in Self.flag(query, "stdout") } ?? true
         let wantStderr = query["stderr"].map { _ in Self.flag(query, "stderr") } ?? true
         let tty = Self.flag(query, "tty")
-        guard !command.isEmpty else {
+        guard attach || !command.isEmpty else {
             await finish(inbound, outbound, status: KubeletStatus.failure(code: 400, message: "you must specify at least one command for the container"))
             return
         }
@@ -60,15 +64,17 @@ struct ExecWebSocket: Sendable {
         do {
             let id = try await lookup.execTarget(namespace: params.get("ns") ?? "", pod: params.get("pod") ?? "",
                                                  container: params.get("container"))
-            session = try await runtime.execStreaming(id, command: command, tty: tty)
+            session = attach ? try await runtime.attach(id) : try await runtime.execStreaming(id, command: command, tty: tty)
         } catch let e as PodLookupError {
             await finish(inbound, outbound, status: KubeletStatus.failure(code: e.code, message: e.message))
             return
         } catch {
-            await finish(inbound, outbound, status: KubeletStatus.failure(code: 500, message: "cannot exec in the container: \(error)"))
+            let verb = attach ? "attach to" : "exec in"
+            await finish(inbound, outbound, status: KubeletStatus.failure(code: 500, message: "cannot \(verb) the container: \(error)"))
             return
         }
-        if !wantStdin { await session.closeStdin() }
+        // An attach without -i leaves the container's stdin alone.
+        if !wantStdin && !attach { await session.closeStdin() }
         let exited = Locked(false)
         let input = Task {
             await Self.pumpInput(inbound, session: session, proto: proto, stdin: wantStdin)

@@ -12,6 +12,8 @@ import ServiceLifecycle
 ///     GET /healthz
 ///     GET /containerLogs/{ns}/{pod}/{container}?follow&previous&tailLines&sinceSeconds&sinceTime&timestamps&limitBytes
 ///     GET /exec/{ns}/{pod}/{container}?command=…&stdin&stdout&stderr&tty   (WebSocket, v5/v4.channel.k8s.io)
+///     GET /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty   (WebSocket, as exec)
+///     GET /portForward/{ns}/{pod}[?ports=…]   (WebSocket, SPDY/3.1+portforward.k8s.io or v4.channel.k8s.io)
 ///     GET /metrics/resource   (Prometheus text: node, pod and container CPU and memory)
 ///
 /// Every route but `/healthz` needs the API server's client certificate (see `KubeletAuthMiddleware`).
@@ -75,6 +77,14 @@ public final class KubeletServer: Service, Sendable {
         wsRouter.add(middleware: KubeletAuthMiddleware())
         wsRouter.ws("/exec/:ns/:pod/:container", shouldUpgrade: { request, _ in exec.shouldUpgrade(request) }) { inbound, outbound, context in
             await exec.handle(inbound, outbound, context)
+        }
+        let attach = ExecWebSocket(lookup: lookup, runtime: runtime, attach: true)
+        wsRouter.ws("/attach/:ns/:pod/:container", shouldUpgrade: { request, _ in attach.shouldUpgrade(request) }) { inbound, outbound, context in
+            await attach.handle(inbound, outbound, context)
+        }
+        let portForward = PortForwardWebSocket(lookup: lookup, runtime: runtime, logger: logger)
+        wsRouter.ws("/portForward/:ns/:pod", shouldUpgrade: { request, _ in portForward.shouldUpgrade(request) }) { inbound, outbound, context in
+            await portForward.handle(inbound, outbound, context)
         }
         let ws = HTTP1WebSocketUpgradeChannel.Configuration(ws: .init(maxFrameSize: 1 << 20))
         let bound = self.bound

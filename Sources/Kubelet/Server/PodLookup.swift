@@ -7,6 +7,17 @@ public protocol PodLookup: Sendable {
 
     /// The running container `kubectl exec` enters; throws `PodLookupError` otherwise.
     func execTarget(namespace: String, pod: String, container: String?) async throws -> ContainerID
+
+    /// The UID of the pod `kubectl port-forward` reaches (its sandbox must exist); throws
+    /// `PodLookupError` otherwise.
+    func portForwardTarget(namespace: String, pod: String) async throws -> String
+}
+
+extension PodLookup {
+    /// Through the pod's first container: enough where every pod has one running container.
+    public func portForwardTarget(namespace: String, pod: String) async throws -> String {
+        try await execTarget(namespace: namespace, pod: pod, container: nil).podUID
+    }
 }
 
 public struct LogLocation: Sendable, Equatable {

@@ -152,9 +152,7 @@ import KubeModel
             for v in s.definition.versions { #expect(s.definition.schemaNames[v] != nil, "\(s.definition.kind) \(v)") }
             // What discovery advertises is what the kind serves.
             let served = Set(s.subresourceHandlers.map(\.subresource))
-            var advertised = s.definition.subresources
-            if s.definition.kind == "Pod" { advertised.remove(.portforward) }
-            #expect(served == advertised, "\(s.definition.kind)")
+            #expect(served == s.definition.subresources, "\(s.definition.kind)")
         }
     }
 }

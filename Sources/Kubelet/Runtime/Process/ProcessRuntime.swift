@@ -47,7 +47,7 @@ public final class ProcessRuntime: ContainerRuntime {
 
     func record(_ id: ContainerID) -> ShimRecord { ShimRecord(directory: paths.containerDirectory(id)) }
 
-    private func sandboxRecordPath(_ podUID: String) -> String { paths.podDirectory(podUID) + "/process-sandbox.json" }
+    func sandboxRecordPath(_ podUID: String) -> String { paths.podDirectory(podUID) + "/process-sandbox.json" }
 
     // MARK: Sandbox
 
@@ -143,6 +143,9 @@ public final class ProcessRuntime: ContainerRuntime {
         // source are not supported.
         for mount in mounts { shimArgs += ["--mount", "\(mount.hostPath):\(mount.containerPath):\(mount.readOnly ? "ro" : "rw")"] }
         if let dir = config.workingDir, !dir.isEmpty { shimArgs += ["--workdir", dir] }
+        if config.tty || config.stdin {
+            shimArgs += ["--console", config.tty ? "tty" : "stdin", "--stdin-once", config.stdinOnce ? "1" : "0"]
+        }
         shimArgs += ["--"] + argv
 
         _ = fm.createFile(atPath: record.shimLogPath, contents: nil)
@@ -312,5 +315,25 @@ public final class ProcessRuntime: ContainerRuntime {
             for pid in pids { kill(pid, SIGKILL) }
             try? await Task.sleep(for: .milliseconds(20))
         }
+    }
+}
+
+extension ProcessRuntime {
+    /// Connects to `port` on the pod's loopback, inside its network namespace (the node's for
+    /// host-network pods).
+    public func connectToPodPort(podUID: String, port: Int) async throws -> Int32 {
+        guard let sandbox = ShimRecord.decode(ProcessSandboxRecord.self, at: sandboxRecordPath(podUID)) else {
+            throw PodPortDialError(message: "pod sandbox \(podUID) not found")
+        }
+        return try await PodPortDialer.connect(netns: sandbox.networkNamespace, port: port)
+    }
+
+    /// Through the shim's attach socket in the container directory.
+    public func attach(_ id: ContainerID) async throws -> any ExecSession {
+        let record = record(id)
+        guard record.exit() == nil, record.pid() != nil else {
+            throw ContainerStartError(reason: "ContainerNotRunning", message: "container \(id) is not running")
+        }
+        return try ConsoleAttachSession(containerDirectory: record.directory)
     }
 }

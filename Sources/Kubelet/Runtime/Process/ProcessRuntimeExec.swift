@@ -13,7 +13,7 @@ extension ProcessRuntime {
             throw ContainerStartError(reason: "ContainerNotRunning", message: "container \(id) is not running")
         }
         guard !command.isEmpty else { throw ContainerStartError(reason: "ExecError", message: "no command") }
-        var args = [shimPath, "exec", "--target-pid", String(pid)]
+        var args = [shimPath, "exec", "--target-pid", String(pid)]  // `--tty 1` goes in at index 2
         if let dir = config.workingDir, !dir.isEmpty { args += ["--workdir", dir] }
         return (args + ["--"] + command, Spawner.dictionary(config.env))
     }
@@ -63,10 +63,25 @@ extension ProcessRuntime {
         return ExecResult(exitCode: code, output: String(decoding: data, as: UTF8.self))
     }
 
-    /// No pty: `tty` is ignored and the command sees pipes (enough for shells and most tools;
-    /// `resize` is a no-op).
+    /// With `tty`, the command runs on a pseudo-terminal (its controlling terminal) whose
+    /// master this session keeps; otherwise on pipes.
     public func execStreaming(_ id: ContainerID, command: [String], tty: Bool) async throws -> any ExecSession {
-        let (args, env) = try execArguments(id, command: command)
+        var (args, env) = try execArguments(id, command: command)
+        if tty {
+            let terminal = try PseudoTerminal.open()
+            args.insert(contentsOf: ["--tty", "1"], at: 2)
+            if env["TERM"] == nil { env["TERM"] = "xterm" }
+            let slave = FileHandle(fileDescriptor: terminal.slave, closeOnDealloc: true)
+            let launched: (process: Process, exit: Task<Int32, Never>)
+            do {
+                launched = try Spawner.start(args, environment: env, stdin: slave, stdout: slave, stderr: slave)
+            } catch {
+                close(terminal.master)
+                throw error
+            }
+            try? slave.close()
+            return TerminalExecSession(pid: launched.process.processIdentifier, exit: launched.exit, master: terminal.master)
+        }
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         let launched = try Spawner.start(args, environment: env, stdin: stdin, stdout: stdout, stderr: stderr)
         return ProcessExecSession(pid: launched.process.processIdentifier, exit: launched.exit, stdin: stdin.fileHandleForWriting,

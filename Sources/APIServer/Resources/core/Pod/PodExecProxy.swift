@@ -8,7 +8,8 @@ import NIOCore
 import NIOSSL
 import WSClient
 
-/// `kubectl exec` through the API server: a WebSocket upgrade of
+/// `kubectl exec` (and `kubectl attach`, `pods/attach` to the kubelet's `/attach`) through
+/// the API server: a WebSocket upgrade of
 /// `GET /api/v1/namespaces/{ns}/pods/{name}/exec?command=…` (`v5.channel.k8s.io`, or
 /// `v4.channel.k8s.io` from the Python client), relayed frame by frame to the kubelet's
 /// `/exec/{ns}/{pod}/{container}` over a second WebSocket with the same subprotocol.
@@ -51,22 +52,11 @@ public struct PodExecProxy: Sendable {
 
     /// For `HTTPServerBuilder.http1WebSocketUpgrade(shouldUpgrade:)`.
     public func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<Handler> {
-        let path = head.path.map { String($0.prefix { $0 != "?" }) } ?? ""
-        let rawQuery = head.path.flatMap { p in p.firstIndex(of: "?").map { String(p[p.index(after: $0)...]) } }
-        guard let info = RequestInfo.parse(path: path), info.group == "", info.resource == "pods", info.subresource == "exec",
-              let namespace = info.namespace, let name = info.name else { return .dontUpgrade }
-        let offered = head.headerFields[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let proto = Self.protocols.first(where: offered.contains) else { return .dontUpgrade }
-        guard let caller = await authenticator.authenticate(authorization: head.headerFields[.authorization],
-                                                            peerCertificate: { try? await channel.nioSSL_peerCertificate().get() }),
-              let user = try? await Impersonation.resolve(Request(head: head, body: .init(buffer: ByteBuffer())), caller: caller,
-                                                          authorizer: authorizer) else { return .dontUpgrade }
-        let attributes = RequestAttributes(user: user, verb: "create", apiGroup: "", resource: "pods", subresource: "exec",
-                                           namespace: namespace, name: name)
-        guard await authorizer.authorize(attributes).allowed else { return .dontUpgrade }
-        let request = ExecRequest(namespace: namespace, pod: name, query: QueryParameters(rawQuery), rawQuery: rawQuery, proto: proto)
-        return .upgrade([.secWebSocketProtocol: proto]) { inbound, outbound, _ in
+        guard let up = await PodStreamUpgrade.authorize(head, channel: channel, subresources: ["exec", "attach"], protocols: Self.protocols,
+                                                        authenticator: authenticator, authorizer: authorizer) else { return .dontUpgrade }
+        let request = ExecRequest(namespace: up.namespace, pod: up.pod, query: QueryParameters(up.rawQuery), rawQuery: up.rawQuery,
+                                  proto: up.proto, subresource: up.subresource)
+        return .upgrade([.secWebSocketProtocol: up.proto]) { inbound, outbound, _ in
             await self.relay(request, inbound: inbound, outbound: outbound)
         }
     }
@@ -77,6 +67,8 @@ public struct PodExecProxy: Sendable {
         var query: QueryParameters
         var rawQuery: String?
         var proto: String
+        /// `exec`, or `attach` (the same streams to the container's console).
+        var subresource: String
     }
 
     /// Everything from the client to the kubelet and back until either side closes.
@@ -86,7 +78,7 @@ public struct PodExecProxy: Sendable {
         do {
             let resolved = try await KubeletTarget.resolve(registry: registry, namespace: r.namespace, pod: r.pod, container: r.query["container"])
             kubelet = resolved.kubelet
-            url = "wss://\(kubelet.authority)/exec/\(KubeletTarget.escape(r.namespace))/\(KubeletTarget.escape(r.pod))/\(KubeletTarget.escape(resolved.container))"
+            url = "wss://\(kubelet.authority)/\(r.subresource)/\(KubeletTarget.escape(r.namespace))/\(KubeletTarget.escape(r.pod))/\(KubeletTarget.escape(resolved.container))"
                 + "?" + KubeletTarget.forward(r.rawQuery, keys: ["command", "stdin", "stdout", "stderr", "tty", "input"])
         } catch let e as APIError {
             return await fail(outbound, e)
@@ -103,8 +95,11 @@ public struct PodExecProxy: Sendable {
                 connected.value = true
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        // client → kubelet; the client closing ends the kubelet's side too
-                        for try await message in inbound.messages(maxSize: Self.maxFrameSize) { try await Self.write(message, to: kout) }
+                        // client → kubelet; the client closing or vanishing ends the kubelet's side too
+                        // (which stops the command)
+                        do {
+                            for try await message in inbound.messages(maxSize: Self.maxFrameSize) { try await Self.write(message, to: kout) }
+                        } catch {}
                         try? await kout.close(.normalClosure, reason: nil)
                     }
                     // kubelet → client, until the exit Status on the error channel: it is the last
