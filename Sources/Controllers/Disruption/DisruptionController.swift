@@ -103,11 +103,7 @@ public struct DisruptionController: Reconciler {
         ControllerDescriptor(name: "disruption", workers: workers) { wiring in
             let budgets = wiring.cache(resource)
             wiring.watchOwn(resource)
-            let enqueue = wiring.enqueue
-            wiring.watch(.core("pods"), .any { pod in
-                guard let ns = pod.namespace else { return }
-                for budget in budgets.list(namespace: ns) { if let key = ObjectCache.key(of: budget) { enqueue(key) } }
-            })
+            wiring.watchPodsOfNamespace(enqueueing: budgets)
             return DisruptionController(client: client, budgets: budgets, pods: wiring.cache(.core("pods")),
                                         replicaSets: wiring.cache(ReplicaSetController.resource),
                                         deployments: wiring.cache(DeploymentController.resource))

@@ -17,6 +17,16 @@ struct ControllerWiring: Sendable {
         watch(resource, ControllerEvents.ownHandler(enqueue))
     }
 
+    /// Watches pods: every event of a pod enqueues each object of `objects` in the pod's
+    /// namespace (quotas, disruption budgets: objects that sum over their namespace's pods).
+    func watchPodsOfNamespace(enqueueing objects: ObjectCache) {
+        let enqueue = self.enqueue
+        watch(.core("pods"), .any { pod in
+            guard let ns = pod.namespace else { return }
+            for object in objects.list(namespace: ns) { if let key = ObjectCache.key(of: object) { enqueue(key) } }
+        })
+    }
+
     /// The shared cache of `resource` (its informer runs and syncs even if nobody watches it).
     func cache(_ resource: ResourcePath) -> ObjectCache {
         informers.informer(for: resource).cache

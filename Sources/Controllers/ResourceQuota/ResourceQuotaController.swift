@@ -95,11 +95,7 @@ public struct ResourceQuotaController: Reconciler {
         ControllerDescriptor(name: "resourcequota", workers: workers) { wiring in
             let quotas = wiring.cache(resource)
             wiring.watchOwn(resource)
-            let enqueue = wiring.enqueue
-            wiring.watch(.core("pods"), .any { pod in
-                guard let ns = pod.namespace else { return }
-                for q in quotas.list(namespace: ns) { if let key = ObjectCache.key(of: q) { enqueue(key) } }
-            })
+            wiring.watchPodsOfNamespace(enqueueing: quotas)
             return ResourceQuotaController(client: client, quotas: quotas, pods: wiring.cache(.core("pods")))
         }
     }
