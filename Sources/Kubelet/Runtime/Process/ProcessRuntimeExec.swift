@@ -64,7 +64,7 @@ extension ProcessRuntime {
     }
 
     /// With `tty`, the command runs on a pseudo-terminal (its controlling terminal) whose
-    /// master this session keeps; otherwise on pipes.
+    /// master the returned exec stream keeps; otherwise on pipes.
     public func execStreaming(_ id: ContainerID, command: [String], tty: Bool) async throws -> any ExecSession {
         var (args, env) = try execArguments(id, command: command)
         if tty {
