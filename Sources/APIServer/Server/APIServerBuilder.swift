@@ -21,6 +21,7 @@ public enum APIServerBuilder {
         let keys = try EncryptionKeys.loadOrCreate(path: config.encryptionKeysPath, rotate: config.rotateEncryptionKey)
         let storeMetrics = StoreMetrics()
         let store = EncryptingStore(wrapping: try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize,
+                                                              historyBytes: config.watchCacheBytes,
                                                               metrics: storeMetrics, logger: logger), keys: keys)
         let pki = config.tls ? try PKI.ensure(directory: config.pkiDirectory, serverNames: serverNames(config)) : nil
         // ServiceAccount tokens: signed with a key of the data dir, so they outlive restarts.
