@@ -61,7 +61,7 @@ public struct Kubelet: Service {
         let ctx = KubeletContext(
             nodeName: config.nodeName, client: client, runtime: runtime, paths: paths,
             volumes: VolumeManager(paths: paths, source: objects, logger: logger), objects: objects,
-            events: EventRecorder(client: client, component: "kubelet", host: config.nodeName), hostIP: hostIP,
+            events: EventRecorder(client: client, component: "kubelet", host: config.nodeName, correlator: EventCorrelator()), hostIP: hostIP,
             nodeAllocatable: Self.stringMap(capacity.allocatableJSON), simulated: isFake,
             syncInterval: config.syncInterval, logger: logger)
         let workers = PodWorkers(ctx: ctx, records: records)

@@ -32,7 +32,9 @@ public struct NodeIPAMController: Reconciler {
             ?? CIDRRange(base: 0x0AF4_0000, prefix: 16, subnetMask: 24)
     }
 
-    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component) }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component, correlator: correlator) }
 
     /// Watches nodes. One worker: each allocation must see the previous one.
     static func descriptor(client: any ResourceClient) -> ControllerDescriptor {

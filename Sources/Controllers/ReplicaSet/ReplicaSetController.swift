@@ -17,7 +17,9 @@ public struct ReplicaSetController: Reconciler {
     let pods: ObjectCache
     let expectations: Expectations
     let now: @Sendable () -> Date
-    var recorder: EventRecorder { EventRecorder(client: client, component: "replicaset-controller") }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: "replicaset-controller", correlator: correlator) }
 
     init(client: any ResourceClient, replicaSets: ObjectCache, pods: ObjectCache, expectations: Expectations = Expectations(),
          now: @escaping @Sendable () -> Date = { Date() }) {
