@@ -54,7 +54,8 @@ public enum APIServerBuilder {
                 BootstrapTokenAuthenticator(store: store),
             ]),
         ])
-        let authorizer = NodeAuthorizer(store: store, next: RBACAuthorizer(store: store))
+        let nodeGraph = NodeAuthorizationGraph(store: store, logger: logger)
+        let authorizer = NodeAuthorizer(store: store, graph: nodeGraph, next: RBACAuthorizer(store: store))
         let metricsAPIs = MetricsAPIs(registry: registry)
         let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
                                      metrics: RequestMetrics(store: storeMetrics), health: health,
@@ -80,7 +81,7 @@ public enum APIServerBuilder {
             }, timeouts: timeouts)
             return try tls.map { try TLSChannel(http, tlsConfiguration: $0) } ?? http
         }
-        var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval)]
+        var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval), nodeGraph]
         if let audit { services.append(audit) }
         services.append(MetricsScraper(registry: registry, metrics: metricsAPIs, kubelets: kubelets, resolution: config.metricsResolution,
                                        logger: logger))

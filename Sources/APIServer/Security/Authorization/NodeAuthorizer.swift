@@ -7,9 +7,9 @@ import KubeModel
 /// use. For those kinds its answer is final, allow or deny, whatever RBAC says; anything else
 /// a node asks (services, endpoints, discovery, ...) and every other user go to `next` (RBAC).
 ///
-/// Relationships are read from the store at each decision instead of from a graph kept up to
-/// date by a watch: a kubelet that just saw its pod bound must not be refused its Secret
-/// because a graph lagged behind. A Secret or ConfigMap check lists the pods of one namespace.
+/// Relationships come from a graph kept current by the pod watch (`NodeAuthorizationGraph`);
+/// when it has no edge, the store is read before refusing: a kubelet that just saw its pod
+/// bound must not be refused its Secret because the graph lagged behind.
 ///
 /// Not judged here: the name of a Node or pod in a create body (the authorizer never sees
 /// bodies; Kubernetes' NodeRestriction admission does that).
@@ -19,11 +19,14 @@ public final class NodeAuthorizer: Authorizer {
     static let leaseNamespace = "kube-node-lease"
 
     let store: any Store
+    let graph: NodeAuthorizationGraph?
     /// Who decides everything not about a node's own objects.
     public let next: any Authorizer
 
-    public init(store: any Store, next: any Authorizer) {
+    /// Without a `graph` (or before it caught up) every relationship is read from the store.
+    public init(store: any Store, graph: NodeAuthorizationGraph? = nil, next: any Authorizer) {
         self.store = store
+        self.graph = graph
         self.next = next
     }
 
@@ -131,6 +134,7 @@ public final class NodeAuthorizer: Authorizer {
     // MARK: - store lookups
 
     func runsAs(serviceAccount: String, namespace: String, node: String) async -> Bool {
+        if graph?.has(node: node, kind: "serviceaccounts", namespace: namespace, name: serviceAccount) == true { return true }
         var after: String?
         while true {
             guard let page = try? await store.list(prefix: "/registry/core/pods/\(namespace)/", startAfter: after, limit: 500,
@@ -151,6 +155,7 @@ public final class NodeAuthorizer: Authorizer {
     }
 
     func isReferenced(kind: String, namespace: String, name: String, node: String) async -> Bool {
+        if graph?.has(node: node, kind: kind, namespace: namespace, name: name) == true { return true }
         var after: String?
         let prefix = "/registry/core/pods/\(namespace)/"
         while true {
