@@ -6,7 +6,9 @@ import KubeModel
 /// served version are converted at the edge.
 public final class Registry: Sendable {
     public let store: any Store
-    public let catalog: ResourceCatalog
+    /// The kinds served now, built-in and custom, with their documents.
+    public let surface: APISurface
+    public var catalog: ResourceCatalog { surface.current.catalog }
     let clock: @Sendable () -> Date
     /// What this server allocates, signs with and connects through, for strategies' hooks and handlers.
     public let environment: ServerEnvironment
@@ -16,7 +18,7 @@ public final class Registry: Sendable {
     public init(store: any Store, catalog: ResourceCatalog, admission: AdmissionChain = AdmissionChain(),
                 environment: ServerEnvironment = ServerEnvironment(), clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
-        self.catalog = catalog
+        self.surface = APISurface(builtins: catalog.strategies)
         self.admission = admission
         self.environment = environment
         self.clock = clock

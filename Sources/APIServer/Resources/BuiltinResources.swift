@@ -34,5 +34,7 @@ public enum BuiltinResources {
         AccessReviewStrategy(.selfSubjectRulesReview),
         // certificates.k8s.io/v1
         CertificateSigningRequestStrategy(),
+        // apiextensions.k8s.io/v1
+        CustomResourceDefinitionStrategy(),
     ]
 }

@@ -57,8 +57,7 @@ public enum APIServerBuilder {
         let nodeGraph = NodeAuthorizationGraph(store: store, logger: logger)
         let authorizer = NodeAuthorizer(store: store, graph: nodeGraph, next: RBACAuthorizer(store: store))
         let metricsAPIs = MetricsAPIs(registry: registry)
-        let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
-                                     metrics: RequestMetrics(store: storeMetrics), health: health,
+        let responder = APIResponder(registry: registry, metrics: RequestMetrics(store: storeMetrics), health: health,
                                      authenticator: authenticator, authorizer: authorizer, audit: audit, limiter: limiter,
                                      metricsAPIs: metricsAPIs)
         if !config.tls {
@@ -87,6 +86,7 @@ public enum APIServerBuilder {
                                        logger: logger))
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }
         services.append(EventExpiry(registry: registry, ttl: config.eventTTL, logger: logger))
+        services.append(CustomResourceServing(registry: registry, logger: logger))
         return Application(
             responder: responder,
             server: server,
