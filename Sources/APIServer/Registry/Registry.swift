@@ -56,18 +56,22 @@ public final class Registry: Sendable {
             object["apiVersion"] = .string(expectedAPIVersion)
         }
         var warnings: [String] = []
-        if let typeName = def.schemaNames[version] {
+        var unknownFields: [String] = []
+        if let dropped = strategy.pruneUnknownFields(&object, version: version) {
+            unknownFields = dropped
+        } else if let typeName = def.schemaNames[version] {
             let result = SchemaValidator.prune(&object, typeName: typeName)
             if !result.typeErrors.isEmpty {
                 throw APIError.badRequest("\(def.kind) in version \"\(version)\" cannot be handled as a \(def.kind): " + result.typeErrors.joined(separator: ", "))
             }
-            if !result.unknownFields.isEmpty {
-                let msgs = result.unknownFields.map { "unknown field \"\($0)\"" }
-                switch options.fieldValidation {
-                case .strict: throw APIError.badRequest("strict decoding error: " + msgs.joined(separator: ", "))
-                case .warn: warnings += msgs
-                case .ignore: break
-                }
+            unknownFields = result.unknownFields
+        }
+        if !unknownFields.isEmpty {
+            let msgs = unknownFields.map { "unknown field \"\($0)\"" }
+            switch options.fieldValidation {
+            case .strict: throw APIError.badRequest("strict decoding error: " + msgs.joined(separator: ", "))
+            case .warn: warnings += msgs
+            case .ignore: break
             }
         }
         do {

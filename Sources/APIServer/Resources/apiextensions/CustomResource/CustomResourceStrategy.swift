@@ -76,6 +76,10 @@ public struct CustomResourceStrategy: ResourceStrategy {
     public var keepsStatusOnCreate: Bool { !hasStatus }
     public var subresourceHandlers: [SubresourceHandler] { hasStatus ? [.status] : [] }
 
+    public func pruneUnknownFields(_ object: inout JSONValue, version: String) -> [String]? {
+        schemas[version]?.prune(&object) ?? []
+    }
+
     public func applyDefaults(to object: inout JSONValue) {
         guard let schema = schemas[definition.storageVersion] else { return }
         schema.prune(&object)
