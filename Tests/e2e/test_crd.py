@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from e2eutil import unique, wait_for
+from e2eutil import serve, unique, wait_for
 
 GROUP = unique("stable", 4) + ".example.com"
 
@@ -32,6 +32,10 @@ spec:
     storage: true
     subresources:
       status: {{}}
+      scale:
+        specReplicasPath: .spec.replicas
+        statusReplicasPath: .status.replicas
+        labelSelectorPath: .status.selector
     additionalPrinterColumns:
     - name: Spec
       type: string
@@ -67,6 +71,10 @@ spec:
             type: object
             properties:
               lastRun:
+                type: string
+              replicas:
+                type: integer
+              selector:
                 type: string
 """
 
@@ -152,3 +160,43 @@ def test_deleting_the_definition_deletes_its_objects(server, namespace):
         wait_for(lambda: http.get(server.url + f"/apis/{group}/v1/namespaces/{namespace}/crontabs").status_code == 404,
                  timeout=30, what="the kind to be gone")
     assert server.kubectl("get", "crd", f"crontabs.{group}", check=False).returncode != 0
+
+
+def test_scale_subresource_at_the_definitions_paths(server, crd, namespace):
+    server.kubectl("apply", "-n", namespace, "-f", "-", input=crontab("scaled", cronSpec="* * * * *", replicas=1))
+    server.kubectl("patch", "ct", "scaled", "-n", namespace, "--subresource=status", "--type=merge",
+                   "-p", '{"status":{"replicas":1,"selector":"app=scaled"}}')
+    server.kubectl("scale", "ct", "scaled", "-n", namespace, "--replicas=3")
+    obj = json.loads(server.kubectl("get", "ct", "scaled", "-n", namespace, "-o", "json").stdout)
+    assert obj["spec"]["replicas"] == 3
+    scale = json.loads(server.kubectl("get", "--raw",
+                                      f"/apis/{GROUP}/v1/namespaces/{namespace}/crontabs/scaled/scale").stdout)
+    assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 3
+    assert scale["status"] == {"replicas": 1, "selector": "app=scaled"}
+    # The schema still holds behind the scale subresource.
+    r = server.kubectl("scale", "ct", "scaled", "-n", namespace, "--replicas=11", check=False)
+    assert r.returncode != 0 and "less than or equal to 10" in r.stderr, r.stderr
+
+
+@pytest.fixture(scope="module")
+def controlled(tmp_path_factory):
+    with serve(tmp_path_factory, "crd-hpa", controllers=True) as s:
+        yield s
+
+
+def test_hpa_scales_a_custom_resource_to_its_minimum(controlled):
+    controlled.kubectl("apply", "-f", "-", input=CRD)
+    controlled.kubectl("wait", "--for=condition=Established", f"crd/crontabs.{GROUP}", "--timeout=30s")
+    controlled.kubectl("apply", "-f", "-", input=crontab("autoscaled", cronSpec="* * * * *", replicas=1))
+    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "autoscaled"},
+           "spec": {"scaleTargetRef": {"apiVersion": f"{GROUP}/v1", "kind": "CronTab", "name": "autoscaled"},
+                    "minReplicas": 4, "maxReplicas": 6,
+                    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]}}
+    controlled.kubectl("apply", "-f", "-", input=json.dumps(hpa))
+
+    def replicas():
+        return json.loads(controlled.kubectl("get", "ct", "autoscaled", "-o", "json").stdout)["spec"].get("replicas")
+
+    wait_for(lambda: replicas() == 4, timeout=60, what="the HPA to raise the custom resource to minReplicas")
+    controlled.kubectl("delete", "hpa", "autoscaled")
+    controlled.kubectl("delete", f"crd/crontabs.{GROUP}", "--timeout=60s")

@@ -10,6 +10,7 @@ public struct CustomResourceStrategy: ResourceStrategy {
     let schemas: [String: CustomResourceSchema]
     let columns: [PrinterColumn]
     let hasStatus: Bool
+    public let scalePaths: ScalePaths
 
     struct PrinterColumn: Sendable {
         var column: TableColumn
@@ -30,6 +31,14 @@ public struct CustomResourceStrategy: ResourceStrategy {
         var subresources: Set<Subresource> = []
         if preferred[path: ["subresources", "status"]] != nil { subresources.insert(.status) }
         hasStatus = subresources.contains(.status)
+        if let scale = preferred[path: ["subresources", "scale"]] {
+            subresources.insert(.scale)
+            scalePaths = ScalePaths(specReplicasPath: scale["specReplicasPath"]?.stringValue ?? ".spec.replicas",
+                                    statusReplicasPath: scale["statusReplicasPath"]?.stringValue ?? ".status.replicas",
+                                    labelSelectorPath: scale["labelSelectorPath"]?.stringValue)
+        } else {
+            scalePaths = .workload
+        }
         var schemaNames: [String: String] = [:]
         var schemas: [String: CustomResourceSchema] = [:]
         for v in versions {
@@ -74,7 +83,9 @@ public struct CustomResourceStrategy: ResourceStrategy {
 
     public var tracksGeneration: Bool { true }
     public var keepsStatusOnCreate: Bool { !hasStatus }
-    public var subresourceHandlers: [SubresourceHandler] { hasStatus ? [.status] : [] }
+    public var subresourceHandlers: [SubresourceHandler] {
+        (hasStatus ? [.status] : []) + (definition.subresources.contains(.scale) ? [.scale] : [])
+    }
 
     public func pruneUnknownFields(_ object: inout JSONValue, version: String) -> [String]? {
         schemas[version]?.prune(&object) ?? []
