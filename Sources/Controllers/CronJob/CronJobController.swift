@@ -67,9 +67,9 @@ public struct CronJobController: Reconciler {
             sync.event("UnparseableSchedule", "unparseable schedule: \"\(text)\" : \(error)", warning: true)
             return .done
         }
-        var earliest = sync.lastScheduleTime ?? ObjectRules.creationTime(sync.cronJob) ?? t
+        // A time missed by more than the starting deadline is reported, not skipped silently.
+        let earliest = sync.lastScheduleTime ?? ObjectRules.creationTime(sync.cronJob) ?? t
         let deadline = spec["startingDeadlineSeconds"]?.intValue
-        if let deadline { earliest = max(earliest, t.addingTimeInterval(-TimeInterval(deadline))) }
         let times = CronJobScheduleTimes(schedule: schedule, zone: zone, earliest: earliest, now: t)
         let wake = times.next.map { ReconcileResult.requeue(after: .milliseconds(Int64($0.timeIntervalSince(t) * 1000) + 100)) } ?? .done
         if times.tooManyMissed {
@@ -77,7 +77,7 @@ public struct CronJobController: Reconciler {
         }
         guard let scheduled = times.mostRecent else { return wake }
         if let deadline, scheduled.addingTimeInterval(TimeInterval(deadline)) < t {
-            sync.event("MissSchedule", "Missed scheduled time to start a job: \(Self.rfc1123Z(scheduled, zone))", warning: true)
+            sync.event("MissSchedule", "Missed scheduled time to start a job: \(Self.rfc1123Z(scheduled, TimeZone(identifier: "UTC") ?? zone))", warning: true)
             return wake
         }
         let name = Self.jobName(sync.cronJob.name ?? "", scheduled)

@@ -43,7 +43,8 @@ extension JobController {
         if let verdict = failing ?? succeeding {
             let deleted = try await deletePods(active, sync: sync, key: key)
             sync.setCount("active", active.count - deleted)
-            let settled = deleted == active.count && terminating.isEmpty && sync.uncounted("succeeded").isEmpty && sync.uncounted("failed").isEmpty
+            // Finished once every pod has terminated and been counted.
+            let settled = active.isEmpty && terminating.isEmpty && sync.uncounted("succeeded").isEmpty && sync.uncounted("failed").isEmpty
             guard settled else { return nil }
             let reason = verdict["reason"]?.stringValue ?? ""
             let message = verdict["message"]?.stringValue ?? ""
