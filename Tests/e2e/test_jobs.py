@@ -167,3 +167,36 @@ def test_backup_cronjob_every_minute_is_pruned_by_history_limit(srv, ns):
         assert logs.startswith("backup of "), logs
         srv.kubectl("patch", "cronjob", "backup", "-n", ns, "-p", '{"spec":{"suspend":true}}')
     wait_no_pids(TOKEN, timeout=60)
+
+
+def test_explain_quota_watch_and_namespace_deletion(srv):
+    explained = srv.kubectl("explain", "job.spec").stdout
+    for field in ("completions", "parallelism", "backoffLimit", "podFailurePolicy", "template"):
+        assert field in explained, explained
+    assert "jobTemplate" in srv.kubectl("explain", "cronjob.spec").stdout
+    resources = srv.kubectl("api-resources", "--api-group=batch").stdout
+    assert "cronjobs" in resources and "cj" in resources and "jobs" in resources, resources
+
+    namespace = unique("kl-jobs-ns", 5)
+    srv.kubectl("create", "namespace", namespace)
+    watch = srv.kubectl_popen("get", "jobs", "-n", namespace, "-w", "--request-timeout=60s")
+    try:
+        srv.kubectl("create", "quota", "jobs", "-n", namespace, "--hard=count/jobs.batch=1,count/cronjobs.batch=0")
+        wait_for(lambda: get_json(srv, "resourcequota", "jobs", namespace).get("status", {}).get("hard"),
+                 timeout=60, what="the quota's status")
+        srv.kubectl("create", "job", "first", "-n", namespace, "--image=busybox", "--", "sh", "-c", f"echo {TOKEN}")
+        second = srv.kubectl("create", "job", "second", "-n", namespace, "--image=busybox", "--", "true", check=False)
+        assert second.returncode != 0 and "exceeded quota" in second.stderr and "count/jobs.batch" in second.stderr, second.stderr
+        cron = srv.kubectl("create", "cronjob", "c", "-n", namespace, "--image=busybox", "--schedule=@daily", check=False)
+        assert cron.returncode != 0 and "count/cronjobs.batch" in cron.stderr, cron.stderr
+        srv.kubectl("wait", "--for=condition=complete", "job/first", "-n", namespace, "--timeout=180s", timeout=200)
+        used = get_json(srv, "resourcequota", "jobs", namespace)["status"]["used"]
+        assert used["count/jobs.batch"] == "1", used
+    finally:
+        srv.kubectl("delete", "namespace", namespace, "--wait=true", "--timeout=180s", timeout=200, check=False)
+        watch.terminate()
+    lines = watch.communicate(timeout=30)[0].splitlines()
+    assert lines and lines[0].split()[:2] == ["NAME", "STATUS"], lines
+    assert any(ln.startswith("first") and "Complete" in ln for ln in lines), lines
+    gone = srv.kubectl("get", "namespace", namespace, check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
