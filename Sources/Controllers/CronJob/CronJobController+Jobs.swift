@@ -7,12 +7,24 @@ extension CronJobController {
     /// time feeds `lastSuccessfulTime`), ones gone from the API leave it too.
     func reconcileActive(_ sync: inout CronJobSync, children: [JSONValue]) async throws {
         var active = sync.active
+        var live: JSONValue?
         for job in children {
-            let listed = active.contains { $0["uid"]?.stringValue == job.uid }
+            var listed = active.contains { $0["uid"]?.stringValue == job.uid }
             let finished = JobConditions.isFinished(job)
             if !listed && !finished {
-                sync.event("UnexpectedJob", "Saw a job that the controller did not create or forgot: \(job.name ?? "")", warning: true)
-            } else if listed && finished {
+                // Our cache may predate the status write that listed it: ask the API server once.
+                if live == nil {
+                    let path = Self.resource.inNamespace(sync.cronJob.namespace).named(sync.cronJob.name ?? "").path
+                    live = (try? await client.get(path)) ?? .null
+                }
+                if let ref = live?[path: ["status", "active"]]?.arrayValue?.first(where: { $0["uid"]?.stringValue == job.uid }) {
+                    active.append(ref)
+                    listed = true
+                } else {
+                    sync.event("UnexpectedJob", "Saw a job that the controller did not create or forgot: \(job.name ?? "")", warning: true)
+                }
+            }
+            if listed && finished {
                 active.removeAll { $0["uid"]?.stringValue == job.uid }
                 let condition = JobConditions.holds(job[path: ["status", "conditions"]]?.arrayValue ?? [], "Complete") ? "Complete" : "Failed"
                 sync.event("SawCompletedJob", "Saw completed job: \(job.name ?? ""), condition: \(condition)")
