@@ -86,10 +86,7 @@ public struct CronJobStrategy: ResourceStrategy {
             TableColumn("Active", type: "integer", description: "A list of pointers to currently running jobs."),
             TableColumn("Last Schedule", description: "Information when was the last time the job was successfully scheduled."),
             TableColumn("Age", description: "CreationTimestamp is a timestamp representing the server time when this object was created."),
-            TableColumn("Containers", description: "Names of each container in the template.", priority: 1),
-            TableColumn("Images", description: "Images referenced by each container in the template.", priority: 1),
-            TableColumn("Selector", description: "A label query over pods that should match the pod count.", priority: 1),
-        ]
+        ] + AppsRules.templateColumns(selector: "A label query over pods that should match the pod count.")
     }
 
     public func tableCells(for object: JSONValue, now: Date) -> [JSONValue] {

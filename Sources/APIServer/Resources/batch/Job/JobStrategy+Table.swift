@@ -9,10 +9,7 @@ extension JobStrategy {
             TableColumn("Completions", description: "The number of pods which reached phase Succeeded."),
             TableColumn("Duration", description: "Time required to complete the job."),
             TableColumn("Age", description: "CreationTimestamp is a timestamp representing the server time when this object was created."),
-            TableColumn("Containers", description: "Names of each container in the template.", priority: 1),
-            TableColumn("Images", description: "Images referenced by each container in the template.", priority: 1),
-            TableColumn("Selector", description: "A label query over pods that should match the pod count.", priority: 1),
-        ]
+        ] + AppsRules.templateColumns(selector: "A label query over pods that should match the pod count.")
     }
 
     public func tableCells(for object: JSONValue, now: Date) -> [JSONValue] {
