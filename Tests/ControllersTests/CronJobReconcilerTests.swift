@@ -95,14 +95,16 @@ import Testing
         #expect(stored()[path: ["status", "active"]]?.arrayValue?.count == 1)
     }
 
-    @Test func startingDeadlineMissesOldTimes() async throws {
-        // Last run 09:00; 10:00 was 30 s ago but the deadline is 10 s.
+    @Test func startingDeadlineLeavesOldTimesAlone() async throws {
+        // Last run 09:00; 10:00 was 30 s ago but the deadline is 10 s: nothing starts.
         cronJob(["schedule": "0 * * * *", "startingDeadlineSeconds": 10], status: ["lastScheduleTime": "2026-01-10T09:00:00Z"])
-        _ = try await controller().reconcile(key: "default/backup")
+        let wait = try await controller().reconcile(key: "default/backup")
         #expect(created().isEmpty)
-        let event = client.actions(on: "events").first?.object
-        #expect(event?["reason"] == "MissSchedule")
-        #expect(event?["message"] == "Missed scheduled time to start a job: Sat, 10 Jan 2026 10:00:00 +0000")
+        #expect(wait == .requeue(after: .milliseconds(3_570_100)))  // 11:00:00.1
+        // Within the deadline it does.
+        clock.advance(-25)
+        _ = try await controller().reconcile(key: "default/backup")
+        #expect(created().first?[path: ["metadata", "name"]] == "backup-29467320")
     }
 
     @Test func tooManyMissedTimesWarnsAndStartsTheLatest() async throws {

@@ -67,9 +67,10 @@ public struct CronJobController: Reconciler {
             sync.event("UnparseableSchedule", "unparseable schedule: \"\(text)\" : \(error)", warning: true)
             return .done
         }
-        // A time missed by more than the starting deadline is reported, not skipped silently.
-        let earliest = sync.lastScheduleTime ?? ObjectRules.creationTime(sync.cronJob) ?? t
+        // Nothing older than the starting deadline is started (nor counted as missed).
+        var earliest = sync.lastScheduleTime ?? ObjectRules.creationTime(sync.cronJob) ?? t
         let deadline = spec["startingDeadlineSeconds"]?.intValue
+        if let deadline { earliest = max(earliest, t.addingTimeInterval(-TimeInterval(deadline))) }
         let times = CronJobScheduleTimes(schedule: schedule, zone: zone, earliest: earliest, now: t)
         let wake = times.next.map { ReconcileResult.requeue(after: .milliseconds(Int64($0.timeIntervalSince(t) * 1000) + 100)) } ?? .done
         if times.tooManyMissed {
