@@ -11,6 +11,11 @@ enum JobConditions {
         find(conditions, type)?["status"]?.stringValue == "True"
     }
 
+    /// The condition of `type` when it is True.
+    static func holding(_ conditions: [JSONValue], _ type: String) -> JSONValue? {
+        holds(conditions, type) ? find(conditions, type) : nil
+    }
+
     /// Whether the Job is finished (Complete or Failed).
     static func isFinished(_ job: JSONValue) -> Bool {
         let conditions = job[path: ["status", "conditions"]]?.arrayValue ?? []

@@ -7,8 +7,9 @@ extension JobController {
     /// towards the wanted number. Returns how long until a deadline or the back-off ends.
     func manage(_ sync: inout JobSync, owned: [JSONValue], key: String) async throws -> TimeInterval? {
         var active = owned.filter(ObjectRules.isActive)
-        let terminating = owned.filter { ObjectRules.isTerminating($0) && sync.outcome(of: $0) != .succeeded
-            && $0[path: ["status", "phase"]]?.stringValue != "Failed" }
+        // Being deleted and not yet finished.
+        let terminating = owned.filter { ObjectRules.isTerminating($0)
+            && !["Succeeded", "Failed"].contains($0[path: ["status", "phase"]]?.stringValue ?? "") }
         let ready = active.filter(ObjectRules.isReady).count
         defer {
             sync.setCount("ready", ready)
@@ -38,8 +39,8 @@ extension JobController {
                 sync.setCondition("SuccessCriteriaMet", true, reason: reason, message: message)
             }
         }
-        let failing = JobConditions.find(sync.conditions, "FailureTarget").flatMap { JobConditions.holds(sync.conditions, "FailureTarget") ? $0 : nil }
-        let succeeding = JobConditions.find(sync.conditions, "SuccessCriteriaMet").flatMap { JobConditions.holds(sync.conditions, "SuccessCriteriaMet") ? $0 : nil }
+        let failing = JobConditions.holding(sync.conditions, "FailureTarget")
+        let succeeding = JobConditions.holding(sync.conditions, "SuccessCriteriaMet")
         if let verdict = failing ?? succeeding {
             let deleted = try await deletePods(active, sync: sync, key: key)
             sync.setCount("active", active.count - deleted)
