@@ -146,6 +146,24 @@ import Testing
         #expect(job[path: ["metadata", "annotations", "batch.kubernetes.io/cronjob-scheduled-timestamp"]] == "2026-03-09T02:30:00-04:00")
     }
 
+    @Test func aTimeZoneScheduleRunsInBothOffsetsOfTheRepeatedHour() async throws {
+        // 01:30 daily in New York; on 2026-11-01 01:00-02:00 happens twice (EDT, then EST).
+        clock.advance(ISO8601DateFormatter().date(from: "2026-11-01T05:30:10Z")!.timeIntervalSince(clock.now))
+        cronJob(["schedule": "30 1 * * *", "timeZone": "America/New_York"], status: ["lastScheduleTime": "2026-10-31T05:30:00Z"])
+        let wait = try await controller().reconcile(key: "default/backup")
+        let first = try #require(created().first)
+        #expect(first[path: ["metadata", "annotations", "batch.kubernetes.io/cronjob-scheduled-timestamp"]] == "2026-11-01T01:30:00-04:00")
+        #expect(wait == .requeue(after: .milliseconds(3_590_100)))  // 01:30 EST, an hour later
+
+        clock.advance(3_590)
+        cronJobs.put(stored())
+        client.clearActions()
+        _ = try await controller().reconcile(key: "default/backup")
+        let second = try #require(created().first)
+        #expect(second[path: ["metadata", "annotations", "batch.kubernetes.io/cronjob-scheduled-timestamp"]] == "2026-11-01T01:30:00-05:00")
+        #expect(second[path: ["metadata", "name"]] != first[path: ["metadata", "name"]])
+    }
+
     @Test func anUnknownTimeZoneIsReported() async throws {
         cronJob(["timeZone": "Mars/Olympus"])
         _ = try await controller().reconcile(key: "default/backup")

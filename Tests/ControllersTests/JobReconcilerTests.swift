@@ -225,6 +225,46 @@ import Testing
         #expect(client.actions().contains { $0.matches("delete", "pods") && $0.name == "pi-1-x" })
     }
 
+    @Test func aWorkQueueStopsCreatingOnceOnePodSucceeded() async throws {
+        let j = job(["completions": .null, "parallelism": 3])
+        pod("pi-a", owner: j, phase: "Succeeded", exitCode: 0)
+        pod("pi-b", owner: j, phase: "Running")
+        _ = try await controller().reconcile(key: "default/pi")
+        #expect(client.actions().filter { $0.matches("create", "pods") || $0.matches("delete", "pods") }.isEmpty)
+        #expect(conditions(stored())["Complete"] == nil)
+        // The last worker finishes: the Job completes.
+        jobs.put(stored())
+        pods.put(client.tracker.object(JobController.podResource, namespace: "default", name: "pi-a") ?? .null)
+        pod("pi-b", owner: j, phase: "Succeeded", exitCode: 0)
+        _ = try await controller().reconcile(key: "default/pi")
+        #expect(stored()[path: ["status", "succeeded"]] == 2)
+        #expect(conditions(stored())["Complete"] == "True/CompletionsReached")
+    }
+
+    @Test func anIndexPastItsBackoffLimitFailsTheJob() async throws {
+        let j = job(["completionMode": "Indexed", "completions": 2, "parallelism": 2, "backoffLimitPerIndex": 0,
+                     "backoffLimit": .int(Int64(Int32.max))])
+        pod("pi-0-x", owner: j, phase: "Failed", exitCode: 1, index: 0)
+        pod("pi-1-x", owner: j, phase: "Succeeded", exitCode: 0, index: 1)
+        _ = try await controller().reconcile(key: "default/pi")
+        #expect(stored()[path: ["status", "failedIndexes"]] == "0")
+        #expect(stored()[path: ["status", "completedIndexes"]] == "1")
+        #expect(conditions(stored())["FailureTarget"] == "True/FailedIndexes")
+        #expect(conditions(stored())["Failed"] == "True/FailedIndexes")
+        // The failed index is not retried.
+        #expect(client.actions().filter { $0.matches("create", "pods") }.isEmpty)
+    }
+
+    @Test func replacementWaitsForTheDeletedPodWithPolicyFailed() async throws {
+        let j = job(["podReplacementPolicy": "Failed"])
+        var deleting = pod("pi-a", owner: j, phase: "Running", finalizer: false)
+        deleting[path: ["metadata", "deletionTimestamp"]] = .string(Timestamp.format(clock.now))
+        pods.put(deleting)
+        _ = try await controller().reconcile(key: "default/pi")
+        #expect(client.actions().filter { $0.matches("create", "pods") }.isEmpty)
+        #expect(stored()[path: ["status", "terminating"]] == 1)
+    }
+
     @Test func podsOfAGoneJobLoseTheirFinalizer() async throws {
         let j = job()
         pod("pi-a", owner: j, phase: "Running")

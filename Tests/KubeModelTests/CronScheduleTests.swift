@@ -80,6 +80,9 @@ import Testing
         let first = try next("30 1 4 nov ?", after: "2012-11-04T04:00:00Z", in: newYork)
         #expect(first == date("2012-11-04T05:30:00Z"))  // 01:30 EDT
         #expect(try next("30 1 4 nov ?", after: "2012-11-04T05:45:00Z", in: newYork) == date("2012-11-04T06:30:00Z"))  // 01:30 EST
+        // An hourly schedule meets 01:00 twice, and skips nothing in spring but the gap.
+        #expect(try next("0 * * * *", after: "2012-11-04T05:00:00Z", in: newYork) == date("2012-11-04T06:00:00Z"))
+        #expect(try next("0 * * * *", after: "2012-03-11T06:00:00Z", in: newYork) == date("2012-03-11T07:00:00Z"))
         // 02:30 exists once (EST).
         #expect(try next("30 2 4 nov ?", after: "2012-11-04T04:00:00Z", in: newYork) == date("2012-11-04T07:30:00Z"))
     }
