@@ -146,16 +146,16 @@ def test_backup_cronjob_every_minute_is_pruned_by_history_limit(srv, ns):
                              "containers": [sh_container("backup", "echo backup of $(date +%s)", env=ENV)]}}}}}}
     with cleanup(srv, ns, "cronjob/backup"):
         apply(srv, manifest, ns)
-        seen: set[str] = set()
+        completed: set[str] = set()
 
         def two_runs_pruned_to_one():
             jobs = [j for j in list_json(srv, "jobs", ns) if j["metadata"]["name"].startswith("backup-")]
-            seen.update(j["metadata"]["name"] for j in jobs)
             done = [j for j in jobs if condition(j, "Complete").get("status") == "True"]
-            return len(seen) >= 2 and len(done) == 1 and len(jobs) == 1 and done[0]
+            completed.update(j["metadata"]["name"] for j in done)
+            return len(completed) >= 2 and len(done) == 1 and done[0]
 
-        last = wait_for(two_runs_pruned_to_one, timeout=240, interval=2,
-                        what="two scheduled Jobs, the older pruned by successfulJobsHistoryLimit 1")
+        last = wait_for(two_runs_pruned_to_one, timeout=300, interval=2,
+                        what="two completed scheduled Jobs, the older pruned by successfulJobsHistoryLimit 1")
         name = last["metadata"]["name"]
         minutes = int(name.rsplit("-", 1)[1])
         stamp = last["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
