@@ -16,6 +16,9 @@ public enum BuiltinResources {
         // apps/v1
         DeploymentStrategy(),
         ReplicaSetStrategy(),
+        // batch/v1
+        JobStrategy(),
+        CronJobStrategy(),
         // autoscaling/v2 (+v1)
         HorizontalPodAutoscalerStrategy(),
         // policy/v1

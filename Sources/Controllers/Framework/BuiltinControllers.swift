@@ -24,6 +24,9 @@ enum BuiltinControllers {
             ServiceAccountController.descriptor(client: client),
             HorizontalPodAutoscalerController.descriptor(client: client, options: options.autoscaling, workers: workers, logger: logger),
             DisruptionController.descriptor(client: client, workers: workers),
+            JobController.descriptor(client: client, workers: workers),
+            TTLAfterFinishedController.descriptor(client: client),
+            CronJobController.descriptor(client: client),
         ]
         if let pem = caPEM {
             controllers.append(RootCAPublisher.descriptor(client: client, caPEM: pem))

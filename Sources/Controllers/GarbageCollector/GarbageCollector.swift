@@ -21,6 +21,8 @@ public struct GarbageCollector: Reconciler {
         .init(kind: "Pod", path: .core("pods")),
         .init(kind: "ReplicaSet", path: ResourcePath(group: "apps", version: "v1", plural: "replicasets")),
         .init(kind: "Deployment", path: ResourcePath(group: "apps", version: "v1", plural: "deployments")),
+        .init(kind: "Job", path: ResourcePath(group: "batch", version: "v1", plural: "jobs")),
+        .init(kind: "CronJob", path: ResourcePath(group: "batch", version: "v1", plural: "cronjobs")),
     ]
 
     let client: any ResourceClient

@@ -146,7 +146,7 @@ import KubeModel
                                "Deployment", "ReplicaSet", "HorizontalPodAutoscaler", "NetworkPolicy", "Lease", "EndpointSlice",
                                "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SubjectAccessReview",
                                "SelfSubjectRulesReview", "CertificateSigningRequest", "LimitRange", "ResourceQuota", "PodDisruptionBudget",
-                               "CustomResourceDefinition"])
+                               "Job", "CronJob", "CustomResourceDefinition"])
         #expect(kinds.count == Set(kinds).count)
         for s in BuiltinResources.all {
             #expect(s.tableColumns.count == s.tableCells(for: ["metadata": ["name": "x"]], now: Date()).count, "\(s.definition.kind)")

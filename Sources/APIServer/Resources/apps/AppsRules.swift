@@ -39,6 +39,15 @@ enum AppsRules {
         return errs
     }
 
+    /// The `-o wide` columns of kinds with a pod template: CONTAINERS, IMAGES, SELECTOR.
+    static func templateColumns(selector: String) -> [TableColumn] {
+        [
+            TableColumn("Containers", description: "Names of each container in the template.", priority: 1),
+            TableColumn("Images", description: "Images referenced by each container in the template.", priority: 1),
+            TableColumn("Selector", description: selector, priority: 1),
+        ]
+    }
+
     /// kubectl's CONTAINERS and IMAGES cells: comma-joined from the template.
     static func containerCells(_ spec: JSONValue) -> (String, String) {
         let containers = K.array(spec[path: ["template", "spec", "containers"]])
