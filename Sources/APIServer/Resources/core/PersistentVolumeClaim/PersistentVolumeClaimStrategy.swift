@@ -64,9 +64,14 @@ public struct PersistentVolumeClaimStrategy: ResourceStrategy {
         if Self.withoutNulls(oldSpec) != Self.withoutNulls(newSpec) {
             errs.append(.forbidden("spec", "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"))
         }
+        // Shrinking a request is allowed only down to above what the volume has (recovery from
+        // a failed expansion), as Kubernetes' RecoverVolumeExpansionFailure.
         if bound, let requested = ResourceQuotaUsage.quantity(newSpec[path: ["resources", "requests", "storage"]]),
-           let capacity = ResourceQuotaUsage.quantity(old[path: ["status", "capacity", "storage"]]), requested < capacity {
-            errs.append(.forbidden("spec.resources.requests.storage", "field can not be less than status.capacity"))
+           let before = ResourceQuotaUsage.quantity(old[path: ["spec", "resources", "requests", "storage"]]), requested < before {
+            let capacity = ResourceQuotaUsage.quantity(old[path: ["status", "capacity", "storage"]]) ?? Quantity(mantissa: 0)
+            if !(capacity < requested) {
+                errs.append(.forbidden("spec.resources.requests.storage", "field can not be less than status.capacity"))
+            }
         }
         return errs
     }

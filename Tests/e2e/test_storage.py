@@ -1,0 +1,172 @@
+"""Local persistent volumes with the real kubectl and real processes on the built-in kubelet:
+a claim of the default `local-path` class is provisioned on the pod's node and bound; data a
+pod writes survives the pod and is read by a new pod of the same claim; `kubectl get pv,pvc`
+and `kubectl describe` as kubectl shows them; deleting the claim deletes the volume and its
+directory (reclaim Delete) or leaves the volume Released and the data in place (Retain); a
+claim in use is kept until its pod is gone; an unbound Immediate claim without a provisioner
+keeps its pod Pending with the scheduler's message."""
+
+from __future__ import annotations
+
+import os
+
+from e2eutil import unique, wait_for
+from kubeletutil import (apply, get_json, node_fixtures, pod_spec, sh_container, wait_gone, wait_pod,
+                         wait_running_ready)
+
+TOKEN = unique("e2e-storage", 8)
+ENV = [{"name": "E2E_TOKEN", "value": TOKEN}]
+
+srv, ns = node_fixtures("storage", TOKEN)
+
+
+def claim(name: str, storage: str = "64Mi", storage_class: str | None = None) -> dict:
+    spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": spec}
+
+
+def claim_pod(name: str, claim_name: str, script: str, read_only: bool = False) -> dict:
+    mount = {"name": "data", "mountPath": "/data", **({"readOnly": True} if read_only else {})}
+    return pod_spec(name, [sh_container("main", script, env=ENV, volumeMounts=[mount])],
+                    terminationGracePeriodSeconds=1,
+                    volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": claim_name}}])
+
+
+def bound_volume(srv, ns, claim_name: str) -> dict:
+    def bound():
+        c = get_json(srv, "pvc", claim_name, ns)
+        return c if c.get("status", {}).get("phase") == "Bound" else None
+    c = wait_for(bound, timeout=90, interval=0.5, what=f"claim {claim_name} Bound")
+    return get_json(srv, "pv", c["spec"]["volumeName"])
+
+
+def delete_pod(srv, ns, name):
+    srv.kubectl("delete", "pod", name, "-n", ns, "--wait=false")
+    wait_gone(srv, "pod", name, ns)
+
+
+def table_row(srv, *args) -> list[str]:
+    lines = srv.kubectl("get", *args).stdout.splitlines()
+    assert len(lines) == 2, lines
+    return lines[0].split(), lines[1].split()
+
+
+def test_default_class_is_local_path(srv):
+    header, row = table_row(srv, "storageclass")
+    assert header == ["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"]
+    assert row[:6] == ["local-path", "(default)", "caravel.dev/local-path", "Delete", "WaitForFirstConsumer", "false"], row
+
+
+def test_data_survives_the_pod_and_the_claim_goes_with_its_volume(srv, ns):
+    apply(srv, [claim("notes"), claim_pod("writer", "notes", "echo kept-across-pods > /data/note && exec sleep 3600")], ns)
+    wait_running_ready(srv, "writer", ns)
+    pv = bound_volume(srv, ns, "notes")
+    c = get_json(srv, "pvc", "notes", ns)
+    assert c["spec"]["storageClassName"] == "local-path"
+    assert c["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == srv.node_name
+    assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+    assert pv["spec"]["claimRef"]["name"] == "notes" and pv["spec"]["claimRef"]["uid"] == c["metadata"]["uid"]
+    terms = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [srv.node_name]}]}]
+    directory = pv["spec"]["hostPath"]["path"]
+    assert directory.startswith(str(srv.data_dir)), directory
+    wait_for(lambda: os.path.exists(os.path.join(directory, "note")), timeout=30, what="the file on the node")
+    with open(os.path.join(directory, "note")) as f:
+        assert f.read() == "kept-across-pods\n"
+
+    header, row = table_row(srv, "pvc", "notes", "-n", ns)
+    assert header == ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"]
+    assert row[:7] == ["notes", "Bound", pv["metadata"]["name"], "64Mi", "RWO", "local-path", "<unset>"], row
+    header, row = table_row(srv, "pv", pv["metadata"]["name"])
+    assert header == ["NAME", "CAPACITY", "ACCESS", "MODES", "RECLAIM", "POLICY", "STATUS", "CLAIM", "STORAGECLASS",
+                      "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"]
+    assert row[:8] == [pv["metadata"]["name"], "64Mi", "RWO", "Delete", "Bound", f"{ns}/notes", "local-path", "<unset>"], row
+    described = srv.kubectl("describe", "pvc", "notes", "-n", ns).stdout
+    assert "Used By:       writer" in described and "ProvisioningSucceeded" in described, described
+
+    # A new pod of the same claim, mounting it read-only, finds the data.
+    delete_pod(srv, ns, "writer")
+    apply(srv, claim_pod("reader", "notes", "cat /data/note; touch /data/x || echo read-only; exec sleep 3600", read_only=True), ns)
+    wait_running_ready(srv, "reader", ns)
+    wait_for(lambda: "read-only" in srv.kubectl("logs", "reader", "-n", ns).stdout, timeout=30, what="reader output")
+    assert srv.kubectl("logs", "reader", "-n", ns).stdout.splitlines()[0] == "kept-across-pods"
+
+    # Deleting the claim in use leaves it Terminating until its pod is gone; then the volume
+    # (reclaim Delete) and its directory go.
+    srv.kubectl("delete", "pvc", "notes", "-n", ns, "--wait=false")
+    _, row = table_row(srv, "pvc", "notes", "-n", ns)
+    assert row[1] == "Terminating", row
+    assert get_json(srv, "pv", pv["metadata"]["name"])["status"]["phase"] == "Bound"
+    delete_pod(srv, ns, "reader")
+    wait_gone(srv, "pvc", "notes", ns)
+    wait_for(lambda: srv.kubectl("get", "pv", pv["metadata"]["name"], check=False).returncode != 0, timeout=60,
+             what="the volume deleted")
+    wait_for(lambda: not os.path.exists(directory), timeout=60, what="the directory removed by the kubelet")
+
+
+def test_retain_keeps_a_released_volume_and_its_data(srv, ns):
+    srv.kubectl("apply", "-f", "-", input="""
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: keep}
+provisioner: caravel.dev/local-path
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+""")
+    apply(srv, [claim("keep", storage_class="keep"), claim_pod("keeper", "keep", "echo precious > /data/f && exec sleep 3600")], ns)
+    wait_running_ready(srv, "keeper", ns)
+    pv = bound_volume(srv, ns, "keep")
+    name, directory = pv["metadata"]["name"], pv["spec"]["hostPath"]["path"]
+    wait_for(lambda: os.path.exists(os.path.join(directory, "f")), timeout=30, what="the file on the node")
+    delete_pod(srv, ns, "keeper")
+    srv.kubectl("delete", "pvc", "keep", "-n", ns)
+
+    wait_for(lambda: get_json(srv, "pv", name)["status"]["phase"] == "Released", timeout=60, what="volume Released")
+    _, row = table_row(srv, "pv", name)
+    assert row[3:6] == ["Retain", "Released", f"{ns}/keep"], row
+    # The directory stays, also once the administrator deletes the volume.
+    srv.kubectl("delete", "pv", name)
+    wait_for(lambda: srv.kubectl("get", "pv", name, check=False).returncode != 0, timeout=60, what="the volume deleted")
+    with open(os.path.join(directory, "f")) as f:
+        assert f.read() == "precious\n"
+    srv.kubectl("delete", "storageclass", "keep")
+
+
+def test_unbound_immediate_claim_keeps_its_pod_pending(srv, ns):
+    srv.kubectl("apply", "-f", "-", input="""
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: manual}
+provisioner: kubernetes.io/no-provisioner
+""")
+    apply(srv, [claim("static", storage_class="manual"), claim_pod("waiter", "static", "cat /data/seed; exec sleep 3600")], ns)
+    pod = wait_pod(srv, "waiter", ns, lambda p: any(c.get("reason") == "Unschedulable"
+                                                   for c in p["status"].get("conditions") or []), what="Unschedulable")
+    message = [c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled"][0]["message"]
+    assert message == "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.", message
+
+    # An administrator's volume that matches is bound, and the pod then runs on it.
+    seed = f"/tmp/{unique('e2e-pv', 6)}"
+    os.makedirs(seed)
+    try:
+        with open(os.path.join(seed, "seed"), "w") as f:
+            f.write("from-the-admin\n")
+        apply(srv, {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": os.path.basename(seed)},
+                    "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "manual",
+                             "hostPath": {"path": seed, "type": "Directory"}}})
+        wait_running_ready(srv, "waiter", ns)
+        wait_for(lambda: "from-the-admin" in srv.kubectl("logs", "waiter", "-n", ns).stdout, timeout=30, what="waiter output")
+        assert get_json(srv, "pv", os.path.basename(seed))["status"]["phase"] == "Bound"
+        delete_pod(srv, ns, "waiter")
+        srv.kubectl("delete", "pvc", "static", "-n", ns)
+        # Retain (the default of a static volume): Released, the directory untouched.
+        wait_for(lambda: get_json(srv, "pv", os.path.basename(seed))["status"]["phase"] == "Released", timeout=60,
+                 what="static volume Released")
+        assert os.path.exists(os.path.join(seed, "seed"))
+    finally:
+        srv.kubectl("delete", "pv", os.path.basename(seed), "--wait=false", check=False)
+        srv.kubectl("delete", "storageclass", "manual", check=False)
+        import shutil
+        shutil.rmtree(seed, ignore_errors=True)
