@@ -10,14 +10,30 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from e2eutil import unique, wait_for
-from kubeletutil import (apply, get_json, node_fixtures, pod_spec, sh_container, wait_gone, wait_pod,
-                         wait_running_ready)
+from kubeletutil import (KubeletProcess, apply, get_json, node_fixtures, node_kubeconfig, node_ready, pod_spec,
+                         sh_container, wait_gone, wait_pod, wait_running_ready)
 
 TOKEN = unique("e2e-storage", 8)
 ENV = [{"name": "E2E_TOKEN", "value": TOKEN}]
+JOINED = unique("storage-joined", 4)
 
-srv, ns = node_fixtures("storage", TOKEN)
+srv, ns = node_fixtures("storage", TOKEN, before_ns=("joined",))
+
+
+@pytest.fixture(scope="module")
+def joined(srv, tmp_path_factory):
+    """A second node: a separate `caravel kubelet` process with its own root directory."""
+    base = tmp_path_factory.mktemp(JOINED)
+    kubelet = KubeletProcess(node_kubeconfig(srv, JOINED, base / "node.kubeconfig"), JOINED, base / "root",
+                             base / "kubelet.log").start()
+    try:
+        wait_for(lambda: node_ready(get_json(srv, "node", JOINED)), timeout=60, what=f"node {JOINED} Ready")
+        yield kubelet
+    finally:
+        kubelet.stop()
 
 
 def claim(name: str, storage: str = "64Mi", storage_class: str | None = None) -> dict:
@@ -27,10 +43,11 @@ def claim(name: str, storage: str = "64Mi", storage_class: str | None = None) ->
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": spec}
 
 
-def claim_pod(name: str, claim_name: str, script: str, read_only: bool = False) -> dict:
+def claim_pod(name: str, claim_name: str, script: str, read_only: bool = False, node: str | None = None) -> dict:
     mount = {"name": "data", "mountPath": "/data", **({"readOnly": True} if read_only else {})}
+    placement = {"nodeSelector": {"kubernetes.io/hostname": node}} if node else {}
     return pod_spec(name, [sh_container("main", script, env=ENV, volumeMounts=[mount])],
-                    terminationGracePeriodSeconds=1,
+                    terminationGracePeriodSeconds=1, **placement,
                     volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": claim_name}}])
 
 
@@ -60,7 +77,8 @@ def test_default_class_is_local_path(srv):
 
 
 def test_data_survives_the_pod_and_the_claim_goes_with_its_volume(srv, ns):
-    apply(srv, [claim("notes"), claim_pod("writer", "notes", "echo kept-across-pods > /data/note && exec sleep 3600")], ns)
+    apply(srv, [claim("notes"), claim_pod("writer", "notes", "echo kept-across-pods > /data/note && exec sleep 3600",
+                                          node=srv.node_name)], ns)
     wait_running_ready(srv, "writer", ns)
     pv = bound_volume(srv, ns, "notes")
     c = get_json(srv, "pvc", "notes", ns)
@@ -88,7 +106,8 @@ def test_data_survives_the_pod_and_the_claim_goes_with_its_volume(srv, ns):
 
     # A new pod of the same claim, mounting it read-only, finds the data.
     delete_pod(srv, ns, "writer")
-    apply(srv, claim_pod("reader", "notes", "cat /data/note; touch /data/x || echo read-only; exec sleep 3600", read_only=True), ns)
+    apply(srv, claim_pod("reader", "notes", "cat /data/note; touch /data/x || echo read-only; exec sleep 3600",
+                         read_only=True, node=srv.node_name), ns)
     wait_running_ready(srv, "reader", ns)
     wait_for(lambda: "read-only" in srv.kubectl("logs", "reader", "-n", ns).stdout, timeout=30, what="reader output")
     assert srv.kubectl("logs", "reader", "-n", ns).stdout.splitlines()[0] == "kept-across-pods"
@@ -115,7 +134,8 @@ provisioner: caravel.dev/local-path
 reclaimPolicy: Retain
 volumeBindingMode: WaitForFirstConsumer
 """)
-    apply(srv, [claim("keep", storage_class="keep"), claim_pod("keeper", "keep", "echo precious > /data/f && exec sleep 3600")], ns)
+    apply(srv, [claim("keep", storage_class="keep"),
+                claim_pod("keeper", "keep", "echo precious > /data/f && exec sleep 3600", node=srv.node_name)], ns)
     wait_running_ready(srv, "keeper", ns)
     pv = bound_volume(srv, ns, "keep")
     name, directory = pv["metadata"]["name"], pv["spec"]["hostPath"]["path"]
@@ -141,11 +161,12 @@ kind: StorageClass
 metadata: {name: manual}
 provisioner: kubernetes.io/no-provisioner
 """)
-    apply(srv, [claim("static", storage_class="manual"), claim_pod("waiter", "static", "cat /data/seed; exec sleep 3600")], ns)
+    apply(srv, [claim("static", storage_class="manual"),
+                claim_pod("waiter", "static", "cat /data/seed; exec sleep 3600", node=srv.node_name)], ns)
     pod = wait_pod(srv, "waiter", ns, lambda p: any(c.get("reason") == "Unschedulable"
                                                    for c in p["status"].get("conditions") or []), what="Unschedulable")
     message = [c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled"][0]["message"]
-    assert message == "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.", message
+    assert message == "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.", message
 
     # An administrator's volume that matches is bound, and the pod then runs on it.
     seed = f"/tmp/{unique('e2e-pv', 6)}"
@@ -170,3 +191,26 @@ provisioner: kubernetes.io/no-provisioner
         srv.kubectl("delete", "storageclass", "manual", check=False)
         import shutil
         shutil.rmtree(seed, ignore_errors=True)
+
+
+def test_a_joined_node_holds_its_own_volumes(srv, ns, joined):
+    apply(srv, [claim("remote"), claim_pod("far", "remote", "echo on-the-joined-node > /data/f && exec sleep 3600",
+                                           node=JOINED)], ns)
+    wait_running_ready(srv, "far", ns)
+    pv = bound_volume(srv, ns, "remote")
+    directory = pv["spec"]["hostPath"]["path"]
+    assert directory.startswith(str(joined.root_dir / "storage")), directory
+    values = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"]
+    assert values == [JOINED]
+    wait_for(lambda: os.path.exists(os.path.join(directory, "f")), timeout=30, what="the file on the joined node")
+
+    # The data follows the claim to its node: a new pod of the claim lands there too.
+    delete_pod(srv, ns, "far")
+    apply(srv, claim_pod("again", "remote", "cat /data/f; exec sleep 3600"), ns)
+    pod = wait_running_ready(srv, "again", ns)
+    assert pod["spec"]["nodeName"] == JOINED
+    wait_for(lambda: "on-the-joined-node" in srv.kubectl("logs", "again", "-n", ns).stdout, timeout=30, what="again output")
+
+    delete_pod(srv, ns, "again")
+    srv.kubectl("delete", "pvc", "remote", "-n", ns)
+    wait_for(lambda: not os.path.exists(directory), timeout=90, what="the joined node's kubelet removed the directory")
