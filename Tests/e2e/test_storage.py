@@ -76,6 +76,30 @@ def test_default_class_is_local_path(srv):
     assert row[:6] == ["local-path", "(default)", "caravel.dev/local-path", "Delete", "WaitForFirstConsumer", "false"], row
 
 
+def test_explain_and_discovery(srv):
+    explained = srv.kubectl("explain", "pvc.spec").stdout
+    assert "PersistentVolumeClaimSpec" in explained and "accessModes" in explained, explained
+    resources = srv.kubectl("api-resources", "--no-headers").stdout.splitlines()
+    rows = {line.split()[0]: line.split() for line in resources}
+    assert rows["persistentvolumeclaims"][1:] == ["pvc", "v1", "true", "PersistentVolumeClaim"]
+    assert rows["persistentvolumes"][1:] == ["pv", "v1", "false", "PersistentVolume"]
+    assert rows["storageclasses"][1:] == ["sc", "storage.k8s.io/v1", "false", "StorageClass"]
+
+
+def test_deleting_a_namespace_takes_its_claims_and_their_volumes(srv, joined):
+    name = unique("storage-gone", 5)
+    srv.kubectl("create", "namespace", name)
+    apply(srv, [claim("data"), claim_pod("user", "data", "echo x > /data/x && exec sleep 3600", node=srv.node_name)], name)
+    wait_running_ready(srv, "user", name)
+    pv = bound_volume(srv, name, "data")
+    srv.kubectl("delete", "namespace", name, "--wait=false")
+    wait_for(lambda: srv.kubectl("get", "namespace", name, check=False).returncode != 0, timeout=120,
+             what="the namespace gone")
+    wait_for(lambda: srv.kubectl("get", "pv", pv["metadata"]["name"], check=False).returncode != 0, timeout=60,
+             what="its volume deleted")
+    wait_for(lambda: not os.path.exists(pv["spec"]["hostPath"]["path"]), timeout=60, what="its directory removed")
+
+
 def test_data_survives_the_pod_and_the_claim_goes_with_its_volume(srv, ns):
     apply(srv, [claim("notes"), claim_pod("writer", "notes", "echo kept-across-pods > /data/note && exec sleep 3600",
                                           node=srv.node_name)], ns)
