@@ -70,6 +70,10 @@ struct VolumeBinding: Sendable {
         }
         let free = volumeCache.list()
         for (claim, storageClass) in plan.waiting {
+            // Another pod of the claim was placed already: its node is the claim's.
+            if let selected = claim.annotations[LocalPathStorage.selectedNodeAnnotation], selected != node.name {
+                return "node(s) didn't find available persistent volumes to bind"
+            }
             if VolumeMatching.bestMatch(for: claim, among: free, fitsNode: { VolumeMatching.admits($0, node: node) }) != nil { continue }
             if canProvision(storageClass, on: node) { continue }
             return "node(s) didn't find available persistent volumes to bind"
