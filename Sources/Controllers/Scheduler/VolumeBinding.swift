@@ -51,7 +51,7 @@ struct VolumeBinding: Sendable {
                 plan.boundVolumes.append(pv)
                 continue
             }
-            let className = VolumeMatching.className(claim)
+            let className = StorageClassName.of(claim)
             if let storageClass = classCache.get(namespace: nil, name: className),
                storageClass["volumeBindingMode"]?.stringValue == "WaitForFirstConsumer" {
                 plan.waiting.append((claim, storageClass))

@@ -116,7 +116,7 @@ public struct PersistentVolumeClaimStrategy: ResourceStrategy {
         let capacity = volume.isEmpty ? "" : S.storage(object[path: ["status", "capacity"]])
         let modes = volume.isEmpty ? "" : VolumeAccessModes.abbreviated(object[path: ["status", "accessModes"]])
         return [
-            .string(object.name ?? ""), .string(phase), .string(volume), .string(capacity), .string(modes), .string(S.className(object)),
+            .string(object.name ?? ""), .string(phase), .string(volume), .string(capacity), .string(modes), .string(StorageClassName.of(object)),
             .string(S.unsetOr(spec["volumeAttributesClassName"])), .string(TableFormat.age(of: object, now: now)),
             .string(S.unsetOr(spec["volumeMode"])),
         ]
