@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from e2eutil import unique, wait_for
+from e2eutil import serve, unique, wait_for
 from kubeletutil import (KubeletProcess, apply, get_json, node_fixtures, node_kubeconfig, node_ready, pod_spec,
                          sh_container, wait_gone, wait_pod, wait_running_ready)
 
@@ -238,3 +238,21 @@ def test_a_joined_node_holds_its_own_volumes(srv, ns, joined):
     delete_pod(srv, ns, "again")
     srv.kubectl("delete", "pvc", "remote", "-n", ns)
     wait_for(lambda: not os.path.exists(directory), timeout=90, what="the joined node's kubelet removed the directory")
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    with serve(tmp_path_factory, "storage-fake", controllers=True, kubelet=True, extra_args=["--runtime", "fake"]) as s:
+        yield s
+
+
+def test_fake_runtime_mounts_a_claim_without_touching_the_disk(fake):
+    apply(fake, [claim("data"), claim_pod("sim", "data", "exec sleep 3600")], "default")
+    wait_running_ready(fake, "sim", "default")
+    pv = bound_volume(fake, "default", "data")
+    assert pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == [fake.node_name]
+    assert not os.path.exists(pv["spec"]["hostPath"]["path"])
+    delete_pod(fake, "default", "sim")
+    fake.kubectl("delete", "pvc", "data")
+    wait_for(lambda: fake.kubectl("get", "pv", pv["metadata"]["name"], check=False).returncode != 0, timeout=60,
+             what="the volume deleted")
