@@ -179,6 +179,21 @@ import Testing
             ["key": "kubernetes.io/hostname", "operator": "In", "values": ["node-a"]]]]])
     }
 
+    @Test func anImmediateClaimGetsTheFirstReadyNodeWithADirectory() async throws {
+        storageClass("now", provisioner: LocalPathStorage.provisioner, mode: "Immediate")
+        client.seed(["apiVersion": "v1", "kind": "Node", "metadata": ["name": "node-a", "labels": ["kubernetes.io/hostname": "node-a"],
+                                                                      "annotations": [LocalPathStorage.nodeDirectoryAnnotation: "/a"]],
+                     "status": ["conditions": [["type": "Ready", "status": "False"]]]], as: .core("nodes"), into: nodes)
+        node("node-b", directory: nil)
+        node("node-c", directory: "/c")
+        claim("data", className: "now", annotations: [LocalPathStorage.storageProvisionerAnnotation: LocalPathStorage.provisioner])
+        _ = try await provisioner.reconcile(key: "ns/data")
+        let pv = try #require(writes().first { $0.matches("create", "persistentvolumes") }?.object)
+        #expect(pv[path: ["spec", "nodeAffinity", "required", "nodeSelectorTerms"]]?.arrayValue?.first?[path: ["matchExpressions"]]
+                == [["key": "kubernetes.io/hostname", "operator": "In", "values": ["node-c"]]])
+        #expect(pv[path: ["spec", "hostPath", "path"]]?.stringValue?.hasPrefix("/c/pvc-") == true)
+    }
+
     @Test func theProvisionerWaitsForTheNodeOfAWaitForFirstConsumerClaim() async throws {
         storageClass("local-path", provisioner: LocalPathStorage.provisioner, mode: "WaitForFirstConsumer")
         node("node-a")
