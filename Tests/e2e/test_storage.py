@@ -8,6 +8,7 @@ keeps its pod Pending with the scheduler's message."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -84,6 +85,29 @@ def test_explain_and_discovery(srv):
     assert rows["persistentvolumeclaims"][1:] == ["pvc", "v1", "true", "PersistentVolumeClaim"]
     assert rows["persistentvolumes"][1:] == ["pv", "v1", "false", "PersistentVolume"]
     assert rows["storageclasses"][1:] == ["sc", "storage.k8s.io/v1", "false", "StorageClass"]
+
+
+def test_resource_quota_counts_claims_and_storage(srv):
+    name = unique("storage-quota", 5)
+    srv.kubectl("create", "namespace", name)
+    try:
+        srv.kubectl("create", "quota", "storage", "-n", name,
+                    "--hard=persistentvolumeclaims=3,requests.storage=100Mi,local-path.storageclass.storage.k8s.io/requests.storage=80Mi")
+        apply(srv, claim("first", storage="64Mi"), name)
+
+        def used():
+            return (get_json(srv, "resourcequota", "storage", name).get("status") or {}).get("used") or {}
+        wait_for(lambda: used() == {"persistentvolumeclaims": "1", "requests.storage": "64Mi",
+                                    "local-path.storageclass.storage.k8s.io/requests.storage": "64Mi"},
+                 timeout=30, what="quota usage of the claim")
+        cp = srv.kubectl("apply", "-n", name, "-f", "-", input=json.dumps(claim("second", storage="32Mi")), check=False)
+        assert cp.returncode != 0
+        assert ('persistentvolumeclaims "second" is forbidden: exceeded quota: storage, requested: '
+                "local-path.storageclass.storage.k8s.io/requests.storage=32Mi, used: "
+                "local-path.storageclass.storage.k8s.io/requests.storage=64Mi, limited: "
+                "local-path.storageclass.storage.k8s.io/requests.storage=80Mi") in cp.stderr, cp.stderr
+    finally:
+        srv.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 def test_deleting_a_namespace_takes_its_claims_and_their_volumes(srv, joined):
