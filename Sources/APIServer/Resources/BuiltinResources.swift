@@ -13,6 +13,8 @@ public enum BuiltinResources {
         EventStrategy(),
         LimitRangeStrategy(),
         ResourceQuotaStrategy(),
+        PersistentVolumeStrategy(),
+        PersistentVolumeClaimStrategy(),
         // apps/v1
         DeploymentStrategy(),
         ReplicaSetStrategy(),
@@ -27,6 +29,8 @@ public enum BuiltinResources {
         NetworkPolicyStrategy(),
         LeaseStrategy(),
         EndpointSliceStrategy(),
+        // storage.k8s.io/v1
+        StorageClassStrategy(),
         // rbac.authorization.k8s.io/v1, authorization.k8s.io/v1
         RoleStrategy(),
         ClusterRoleStrategy(),

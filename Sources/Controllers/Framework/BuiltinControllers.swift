@@ -27,6 +27,9 @@ enum BuiltinControllers {
             JobController.descriptor(client: client, workers: workers),
             TTLAfterFinishedController.descriptor(client: client),
             CronJobController.descriptor(client: client),
+            PersistentVolumeClaimBinder.descriptor(client: client, workers: workers),
+            PersistentVolumeReclaimer.descriptor(client: client, workers: workers),
+            LocalPathProvisioner.descriptor(client: client, workers: workers),
         ]
         if let pem = caPEM {
             controllers.append(RootCAPublisher.descriptor(client: client, caPEM: pem))
