@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// What the pods bound to each node use (Secrets, ConfigMaps, ServiceAccounts), kept current
+/// What the pods bound to each node use (Secrets, ConfigMaps, claims, ServiceAccounts), kept current
 /// from the store's pod watch, as Kubernetes' node authorizer keeps its graph. A "yes" from it
 /// is final; a "no" may only mean the watch has not caught up with a pod bound a moment ago,
 /// so `NodeAuthorizer` then reads the store before it refuses. A kubelet's routine reads thus
@@ -75,6 +75,7 @@ public final class NodeAuthorizationGraph: Service, Sendable {
         bump("serviceaccounts", e.serviceAccount)
         for name in e.references.secrets { bump("secrets", name) }
         for name in e.references.configMaps { bump("configmaps", name) }
+        for name in e.references.claims { bump("persistentvolumeclaims", name) }
     }
 
     /// Lists the pods, then follows the watch; lists again when the watch's history is gone.
