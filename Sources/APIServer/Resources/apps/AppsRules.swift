@@ -1,7 +1,7 @@
 import Foundation
 import KubeModel
 
-/// Rules Deployments and ReplicaSets share.
+/// Rules the apps/v1 workload kinds share.
 enum AppsRules {
     typealias K = ResourceKit
 
@@ -14,19 +14,19 @@ enum AppsRules {
     }
 
     /// replicas, minReadySeconds, selector (required, non-empty, valid) and the template.
-    static func validateControllerSpec(_ spec: JSONValue) -> [FieldError] {
+    static func validateControllerSpec(_ spec: JSONValue, kind: String = "ReplicaSet") -> [FieldError] {
         var errs = K.nonnegative(spec["replicas"], "spec.replicas")
         errs += K.nonnegative(spec["minReadySeconds"], "spec.minReadySeconds")
         let selector = spec["selector"].flatMap { $0.isNull ? nil : $0 }
         if let selector {
             errs += K.validateLabelSelector(selector, "spec.selector")
             if K.selectorIsEmpty(selector) {
-                errs.append(.invalid("spec.selector", FieldError.show(selector), "empty selector is invalid for deployment"))
+                errs.append(.invalid("spec.selector", FieldError.show(selector), "empty selector is invalid for \(kind == "ReplicaSet" ? "deployment" : kind.lowercased())"))
             }
         } else {
             errs.append(.required("spec.selector", ""))
         }
-        errs += PodSpecValidation.validateTemplateForController(spec["template"], selector: selector, path: "spec.template", kind: "ReplicaSet")
+        errs += PodSpecValidation.validateTemplateForController(spec["template"], selector: selector, path: "spec.template", kind: kind)
         return errs
     }
 
