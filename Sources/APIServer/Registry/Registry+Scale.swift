@@ -5,19 +5,17 @@ extension Registry {
                                                    namespaced: true, schemaNames: ["v1": "io.k8s.api.autoscaling.v1.Scale"])
 
     /// The autoscaling/v1 Scale view of an object with `spec.replicas`.
-    static func scale(of object: JSONValue) -> JSONValue {
+    static func scale(of object: JSONValue, _ strategy: any ResourceStrategy) -> JSONValue {
         var meta: JSONValue = [:]
         for k in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] { meta[k] = object.metadata[k] }
         var status: JSONValue = ["replicas": object[path: ["status", "replicas"]] ?? .int(0)]
-        if let sel = object[path: ["spec", "selector"]], let parsed = try? LabelSelector.fromJSON(sel) {
-            status["selector"] = .string(parsed.description)
-        }
+        if let selector = strategy.scaleSelector(of: object) { status["selector"] = .string(selector) }
         return ["kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": meta,
                 "spec": ["replicas": object[path: ["spec", "replicas"]] ?? .int(0)], "status": status]
     }
 
     public func getScale(_ strategy: any ResourceStrategy, namespace: String?, name: String) async throws(APIError) -> JSONValue {
-        Self.scale(of: try await current(strategy, namespace: namespace, name: name).object)
+        Self.scale(of: try await current(strategy, namespace: namespace, name: name).object, strategy)
     }
 
     /// PUT or PATCH of `/scale`: only `spec.replicas` of the object changes.
@@ -25,7 +23,7 @@ extension Registry {
                             options: WriteOptions, change: @escaping @Sendable (JSONValue) throws -> JSONValue) async throws(APIError) -> WriteResult {
         let scaleDef = Self.scaleDefinition
         let result = try await guaranteedUpdate(strategy, version: version, namespace: namespace, name: name, target: .main, options: options) { current in
-            let requested = try change(Self.scale(of: current))
+            let requested = try change(Self.scale(of: current, strategy))
             if let k = requested["kind"]?.stringValue, k != "Scale" {
                 throw APIError.badRequest("the kind in the request body (\"\(k)\") does not match the expected kind Scale")
             }
@@ -41,6 +39,6 @@ extension Registry {
             if let rv = requested.resourceVersion, !rv.isEmpty { updated[path: ["metadata", "resourceVersion"]] = .string(rv) }
             return updated
         }
-        return WriteResult(object: Self.scale(of: result.object), code: 200, warnings: result.warnings)
+        return WriteResult(object: Self.scale(of: result.object, strategy), code: 200, warnings: result.warnings)
     }
 }

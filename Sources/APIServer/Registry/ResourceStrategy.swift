@@ -49,6 +49,9 @@ public protocol ResourceStrategy: Sendable {
     /// The subresources served (`.status`, `.scale` or the kind's own); a subresource the
     /// definition lists without a handler answers 405.
     var subresourceHandlers: [SubresourceHandler] { get }
+    /// The `status.selector` of the kind's Scale: the label selector string of its pods
+    /// (default: `spec.selector` read as a LabelSelector).
+    func scaleSelector(of object: JSONValue) -> String?
     /// Serves the kind without the store (nil: the registry serves it).
     var storage: ResourceStorage? { get }
     /// Seconds a DELETE leaves the object marked before it goes; nil deletes at once unless
@@ -77,6 +80,10 @@ extension ResourceStrategy {
     public func selectableField(_ field: String, of object: JSONValue) -> String?? { nil }
     public var subresourceHandlers: [SubresourceHandler] { [] }
     public var storage: ResourceStorage? { nil }
+    public func scaleSelector(of object: JSONValue) -> String? {
+        guard let sel = object[path: ["spec", "selector"]], let parsed = try? LabelSelector.fromJSON(sel) else { return nil }
+        return parsed.description
+    }
     public func deletionGracePeriod(of object: JSONValue, options: DeleteOptions) -> Int64? { nil }
     public func prepareForDeletion(_ object: inout JSONValue) {}
     public func allocate(_ object: inout JSONValue, old: JSONValue?, name: String, environment: ServerEnvironment) throws(APIError) -> AllocationTicket? { nil }

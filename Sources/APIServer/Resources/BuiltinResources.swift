@@ -13,9 +13,13 @@ public enum BuiltinResources {
         EventStrategy(),
         LimitRangeStrategy(),
         ResourceQuotaStrategy(),
+        ReplicationControllerStrategy(),
         // apps/v1
         DeploymentStrategy(),
         ReplicaSetStrategy(),
+        DaemonSetStrategy(),
+        StatefulSetStrategy(),
+        ControllerRevisionStrategy(),
         // autoscaling/v2 (+v1)
         HorizontalPodAutoscalerStrategy(),
         // policy/v1

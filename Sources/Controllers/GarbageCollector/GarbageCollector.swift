@@ -19,6 +19,10 @@ public struct GarbageCollector: Reconciler {
         .init(kind: "Pod", path: .core("pods")),
         .init(kind: "ReplicaSet", path: ResourcePath(group: "apps", version: "v1", plural: "replicasets")),
         .init(kind: "Deployment", path: ResourcePath(group: "apps", version: "v1", plural: "deployments")),
+        .init(kind: "DaemonSet", path: ResourcePath(group: "apps", version: "v1", plural: "daemonsets")),
+        .init(kind: "StatefulSet", path: ResourcePath(group: "apps", version: "v1", plural: "statefulsets")),
+        .init(kind: "ControllerRevision", path: ResourcePath(group: "apps", version: "v1", plural: "controllerrevisions")),
+        .init(kind: "ReplicationController", path: .core("replicationcontrollers")),
     ]
 
     let client: any ResourceClient
@@ -31,7 +35,7 @@ public struct GarbageCollector: Reconciler {
         self.enqueue = enqueue
     }
 
-    /// Watches pods, ReplicaSets and Deployments into one owner graph.
+    /// Watches the workload kinds and their pods and revisions into one owner graph.
     static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
         ControllerDescriptor(name: "garbagecollector", workers: workers) { wiring in
             let graph = OwnerGraph(resources.map { ($0, wiring.cache($0.path)) })

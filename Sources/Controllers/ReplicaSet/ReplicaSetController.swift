@@ -5,22 +5,25 @@ import KubeModel
 /// Keeps `spec.replicas` active pods matching each ReplicaSet's selector (Kubernetes'
 /// replicaset controller): adopts matching orphans, releases owned pods that stopped matching,
 /// creates pods from the template or deletes the least useful surplus, and reports counts
-/// through `/status`. One step per reconcile, read from the informer caches.
+/// through `/status`. One step per reconcile, read from the informer caches. The same logic
+/// runs ReplicationControllers (`kind`).
 public struct ReplicaSetController: Reconciler {
     static let resource = ResourcePath(group: "apps", version: "v1", plural: "replicasets")
     static let podResource = ResourcePath.core("pods")
     /// Pods created or deleted by one reconcile at most (Kubernetes' `burstReplicas`).
     static let burst = 500
 
+    let kind: ReplicaOwnerKind
     let client: any ResourceClient
     let replicaSets: ObjectCache
     let pods: ObjectCache
     let expectations: Expectations
     let now: @Sendable () -> Date
-    var recorder: EventRecorder { EventRecorder(client: client, component: "replicaset-controller") }
+    var recorder: EventRecorder { EventRecorder(client: client, component: "\(kind.controllerName)-controller") }
 
-    init(client: any ResourceClient, replicaSets: ObjectCache, pods: ObjectCache, expectations: Expectations = Expectations(),
-         now: @escaping @Sendable () -> Date = { Date() }) {
+    init(kind: ReplicaOwnerKind = .replicaSet, client: any ResourceClient, replicaSets: ObjectCache, pods: ObjectCache,
+         expectations: Expectations = Expectations(), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.kind = kind
         self.client = client
         self.replicaSets = replicaSets
         self.pods = pods
@@ -30,14 +33,14 @@ public struct ReplicaSetController: Reconciler {
 
     /// Watches ReplicaSets and pods: a pod wakes its controlling ReplicaSet (an orphan, every
     /// ReplicaSet selecting it); pod creations and deletions seen settle the expectations.
-    static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
-        ControllerDescriptor(name: "replicaset", workers: workers) { wiring in
+    static func descriptor(_ kind: ReplicaOwnerKind = .replicaSet, client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: kind.controllerName, workers: workers) { wiring in
             let expectations = Expectations()
-            let replicaSets = wiring.cache(resource)
-            wiring.watchOwn(resource)
-            wiring.watch(podResource, ControllerEvents.dependentHandler(ownerKind: "ReplicaSet", owners: replicaSets,
+            let replicaSets = wiring.cache(kind.resource)
+            wiring.watchOwn(kind.resource)
+            wiring.watch(podResource, ControllerEvents.dependentHandler(ownerKind: kind.kind, owners: replicaSets,
                                                                         expectations: expectations, enqueue: wiring.enqueue))
-            return ReplicaSetController(client: client, replicaSets: replicaSets, pods: wiring.cache(podResource),
+            return ReplicaSetController(kind: kind, client: client, replicaSets: replicaSets, pods: wiring.cache(podResource),
                                         expectations: expectations)
         }
     }
@@ -86,7 +89,7 @@ public struct ReplicaSetController: Reconciler {
 
     private func adopt(_ pod: JSONValue, rs: JSONValue) async throws -> JSONValue {
         var refs = pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []
-        refs.append(ObjectRules.ownerReference(to: rs, apiVersion: "apps/v1", kind: "ReplicaSet"))
+        refs.append(ObjectRules.ownerReference(to: rs, apiVersion: kind.apiVersion, kind: kind.kind))
         return try await patchOwners(pod, refs)
     }
 
@@ -120,7 +123,7 @@ public struct ReplicaSetController: Reconciler {
     /// quota or admission error costs one request instead of hundreds.
     private func createPods(_ count: Int, rs: JSONValue, key: String) async throws {
         await expectations.expect(key, adds: count)
-        let pod = Self.pod(for: rs)
+        let pod = Self.pod(for: rs, kind: kind)
         let path = Self.podResource.inNamespace(rs.namespace).path
         var remaining = count
         var batch = 1
@@ -132,11 +135,11 @@ public struct ReplicaSetController: Reconciler {
                     group.addTask {
                         do {
                             let created = try await client.create(path, pod)
-                            await recorder.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", reason: "SuccessfulCreate",
+                            await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, reason: "SuccessfulCreate",
                                                   message: "Created pod: \(created.name ?? "")")
                             return nil
                         } catch {
-                            await recorder.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", type: "Warning", reason: "FailedCreate",
+                            await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, type: "Warning", reason: "FailedCreate",
                                                   message: "Error creating: \(error)")
                             return error
                         }
@@ -167,7 +170,7 @@ public struct ReplicaSetController: Reconciler {
                 group.addTask {
                     do {
                         try await client.delete(path, options: options)
-                        await recorder.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", reason: "SuccessfulDelete",
+                        await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, reason: "SuccessfulDelete",
                                               message: "Deleted pod: \(pod.name ?? "")")
                         return nil
                     } catch { return error }
@@ -185,12 +188,12 @@ public struct ReplicaSetController: Reconciler {
         if let firstError { throw firstError }
     }
 
-    /// A new pod from the ReplicaSet's template, controlled by it.
-    static func pod(for rs: JSONValue) -> JSONValue {
+    /// A new pod from the ReplicaSet's (or ReplicationController's) template, controlled by it.
+    static func pod(for rs: JSONValue, kind: ReplicaOwnerKind = .replicaSet) -> JSONValue {
         let template = rs[path: ["spec", "template"]] ?? .object([:])
         var meta: JSONValue = [
             "generateName": .string((rs.name ?? "") + "-"),
-            "ownerReferences": [ObjectRules.ownerReference(to: rs, apiVersion: "apps/v1", kind: "ReplicaSet")],
+            "ownerReferences": [ObjectRules.ownerReference(to: rs, apiVersion: kind.apiVersion, kind: kind.kind)],
         ]
         if let ns = rs.namespace { meta["namespace"] = .string(ns) }
         if let labels = template[path: ["metadata", "labels"]] { meta["labels"] = labels }
@@ -225,7 +228,7 @@ public struct ReplicaSetController: Reconciler {
             if conditions != had { status["conditions"] = conditions.isEmpty ? .null : .array(conditions) }
         }
         if status != before {
-            let path = Self.resource.inNamespace(rs.namespace).named(rs.name ?? "")
+            let path = kind.resource.inNamespace(rs.namespace).named(rs.name ?? "")
             var sub = path
             sub.subresource = "status"
             do { _ = try await client.patch(sub.path, ["status": status], type: .merge) } catch let e as KubeAPIError where e.isNotFound {}
