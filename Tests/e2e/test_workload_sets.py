@@ -1,0 +1,157 @@
+"""DaemonSets, StatefulSets and ReplicationControllers with the real kubectl and real
+processes: a server with its controllers and built-in node plus a second node joined as its
+own `caravel kubelet` process (both with the process runtime). A DaemonSet runs one pod on
+each node and rolls a new image out and back (`kubectl rollout status|history|undo ds/x`); a
+3-replica OrderedReady StatefulSet comes up in ordinal order and a partitioned rollout updates
+only the ordinals at or above the partition; `kubectl scale rc` scales a ReplicationController.
+Every pod is deleted through the API and its processes waited for before the nodes stop."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+
+import pytest
+
+from e2eutil import caravel_bin, unique, wait_for
+from kubeletutil import (IS_ROOT, KubeletProcess, get_json, kill_pids, list_json, namespace_on, node_kubeconfig,
+                         node_ready, parse_time, pids_with, serve, sh_container, wait_no_pids)
+
+pytestmark = pytest.mark.skipif(not IS_ROOT, reason="process-runtime pods need root (CI runs as root)")
+
+TOKEN = unique("e2e-sets", 8)
+JOINED = "sets-joined"
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    with serve(tmp_path_factory, "sets", controllers=True, kubelet=True) as s:
+        yield s
+    kill_pids(TOKEN)
+
+
+@pytest.fixture(scope="module")
+def joined(srv, tmp_path_factory):
+    base = tmp_path_factory.mktemp("sets-kubelet")
+    kubelet = KubeletProcess(node_kubeconfig(srv, JOINED, base / "node.kubeconfig"), JOINED, base / "root",
+                             base / "kubelet.log").start()
+    try:
+        wait_for(lambda: node_ready(get_json(srv, "node", JOINED)), timeout=120, what=f"node {JOINED} Ready")
+        yield kubelet
+    finally:
+        kubelet.stop()
+        subprocess.run([str(caravel_bin()), "killall", "--root-dir", str(base / "root")], capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def ns(srv, joined):
+    with namespace_on(srv, "sets") as namespace:
+        yield namespace
+        srv.kubectl("delete", "daemonsets,statefulsets,replicationcontrollers", "--all", "-n", namespace, "--wait=false",
+                    check=False)
+        srv.kubectl("delete", "pods", "--all", "-n", namespace, "--wait=false", check=False)
+        with contextlib.suppress(AssertionError):
+            wait_for(lambda: not list_json(srv, "pods", namespace), timeout=120, what="pods deleted")
+        with contextlib.suppress(AssertionError):
+            wait_no_pids(TOKEN, timeout=60)
+
+
+def apply(srv, ns: str, obj: dict) -> None:
+    srv.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(obj))
+
+
+def template(app: str, image: str) -> dict:
+    c = sh_container("main", "sleep 3600", env=[{"name": "E2E_TOKEN", "value": TOKEN}])
+    c["image"] = image
+    return {"metadata": {"labels": {"app": app}}, "spec": {"containers": [c], "terminationGracePeriodSeconds": 2}}
+
+
+def images(srv, ns: str, app: str) -> dict[str, str]:
+    return {p["metadata"]["name"]: p["spec"]["containers"][0]["image"]
+            for p in list_json(srv, "pods", ns, "-l", f"app={app}") if not p["metadata"].get("deletionTimestamp")}
+
+
+def rollout_status(srv, ns: str, target: str) -> str:
+    return srv.kubectl("rollout", "status", target, "-n", ns, "--timeout=240s", timeout=260).stdout
+
+
+def test_daemonset_runs_on_both_nodes_and_rolls_out_and_back(srv, ns):
+    apply(srv, ns, {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "prep"},
+                    "spec": {"selector": {"matchLabels": {"app": "prep"}}, "template": template("prep", "busybox:1.36")}})
+    assert "successfully rolled out" in rollout_status(srv, ns, "ds/prep")
+    pods = list_json(srv, "pods", ns, "-l", "app=prep")
+    assert sorted(p["spec"]["nodeName"] for p in pods) == sorted([srv.node_name, JOINED])
+    header, row = srv.kubectl("get", "ds", "prep", "-n", ns).stdout.splitlines()
+    assert header.split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE", "SELECTOR", "AGE"]
+    assert row.split()[:7] == ["prep", "2", "2", "2", "2", "2", "<none>"]
+    wait_for(lambda: len(pids_with(TOKEN)) >= 2, timeout=60, what="a daemon process per node")
+
+    srv.kubectl("set", "image", "ds/prep", "main=busybox:1.37", "-n", ns)
+    assert "successfully rolled out" in rollout_status(srv, ns, "ds/prep")
+    wait_for(lambda: sorted(images(srv, ns, "prep").values()) == ["busybox:1.37"] * 2, timeout=120, what="new image on both nodes")
+    history = srv.kubectl("rollout", "history", "ds/prep", "-n", ns).stdout
+    assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["1", "2"], history
+    revisions = list_json(srv, "controllerrevisions", ns)
+    assert sorted(r["revision"] for r in revisions) == [1, 2]
+    assert all(r["metadata"]["ownerReferences"][0]["kind"] == "DaemonSet" for r in revisions)
+
+    srv.kubectl("rollout", "undo", "ds/prep", "-n", ns)
+    assert "successfully rolled out" in rollout_status(srv, ns, "ds/prep")
+    wait_for(lambda: sorted(images(srv, ns, "prep").values()) == ["busybox:1.36"] * 2, timeout=120, what="old image back")
+    # The first template's revision is renumbered, not copied.
+    assert sorted(r["revision"] for r in list_json(srv, "controllerrevisions", ns)) == [2, 3]
+
+
+def test_statefulset_comes_up_in_order_and_a_partitioned_rollout_stops_at_the_partition(srv, ns):
+    apply(srv, ns, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
+                    "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 80}]}})
+    apply(srv, ns, {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+                    "spec": {"replicas": 3, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                             "template": template("db", "busybox:1.36")}})
+    rollout_status(srv, ns, "sts/db")
+    wait_for(lambda: get_json(srv, "sts", "db", ns).get("status", {}).get("readyReplicas") == 3, timeout=240, what="3 ready")
+    pods = {p["metadata"]["name"]: p for p in list_json(srv, "pods", ns, "-l", "app=db")}
+    assert sorted(pods) == ["db-0", "db-1", "db-2"]
+    for i in range(3):
+        p = pods[f"db-{i}"]
+        assert p["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] == f"db-{i}"
+        assert p["metadata"]["labels"]["apps.kubernetes.io/pod-index"] == str(i)
+        assert p["spec"]["hostname"] == f"db-{i}" and p["spec"]["subdomain"] == "db"
+
+    def ready_at(p: dict) -> float:
+        return parse_time(next(c["lastTransitionTime"] for c in p["status"]["conditions"] if c["type"] == "Ready"))
+
+    # OrderedReady: each pod was created only once the one before it was Ready.
+    for i in (1, 2):
+        assert parse_time(pods[f"db-{i}"]["metadata"]["creationTimestamp"]) >= ready_at(pods[f"db-{i - 1}"]) - 1
+    header = srv.kubectl("get", "sts", "-n", ns).stdout.splitlines()
+    assert header[0].split() == ["NAME", "READY", "AGE"] and header[1].split()[:2] == ["db", "3/3"]
+
+    srv.kubectl("patch", "sts", "db", "-n", ns, "-p", json.dumps({"spec": {"updateStrategy": {"rollingUpdate": {"partition": 2}}}}))
+    srv.kubectl("set", "image", "sts/db", "main=busybox:1.37", "-n", ns)
+    out = rollout_status(srv, ns, "sts/db")
+    assert "partitioned roll out complete: 1 new pods have been updated" in out, out
+    wait_for(lambda: images(srv, ns, "db") == {"db-0": "busybox:1.36", "db-1": "busybox:1.36", "db-2": "busybox:1.37"},
+             timeout=180, what="only db-2 updated")
+    status = get_json(srv, "sts", "db", ns)["status"]
+    assert status["updatedReplicas"] == 1 and status["currentRevision"] != status["updateRevision"]
+    assert [line.split()[0] for line in srv.kubectl("rollout", "history", "sts/db", "-n", ns).stdout.splitlines()[2:]
+            if line.strip()] == ["1", "2"]
+
+
+def test_scale_replicationcontroller(srv, ns):
+    apply(srv, ns, {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "legacy"},
+                    "spec": {"replicas": 1, "template": template("legacy", "busybox:1.36")}})
+    wait_for(lambda: get_json(srv, "rc", "legacy", ns).get("status", {}).get("readyReplicas") == 1, timeout=120, what="1 ready")
+    srv.kubectl("scale", "rc", "legacy", "--replicas=3", "-n", ns)
+    wait_for(lambda: get_json(srv, "rc", "legacy", ns).get("status", {}).get("readyReplicas") == 3, timeout=180, what="3 ready")
+    pods = list_json(srv, "pods", ns, "-l", "app=legacy")
+    assert len(pods) == 3
+    assert all(p["metadata"]["ownerReferences"][0]["kind"] == "ReplicationController" for p in pods)
+    header, row = srv.kubectl("get", "rc", "legacy", "-n", ns, "-o", "wide").stdout.splitlines()
+    assert header.split() == ["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
+    assert row.split()[:4] == ["legacy", "3", "3", "3"] and row.split()[-1] == "app=legacy"
+    srv.kubectl("scale", "rc", "legacy", "--replicas=1", "-n", ns)
+    wait_for(lambda: len([p for p in list_json(srv, "pods", ns, "-l", "app=legacy") if not p["metadata"].get("deletionTimestamp")]) == 1,
+             timeout=120, what="scaled to 1")
