@@ -14,6 +14,8 @@ public enum BuiltinResources {
         LimitRangeStrategy(),
         ResourceQuotaStrategy(),
         ReplicationControllerStrategy(),
+        PersistentVolumeStrategy(),
+        PersistentVolumeClaimStrategy(),
         // apps/v1
         DeploymentStrategy(),
         ReplicaSetStrategy(),
@@ -28,6 +30,8 @@ public enum BuiltinResources {
         NetworkPolicyStrategy(),
         LeaseStrategy(),
         EndpointSliceStrategy(),
+        // storage.k8s.io/v1
+        StorageClassStrategy(),
         // rbac.authorization.k8s.io/v1, authorization.k8s.io/v1
         RoleStrategy(),
         ClusterRoleStrategy(),
