@@ -133,17 +133,19 @@ import Testing
     }
 
     @Test func scaledDownClaimsGoWithTheirPodWhenAsked() async throws {
-        let set = statefulSet(replicas: 1, claims: true, retention: ["whenDeleted": "Retain", "whenScaled": "Delete"])
+        let set = statefulSet(replicas: 1, claims: true, retention: ["whenDeleted": "Delete", "whenScaled": "Delete"])
         for i in 0..<2 {
             pod(i, of: set, revision: updateRevision(set))
             client.tracker.add(["apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                                "metadata": ["name": .string("data-db-\(i)"), "namespace": "default"]],
+                                "metadata": ["name": .string("data-db-\(i)"), "namespace": "default",
+                                             "ownerReferences": [StatefulPodIdentity.ownerReference(to: set, kind: "StatefulSet", apiVersion: "apps/v1")]]],
                                to: StatefulSetController.claimResource)
         }
         _ = try await controller().reconcile(key: "default/db")
         let patch = try #require(client.actions().first { $0.matches("patch", "persistentvolumeclaims") })
         #expect(patch.name == "data-db-1")
-        #expect(patch.object?[path: ["metadata", "ownerReferences"]]?.arrayValue?.first?["kind"] == "Pod")
+        // The pod takes the claim over from the set, so the claim goes with the pod.
+        #expect(patch.object?[path: ["metadata", "ownerReferences"]]?.arrayValue?.map { $0["kind"] } == ["Pod"])
         #expect(deletedPods() == ["db-1"])
     }
 }

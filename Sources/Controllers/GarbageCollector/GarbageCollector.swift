@@ -23,6 +23,7 @@ public struct GarbageCollector: Reconciler {
         .init(kind: "StatefulSet", path: ResourcePath(group: "apps", version: "v1", plural: "statefulsets")),
         .init(kind: "ControllerRevision", path: ResourcePath(group: "apps", version: "v1", plural: "controllerrevisions")),
         .init(kind: "ReplicationController", path: .core("replicationcontrollers")),
+        .init(kind: "PersistentVolumeClaim", path: .core("persistentvolumeclaims")),
     ]
 
     let client: any ResourceClient

@@ -143,8 +143,8 @@ public struct StatefulSetController: Reconciler {
         } catch let e as KubeAPIError where e.isAlreadyExists {}
     }
 
-    /// Deletes a pod; a condemned one first hands its claims to itself when the set deletes
-    /// claims on scale-down, so the garbage collector removes them with it.
+    /// Deletes a pod; a condemned one first takes its claims over from the set when the set
+    /// deletes claims on scale-down, so the garbage collector removes them with it.
     private func deletePod(_ pod: JSONValue, set: JSONValue, condemned: Bool, key: String) async throws {
         let setName = set.name ?? ""
         if condemned, StatefulPodIdentity.retention(set, "whenScaled") == "Delete", let ordinal = StatefulPodIdentity.ordinal(of: pod, set: setName) {
@@ -153,7 +153,8 @@ public struct StatefulSetController: Reconciler {
                 let path = Self.claimResource.inNamespace(set.namespace).named(name).path
                 do {
                     let claim = try await client.get(path)
-                    var refs = claim[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []
+                    // The pod alone owns it now: with the set still an owner the collector would keep it.
+                    var refs = (claim[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).filter { $0["uid"]?.stringValue != set.uid }
                     guard !refs.contains(where: { $0["uid"]?.stringValue == pod.uid }) else { continue }
                     refs.append(StatefulPodIdentity.ownerReference(to: pod, kind: "Pod", apiVersion: "v1"))
                     _ = try await client.patch(path, ["metadata": ["ownerReferences": .array(refs)]], type: .merge)
