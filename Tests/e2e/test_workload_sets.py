@@ -103,6 +103,28 @@ def test_daemonset_runs_on_both_nodes_and_rolls_out_and_back(srv, ns):
     assert sorted(r["revision"] for r in list_json(srv, "controllerrevisions", ns)) == [2, 3]
 
 
+def test_a_node_joining_gets_its_daemon_pod_and_a_removed_node_loses_it(srv, ns, tmp_path):
+    apply(srv, ns, {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+                    "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template("agent", "busybox:1.36")}})
+    assert "successfully rolled out" in rollout_status(srv, ns, "ds/agent")
+    assert get_json(srv, "ds", "agent", ns)["status"]["desiredNumberScheduled"] == 2
+    late = "sets-late"
+    kubelet = KubeletProcess(node_kubeconfig(srv, late, tmp_path / "late.kubeconfig"), late, tmp_path / "root",
+                             tmp_path / "kubelet.log", extra_args=["--runtime", "fake"]).start()
+    try:
+        wait_for(lambda: node_ready(get_json(srv, "node", late)), timeout=120, what=f"node {late} Ready")
+        wait_for(lambda: get_json(srv, "ds", "agent", ns)["status"].get("numberReady") == 3, timeout=120,
+                 what="a ready daemon pod on the new node too")
+        assert late in {p["spec"].get("nodeName") for p in list_json(srv, "pods", ns, "-l", "app=agent")}
+    finally:
+        kubelet.stop()
+    srv.kubectl("delete", "node", late)
+    wait_for(lambda: late not in {p["spec"].get("nodeName") for p in list_json(srv, "pods", ns, "-l", "app=agent")},
+             timeout=120, what="the removed node's daemon pod gone")
+    status = get_json(srv, "ds", "agent", ns)["status"]
+    assert status["desiredNumberScheduled"] == 2 and status["currentNumberScheduled"] == 2
+
+
 def test_statefulset_comes_up_in_order_and_a_partitioned_rollout_stops_at_the_partition(srv, ns):
     apply(srv, ns, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
                     "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 80}]}})

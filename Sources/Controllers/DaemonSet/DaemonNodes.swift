@@ -93,7 +93,7 @@ struct DaemonNodes {
             if surgeAllowed, let newest = entry.active.first(where: isNew), !isNew(entry.active[0]) { keep.append(newest) }
             plan.delete += entry.active.filter { pod in !keep.contains { $0.uid == pod.uid } }
         }
-        plan.delete += stranded.filter(ObjectRules.isActive)
+        plan.delete += stranded.filter { !ObjectRules.isTerminating($0) }
         return plan
     }
 

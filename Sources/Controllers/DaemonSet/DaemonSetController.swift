@@ -120,9 +120,13 @@ public struct DaemonSetController: Reconciler {
                 firstError = firstError ?? error
             }
         }
+        let nodeNames = Set(nodes.list().compactMap(\.name))
         for pod in plan.delete {
             let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
-            let options: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions", "preconditions": ["uid": .string(pod.uid ?? "")]]
+            var options: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions", "preconditions": ["uid": .string(pod.uid ?? "")]]
+            // No kubelet will confirm the end of a pod whose node is gone: delete it at once,
+            // as Kubernetes' pod garbage collector does.
+            if let node = DaemonPlacement.node(of: pod), !nodeNames.contains(node) { options["gracePeriodSeconds"] = 0 }
             do {
                 _ = try await client.delete(path, options: options)
                 await recorder.record(ds, apiVersion: "apps/v1", kind: "DaemonSet", reason: "SuccessfulDelete",
