@@ -27,6 +27,9 @@ enum BuiltinControllers {
             ServiceAccountController.descriptor(client: client),
             HorizontalPodAutoscalerController.descriptor(client: client, options: options.autoscaling, workers: workers, logger: logger),
             DisruptionController.descriptor(client: client, workers: workers),
+            PersistentVolumeClaimBinder.descriptor(client: client, workers: workers),
+            PersistentVolumeReclaimer.descriptor(client: client, workers: workers),
+            LocalPathProvisioner.descriptor(client: client, workers: workers),
         ]
         if let pem = caPEM {
             controllers.append(RootCAPublisher.descriptor(client: client, caPEM: pem))

@@ -22,10 +22,13 @@ public struct Scheduler: Reconciler {
     let nodes: ObjectCache
     let assumed: AssumedPods
     let backoff: UnschedulableBackoff
+    /// The pods' PersistentVolumeClaims (nil: pods are placed as if they had none).
+    let volumes: VolumeBinding?
 
-    init(client: any ResourceClient, pods: ObjectCache, nodes: ObjectCache,
+    init(client: any ResourceClient, pods: ObjectCache, nodes: ObjectCache, volumes: VolumeBinding? = nil,
          assumed: AssumedPods = AssumedPods(), backoff: UnschedulableBackoff = UnschedulableBackoff()) {
         self.client = client
+        self.volumes = volumes
         self.pods = pods
         self.nodes = nodes
         self.assumed = assumed
@@ -39,7 +42,8 @@ public struct Scheduler: Reconciler {
             let pods = wiring.cache(podResource)
             wiring.watch(podResource, podHandler(pods: pods, enqueue: wiring.enqueue))
             wiring.watch(nodeResource, nodeHandler(pods: pods, enqueue: wiring.enqueue))
-            return Scheduler(client: client, pods: pods, nodes: wiring.cache(nodeResource))
+            return Scheduler(client: client, pods: pods, nodes: wiring.cache(nodeResource),
+                             volumes: VolumeBinding.wire(wiring, pods: pods))
         }
     }
 
@@ -48,8 +52,20 @@ public struct Scheduler: Reconciler {
             backoff.forget(key)
             return .done
         }
-        switch SchedulingScore.schedule(pod: pod, nodes: snapshot()) {
+        let nodes = snapshot()
+        var plan = VolumeBinding.Plan()
+        if let volumes {
+            switch volumes.plan(for: pod) {
+            case .success(let p): plan = p
+            case .failure(let e):
+                try await recordUnschedulable(pod, message: "0/\(nodes.count) nodes are available: \(e.message).")
+                return .requeue(after: backoff.next(key))
+            }
+        }
+        let volumeFailure = { (info: NodeInfo) in plan.isEmpty ? nil : volumes?.failure(plan, on: info.node) }
+        switch SchedulingScore.schedule(pod: pod, nodes: nodes, extraFilter: volumeFailure) {
         case .bind(let node):
+            if !plan.waiting.isEmpty { try await volumes?.selectNode(node, for: plan, client: client) }
             try await bind(pod, to: node, key: key)
             backoff.forget(key)
             return .done

@@ -17,16 +17,19 @@ enum SchedulingScore {
     static let defaultMemory: Int64 = 200 * 1024 * 1024
 
     /// Filters every node, scores the feasible ones and picks the best, ties going to the
-    /// smallest name so that equal clusters give equal answers.
-    static func schedule(pod: JSONValue, nodes: [NodeInfo]) -> SchedulingDecision {
+    /// smallest name so that equal clusters give equal answers. `extraFilter` runs after the
+    /// built-in filters (volume binding), giving a reason or nil.
+    static func schedule(pod: JSONValue, nodes: [NodeInfo],
+                         extraFilter: (NodeInfo) -> String? = { _ in nil }) -> SchedulingDecision {
         var feasible: [NodeInfo] = []
         var reasons: [String: Int] = [:]
         for info in nodes {
-            let failures = SchedulingFilters.failures(pod: pod, on: info, all: nodes)
+            var failures = Set(SchedulingFilters.failures(pod: pod, on: info, all: nodes).map(\.description))
+            if failures.isEmpty, let extra = extraFilter(info) { failures.insert(extra) }
             if failures.isEmpty {
                 feasible.append(info)
             } else {
-                for f in Set(failures) { reasons[f.description, default: 0] += 1 }
+                for f in failures { reasons[f, default: 0] += 1 }
             }
         }
         guard !feasible.isEmpty else { return .unschedulable(message(total: nodes.count, reasons: reasons)) }

@@ -17,9 +17,9 @@ public enum LocalPathStorage {
     /// Set on a volume by the provisioner that made it.
     public static let provisionedByAnnotation = "pv.kubernetes.io/provisioned-by"
 
-    /// The directory of a claim's volume on its node: `ROOT/storage/<pv-name>_<namespace>_<claim>`,
-    /// the layout of k3s' local-path provisioner.
-    public static func directory(root: String, volumeName: String, namespace: String, claim: String) -> String {
-        "\(root)/\(volumesDirectoryName)/\(volumeName)_\(namespace)_\(claim)"
+    /// The directory of a claim's volume in a node's local-path directory:
+    /// `<directory>/<pv-name>_<namespace>_<claim>`, the layout of k3s' local-path provisioner.
+    public static func directory(in nodeDirectory: String, volumeName: String, namespace: String, claim: String) -> String {
+        "\(nodeDirectory)/\(volumeName)_\(namespace)_\(claim)"
     }
 }

@@ -269,11 +269,12 @@ actor PodWorker {
             }
             return true
         }
-        if ctx.simulated {
-            volumePaths = [:]
-            return true
-        }
         do {
+            if ctx.simulated {
+                try await ctx.volumes.resolveClaims(podCtx)
+                volumePaths = [:]
+                return true
+            }
             volumePaths = try await ctx.volumes.prepare(podCtx)
             lastVolumeRefresh = .now
             return true

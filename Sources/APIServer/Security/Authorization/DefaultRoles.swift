@@ -164,6 +164,9 @@ enum DefaultRoles {
         rule(["get", "update"], ["*"], ["*/scale"]),
         rule(["list"], ["metrics.k8s.io"], ["pods"]),
         rule(["get", "list"], ["custom.metrics.k8s.io", "external.metrics.k8s.io"], ["*"]),
+        // The PersistentVolume controller and the local-path provisioner bind and provision.
+        rule(["create", "delete", "patch", "update"], [""], ["persistentvolumes", "persistentvolumeclaims"]),
+        rule(["patch", "update"], [""], ["persistentvolumes/status", "persistentvolumeclaims/status"]),
         // The disruption controller keeps PodDisruptionBudget status.
         rule(["update"], ["policy"], ["poddisruptionbudgets/status"]),
     ]
@@ -172,6 +175,7 @@ enum DefaultRoles {
     static let schedulerRules: [PolicyRule] = [
         rule(readVerbs, [""], ["pods", "nodes", "namespaces", "services", "persistentvolumeclaims", "persistentvolumes"]),
         rule(["create"], [""], ["pods/binding", "bindings"]),
+        rule(["patch", "update"], [""], ["persistentvolumeclaims"]),
         rule(["patch", "update"], [""], ["pods/status"]),
         rule(["delete"], [""], ["pods"]),
         rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),

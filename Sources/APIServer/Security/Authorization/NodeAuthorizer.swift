@@ -124,10 +124,14 @@ public final class NodeAuthorizer: Authorizer {
         return allow("\(a.resource) used by a pod on node '\(node)'")
     }
 
-    /// Whether the volume's `claimRef` names a claim a pod bound to the node uses.
+    /// Whether the volume's `claimRef` names a claim a pod bound to the node uses. A volume
+    /// that does not exist is allowed too, so that the node gets the 404 telling it to remove
+    /// the directory of a deleted local volume.
     func isVolumeOfClaimInUse(volume: String, node: String) async -> Bool {
-        guard let stored = try? await store.get(key: "/registry/core/persistentvolumes/\(volume)"),
-              let ref = stored.object[path: ["spec", "claimRef"]], let ns = ref["namespace"]?.stringValue,
+        let found: StoredObject?
+        do { found = try await store.get(key: "/registry/core/persistentvolumes/\(volume)") } catch { return false }
+        guard let stored = found else { return true }
+        guard let ref = stored.object[path: ["spec", "claimRef"]], let ns = ref["namespace"]?.stringValue,
               let claim = ref["name"]?.stringValue else { return false }
         return await isReferenced(kind: "persistentvolumeclaims", namespace: ns, name: claim, node: node)
     }
