@@ -3,7 +3,8 @@ processes: a server with its controllers and built-in node plus a second node jo
 own `caravel kubelet` process (both with the process runtime). A DaemonSet runs one pod on
 each node and rolls a new image out and back (`kubectl rollout status|history|undo ds/x`); a
 3-replica OrderedReady StatefulSet comes up in ordinal order and a partitioned rollout updates
-only the ordinals at or above the partition; `kubectl scale rc` scales a ReplicationController.
+only the ordinals at or above the partition; StatefulSet pods write to their claims (local-path
+volumes), are deleted, and find their data again; `kubectl scale rc` scales a ReplicationController.
 Every pod is deleted through the API and its processes waited for before the nodes stop."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 import pytest
 
 from e2eutil import caravel_bin, unique, wait_for
-from kubeletutil import (IS_ROOT, KubeletProcess, get_json, kill_pids, list_json, namespace_on, node_kubeconfig,
+from kubeletutil import (IS_ROOT, KubeletProcess, get_json, is_ready, kill_pids, list_json, namespace_on, node_kubeconfig,
                          node_ready, parse_time, pids_with, serve, sh_container, wait_no_pids)
 
 pytestmark = pytest.mark.skipif(not IS_ROOT, reason="process-runtime pods need root (CI runs as root)")
@@ -53,6 +54,7 @@ def ns(srv, joined):
         srv.kubectl("delete", "pods", "--all", "-n", namespace, "--wait=false", check=False)
         with contextlib.suppress(AssertionError):
             wait_for(lambda: not list_json(srv, "pods", namespace), timeout=120, what="pods deleted")
+        srv.kubectl("delete", "pvc", "--all", "-n", namespace, "--wait=false", check=False)
         with contextlib.suppress(AssertionError):
             wait_no_pids(TOKEN, timeout=60)
 
@@ -160,6 +162,41 @@ def test_statefulset_comes_up_in_order_and_a_partitioned_rollout_stops_at_the_pa
     assert status["updatedReplicas"] == 1 and status["currentRevision"] != status["updateRevision"]
     assert [line.split()[0] for line in srv.kubectl("rollout", "history", "sts/db", "-n", ns).stdout.splitlines()[2:]
             if line.strip()] == ["1", "2"]
+
+
+def test_statefulset_pods_find_their_volume_data_after_being_deleted(srv, ns):
+    script = ('if [ -f /data/id ]; then echo "found $(cat /data/id)"; '
+              'else echo "$POD_NAME" > /data/id && echo "wrote $POD_NAME"; fi; exec sleep 3600')
+    c = sh_container("main", script, env=[{"name": "E2E_TOKEN", "value": TOKEN},
+                                          {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                     volumeMounts=[{"name": "data", "mountPath": "/data"}])
+    apply(srv, ns, {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "store"},
+                    "spec": {"replicas": 3, "serviceName": "store", "selector": {"matchLabels": {"app": "store"}},
+                             "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Retain"},
+                             "template": {"metadata": {"labels": {"app": "store"}},
+                                          "spec": {"containers": [c], "terminationGracePeriodSeconds": 2}},
+                             "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                                 "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "16Mi"}}}}]}})
+
+    def ready_pods() -> dict[str, dict]:
+        pods = {p["metadata"]["name"]: p for p in list_json(srv, "pods", ns, "-l", "app=store")
+                if not p["metadata"].get("deletionTimestamp")}
+        return pods if len(pods) == 3 and all(is_ready(p) for p in pods.values()) else {}
+
+    first = wait_for(ready_pods, timeout=300, what="3 store pods ready")
+    claims = {c["metadata"]["name"]: c for c in list_json(srv, "pvc", ns)}
+    assert sorted(claims) == ["data-store-0", "data-store-1", "data-store-2"]
+    assert all(c["status"].get("phase") == "Bound" for c in claims.values()), claims
+    for name in first:
+        wait_for(lambda: f"wrote {name}" in srv.kubectl("logs", name, "-n", ns).stdout, timeout=60, what=f"{name} wrote its id")
+
+    srv.kubectl("delete", "pods", "-l", "app=store", "-n", ns, "--wait=false")
+    old_uids = {p["metadata"]["uid"] for p in first.values()}
+    again = wait_for(lambda: (p := ready_pods()) and not old_uids & {x["metadata"]["uid"] for x in p.values()} and p,
+                     timeout=300, what="3 new store pods ready")
+    for name in again:
+        wait_for(lambda: f"found {name}" in srv.kubectl("logs", name, "-n", ns).stdout, timeout=60,
+                 what=f"{name} found its own data")
 
 
 def test_scale_replicationcontroller(srv, ns):

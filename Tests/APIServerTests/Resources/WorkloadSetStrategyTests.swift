@@ -63,6 +63,12 @@ import KubeModel
         #expect(o[path: ["spec", "persistentVolumeClaimRetentionPolicy"]] == ["whenDeleted": "Retain", "whenScaled": "Retain"])
         #expect(o[path: ["spec", "volumeClaimTemplates"]]?.arrayValue?.first?[path: ["spec", "volumeMode"]] == "Filesystem")
         #expect(sts.validate(o).isEmpty)
+        // Containers mount claim templates by name; an unknown volume is still an error.
+        var mounted = o
+        mounted[path: ["spec", "template", "spec", "containers"]] = [["name": "web", "image": "nginx:1", "volumeMounts": [["name": "data", "mountPath": "/data"]]]]
+        #expect(sts.validate(defaulted(sts, mounted)).isEmpty)
+        mounted[path: ["spec", "template", "spec", "containers"]] = [["name": "web", "image": "nginx:1", "volumeMounts": [["name": "other", "mountPath": "/data"]]]]
+        #expect(sts.validate(defaulted(sts, mounted)).map(\.field) == ["spec.template.spec.containers[0].volumeMounts[0].name"])
         #expect(fields(sts, object("StatefulSet", extra: ["podManagementPolicy": "Random"])) == ["spec.podManagementPolicy"])
         #expect(fields(sts, object("StatefulSet", extra: ["updateStrategy": ["type": "OnDelete", "rollingUpdate": ["partition": 1]]]))
                 == ["spec.updateStrategy.rollingUpdate"])

@@ -141,7 +141,6 @@ enum DefaultRoles {
                                              "daemonsets/status", "daemonsets/finalizers", "statefulsets/status",
                                              "statefulsets/finalizers"]),
         rule(["patch", "update"], [""], ["replicationcontrollers/status", "replicationcontrollers/finalizers"]),
-        rule(["create", "delete", "patch", "update"], [""], ["persistentvolumeclaims"]),
         rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
         rule(["create", "delete", "patch", "update"], [""], ["endpoints"]),
         rule(["create", "delete", "patch", "update"], ["discovery.k8s.io"], ["endpointslices"]),

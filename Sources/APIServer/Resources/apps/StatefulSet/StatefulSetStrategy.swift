@@ -52,7 +52,7 @@ public struct StatefulSetStrategy: ResourceStrategy {
 
     public func validate(_ object: JSONValue) -> [FieldError] {
         let spec = object["spec"] ?? .object([:])
-        var errs = AppsRules.validateControllerSpec(spec, kind: "StatefulSet")
+        var errs = AppsRules.validateControllerSpec(Self.withClaimVolumes(spec), kind: "StatefulSet")
         errs += K.nonnegative(spec["revisionHistoryLimit"], "spec.revisionHistoryLimit")
         errs += K.enumValue(spec["podManagementPolicy"], "spec.podManagementPolicy", ["OrderedReady", "Parallel"])
         errs += Self.validateUpdateStrategy(spec["updateStrategy"], "spec.updateStrategy")
@@ -73,6 +73,20 @@ public struct StatefulSetStrategy: ResourceStrategy {
             }
         }
         return errs
+    }
+
+    /// The spec with a volume per claim template, as each pod gets it: containers mount
+    /// claim templates by name.
+    static func withClaimVolumes(_ spec: JSONValue) -> JSONValue {
+        let claims = K.array(spec["volumeClaimTemplates"]).compactMap { $0[path: ["metadata", "name"]]?.stringValue }
+        guard !claims.isEmpty, spec[path: ["template", "spec"]]?.objectValue != nil else { return spec }
+        var out = spec
+        var volumes = K.array(spec[path: ["template", "spec", "volumes"]])
+        for name in claims where !volumes.contains(where: { $0["name"]?.stringValue == name }) {
+            volumes.append(["name": .string(name), "persistentVolumeClaim": ["claimName": .string(name)]])
+        }
+        out[path: ["template", "spec", "volumes"]] = .array(volumes)
+        return out
     }
 
     static func validateUpdateStrategy(_ strategy: JSONValue?, _ path: String) -> [FieldError] {
