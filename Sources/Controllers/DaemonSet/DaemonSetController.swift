@@ -92,11 +92,7 @@ public struct DaemonSetController: Reconciler {
             if let ref = ObjectRules.controllerRef(of: pod) {
                 if ref["uid"]?.stringValue == uid { owned.append(pod) }
             } else if selector.matches(pod.labels), DaemonPlacement.node(of: pod) != nil {
-                var refs = pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []
-                refs.append(ObjectRules.ownerReference(to: ds, apiVersion: "apps/v1", kind: "DaemonSet"))
-                let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
-                let patch: JSONValue = ["metadata": ["ownerReferences": .array(refs), "resourceVersion": .string(pod.resourceVersion ?? "")]]
-                owned.append(try await client.patch(path, patch, type: .merge))
+                owned.append(try await ControlledPods.adopt(pod, by: ds, apiVersion: "apps/v1", kind: "DaemonSet", client: client))
             }
         }
         return owned
@@ -122,13 +118,11 @@ public struct DaemonSetController: Reconciler {
         }
         let nodeNames = Set(nodes.list().compactMap(\.name))
         for pod in plan.delete {
-            let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
-            var options: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions", "preconditions": ["uid": .string(pod.uid ?? "")]]
             // No kubelet will confirm the end of a pod whose node is gone: delete it at once,
             // as Kubernetes' pod garbage collector does.
-            if let node = DaemonPlacement.node(of: pod), !nodeNames.contains(node) { options["gracePeriodSeconds"] = 0 }
+            let stranded = DaemonPlacement.node(of: pod).map { !nodeNames.contains($0) } ?? false
             do {
-                _ = try await client.delete(path, options: options)
+                try await ControlledPods.delete(pod, gracePeriodSeconds: stranded ? 0 : nil, client: client)
                 await recorder.record(ds, apiVersion: "apps/v1", kind: "DaemonSet", reason: "SuccessfulDelete",
                                       message: "Deleted pod: \(pod.name ?? "")")
             } catch {

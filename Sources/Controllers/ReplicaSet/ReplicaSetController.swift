@@ -88,22 +88,12 @@ public struct ReplicaSetController: Reconciler {
     // MARK: - ownership
 
     private func adopt(_ pod: JSONValue, rs: JSONValue) async throws -> JSONValue {
-        var refs = pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []
-        refs.append(ObjectRules.ownerReference(to: rs, apiVersion: kind.apiVersion, kind: kind.kind))
-        return try await patchOwners(pod, refs)
+        try await ControlledPods.adopt(pod, by: rs, apiVersion: kind.apiVersion, kind: kind.kind, client: client)
     }
 
     private func release(_ pod: JSONValue, uid: String) async throws {
         let refs = (pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).filter { $0["uid"]?.stringValue != uid }
-        do { _ = try await patchOwners(pod, refs) } catch let e as KubeAPIError where e.isNotFound {}
-    }
-
-    /// Sets ownerReferences with the cached resourceVersion as precondition, so a pod that
-    /// changed meanwhile (perhaps adopted by someone else) is a conflict, not an overwrite.
-    private func patchOwners(_ pod: JSONValue, _ refs: [JSONValue]) async throws -> JSONValue {
-        let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
-        let patch: JSONValue = ["metadata": ["ownerReferences": .array(refs), "resourceVersion": .string(pod.resourceVersion ?? "")]]
-        return try await client.patch(path, patch, type: .merge)
+        do { _ = try await ControlledPods.setOwners(pod, refs, client: client) } catch let e as KubeAPIError where e.isNotFound {}
     }
 
     // MARK: - replicas
@@ -163,13 +153,9 @@ public struct ReplicaSetController: Reconciler {
         await expectations.expect(key, deletes: victims.count)
         let errors = await withTaskGroup(of: (any Error)?.self) { group in
             for pod in victims {
-                let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
-                // The uid precondition keeps us from deleting a same-named successor.
-                let options: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions",
-                                          "preconditions": ["uid": .string(pod.uid ?? "")]]
                 group.addTask {
                     do {
-                        try await client.delete(path, options: options)
+                        try await ControlledPods.delete(pod, client: client)
                         await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, reason: "SuccessfulDelete",
                                               message: "Deleted pod: \(pod.name ?? "")")
                         return nil

@@ -98,11 +98,7 @@ public struct StatefulSetController: Reconciler {
                 if ref["uid"]?.stringValue == uid { owned.append(pod) }
             } else if selector.matches(pod.labels), StatefulPodIdentity.ordinal(of: pod, set: set.name ?? "") != nil,
                       !ObjectRules.isTerminating(pod) {
-                var refs = pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []
-                refs.append(ObjectRules.ownerReference(to: set, apiVersion: "apps/v1", kind: "StatefulSet"))
-                let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
-                let patch: JSONValue = ["metadata": ["ownerReferences": .array(refs), "resourceVersion": .string(pod.resourceVersion ?? "")]]
-                owned.append(try await client.patch(path, patch, type: .merge))
+                owned.append(try await ControlledPods.adopt(pod, by: set, apiVersion: "apps/v1", kind: "StatefulSet", client: client))
             }
         }
         return owned
@@ -162,10 +158,8 @@ public struct StatefulSetController: Reconciler {
             }
         }
         await expectations.expect(key, deletes: 1)
-        let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
-        let options: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions", "preconditions": ["uid": .string(pod.uid ?? "")]]
         do {
-            _ = try await client.delete(path, options: options)
+            try await ControlledPods.delete(pod, client: client)
             await recorder.record(set, apiVersion: "apps/v1", kind: "StatefulSet", reason: "SuccessfulDelete",
                                   message: "delete Pod \(pod.name ?? "") in StatefulSet \(setName) successful")
         } catch {

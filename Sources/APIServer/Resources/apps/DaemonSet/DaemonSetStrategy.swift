@@ -52,19 +52,7 @@ public struct DaemonSetStrategy: ResourceStrategy {
             guard let r = s["rollingUpdate"].flatMap({ $0.isNull ? nil : $0 }) else {
                 return [.required(K.child(path, "rollingUpdate"), "")]
             }
-            let rp = K.child(path, "rollingUpdate")
-            var errs = K.positiveIntOrPercent(r["maxUnavailable"], K.child(rp, "maxUnavailable"))
-            errs += K.positiveIntOrPercent(r["maxSurge"], K.child(rp, "maxSurge"))
-            func value(_ v: JSONValue?) -> Int64 { v?.intValue ?? v?.stringValue.flatMap(K.percentValue) ?? 0 }
-            if value(r["maxUnavailable"]) == 0 && value(r["maxSurge"]) == 0 {
-                errs.append(.invalid(K.child(rp, "maxUnavailable"), FieldError.show(r["maxUnavailable"]), "may not be 0 when `maxSurge` is 0"))
-            }
-            for f in ["maxUnavailable", "maxSurge"] {
-                if let p = r[f]?.stringValue.flatMap(K.percentValue), p > 100 {
-                    errs.append(.invalid(K.child(rp, f), FieldError.show(r[f]), "must not be greater than 100%"))
-                }
-            }
-            return errs
+            return AppsRules.validateRollingUpdate(r, K.child(path, "rollingUpdate"), capSurge: true)
         default:
             return [.notSupported(K.child(path, "type"), FieldError.show(s["type"]), ["OnDelete", "RollingUpdate"])]
         }
