@@ -214,3 +214,31 @@ def test_scale_replicationcontroller(srv, ns):
     srv.kubectl("scale", "rc", "legacy", "--replicas=1", "-n", ns)
     wait_for(lambda: len([p for p in list_json(srv, "pods", ns, "-l", "app=legacy") if not p["metadata"].get("deletionTimestamp")]) == 1,
              timeout=120, what="scaled to 1")
+
+
+def test_quota_explain_and_namespace_deletion_cover_the_kinds(srv, joined):
+    with namespace_on(srv, "sets-q") as q:
+        srv.kubectl("create", "quota", "sets", "-n", q,
+                    "--hard=count/daemonsets.apps=1,count/statefulsets.apps=1,count/controllerrevisions.apps=4,replicationcontrollers=1")
+        nowhere = template("idle", "busybox:1.36")
+        nowhere["spec"]["nodeSelector"] = {"e2e-sets": "no-such-node"}
+        apply(srv, q, {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "idle"},
+                       "spec": {"selector": {"matchLabels": {"app": "idle"}}, "template": nowhere}})
+        apply(srv, q, {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "idle"},
+                       "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "idle"}}, "template": nowhere}})
+        wait_for(lambda: get_json(srv, "resourcequota", "sets", q).get("status", {}).get("used", {}) == {
+            "count/daemonsets.apps": "1", "count/statefulsets.apps": "1", "count/controllerrevisions.apps": "2",
+            "replicationcontrollers": "0"}, timeout=60, what="quota usage counted")
+        cp = srv.kubectl("apply", "-n", q, "-f", "-", check=False, input=json.dumps(
+            {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "second"},
+             "spec": {"selector": {"matchLabels": {"app": "idle"}}, "template": nowhere}}))
+        assert cp.returncode != 0 and "exceeded quota: sets" in cp.stderr, cp.stderr
+        assert get_json(srv, "ds", "idle", q)["status"]["desiredNumberScheduled"] == 0
+
+        explained = srv.kubectl("explain", "daemonsets.spec.updateStrategy").stdout
+        assert "rollingUpdate" in explained and "type" in explained, explained
+        assert "volumeClaimTemplates" in srv.kubectl("explain", "statefulsets.spec").stdout
+
+        srv.kubectl("delete", "namespace", q, "--timeout=120s", timeout=150)
+        cp = srv.kubectl("get", "namespace", q, check=False)
+        assert cp.returncode != 0 and "NotFound" in cp.stderr
