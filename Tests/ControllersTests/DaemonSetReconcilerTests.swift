@@ -154,4 +154,18 @@ import Testing
         let pruned = Set(client.actions().filter { $0.matches("delete", "controllerrevisions") }.compactMap(\.name))
         #expect(pruned == ["agent-r1", "agent-r2"])
     }
+
+    @Test func onDeleteLeavesOldPodsAndReplacesDeletedOnes() async throws {
+        var ds = daemonSet()
+        ds[path: ["spec", "updateStrategy"]] = ["type": "OnDelete"]
+        daemonSets.put(ds)
+        node("a")
+        node("b")
+        pod("agent-a", on: "a", owner: ds, hash: "old")
+        _ = try await controller().reconcile(key: "kube-system/agent")
+        #expect(client.actions().filter { $0.matches("delete", "pods") }.isEmpty)
+        let creates = client.actions().filter { $0.matches("create", "pods") }
+        #expect(creates.compactMap { $0.object.flatMap(DaemonPlacement.node(of:)) } == ["b"])
+        #expect(creates.first?.object?.labels["controller-revision-hash"] == currentHash(ds))
+    }
 }

@@ -148,4 +148,30 @@ import Testing
         #expect(patch.object?[path: ["metadata", "ownerReferences"]]?.arrayValue?.map { $0["kind"] } == ["Pod"])
         #expect(deletedPods() == ["db-1"])
     }
+
+    @Test func maxUnavailableReplacesSeveralAtOnceAndOnDeleteNone() {
+        var set = statefulSet(replicas: 4)
+        set[path: ["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"]] = 2
+        let pods = (0..<4).map { pod($0, of: set, revision: "db-old") }
+        let plan = StatefulSetPlan(set: set, pods: pods, currentRevision: "db-old", updateRevision: "db-new", now: Date())
+        #expect(plan.steps().compactMap { if case .delete(let p) = $0 { return p.name } else { return nil } } == ["db-3", "db-2"])
+
+        set[path: ["spec", "updateStrategy"]] = ["type": "OnDelete"]
+        let onDelete = StatefulSetPlan(set: set, pods: pods, currentRevision: "db-old", updateRevision: "db-new", now: Date())
+        #expect(onDelete.steps().isEmpty)
+        // A pod the user deleted comes back from the update revision.
+        let missing = StatefulSetPlan(set: set, pods: Array(pods.dropLast()), currentRevision: "db-old", updateRevision: "db-new", now: Date())
+        #expect(missing.steps() == [.create(ordinal: 3, fromUpdateRevision: true)])
+    }
+
+    @Test func minReadySecondsHoldsTheNextOrdinal() {
+        var set = statefulSet(replicas: 2)
+        set[path: ["spec", "minReadySeconds"]] = 30
+        let ready = pod(0, of: set, revision: "db-new")
+        let readySince = Timestamp.parse("2026-01-01T00:00:00Z") ?? Date()
+        let early = StatefulSetPlan(set: set, pods: [ready], currentRevision: "db-new", updateRevision: "db-new", now: readySince.addingTimeInterval(10))
+        #expect(early.steps().isEmpty)
+        let later = StatefulSetPlan(set: set, pods: [ready], currentRevision: "db-new", updateRevision: "db-new", now: readySince.addingTimeInterval(31))
+        #expect(later.steps() == [.create(ordinal: 1, fromUpdateRevision: true)])
+    }
 }
