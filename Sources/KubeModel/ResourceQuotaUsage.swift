@@ -86,8 +86,7 @@ public enum ResourceQuotaUsage {
         if group.isEmpty && plural == "persistentvolumeclaims" {
             let storage = quantity(object[path: ["spec", "resources", "requests", "storage"]]) ?? Quantity(mantissa: 0)
             out["requests.storage"] = storage
-            let className = object[path: ["spec", "storageClassName"]]?.stringValue
-                ?? object[path: ["metadata", "annotations", "volume.beta.kubernetes.io/storage-class"]]?.stringValue ?? ""
+            let className = StorageClassName.of(object)
             if !className.isEmpty {
                 out[className + storageClassSuffix + "requests.storage"] = storage
                 out[className + storageClassSuffix + "persistentvolumeclaims"] = one

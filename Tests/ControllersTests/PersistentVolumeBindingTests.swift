@@ -269,5 +269,12 @@ import Testing
         #expect(waitingPlan.waiting.count == 1)
         #expect(binding.failure(waitingPlan, on: a) == nil)
         #expect(binding.failure(waitingPlan, on: bare) == "node(s) didn't find available persistent volumes to bind")
+
+        // A claim whose node was chosen for an earlier pod keeps later pods on that node.
+        let b = node("node-c")
+        claim("chosen", className: "local-path", annotations: [LocalPathStorage.selectedNodeAnnotation: "node-c"])
+        let chosenPlan = try binding.plan(for: pod(["chosen"])).get()
+        #expect(binding.failure(chosenPlan, on: b) == nil)
+        #expect(binding.failure(chosenPlan, on: a) == "node(s) didn't find available persistent volumes to bind")
     }
 }

@@ -22,6 +22,7 @@ actor DictObjectSource: ObjectSource {
     func setConfigMap(_ key: String, _ value: JSONValue) { configMaps[key] = value }
     func setClaim(_ key: String, _ value: JSONValue) { claims[key] = value }
     func setVolume(_ name: String, _ value: JSONValue) { volumes[name] = value }
+    func removeVolume(_ name: String) { volumes[name] = nil }
 
     static func secret(_ data: [String: String]) -> JSONValue {
         .object(["data": .object(data.mapValues { .string(Data($0.utf8).base64EncodedString()) })])

@@ -13,7 +13,7 @@ public struct DefaultStorageClassAdmission: AdmissionPlugin {
         guard request.operation == .create, request.subresource == nil, request.groupResource == "persistentvolumeclaims" else { return }
         let claim = request.object
         if let given = claim[path: ["spec", "storageClassName"]], !given.isNull { return }
-        if claim.annotations[StorageRules.betaClassAnnotation] != nil { return }
+        if claim.annotations[StorageClassName.betaAnnotation] != nil { return }
         guard let strategy = registry.catalog.strategy(group: "storage.k8s.io", plural: "storageclasses") else { return }
         let defaults = try await registry.listAll(strategy, namespace: nil).filter(StorageClassStrategy.isDefault)
         guard let chosen = Self.newest(defaults), let name = chosen.name else { return }

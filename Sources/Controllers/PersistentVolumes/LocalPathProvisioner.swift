@@ -34,7 +34,7 @@ public struct LocalPathProvisioner: Reconciler {
         guard let claim = claimCache.get(key), !ObjectRules.isTerminating(claim),
               (claim[path: ["spec", "volumeName"]]?.stringValue ?? "").isEmpty,
               claim[path: ["status", "phase"]]?.stringValue != "Bound",
-              let storageClass = classCache.get(namespace: nil, name: VolumeMatching.className(claim)),
+              let storageClass = classCache.get(namespace: nil, name: StorageClassName.of(claim)),
               storageClass["provisioner"]?.stringValue == LocalPathStorage.provisioner,
               claim.annotations[LocalPathStorage.storageProvisionerAnnotation] == LocalPathStorage.provisioner,
               let uid = claim.uid else { return .done }

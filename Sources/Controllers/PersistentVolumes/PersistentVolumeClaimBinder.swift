@@ -45,7 +45,7 @@ public struct PersistentVolumeClaimBinder: Reconciler {
     // MARK: - unbound claims
 
     private func bindUnbound(_ claim: JSONValue) async throws {
-        let className = VolumeMatching.className(claim)
+        let className = StorageClassName.of(claim)
         let storageClass = className.isEmpty ? nil : classCache.get(namespace: nil, name: className)
         let waits = storageClass?["volumeBindingMode"]?.stringValue == "WaitForFirstConsumer"
         let selectedNode = claim.annotations[LocalPathStorage.selectedNodeAnnotation]
@@ -173,11 +173,7 @@ public struct PersistentVolumeClaimBinder: Reconciler {
         if podCache.list(namespace: namespace).contains(where: { VolumeMatching.podUses($0, claim: name) }) { return }
         let live = try await client.list(ResourcePath.core("pods", namespace: namespace).path)
         if (live["items"]?.arrayValue ?? []).contains(where: { VolumeMatching.podUses($0, claim: name) }) { return }
-        var updated = claim
-        updated[path: ["metadata", "finalizers"]] = .array(claim.finalizers.filter { $0 != Self.protectionFinalizer }.map { .string($0) })
-        do {
-            _ = try await client.update(path(of: claim), updated)
-        } catch let e as KubeAPIError where e.isNotFound {}
+        try await VolumeMatching.removeFinalizer(Self.protectionFinalizer, from: claim, at: path(of: claim), client: client)
     }
 
     private func event(_ claim: JSONValue, _ type: String, _ reason: String, _ message: String) async {

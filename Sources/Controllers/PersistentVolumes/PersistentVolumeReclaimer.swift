@@ -96,12 +96,8 @@ public struct PersistentVolumeReclaimer: Reconciler {
     }
 
     private func dropProtection(_ volume: JSONValue) async throws {
-        guard volume.finalizers.contains(Self.protectionFinalizer) else { return }
-        var updated = volume
-        updated[path: ["metadata", "finalizers"]] = .array(volume.finalizers.filter { $0 != Self.protectionFinalizer }.map { .string($0) })
-        do {
-            _ = try await client.update(Self.volumes.named(volume.name ?? "").path, updated)
-        } catch let e as KubeAPIError where e.isNotFound {}
+        try await VolumeMatching.removeFinalizer(Self.protectionFinalizer, from: volume, at: Self.volumes.named(volume.name ?? "").path,
+                                                 client: client)
     }
 
     /// Volumes enqueue themselves; a claim's change enqueues the volume it names and the

@@ -1,4 +1,5 @@
 import Foundation
+import KubeClient
 import KubeModel
 
 /// Which PersistentVolume a claim may bind, as Kubernetes' PV controller decides: same class,
@@ -7,13 +8,6 @@ import KubeModel
 enum VolumeMatching {
     static let boundByControllerAnnotation = "pv.kubernetes.io/bound-by-controller"
     static let bindCompletedAnnotation = "pv.kubernetes.io/bind-completed"
-    static let betaClassAnnotation = "volume.beta.kubernetes.io/storage-class"
-
-    /// `spec.storageClassName`, else the beta annotation, else "".
-    static func className(_ object: JSONValue) -> String {
-        if let s = object[path: ["spec", "storageClassName"]]?.stringValue { return s }
-        return object.annotations[betaClassAnnotation] ?? ""
-    }
 
     static func storage(_ list: JSONValue?) -> Quantity? {
         ResourceQuotaUsage.quantity(list?["storage"])
@@ -35,7 +29,7 @@ enum VolumeMatching {
 
     /// Whether the volume can serve the claim, leaving binding state and node placement aside.
     static func satisfies(_ volume: JSONValue, _ claim: JSONValue) -> Bool {
-        guard className(volume) == className(claim) else { return false }
+        guard StorageClassName.of(volume) == StorageClassName.of(claim) else { return false }
         guard VolumeAccessModes.satisfies(offered: volume[path: ["spec", "accessModes"]],
                                           requested: claim[path: ["spec", "accessModes"]]) else { return false }
         let wanted = storage(claim[path: ["spec", "resources", "requests"]]) ?? Quantity(mantissa: 0)
@@ -85,6 +79,16 @@ enum VolumeMatching {
             "kind": "PersistentVolumeClaim", "namespace": .string(claim.namespace ?? ""), "name": .string(claim.name ?? ""),
             "uid": .string(claim.uid ?? ""), "apiVersion": "v1", "resourceVersion": .string(claim.resourceVersion ?? ""),
         ]
+    }
+
+    /// Writes `object` back without `finalizer` (a no-op when it has none or is gone).
+    static func removeFinalizer(_ finalizer: String, from object: JSONValue, at path: String, client: any ResourceClient) async throws {
+        guard object.finalizers.contains(finalizer) else { return }
+        var updated = object
+        updated[path: ["metadata", "finalizers"]] = .array(object.finalizers.filter { $0 != finalizer }.map { .string($0) })
+        do {
+            _ = try await client.update(path, updated)
+        } catch let e as KubeAPIError where e.isNotFound {}
     }
 
     /// Whether a pod (not finished) names the claim among its volumes.

@@ -51,7 +51,7 @@ struct VolumeBinding: Sendable {
                 plan.boundVolumes.append(pv)
                 continue
             }
-            let className = VolumeMatching.className(claim)
+            let className = StorageClassName.of(claim)
             if let storageClass = classCache.get(namespace: nil, name: className),
                storageClass["volumeBindingMode"]?.stringValue == "WaitForFirstConsumer" {
                 plan.waiting.append((claim, storageClass))
@@ -70,6 +70,10 @@ struct VolumeBinding: Sendable {
         }
         let free = volumeCache.list()
         for (claim, storageClass) in plan.waiting {
+            // Another pod of the claim was placed already: its node is the claim's.
+            if let selected = claim.annotations[LocalPathStorage.selectedNodeAnnotation], selected != node.name {
+                return "node(s) didn't find available persistent volumes to bind"
+            }
             if VolumeMatching.bestMatch(for: claim, among: free, fitsNode: { VolumeMatching.admits($0, node: node) }) != nil { continue }
             if canProvision(storageClass, on: node) { continue }
             return "node(s) didn't find available persistent volumes to bind"

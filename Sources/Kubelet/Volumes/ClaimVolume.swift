@@ -11,6 +11,8 @@ struct ClaimVolume: Sendable {
     var type: String
     /// The claim or the pod's volume asks for a read-only mount.
     var readOnly: Bool
+    /// The volume's data goes when the volume is deleted (reclaim policy Delete).
+    var deletes: Bool = false
 
     /// Looks up the claim and its volume; throws `ContainerStartError` while the claim is
     /// missing or unbound, or for a volume type the kubelet cannot mount.
@@ -31,7 +33,8 @@ struct ClaimVolume: Sendable {
         }
         let readOnly = source["readOnly"]?.boolValue == true
         if let hostPath = volume[path: ["spec", "hostPath"]], let path = hostPath["path"]?.stringValue, path.hasPrefix("/") {
-            return ClaimVolume(path: path, type: hostPath["type"]?.stringValue ?? "", readOnly: readOnly)
+            return ClaimVolume(path: path, type: hostPath["type"]?.stringValue ?? "", readOnly: readOnly,
+                               deletes: LocalVolumeJanitor.deletes(volume))
         }
         if let path = volume[path: ["spec", "local", "path"]]?.stringValue, path.hasPrefix("/") {
             return ClaimVolume(path: path, type: "Directory", readOnly: readOnly)

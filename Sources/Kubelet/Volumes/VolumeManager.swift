@@ -51,6 +51,10 @@ public actor VolumeManager {
             } else if let claim = volume["persistentVolumeClaim"] {
                 let resolved = try await ClaimVolume.resolve(claim, namespace: context.pod.namespace ?? "", objects: source)
                 try HostPath.prepare(path: resolved.path, type: resolved.type)
+                let local = paths.localVolumesDirectory
+                if resolved.path.hasPrefix(local + "/") {
+                    LocalVolumeJanitor.remember(String(resolved.path.dropFirst(local.count + 1)), in: local, deletes: resolved.deletes)
+                }
                 result[name] = resolved.path
             } else if let emptyDir = volume["emptyDir"] {
                 try io(name) {

@@ -10,8 +10,6 @@ enum StorageRules {
 
     /// The annotation marking the default StorageClass (`kubectl get sc` shows `(default)`).
     static let defaultClassAnnotation = "storageclass.kubernetes.io/is-default-class"
-    /// The class annotation older clients set instead of `storageClassName`.
-    static let betaClassAnnotation = "volume.beta.kubernetes.io/storage-class"
 
     /// Required, known modes, ReadWriteOncePod alone.
     static func validateAccessModes(_ modes: JSONValue?, _ path: String, requiredDetail: String) -> [FieldError] {
@@ -44,12 +42,6 @@ enum StorageRules {
         }
         if q.mantissa < 0 { errs.append(.invalid(path, FieldError.show(.string(q.canonical)), "must be greater than or equal to 0")) }
         return q
-    }
-
-    /// The class of a volume or claim: `spec.storageClassName`, else the beta annotation.
-    static func className(_ object: JSONValue) -> String {
-        if let s = object[path: ["spec", "storageClassName"]]?.stringValue { return s }
-        return object.annotations[betaClassAnnotation] ?? ""
     }
 
     /// `spec.nodeAffinity` of a volume: a required node selector with at least one term.

@@ -124,16 +124,29 @@ public final class NodeAuthorizer: Authorizer {
         return allow("\(a.resource) used by a pod on node '\(node)'")
     }
 
-    /// Whether the volume's `claimRef` names a claim a pod bound to the node uses. A volume
-    /// that does not exist is allowed too, so that the node gets the 404 telling it to remove
-    /// the directory of a deleted local volume.
+    /// Whether the volume's `claimRef` names a claim a pod bound to the node uses, or its node
+    /// affinity pins it to the node (`kubernetes.io/hostname In [node]`: a local volume). A
+    /// volume that does not exist is allowed too, so that the node gets the 404 telling it to
+    /// remove the directory of a deleted local volume.
     func isVolumeOfClaimInUse(volume: String, node: String) async -> Bool {
         let found: StoredObject?
         do { found = try await store.get(key: "/registry/core/persistentvolumes/\(volume)") } catch { return false }
         guard let stored = found else { return true }
+        if Self.pins(stored.object, to: node) { return true }
         guard let ref = stored.object[path: ["spec", "claimRef"]], let ns = ref["namespace"]?.stringValue,
               let claim = ref["name"]?.stringValue else { return false }
         return await isReferenced(kind: "persistentvolumeclaims", namespace: ns, name: claim, node: node)
+    }
+
+    /// Whether some required node-affinity term of a volume selects only this node by hostname.
+    static func pins(_ volume: JSONValue, to node: String) -> Bool {
+        let terms = volume[path: ["spec", "nodeAffinity", "required", "nodeSelectorTerms"]]?.arrayValue ?? []
+        return terms.contains { term in
+            (term["matchExpressions"]?.arrayValue ?? []).contains {
+                $0["key"]?.stringValue == "kubernetes.io/hostname" && $0["operator"]?.stringValue == "In"
+                    && $0["values"]?.arrayValue == [.string(node)]
+            }
+        }
     }
 
     /// Only `kube-node-lease/<node>`.

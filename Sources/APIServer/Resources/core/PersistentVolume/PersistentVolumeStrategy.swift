@@ -130,7 +130,7 @@ public struct PersistentVolumeStrategy: ResourceStrategy {
         if object[path: ["metadata", "deletionTimestamp"]] != nil { phase = "Terminating" }
         return [
             .string(object.name ?? ""), .string(S.storage(spec["capacity"])), .string(VolumeAccessModes.abbreviated(spec["accessModes"])),
-            .string(K.string(spec["persistentVolumeReclaimPolicy"])), .string(phase), .string(claim), .string(S.className(object)),
+            .string(K.string(spec["persistentVolumeReclaimPolicy"])), .string(phase), .string(claim), .string(StorageClassName.of(object)),
             .string(S.unsetOr(spec["volumeAttributesClassName"])), .string(K.string(object[path: ["status", "reason"]])),
             .string(TableFormat.age(of: object, now: now)), .string(S.unsetOr(spec["volumeMode"])),
         ]

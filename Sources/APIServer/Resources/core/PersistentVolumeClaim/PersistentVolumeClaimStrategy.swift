@@ -64,9 +64,14 @@ public struct PersistentVolumeClaimStrategy: ResourceStrategy {
         if Self.withoutNulls(oldSpec) != Self.withoutNulls(newSpec) {
             errs.append(.forbidden("spec", "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"))
         }
+        // Shrinking a request is allowed only down to above what the volume has (recovery from
+        // a failed expansion), as Kubernetes' RecoverVolumeExpansionFailure.
         if bound, let requested = ResourceQuotaUsage.quantity(newSpec[path: ["resources", "requests", "storage"]]),
-           let capacity = ResourceQuotaUsage.quantity(old[path: ["status", "capacity", "storage"]]), requested < capacity {
-            errs.append(.forbidden("spec.resources.requests.storage", "field can not be less than status.capacity"))
+           let before = ResourceQuotaUsage.quantity(old[path: ["spec", "resources", "requests", "storage"]]), requested < before {
+            let capacity = ResourceQuotaUsage.quantity(old[path: ["status", "capacity", "storage"]]) ?? Quantity(mantissa: 0)
+            if !(capacity < requested) {
+                errs.append(.forbidden("spec.resources.requests.storage", "field can not be less than status.capacity"))
+            }
         }
         return errs
     }
@@ -111,7 +116,7 @@ public struct PersistentVolumeClaimStrategy: ResourceStrategy {
         let capacity = volume.isEmpty ? "" : S.storage(object[path: ["status", "capacity"]])
         let modes = volume.isEmpty ? "" : VolumeAccessModes.abbreviated(object[path: ["status", "accessModes"]])
         return [
-            .string(object.name ?? ""), .string(phase), .string(volume), .string(capacity), .string(modes), .string(S.className(object)),
+            .string(object.name ?? ""), .string(phase), .string(volume), .string(capacity), .string(modes), .string(StorageClassName.of(object)),
             .string(S.unsetOr(spec["volumeAttributesClassName"])), .string(TableFormat.age(of: object, now: now)),
             .string(S.unsetOr(spec["volumeMode"])),
         ]
