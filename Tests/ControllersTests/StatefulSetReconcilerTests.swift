@@ -174,4 +174,13 @@ import Testing
         let later = StatefulSetPlan(set: set, pods: [ready], currentRevision: "db-new", updateRevision: "db-new", now: readySince.addingTimeInterval(31))
         #expect(later.steps() == [.create(ordinal: 1, fromUpdateRevision: true)])
     }
+
+    @Test func hugeNumbersAreClampedAndOneRoundIsBounded() {
+        var set = statefulSet(replicas: 1, policy: "Parallel")
+        set[path: ["spec", "replicas"]] = .int(Int64.max)
+        set[path: ["spec", "ordinals", "start"]] = .int(Int64.max)
+        set[path: ["spec", "updateStrategy", "rollingUpdate", "partition"]] = .int(Int64.max)
+        let plan = StatefulSetPlan(set: set, pods: [], currentRevision: "a", updateRevision: "b", now: Date())
+        #expect(plan.steps().count == StatefulSetPlan.burst)
+    }
 }

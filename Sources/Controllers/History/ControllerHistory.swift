@@ -52,16 +52,19 @@ struct ControllerHistory: Sendable {
     /// it and the collision count to record in the owner's status.
     func snapshot(existing: [JSONValue], collisionCount start: Int) async throws -> (revision: JSONValue, collisionCount: Int) {
         let data = Self.data(of: owner)
-        let highest = existing.map(Self.number).max() ?? 0
+        // Saturating: a revision number is the user's to write too, up to Int64.max.
+        let highest = min(existing.map(Self.number).max() ?? 0, Int64.max - 1)
         if let same = existing.last(where: { $0["data"] == data }) {
-            if Self.number(same) == highest { return (same, start) }
+            if Self.number(same) >= highest { return (same, start) }
             let path = Self.resource.inNamespace(same.namespace).named(same.name ?? "").path
             let renumbered = try await client.patch(path, ["revision": .int(highest + 1)], type: .merge)
             return (renumbered, start)
         }
         var collisionCount = start
         let path = Self.resource.inNamespace(owner.namespace).path
-        while true {
+        // Each name taken by other data moves the hash on; a bounded number of tries per
+        // reconcile keeps a pathological history from holding a worker.
+        for _ in 0..<16 {
             let hash = Self.hash(of: data, collisionCount: collisionCount)
             let revision = newRevision(data: data, hash: hash, number: highest + 1)
             do {
@@ -76,6 +79,8 @@ struct ControllerHistory: Sendable {
                 collisionCount += 1
             }
         }
+        throw KubeAPIError(code: 409, reason: "AlreadyExists",
+                           message: "no free revision name for \(ownerKind) \(owner.name ?? "") after 16 hash collisions")
     }
 
     /// Deletes the oldest revisions beyond `limit`, never one in `live` (by hash label or name).

@@ -37,12 +37,16 @@ struct StatefulSetPlan {
         self.now = now
     }
 
-    var replicas: Int { ObjectRules.int(self.set[path: ["spec", "replicas"]], default: 1) }
-    var start: Int { ObjectRules.int(self.set[path: ["spec", "ordinals", "start"]]) }
+    /// Steps one reconcile takes at most (as the replicaset controller's burst).
+    static let burst = 500
+
+    // Both are int32 in the API; clamped so that no stored value can overflow the arithmetic.
+    var replicas: Int { min(max(0, ObjectRules.int(self.set[path: ["spec", "replicas"]], default: 1)), Int(Int32.max)) }
+    var start: Int { min(max(0, ObjectRules.int(self.set[path: ["spec", "ordinals", "start"]])), Int(Int32.max)) }
     var range: Range<Int> { start..<(start + replicas) }
     var monotonic: Bool { self.set[path: ["spec", "podManagementPolicy"]]?.stringValue != "Parallel" }
     var rollingUpdate: Bool { self.set[path: ["spec", "updateStrategy", "type"]]?.stringValue != "OnDelete" }
-    var partition: Int { ObjectRules.int(self.set[path: ["spec", "updateStrategy", "rollingUpdate", "partition"]]) }
+    var partition: Int { min(max(0, ObjectRules.int(self.set[path: ["spec", "updateStrategy", "rollingUpdate", "partition"]])), Int(Int32.max)) }
     var minReadySeconds: Int { ObjectRules.int(self.set[path: ["spec", "minReadySeconds"]]) }
 
     static func revision(of pod: JSONValue) -> String { pod.labels[ControllerHistory.podHashLabel] ?? "" }
@@ -64,6 +68,7 @@ struct StatefulSetPlan {
         var steps: [Step] = []
         // Replicas: create missing, replace failed.
         for i in range {
+            if steps.count >= Self.burst { return steps }
             guard let pod = pods[i] else {
                 steps.append(.create(ordinal: i, fromUpdateRevision: usesUpdateRevision(i)))
                 if monotonic { return steps }
