@@ -184,3 +184,18 @@ import Testing
         #expect(plan.steps().count == StatefulSetPlan.burst)
     }
 }
+
+extension StatefulSetReconcilerTests {
+    @Test func claimOwnershipFollowsAChangedWhenDeletedPolicy() async throws {
+        let claims = ObjectCache()
+        let set = statefulSet(replicas: 1, claims: true, retention: ["whenDeleted": "Delete", "whenScaled": "Retain"])
+        pod(0, of: set, revision: updateRevision(set))
+        client.seed(["apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": ["name": "data-db-0", "namespace": "default"]],
+                    as: StatefulSetController.claimResource, into: claims)
+        let controller = StatefulSetController(client: client, statefulSets: sets, pods: pods, revisions: revisions, claims: claims)
+        _ = try await controller.reconcile(key: "default/db")
+        let patch = try #require(client.actions().first { $0.matches("patch", "persistentvolumeclaims") })
+        #expect(patch.object?[path: ["metadata", "ownerReferences"]]?.arrayValue?.map { $0["kind"] } == ["StatefulSet"])
+        #expect(client.actions().filter { $0.matches("create", "persistentvolumeclaims") }.isEmpty)
+    }
+}

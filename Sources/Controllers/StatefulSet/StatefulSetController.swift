@@ -16,16 +16,19 @@ public struct StatefulSetController: Reconciler {
     let statefulSets: ObjectCache
     let pods: ObjectCache
     let revisions: ObjectCache
+    let claims: ObjectCache
     let expectations: Expectations
     let now: @Sendable () -> Date
     var recorder: EventRecorder { EventRecorder(client: client, component: "statefulset-controller") }
 
     init(client: any ResourceClient, statefulSets: ObjectCache, pods: ObjectCache, revisions: ObjectCache,
-         expectations: Expectations = Expectations(), now: @escaping @Sendable () -> Date = { Date() }) {
+         claims: ObjectCache = ObjectCache(), expectations: Expectations = Expectations(),
+         now: @escaping @Sendable () -> Date = { Date() }) {
         self.client = client
         self.statefulSets = statefulSets
         self.pods = pods
         self.revisions = revisions
+        self.claims = claims
         self.expectations = expectations
         self.now = now
     }
@@ -41,7 +44,8 @@ public struct StatefulSetController: Reconciler {
             wiring.watch(ControllerHistory.resource, ControllerEvents.dependentHandler(ownerKind: "StatefulSet", owners: sets,
                                                                                       expectations: nil, enqueue: wiring.enqueue))
             return StatefulSetController(client: client, statefulSets: sets, pods: wiring.cache(podResource),
-                                         revisions: wiring.cache(ControllerHistory.resource), expectations: expectations)
+                                         revisions: wiring.cache(ControllerHistory.resource), claims: wiring.cache(claimResource),
+                                         expectations: expectations)
         }
     }
 
@@ -77,6 +81,7 @@ public struct StatefulSetController: Reconciler {
             }
         }
 
+        try await syncClaimOwners(set, plan: plan)
         let live = Set(owned.map(StatefulSetPlan.revision) + [currentRevision, updateRevision])
         try await history.truncate(ControllerHistory.revisions(of: set, in: revisions), live: live,
                                    limit: ObjectRules.int(set[path: ["spec", "revisionHistoryLimit"]], default: 10))
@@ -124,38 +129,12 @@ public struct StatefulSetController: Reconciler {
         }
     }
 
-    /// Creates the claim unless it exists (a claim outlives its pod: that is the point).
-    private func ensureClaim(_ set: JSONValue, template: JSONValue, ordinal: Int, podName: String) async throws {
-        let claim = StatefulPodIdentity.newClaim(set: set, template: template, ordinal: ordinal)
-        let name = claim.name ?? ""
-        do {
-            _ = try await client.get(Self.claimResource.inNamespace(set.namespace).named(name).path)
-            return
-        } catch let e as KubeAPIError where e.isNotFound {}
-        do {
-            _ = try await client.create(Self.claimResource.inNamespace(set.namespace).path, claim)
-            await recorder.record(set, apiVersion: "apps/v1", kind: "StatefulSet", reason: "SuccessfulCreate",
-                                  message: "create Claim \(name) Pod \(podName) in StatefulSet \(set.name ?? "") success")
-        } catch let e as KubeAPIError where e.isAlreadyExists {}
-    }
-
     /// Deletes a pod; a condemned one first takes its claims over from the set when the set
     /// deletes claims on scale-down, so the garbage collector removes them with it.
     private func deletePod(_ pod: JSONValue, set: JSONValue, condemned: Bool, key: String) async throws {
         let setName = set.name ?? ""
-        if condemned, StatefulPodIdentity.retention(set, "whenScaled") == "Delete", let ordinal = StatefulPodIdentity.ordinal(of: pod, set: setName) {
-            for template in StatefulPodIdentity.claimTemplates(set) {
-                let name = StatefulPodIdentity.claimName(template: template[path: ["metadata", "name"]]?.stringValue ?? "", set: setName, ordinal: ordinal)
-                let path = Self.claimResource.inNamespace(set.namespace).named(name).path
-                do {
-                    let claim = try await client.get(path)
-                    // The pod alone owns it now: with the set still an owner the collector would keep it.
-                    var refs = (claim[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).filter { $0["uid"]?.stringValue != set.uid }
-                    guard !refs.contains(where: { $0["uid"]?.stringValue == pod.uid }) else { continue }
-                    refs.append(StatefulPodIdentity.ownerReference(to: pod, kind: "Pod", apiVersion: "v1"))
-                    _ = try await client.patch(path, ["metadata": ["ownerReferences": .array(refs)]], type: .merge)
-                } catch let e as KubeAPIError where e.isNotFound {}
-            }
+        if condemned, StatefulPodIdentity.retention(set, "whenScaled") == "Delete" {
+            try await handClaims(of: pod, from: set)
         }
         await expectations.expect(key, deletes: 1)
         do {
