@@ -1,6 +1,6 @@
 """DaemonSets, StatefulSets and ReplicationControllers with the real kubectl and real
-processes: a server with its controllers and built-in node plus a second node joined as its
-own `caravel kubelet` process (both with the process runtime). A DaemonSet runs one pod on
+processes: a server with its controllers and built-in node plus two nodes joined as their
+own `caravel kubelet` processes (all with the process runtime). A DaemonSet runs one pod on
 each node and rolls a new image out and back (`kubectl rollout status|history|undo ds/x`); a
 3-replica OrderedReady StatefulSet comes up in ordinal order and a partitioned rollout updates
 only the ordinals at or above the partition; StatefulSet pods write to their claims (local-path
@@ -22,7 +22,7 @@ from kubeletutil import (IS_ROOT, KubeletProcess, get_json, is_ready, kill_pids,
 pytestmark = pytest.mark.skipif(not IS_ROOT, reason="process-runtime pods need root (CI runs as root)")
 
 TOKEN = unique("e2e-sets", 8)
-JOINED = "sets-joined"
+JOINED = ["sets-joined-1", "sets-joined-2"]
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +35,17 @@ def srv(tmp_path_factory):
 @pytest.fixture(scope="module")
 def joined(srv, tmp_path_factory):
     base = tmp_path_factory.mktemp("sets-kubelet")
-    kubelet = KubeletProcess(node_kubeconfig(srv, JOINED, base / "node.kubeconfig"), JOINED, base / "root",
-                             base / "kubelet.log").start()
+    kubelets = [KubeletProcess(node_kubeconfig(srv, name, base / f"{name}.kubeconfig"), name, base / name,
+                               base / f"{name}.log").start() for name in JOINED]
     try:
-        wait_for(lambda: node_ready(get_json(srv, "node", JOINED)), timeout=120, what=f"node {JOINED} Ready")
-        yield kubelet
+        for name in JOINED:
+            wait_for(lambda: node_ready(get_json(srv, "node", name)), timeout=120, what=f"node {name} Ready")
+        yield kubelets
     finally:
-        kubelet.stop()
-        subprocess.run([str(caravel_bin()), "killall", "--root-dir", str(base / "root")], capture_output=True, timeout=120)
+        for kubelet in kubelets:
+            kubelet.stop()
+        for name in JOINED:
+            subprocess.run([str(caravel_bin()), "killall", "--root-dir", str(base / name)], capture_output=True, timeout=120)
 
 
 @pytest.fixture
@@ -78,20 +81,20 @@ def rollout_status(srv, ns: str, target: str) -> str:
     return srv.kubectl("rollout", "status", target, "-n", ns, "--timeout=240s", timeout=260).stdout
 
 
-def test_daemonset_runs_on_both_nodes_and_rolls_out_and_back(srv, ns):
+def test_daemonset_runs_on_every_node_and_rolls_out_and_back(srv, ns):
     apply(srv, ns, {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "prep"},
                     "spec": {"selector": {"matchLabels": {"app": "prep"}}, "template": template("prep", "busybox:1.36")}})
     assert "successfully rolled out" in rollout_status(srv, ns, "ds/prep")
     pods = list_json(srv, "pods", ns, "-l", "app=prep")
-    assert sorted(p["spec"]["nodeName"] for p in pods) == sorted([srv.node_name, JOINED])
+    assert sorted(p["spec"]["nodeName"] for p in pods) == sorted([srv.node_name, *JOINED])
     header, row = srv.kubectl("get", "ds", "prep", "-n", ns).stdout.splitlines()
     assert header.split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE", "SELECTOR", "AGE"]
-    assert row.split()[:7] == ["prep", "2", "2", "2", "2", "2", "<none>"]
-    wait_for(lambda: len(pids_with(TOKEN)) >= 2, timeout=60, what="a daemon process per node")
+    assert row.split()[:7] == ["prep", "3", "3", "3", "3", "3", "<none>"]
+    wait_for(lambda: len(pids_with(TOKEN)) >= 3, timeout=60, what="a daemon process per node")
 
     srv.kubectl("set", "image", "ds/prep", "main=busybox:1.37", "-n", ns)
     assert "successfully rolled out" in rollout_status(srv, ns, "ds/prep")
-    wait_for(lambda: sorted(images(srv, ns, "prep").values()) == ["busybox:1.37"] * 2, timeout=120, what="new image on both nodes")
+    wait_for(lambda: sorted(images(srv, ns, "prep").values()) == ["busybox:1.37"] * 3, timeout=120, what="new image on every node")
     history = srv.kubectl("rollout", "history", "ds/prep", "-n", ns).stdout
     assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["1", "2"], history
     revisions = list_json(srv, "controllerrevisions", ns)
@@ -100,7 +103,7 @@ def test_daemonset_runs_on_both_nodes_and_rolls_out_and_back(srv, ns):
 
     srv.kubectl("rollout", "undo", "ds/prep", "-n", ns)
     assert "successfully rolled out" in rollout_status(srv, ns, "ds/prep")
-    wait_for(lambda: sorted(images(srv, ns, "prep").values()) == ["busybox:1.36"] * 2, timeout=120, what="old image back")
+    wait_for(lambda: sorted(images(srv, ns, "prep").values()) == ["busybox:1.36"] * 3, timeout=120, what="old image back")
     # The first template's revision is renumbered, not copied.
     assert sorted(r["revision"] for r in list_json(srv, "controllerrevisions", ns)) == [2, 3]
 
@@ -109,13 +112,13 @@ def test_a_node_joining_gets_its_daemon_pod_and_a_removed_node_loses_it(srv, ns,
     apply(srv, ns, {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
                     "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template("agent", "busybox:1.36")}})
     assert "successfully rolled out" in rollout_status(srv, ns, "ds/agent")
-    assert get_json(srv, "ds", "agent", ns)["status"]["desiredNumberScheduled"] == 2
+    assert get_json(srv, "ds", "agent", ns)["status"]["desiredNumberScheduled"] == 3
     late = "sets-late"
     kubelet = KubeletProcess(node_kubeconfig(srv, late, tmp_path / "late.kubeconfig"), late, tmp_path / "root",
                              tmp_path / "kubelet.log", extra_args=["--runtime", "fake"]).start()
     try:
         wait_for(lambda: node_ready(get_json(srv, "node", late)), timeout=120, what=f"node {late} Ready")
-        wait_for(lambda: get_json(srv, "ds", "agent", ns)["status"].get("numberReady") == 3, timeout=120,
+        wait_for(lambda: get_json(srv, "ds", "agent", ns)["status"].get("numberReady") == 4, timeout=120,
                  what="a ready daemon pod on the new node too")
         assert late in {p["spec"].get("nodeName") for p in list_json(srv, "pods", ns, "-l", "app=agent")}
     finally:
@@ -124,7 +127,7 @@ def test_a_node_joining_gets_its_daemon_pod_and_a_removed_node_loses_it(srv, ns,
     wait_for(lambda: late not in {p["spec"].get("nodeName") for p in list_json(srv, "pods", ns, "-l", "app=agent")},
              timeout=120, what="the removed node's daemon pod gone")
     status = get_json(srv, "ds", "agent", ns)["status"]
-    assert status["desiredNumberScheduled"] == 2 and status["currentNumberScheduled"] == 2
+    assert status["desiredNumberScheduled"] == 3 and status["currentNumberScheduled"] == 3
 
 
 def test_statefulset_comes_up_in_order_and_a_partitioned_rollout_stops_at_the_partition(srv, ns):
