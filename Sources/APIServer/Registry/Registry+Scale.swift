@@ -14,6 +14,11 @@ extension Registry {
             if let sel = object[path: path], let parsed = try? LabelSelector.fromJSON(sel) { status["selector"] = .string(parsed.description) }
         case .string(let path):
             if let sel = object[path: path]?.stringValue { status["selector"] = .string(sel) }
+        case .labelMap(let path):
+            if let labels = object[path: path]?.objectValue {
+                let pairs = labels.keys.sorted().map { "\($0)=\(labels[$0]?.stringValue ?? "")" }
+                status["selector"] = .string(pairs.joined(separator: ","))
+            }
         case .none:
             break
         }

@@ -9,6 +9,8 @@ public struct ScalePaths: Sendable, Equatable {
         case labelSelector([String])
         /// A selector already in string form (a custom resource's `labelSelectorPath`).
         case string([String])
+        /// A plain label map, matched by equality (a ReplicationController's `spec.selector`).
+        case labelMap([String])
         case none
     }
 

@@ -13,11 +13,15 @@ public enum BuiltinResources {
         EventStrategy(),
         LimitRangeStrategy(),
         ResourceQuotaStrategy(),
+        ReplicationControllerStrategy(),
         PersistentVolumeStrategy(),
         PersistentVolumeClaimStrategy(),
         // apps/v1
         DeploymentStrategy(),
         ReplicaSetStrategy(),
+        DaemonSetStrategy(),
+        StatefulSetStrategy(),
+        ControllerRevisionStrategy(),
         // batch/v1
         JobStrategy(),
         CronJobStrategy(),

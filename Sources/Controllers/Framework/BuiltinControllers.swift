@@ -11,7 +11,10 @@ enum BuiltinControllers {
         let workers = options.workers
         var controllers: [ControllerDescriptor] = [
             ReplicaSetController.descriptor(client: client, workers: workers),
+            ReplicaSetController.descriptor(.replicationController, client: client, workers: workers),
             DeploymentController.descriptor(client: client, workers: workers),
+            DaemonSetController.descriptor(client: client, workers: workers),
+            StatefulSetController.descriptor(client: client, workers: workers),
             GarbageCollector.descriptor(client: client, workers: workers),
             Scheduler.descriptor(client: client),
             NodeLifecycleController.descriptor(client: client, gracePeriod: options.nodeMonitorGracePeriod, workers: workers),

@@ -23,6 +23,11 @@ public struct GarbageCollector: Reconciler {
         .init(kind: "Deployment", path: ResourcePath(group: "apps", version: "v1", plural: "deployments")),
         .init(kind: "Job", path: ResourcePath(group: "batch", version: "v1", plural: "jobs")),
         .init(kind: "CronJob", path: ResourcePath(group: "batch", version: "v1", plural: "cronjobs")),
+        .init(kind: "DaemonSet", path: ResourcePath(group: "apps", version: "v1", plural: "daemonsets")),
+        .init(kind: "StatefulSet", path: ResourcePath(group: "apps", version: "v1", plural: "statefulsets")),
+        .init(kind: "ControllerRevision", path: ResourcePath(group: "apps", version: "v1", plural: "controllerrevisions")),
+        .init(kind: "ReplicationController", path: .core("replicationcontrollers")),
+        .init(kind: "PersistentVolumeClaim", path: .core("persistentvolumeclaims")),
     ]
 
     let client: any ResourceClient
@@ -39,7 +44,7 @@ public struct GarbageCollector: Reconciler {
         self.kinds = ResourceKindResolver(client: client)
     }
 
-    /// Watches pods, ReplicaSets and Deployments into one owner graph.
+    /// Watches the workload kinds and their pods and revisions into one owner graph.
     static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
         ControllerDescriptor(name: "garbagecollector", workers: workers) { wiring in
             let graph = OwnerGraph(resources.map { ($0, wiring.cache($0.path)) })

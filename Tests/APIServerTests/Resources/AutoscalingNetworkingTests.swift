@@ -146,7 +146,8 @@ import KubeModel
                                "Deployment", "ReplicaSet", "HorizontalPodAutoscaler", "NetworkPolicy", "Lease", "EndpointSlice",
                                "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SubjectAccessReview",
                                "SelfSubjectRulesReview", "CertificateSigningRequest", "LimitRange", "ResourceQuota", "PodDisruptionBudget",
-                               "Job", "CronJob", "CustomResourceDefinition", "PersistentVolume", "PersistentVolumeClaim", "StorageClass"])
+                               "Job", "CronJob", "CustomResourceDefinition", "DaemonSet", "StatefulSet", "ControllerRevision",
+                               "ReplicationController", "PersistentVolume", "PersistentVolumeClaim", "StorageClass"])
         #expect(kinds.count == Set(kinds).count)
         for s in BuiltinResources.all {
             #expect(s.tableColumns.count == s.tableCells(for: ["metadata": ["name": "x"]], now: Date()).count, "\(s.definition.kind)")
