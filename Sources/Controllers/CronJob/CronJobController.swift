@@ -16,7 +16,9 @@ public struct CronJobController: Reconciler {
     let jobs: ObjectCache
     let defaultZone: TimeZone
     let now: @Sendable () -> Date
-    var recorder: EventRecorder { EventRecorder(client: client, component: "cronjob-controller") }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: "cronjob-controller", correlator: correlator) }
 
     init(client: any ResourceClient, cronJobs: ObjectCache, jobs: ObjectCache, defaultZone: TimeZone = .current,
          now: @escaping @Sendable () -> Date = { Date() }) {

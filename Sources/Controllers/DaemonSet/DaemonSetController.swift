@@ -20,7 +20,9 @@ public struct DaemonSetController: Reconciler {
     let revisions: ObjectCache
     let expectations: Expectations
     let now: @Sendable () -> Date
-    var recorder: EventRecorder { EventRecorder(client: client, component: "daemonset-controller") }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: "daemonset-controller", correlator: correlator) }
 
     init(client: any ResourceClient, daemonSets: ObjectCache, pods: ObjectCache, nodes: ObjectCache, revisions: ObjectCache,
          expectations: Expectations = Expectations(), now: @escaping @Sendable () -> Date = { Date() }) {

@@ -19,7 +19,9 @@ public struct JobController: Reconciler {
     let expectations: Expectations
     let ledger: JobWriteLedger
     let now: @Sendable () -> Date
-    var recorder: EventRecorder { EventRecorder(client: client, component: "job-controller") }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: "job-controller", correlator: correlator) }
 
     init(client: any ResourceClient, jobs: ObjectCache, pods: ObjectCache, expectations: Expectations = Expectations(),
          ledger: JobWriteLedger = JobWriteLedger(), now: @escaping @Sendable () -> Date = { Date() }) {

@@ -19,7 +19,9 @@ public struct StatefulSetController: Reconciler {
     let claims: ObjectCache
     let expectations: Expectations
     let now: @Sendable () -> Date
-    var recorder: EventRecorder { EventRecorder(client: client, component: "statefulset-controller") }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: "statefulset-controller", correlator: correlator) }
 
     init(client: any ResourceClient, statefulSets: ObjectCache, pods: ObjectCache, revisions: ObjectCache,
          claims: ObjectCache = ObjectCache(), expectations: Expectations = Expectations(),
