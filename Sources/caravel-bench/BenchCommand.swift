@@ -61,6 +61,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("scheduler-pods"), help: "Pods the scheduler phase creates and times until bound.")
     var schedulerPods = 5000
 
+    @Flag(name: .customLong("scheduler-backlog"),
+          help: "Scheduler phase with every pod created first: the server runs without controllers and `caravel controller-manager` starts once the pods exist (needs --start-server).")
+    var schedulerBacklog = false
+
     @Option(name: .customLong("caravel"), help: "caravel binary for the fake kubelet (default: the --start-server one).")
     var caravelBinary: String?
 
@@ -69,6 +73,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard schedulerNodes >= 0, schedulerPods >= 1 else { throw ValidationError("scheduler counts must be positive") }
+        if schedulerBacklog && (startServer == nil || schedulerNodes == 0 || kubeletFake || kubeletProcess) {
+            throw ValidationError("--scheduler-backlog needs --start-server and --scheduler-nodes, and runs alone (no kubelet phases)")
+        }
         guard fakeNodes >= 1, fakePods >= 1, processPods >= 1 else { throw ValidationError("kubelet counts must be at least 1") }
         if kubeletFake && caravelBinary == nil && startServer == nil {
             throw ValidationError("--kubelet-fake needs --start-server or --caravel (the binary that runs the kubelet)")
@@ -96,7 +103,9 @@ struct BenchCommand: AsyncParsableCommand {
         let client: KubeRESTClient
         if let binary = startServer {
             // The built-in node is only wanted by the process phase; without it RSS is the server's own.
-            let started = try LocalServer.start(binary: binary, extraArguments: kubeletProcess ? [] : ["--disable-kubelet"])
+            var extra = kubeletProcess ? [] : ["--disable-kubelet"]
+            if schedulerBacklog { extra.append("--disable-controllers") }
+            let started = try LocalServer.start(binary: binary, extraArguments: extra)
             server = started
             print("started \(binary) server (pid \(started.pid), port \(started.port), data \(started.dataDir))")
             do { client = try await started.waitReady(options: options) } catch {
@@ -139,8 +148,9 @@ struct BenchCommand: AsyncParsableCommand {
         do {
             try await runPhases(phases, pid: pid, report: report)
             if schedulerNodes > 0 {
+                let manager = schedulerBacklog ? server.map { (binary: startServer ?? "", kubeconfig: $0.kubeconfigPath) } : nil
                 let rate = try await SchedulerPhase(client: client, namespace: namespace)
-                    .run(nodes: schedulerNodes, pods: schedulerPods, concurrency: concurrency)
+                    .run(nodes: schedulerNodes, pods: schedulerPods, concurrency: concurrency, controllerManager: manager)
                 report.atLeast("scheduler pods/s on \(schedulerNodes) nodes", rate, "pods/s", target: 500)
                 if let pid { print(rssLine(pid: pid, label: "server RSS after the scheduler phase")) }
             }
