@@ -20,6 +20,12 @@ struct PodInfo: Sendable {
     let hostPorts: [HostPort]
     /// The uid of the pod's controller (same-owner spreading).
     let controllerUID: String?
+    /// Requests with a positive amount, by resource name in order (the fit filter's order).
+    let positiveRequests: [(name: String, amount: Int64)]
+    /// `spec.nodeSelector`.
+    let nodeSelector: [String: String]
+    /// Required node affinity, when the pod has one.
+    let requiredNodeAffinity: JSONValue?
 
     init(_ pod: JSONValue) {
         self.pod = pod
@@ -34,6 +40,12 @@ struct PodInfo: Sendable {
         antiAffinityTerms = SchedulingFilters.antiAffinityTerms(pod)
         hostPorts = HostPort.requested(by: pod)
         controllerUID = ObjectRules.controllerRef(of: pod)?["uid"]?.stringValue
+        positiveRequests = requests.keys.sorted().compactMap { name in
+            requests[name].flatMap { $0 > 0 ? (name, $0) : nil }
+        }
+        nodeSelector = pod.stringMap(at: ["spec", "nodeSelector"])
+        let affinity = pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"]]
+        requiredNodeAffinity = affinity?.isNull == false ? affinity : nil
     }
 
     /// Bound to a node and still holding its resources (not Succeeded or Failed).

@@ -45,7 +45,7 @@ struct PreFilterState: Sendable {
         }
         let constraints = TopologySpread.hardConstraints(pod.pod)
         guard !constraints.isEmpty else { return }
-        let eligible = nodes.filter { SchedulingFilters.matchesNodeSelectorAndAffinity(pod.pod, labels: $0.labels, name: $0.name) }
+        let eligible = nodes.filter { SchedulingFilters.matchesNodeSelectorAndAffinity(pod, labels: $0.labels, name: $0.name) }
         for c in constraints {
             var counts: [String: Int] = [:]
             for node in eligible {

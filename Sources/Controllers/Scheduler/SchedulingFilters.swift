@@ -50,7 +50,7 @@ enum SchedulingFilters {
            !tolerates(pod.pod, taint: ["key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"]) {
             return [.unschedulable]
         }
-        if !matchesNodeSelectorAndAffinity(pod.pod, labels: info.labels, name: info.name) { return [.nodeSelectorMismatch] }
+        if !matchesNodeSelectorAndAffinity(pod, labels: info.labels, name: info.name) { return [.nodeSelectorMismatch] }
         if let taint = untoleratedTaint(pod.pod, taints: info.taints) {
             return [.untoleratedTaint(key: taint["key"]?.stringValue ?? "", value: taint["value"]?.stringValue ?? "")]
         }
@@ -77,10 +77,8 @@ enum SchedulingFilters {
     static func resourceFailures(pod: PodInfo, on info: NodeInfo) -> [FilterFailure] {
         var failures: [FilterFailure] = []
         if Int64(info.podInfos.count) + 1 > info.allocatable["pods"] ?? 0 { failures.append(.tooManyPods) }
-        guard !pod.requests.isEmpty else { return failures }
-        for name in pod.requests.keys.sorted() {
-            guard let want = pod.requests[name], want > 0 else { continue }
-            if want > (info.allocatable[name] ?? 0) - info.requested[name, default: 0] { failures.append(.insufficient(name)) }
+        for (name, want) in pod.positiveRequests where want > (info.allocatable[name] ?? 0) - info.requested[name, default: 0] {
+            failures.append(.insufficient(name))
         }
         return failures
     }
@@ -101,9 +99,13 @@ enum SchedulingFilters {
 
     /// The same, given the node's labels and name.
     static func matchesNodeSelectorAndAffinity(_ pod: JSONValue, labels: [String: String], name: String) -> Bool {
-        for (key, value) in pod.stringMap(at: ["spec", "nodeSelector"]) where labels[key] != value { return false }
-        guard let required = pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"]],
-              !required.isNull else { return true }
+        matchesNodeSelectorAndAffinity(PodInfo(pod), labels: labels, name: name)
+    }
+
+    /// The same, with the pod's selector and affinity already read.
+    static func matchesNodeSelectorAndAffinity(_ pod: PodInfo, labels: [String: String], name: String) -> Bool {
+        for (key, value) in pod.nodeSelector where labels[key] != value { return false }
+        guard let required = pod.requiredNodeAffinity else { return true }
         let terms = required["nodeSelectorTerms"]?.arrayValue ?? []
         return terms.contains { matches(term: $0, labels: labels, name: name) }
     }
