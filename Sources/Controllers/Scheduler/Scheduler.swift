@@ -19,7 +19,7 @@ public struct Scheduler: Reconciler {
     static let podResource = ResourcePath.core("pods")
     static let eventResource = ResourcePath.core("events")
     /// Workers, hence bindings on their way at once.
-    static let bindingsInFlight = 16
+    static let bindingsInFlight = 32
 
     let client: any ResourceClient
     let pods: ObjectCache
