@@ -45,6 +45,8 @@ public enum ResourceQuotaUsage {
     /// The collection (group, plural) whose objects a quota resource name counts, or nil for
     /// names this server does not count.
     public static func collection(for resourceName: String) -> (group: String, plural: String)? {
+        if resourceName == "requests.storage" || resourceName.hasSuffix(storageClassSuffix + "requests.storage")
+            || resourceName.hasSuffix(storageClassSuffix + "persistentvolumeclaims") { return ("", "persistentvolumeclaims") }
         if resourceName.hasPrefix("count/") {
             let rest = resourceName.dropFirst("count/".count)
             guard let dot = rest.firstIndex(of: ".") else { return ("", String(rest)) }
@@ -55,6 +57,15 @@ public enum ResourceQuotaUsage {
         if resourceName == "services.loadbalancers" || resourceName == "services.nodeports" { return ("", "services") }
         if legacyCounts.contains(resourceName) { return ("", resourceName) }
         return nil
+    }
+
+    /// Per-class claim names: `<class>.storageclass.storage.k8s.io/requests.storage`.
+    static let storageClassSuffix = ".storageclass.storage.k8s.io/"
+
+    /// Whether a quota resource name counts objects (so its quantities are whole numbers).
+    public static func isObjectCount(_ resourceName: String) -> Bool {
+        resourceName.hasPrefix("count/") || legacyCounts.contains(resourceName) || resourceName.hasPrefix("services.")
+            || resourceName.hasSuffix(storageClassSuffix + "persistentvolumeclaims")
     }
 
     /// Succeeded and Failed pods no longer count.
@@ -71,6 +82,15 @@ public enum ResourceQuotaUsage {
         if group.isEmpty && plural == "pods" {
             if isTerminal(object) { return [:] }
             add(&out, podCompute(object["spec"] ?? .null))
+        }
+        if group.isEmpty && plural == "persistentvolumeclaims" {
+            let storage = quantity(object[path: ["spec", "resources", "requests", "storage"]]) ?? Quantity(mantissa: 0)
+            out["requests.storage"] = storage
+            let className = StorageClassName.of(object)
+            if !className.isEmpty {
+                out[className + storageClassSuffix + "requests.storage"] = storage
+                out[className + storageClassSuffix + "persistentvolumeclaims"] = one
+            }
         }
         if group.isEmpty && plural == "services" {
             let type = object[path: ["spec", "type"]]?.stringValue ?? "ClusterIP"

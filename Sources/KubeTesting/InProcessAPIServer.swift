@@ -30,7 +30,8 @@ public func withInProcessAPIServer(
     do {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
-            let ready = await eventually(timeout: .seconds(20)) { (try? await client.raw("GET", "/readyz")) != nil }
+            // Generous: many in-process servers start at once when the unit tests run in parallel.
+            let ready = await eventually(timeout: .seconds(90)) { (try? await client.raw("GET", "/readyz")) != nil }
             guard ready else { throw InProcessAPIServerNotReady() }
             try await body(client, config)
             await services.triggerGracefulShutdown()

@@ -61,7 +61,7 @@ public struct Kubelet: Service {
         let ctx = KubeletContext(
             nodeName: config.nodeName, client: client, runtime: runtime, paths: paths,
             volumes: VolumeManager(paths: paths, source: objects, logger: logger), objects: objects,
-            events: EventRecorder(client: client, component: "kubelet", host: config.nodeName), hostIP: hostIP,
+            events: EventRecorder(client: client, component: "kubelet", host: config.nodeName, correlator: EventCorrelator()), hostIP: hostIP,
             nodeAllocatable: Self.stringMap(capacity.allocatableJSON), simulated: isFake,
             syncInterval: config.syncInterval, logger: logger)
         let workers = PodWorkers(ctx: ctx, records: records)
@@ -103,7 +103,9 @@ public struct Kubelet: Service {
         let noPressure: @Sendable () -> NodePressure = { NodePressure() }
         let pressure: (@Sendable () -> NodePressure)? = isFake ? noPressure : nil
         let reporter = NodeStatusReporter(client: client, nodeName: config.nodeName, runtimeName: runtime.name, kubeletPort: port,
-                                          hostIP: hostIP, capacity: capacity, labels: labels, logger: logger,
+                                          hostIP: hostIP, capacity: capacity, labels: labels,
+                                          annotations: [LocalPathStorage.nodeDirectoryAnnotation: ctx.paths.localVolumesDirectory],
+                                          logger: logger,
                                           rootDirectory: config.rootDirectory,
                                           pressure: pressure)
         // Ready comes from checks, as kubelet's: runtime, pod network, disk, pod lifecycle relists.
@@ -148,6 +150,11 @@ public struct Kubelet: Service {
                 }
             }
             group.addTask { await informer.run() }
+            if !isFake {
+                let janitor = LocalVolumeJanitor(directory: ctx.paths.localVolumesDirectory, objects: ctx.objects,
+                                                 interval: .seconds(10), logger: logger)
+                group.addTask { await janitor.run() }
+            }
             group.addTask {
                 if await informer.waitForSync() { await workers.removeOrphans() }
             }

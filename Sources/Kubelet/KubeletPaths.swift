@@ -1,4 +1,5 @@
 import Foundation
+import KubeModel
 
 /// Where a kubelet keeps its state under its root directory. One definition so the runtime,
 /// the volume manager and the log server agree:
@@ -7,6 +8,7 @@ import Foundation
 ///     ROOT/pods/<uid>/containers/<name>/<attempt>/  runtime records (shim pid, exit status)
 ///     ROOT/pods/<uid>/sandbox.json                  network namespace and IP
 ///     ROOT/logs/<ns>_<pod>_<uid>/<name>/<attempt>.log  container logs (+ .1, .2 … rotated)
+///     ROOT/storage/<pv>_<ns>_<claim>/               local-path volumes (outlive their pods)
 public struct KubeletPaths: Sendable {
     public let root: String
 
@@ -14,6 +16,8 @@ public struct KubeletPaths: Sendable {
 
     public var podsDirectory: String { root + "/pods" }
     public var logsDirectory: String { root + "/logs" }
+    /// The directories of local-path volumes (one per claim), announced on the Node.
+    public var localVolumesDirectory: String { root + "/" + LocalPathStorage.volumesDirectoryName }
 
     public func podDirectory(_ uid: String) -> String { podsDirectory + "/" + uid }
     public func volumesDirectory(_ uid: String) -> String { podDirectory(uid) + "/volumes" }

@@ -2,6 +2,7 @@ import APIServer
 import ArgumentParser
 import Controllers
 import Foundation
+import KubeModel
 import Kubelet
 import Logging
 import ServiceLifecycle
@@ -23,6 +24,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "Number of recent events kept for resuming watches (at least 1000).")
     var watchCacheSize: Int = 10_000
+
+    @Option(help: "Serialized size the watch cache's events may take, as a quantity (at least 1Mi).")
+    var watchCacheBytes: String = "64Mi"
 
     @Option(help: "Name of the built-in node.")
     var nodeName: String = ProcessInfo.processInfo.hostName.lowercased()
@@ -80,6 +84,9 @@ struct ServerCommand: AsyncParsableCommand {
         guard auditLogMaxSize >= 1 else { throw ValidationError("--audit-log-maxsize must be at least 1") }
         guard auditLogMaxBackup >= 0 else { throw ValidationError("--audit-log-maxbackup must not be negative") }
         guard watchCacheSize >= 1000 else { throw ValidationError("--watch-cache-size must be at least 1000") }
+        guard let bytes = Quantity.parse(watchCacheBytes)?.value, bytes >= 1 << 20 else {
+            throw ValidationError("--watch-cache-bytes must be a quantity of at least 1Mi, got \"\(watchCacheBytes)\"")
+        }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         guard ["process", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process or fake") }
         guard (0...65535).contains(kubeletPort) else { throw ValidationError("--kubelet-port must be between 0 and 65535") }
@@ -105,6 +112,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.nodeName = disableKubelet ? nil : nodeName
         config.metricsResolution = metricsResolution
         config.eventTTL = eventTTL
+        config.watchCacheBytes = Int(Quantity.parse(watchCacheBytes)?.value ?? Int64(WatchHub.defaultMaxBytes))
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         // The controllers and the kubelet talk to this server over HTTP(S) with their own client
         // certificates, as they would from another process; listed after it, they stop first.

@@ -63,7 +63,9 @@ import Testing
         #expect(Set(names) == ["replicaset", "deployment", "garbagecollector", "scheduler", "nodelifecycle", "nodeipam",
                                "namespace", "clusterrole-aggregation", "endpoints", "endpointslice", "resourcequota",
                                "serviceaccount", "horizontalpodautoscaler", "root-ca-cert-publisher", "csrapproving", "csrsigning",
-                               "disruption"])
+                               "disruption", "job", "ttl-after-finished", "cronjob", "replicationcontroller", "daemonset",
+                               "statefulset", "persistentvolume-binder",
+                               "persistentvolume-reclaimer", "local-path-provisioner"])
         let workers = Dictionary(uniqueKeysWithValues: controllers.map { ($0.name, $0.workers) })
         #expect(workers["replicaset"] == 3 && workers["scheduler"] == 1 && workers["nodeipam"] == 1)
     }

@@ -7,6 +7,8 @@ import Testing
 actor DictObjectSource: ObjectSource {
     var secrets: [String: JSONValue] = [:]
     var configMaps: [String: JSONValue] = [:]
+    var claims: [String: JSONValue] = [:]
+    var volumes: [String: JSONValue] = [:]
 
     init(secrets: [String: JSONValue] = [:], configMaps: [String: JSONValue] = [:]) {
         self.secrets = secrets
@@ -15,7 +17,12 @@ actor DictObjectSource: ObjectSource {
 
     func secret(namespace: String, name: String) async throws -> JSONValue? { secrets["\(namespace)/\(name)"] }
     func configMap(namespace: String, name: String) async throws -> JSONValue? { configMaps["\(namespace)/\(name)"] }
+    func persistentVolumeClaim(namespace: String, name: String) async throws -> JSONValue? { claims["\(namespace)/\(name)"] }
+    func persistentVolume(name: String) async throws -> JSONValue? { volumes[name] }
     func setConfigMap(_ key: String, _ value: JSONValue) { configMaps[key] = value }
+    func setClaim(_ key: String, _ value: JSONValue) { claims[key] = value }
+    func setVolume(_ name: String, _ value: JSONValue) { volumes[name] = value }
+    func removeVolume(_ name: String) { volumes[name] = nil }
 
     static func secret(_ data: [String: String]) -> JSONValue {
         .object(["data": .object(data.mapValues { .string(Data($0.utf8).base64EncodedString()) })])

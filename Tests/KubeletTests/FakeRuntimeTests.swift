@@ -32,6 +32,28 @@ import Testing
         #expect(await runtime.listContainers().isEmpty)
     }
 
+    @Test func podsThatRunToCompletionExitByThemselves() async throws {
+        let runtime = FakeRuntime()
+        // A Job's pod: its containers complete at once.
+        _ = try await runtime.startSandbox(PodSandboxConfig(podUID: "job", namespace: "default", name: "j", hostNetwork: false,
+                                                            labels: ["batch.kubernetes.io/job-name": "backup"]))
+        let done = try await runtime.startContainer(config("job", "main"))
+        await runtime.waitForExit(done)
+        guard case .exited(0, _, "Completed", _, _) = await runtime.containerStatus(done) else { Issue.record("not completed"); return }
+        // The annotations choose the delay and the exit code.
+        _ = try await runtime.startSandbox(PodSandboxConfig(podUID: "bad", namespace: "default", name: "b", hostNetwork: false,
+                                                            annotations: [FakeRuntime.exitAfterAnnotation: "10ms",
+                                                                          FakeRuntime.exitCodeAnnotation: "3"]))
+        let failed = try await runtime.startContainer(config("bad", "main"))
+        await runtime.waitForExit(failed)
+        guard case .exited(3, _, "Error", _, _) = await runtime.containerStatus(failed) else { Issue.record("not failed"); return }
+        // Any other pod runs until stopped.
+        _ = try await runtime.startSandbox(PodSandboxConfig(podUID: "web", namespace: "default", name: "w", hostNetwork: false))
+        let web = try await runtime.startContainer(config("web", "main"))
+        try await Task.sleep(for: .milliseconds(50))
+        guard case .running = await runtime.containerStatus(web) else { Issue.record("a server pod ended"); return }
+    }
+
     @Test func ipsComeFromTheCIDRAndAreReused() async throws {
         let runtime = FakeRuntime(podCIDR: "10.244.9.0/30", hostIP: "192.168.1.5")
         let a = try await runtime.startSandbox(PodSandboxConfig(podUID: "a", namespace: "d", name: "a", hostNetwork: false))

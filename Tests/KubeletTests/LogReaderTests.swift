@@ -140,3 +140,16 @@ private final class Running: @unchecked Sendable {
     let out = await collect(ContainerLogReader(path: d.path, options: .init(tailLines: 2, follow: true), pollInterval: .milliseconds(20)) { false })
     #expect(out == "e\nf\n")
 }
+
+@Test func logReaderReturnsALiveFileLargerThanOneChunkWhole() async {
+    let d = LogDir(); defer { d.remove() }
+    // ~6 MiB: more than one 4 MiB read of the live file.
+    let line = String(repeating: "x", count: 1000)
+    d.write(d.path, (0..<6000).map { LogDir.record("\(line)\($0)", second: $0 % 60) })
+    let all = await collect(ContainerLogReader(path: d.path, options: .init()))
+    let lines = all.split(separator: "\n")
+    #expect(lines.count == 6000)
+    #expect(lines.last?.hasSuffix("x5999") == true)
+    let tail = await collect(ContainerLogReader(path: d.path, options: .init(tailLines: 2)))
+    #expect(tail == "\(line)5998\n\(line)5999\n")
+}

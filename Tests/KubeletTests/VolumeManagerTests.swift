@@ -81,9 +81,8 @@ private func mounted(_ path: String) -> Bool {
         #expect(await configError { _ = try await vm.prepare(envTestContext(missing)) } == "secret \"nope\" not found")
         let key = envTestPod(volumes: [["name": "c", "configMap": ["name": "cfg", "items": [["key": "zz", "path": "zz"]]]]])
         #expect(await configError { _ = try await vm.prepare(envTestContext(key)) } == "configmap references non-existent config key: zz")
-        let pvc = envTestPod(volumes: [["name": "data", "persistentVolumeClaim": ["claimName": "c"]]])
-        #expect(await configError { _ = try await vm.prepare(envTestContext(pvc)) }
-            == "volume type persistentVolumeClaim is not supported by caravel")
+        let nfs = envTestPod(volumes: [["name": "data", "nfs": ["server": "nas", "path": "/export"]]])
+        #expect(await configError { _ = try await vm.prepare(envTestContext(nfs)) } == "volume type nfs is not supported by caravel")
         let escape = envTestPod(volumes: [["name": "c", "configMap": ["name": "cfg", "items": [["key": "a", "path": "../x"]]]]])
         #expect(await configError { _ = try await vm.prepare(envTestContext(escape)) } != nil)
         await vm.cleanup(podUID: "uid-1")

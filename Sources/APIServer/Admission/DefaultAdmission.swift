@@ -7,6 +7,8 @@ enum DefaultAdmission {
         plugins.append(ServiceAccountAdmission(caCertificatePath: config.tls ? config.pkiDirectory + "/ca.crt" : nil))
         plugins.append(CertificateSigningRequestAdmission())
         plugins.append(LimitRanger())
+        plugins.append(DefaultStorageClassAdmission())
+        plugins.append(StorageObjectInUseProtection())
         plugins.append(PodSecurityAdmission())
         plugins.append(ResourceQuotaAdmission())
         _ = config

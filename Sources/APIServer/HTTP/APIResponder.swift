@@ -9,10 +9,6 @@ public struct APIResponder: HTTPResponder {
     public typealias Context = APIRequestContext
 
     let registry: Registry
-    let discovery: Discovery
-    let openAPI: OpenAPIDocuments
-    /// Swagger 2.0 document kubectl's client-side validation falls back to.
-    let openAPIV2: OpenAPIV2Document
     let metrics: RequestMetrics
     let health: HealthState
     /// Who is calling: client certificates and bearer tokens.
@@ -28,7 +24,7 @@ public struct APIResponder: HTTPResponder {
     /// Largest request body accepted, as kube-apiserver's 3 MiB.
     static let maxBodyBytes = 3 * 1024 * 1024
 
-    public init(registry: Registry, openAPI: OpenAPIDocuments, metrics: RequestMetrics, health: HealthState,
+    public init(registry: Registry, metrics: RequestMetrics, health: HealthState,
                 authenticator: Authenticator, authorizer: any Authorizer = AlwaysAllowAuthorizer(), audit: AuditLog? = nil,
                 limiter: InflightLimiter = InflightLimiter(), metricsAPIs: MetricsAPIs? = nil) {
         self.metricsAPIs = metricsAPIs
@@ -37,9 +33,6 @@ public struct APIResponder: HTTPResponder {
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.registry = registry
-        self.discovery = Discovery(catalog: registry.catalog)
-        self.openAPI = openAPI
-        self.openAPIV2 = OpenAPIV2Document(definitions: registry.catalog.strategies.map(\.definition))
         self.metrics = metrics
         self.health = health
     }
@@ -71,6 +64,8 @@ public struct APIResponder: HTTPResponder {
         defer { record.label = label }
         let path = parsed.path
         let query = parsed.query
+        let surface = registry.surface.current
+        let (discovery, openAPI, openAPIV2) = (surface.discovery, surface.openAPI, surface.openAPIV2)
         if let metricsAPIs, let answer = try await metricsAPIs.respond(request, parsed: parsed, discovery: discovery) {
             return answer
         }
@@ -102,7 +97,7 @@ public struct APIResponder: HTTPResponder {
         }
         if let discoveryDoc = discovery.document(path: path) { return ResponseBuilder.json(discoveryDoc) }
         guard let info = parsed.info else { throw APIError.pathNotFound() }
-        guard let strategy = registry.catalog.strategy(group: info.group, version: info.version, plural: info.resource) else {
+        guard let strategy = surface.catalog.strategy(group: info.group, version: info.version, plural: info.resource) else {
             throw APIError.pathNotFound()
         }
         let def = strategy.definition

@@ -47,7 +47,12 @@ enum WatchStreamer {
                     } else if shape == .partialMetadata && event.type != "ERROR" {
                         object = TableConverter.partialMetadata(object)
                     }
-                    var line = JSONWriter.kubernetesWatchEvent(type: event.type, object: object)
+                    var line: [UInt8]
+                    if shape == .object, let shared = event.encodings {
+                        line = shared.line(event.encodingKey) { JSONWriter.kubernetesWatchEvent(type: event.type, object: object) }
+                    } else {
+                        line = JSONWriter.kubernetesWatchEvent(type: event.type, object: object)
+                    }
                     line.append(UInt8(ascii: "\n"))
                     try await writer.write(ByteBuffer(bytes: line))
                 }

@@ -5,6 +5,9 @@ extension Registry {
     public struct WatchOutput: Sendable {
         public var type: String
         public var object: JSONValue
+        /// Encodings shared with the other watchers of the same event, under `encodingKey`.
+        public var encodings: WatchEventEncodings? = nil
+        public var encodingKey: String = ""
     }
 
     /// Starts a WATCH. Initial state comes first as ADDED events when the client asked for it
@@ -61,30 +64,34 @@ extension Registry {
             if initialEnd { meta["annotations"] = ["k8s.io/initial-events-end": "true"] }
             return WatchOutput(type: "BOOKMARK", object: ["kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": meta])
         }
-        // Bounded: a client that stops reading is cut off instead of growing this buffer.
-        let (out, continuation) = AsyncStream<WatchOutput>.makeStream(bufferingPolicy: .bufferingOldest(initialItems.count + 10_000))
-        for item in initialItems { continuation.yield(WatchOutput(type: "ADDED", object: item)) }
-        if options.sendInitialEvents == true { continuation.yield(bookmark(startRevision, initialEnd: true)) }
-        let pump = Task { [self] in
-            for await item in subscription.items {
-                switch item {
-                case .progress(let revision):
-                    if options.allowWatchBookmarks { continuation.yield(bookmark(max(revision, startRevision), initialEnd: false)) }
-                case .event(let e):
+        var head = initialItems.map { WatchOutput(type: "ADDED", object: $0) }
+        if options.sendInitialEvents == true { head.append(bookmark(startRevision, initialEnd: true)) }
+        // Pulled by the one consumer, so the only queue is the watch cache's bounded backlog
+        // for this watcher: a client that stops reading is cut off there, and then gets 410.
+        let source = WatchEventSource(head: head, subscription: subscription)
+        let out = AsyncStream<WatchOutput>(unfolding: { [self] in
+            while true {
+                switch await source.next() {
+                case nil:
+                    return nil
+                case .fellBehind:
+                    let status = APIError.gone("the watch fell too far behind; list again to resume").status
+                    return WatchOutput(type: "ERROR", object: status)
+                case .ready(let output):
+                    return output
+                case .item(.progress(let revision)):
+                    if options.allowWatchBookmarks { return bookmark(max(revision, startRevision), initialEnd: false) }
+                case .item(.event(let e)):
                     guard let output = self.filter(e, strategy: strategy, options: options) else { continue }
                     guard let object = try? self.present(output.object, strategy: strategy, version: version) else { continue }
-                    if case .dropped = continuation.yield(WatchOutput(type: output.type, object: object)) {
-                        subscription.cancel()
-                    }
+                    // Only an event sent as committed shares its encoding; one re-shaped for a
+                    // selection change is this watcher's own.
+                    let shared = e.kind == .modified && output.type == "DELETED" ? nil : e.encodings
+                    return WatchOutput(type: output.type, object: object, encodings: shared, encodingKey: output.type + " " + apiVersion)
                 }
             }
-            continuation.finish()
-        }
-        continuation.onTermination = { _ in
-            pump.cancel()
-            subscription.cancel()
-        }
-        return (out, { subscription.cancel(); pump.cancel(); continuation.finish() })
+        }, onCancel: { source.cancel() })
+        return (out, { source.cancel() })
     }
 
     /// The option combinations kube-apiserver refuses for a watch (422 on ListOptions).

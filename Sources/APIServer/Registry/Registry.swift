@@ -6,7 +6,9 @@ import KubeModel
 /// served version are converted at the edge.
 public final class Registry: Sendable {
     public let store: any Store
-    public let catalog: ResourceCatalog
+    /// The kinds served now, built-in and custom, with their documents.
+    public let surface: APISurface
+    public var catalog: ResourceCatalog { surface.current.catalog }
     let clock: @Sendable () -> Date
     /// What this server allocates, signs with and connects through, for strategies' hooks and handlers.
     public let environment: ServerEnvironment
@@ -16,7 +18,7 @@ public final class Registry: Sendable {
     public init(store: any Store, catalog: ResourceCatalog, admission: AdmissionChain = AdmissionChain(),
                 environment: ServerEnvironment = ServerEnvironment(), clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
-        self.catalog = catalog
+        self.surface = APISurface(builtins: catalog.strategies)
         self.admission = admission
         self.environment = environment
         self.clock = clock
@@ -54,18 +56,22 @@ public final class Registry: Sendable {
             object["apiVersion"] = .string(expectedAPIVersion)
         }
         var warnings: [String] = []
-        if let typeName = def.schemaNames[version] {
+        var unknownFields: [String] = []
+        if let dropped = strategy.pruneUnknownFields(&object, version: version) {
+            unknownFields = dropped
+        } else if let typeName = def.schemaNames[version] {
             let result = SchemaValidator.prune(&object, typeName: typeName)
             if !result.typeErrors.isEmpty {
                 throw APIError.badRequest("\(def.kind) in version \"\(version)\" cannot be handled as a \(def.kind): " + result.typeErrors.joined(separator: ", "))
             }
-            if !result.unknownFields.isEmpty {
-                let msgs = result.unknownFields.map { "unknown field \"\($0)\"" }
-                switch options.fieldValidation {
-                case .strict: throw APIError.badRequest("strict decoding error: " + msgs.joined(separator: ", "))
-                case .warn: warnings += msgs
-                case .ignore: break
-                }
+            unknownFields = result.unknownFields
+        }
+        if !unknownFields.isEmpty {
+            let msgs = unknownFields.map { "unknown field \"\($0)\"" }
+            switch options.fieldValidation {
+            case .strict: throw APIError.badRequest("strict decoding error: " + msgs.joined(separator: ", "))
+            case .warn: warnings += msgs
+            case .ignore: break
             }
         }
         do {

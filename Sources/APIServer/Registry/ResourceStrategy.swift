@@ -43,6 +43,11 @@ public protocol ResourceStrategy: Sendable {
     func convert(_ object: JSONValue, toVersion version: String) throws -> JSONValue
     /// Converts an object in a served version to the storage version.
     func convertToStorage(_ object: JSONValue, fromVersion version: String) throws -> JSONValue
+    /// Where the `scale` subresource reads and writes replicas (workloads: `spec.replicas`).
+    var scalePaths: ScalePaths { get }
+    /// Drops the fields the kind's own schema does not declare and answers their paths; nil
+    /// for kinds checked against their built-in schema (`schemaNames`) instead.
+    func pruneUnknownFields(_ object: inout JSONValue, version: String) -> [String]?
 
     // MARK: subresources and hooks
 
@@ -81,6 +86,8 @@ extension ResourceStrategy {
     public func prepareForDeletion(_ object: inout JSONValue) {}
     public func allocate(_ object: inout JSONValue, old: JSONValue?, name: String, environment: ServerEnvironment) throws(APIError) -> AllocationTicket? { nil }
     public func release(_ object: JSONValue, environment: ServerEnvironment) {}
+    public func pruneUnknownFields(_ object: inout JSONValue, version: String) -> [String]? { nil }
+    public var scalePaths: ScalePaths { .workload }
 
     public var tableColumns: [TableColumn] {
         [TableColumn("Name", format: "name", description: "Name of the object"), TableColumn("Age", description: "Time since creation")]

@@ -13,9 +13,18 @@ public enum BuiltinResources {
         EventStrategy(),
         LimitRangeStrategy(),
         ResourceQuotaStrategy(),
+        ReplicationControllerStrategy(),
+        PersistentVolumeStrategy(),
+        PersistentVolumeClaimStrategy(),
         // apps/v1
         DeploymentStrategy(),
         ReplicaSetStrategy(),
+        DaemonSetStrategy(),
+        StatefulSetStrategy(),
+        ControllerRevisionStrategy(),
+        // batch/v1
+        JobStrategy(),
+        CronJobStrategy(),
         // autoscaling/v2 (+v1)
         HorizontalPodAutoscalerStrategy(),
         // policy/v1
@@ -24,6 +33,8 @@ public enum BuiltinResources {
         NetworkPolicyStrategy(),
         LeaseStrategy(),
         EndpointSliceStrategy(),
+        // storage.k8s.io/v1
+        StorageClassStrategy(),
         // rbac.authorization.k8s.io/v1, authorization.k8s.io/v1
         RoleStrategy(),
         ClusterRoleStrategy(),
@@ -34,5 +45,7 @@ public enum BuiltinResources {
         AccessReviewStrategy(.selfSubjectRulesReview),
         // certificates.k8s.io/v1
         CertificateSigningRequestStrategy(),
+        // apiextensions.k8s.io/v1
+        CustomResourceDefinitionStrategy(),
     ]
 }

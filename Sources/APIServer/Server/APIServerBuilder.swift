@@ -21,6 +21,7 @@ public enum APIServerBuilder {
         let keys = try EncryptionKeys.loadOrCreate(path: config.encryptionKeysPath, rotate: config.rotateEncryptionKey)
         let storeMetrics = StoreMetrics()
         let store = EncryptingStore(wrapping: try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize,
+                                                              historyBytes: config.watchCacheBytes,
                                                               metrics: storeMetrics, logger: logger), keys: keys)
         let pki = config.tls ? try PKI.ensure(directory: config.pkiDirectory, serverNames: serverNames(config)) : nil
         // ServiceAccount tokens: signed with a key of the data dir, so they outlive restarts.
@@ -38,6 +39,7 @@ public enum APIServerBuilder {
         try await bootstrap(registry)
         try await DefaultRoles.ensure(registry)
         try await bootstrapServices(registry, config)
+        try await bootstrapStorageClasses(registry)
         try writeKubeconfigs(config, pki: pki)
         if let pki { try await ClusterInfo.prepareJoin(registry, config: config, server: ClusterInfo.serverURL(config), pki: pki, logger: logger) }
         let tokens = try TokenFile.loadOrCreate(path: config.tokenFilePath)
@@ -53,10 +55,10 @@ public enum APIServerBuilder {
                 BootstrapTokenAuthenticator(store: store),
             ]),
         ])
-        let authorizer = NodeAuthorizer(store: store, next: RBACAuthorizer(store: store))
+        let nodeGraph = NodeAuthorizationGraph(store: store, logger: logger)
+        let authorizer = NodeAuthorizer(store: store, graph: nodeGraph, next: RBACAuthorizer(store: store))
         let metricsAPIs = MetricsAPIs(registry: registry)
-        let responder = APIResponder(registry: registry, openAPI: OpenAPIDocuments(definitions: strategies.map(\.definition)),
-                                     metrics: RequestMetrics(store: storeMetrics), health: health,
+        let responder = APIResponder(registry: registry, metrics: RequestMetrics(store: storeMetrics), health: health,
                                      authenticator: authenticator, authorizer: authorizer, audit: audit, limiter: limiter,
                                      metricsAPIs: metricsAPIs)
         if !config.tls {
@@ -79,12 +81,13 @@ public enum APIServerBuilder {
             }, timeouts: timeouts)
             return try tls.map { try TLSChannel(http, tlsConfiguration: $0) } ?? http
         }
-        var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval)]
+        var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval), nodeGraph]
         if let audit { services.append(audit) }
         services.append(MetricsScraper(registry: registry, metrics: metricsAPIs, kubelets: kubelets, resolution: config.metricsResolution,
                                        logger: logger))
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }
         services.append(EventExpiry(registry: registry, ttl: config.eventTTL, logger: logger))
+        services.append(CustomResourceServing(registry: registry, logger: logger))
         return Application(
             responder: responder,
             server: server,

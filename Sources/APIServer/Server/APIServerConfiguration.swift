@@ -7,6 +7,8 @@ public struct APIServerConfiguration: Sendable {
     public var bindAddress: String
     /// Events kept for resuming watches (`--watch-cache-size`).
     public var watchCacheSize: Int
+    /// Serialized bytes those events may hold (`--watch-cache-bytes`).
+    public var watchCacheBytes: Int = WatchHub.defaultMaxBytes
     /// How often watchers that allow bookmarks get one.
     public var bookmarkInterval: Duration
     /// Serve HTTPS with the generated PKI and require credentials (`--tls`); plain HTTP

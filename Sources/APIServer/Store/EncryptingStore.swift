@@ -154,7 +154,7 @@ public final class EncryptingStore: Store {
                 return nil
             }
         }, onCancel: cancel)
-        return WatchSubscription(items: items, cancel: cancel)
+        return WatchSubscription(items: items, cancel: cancel, fellBehind: sub.fellBehind)
     }
 
     /// Re-encrypts every object under the encrypted prefixes with the primary key (after a

@@ -18,7 +18,10 @@ public final class SQLiteStore: Store {
     let logger: Logger
 
     /// Opens (creating if needed) the store at `path`, or an in-memory one when `path` is nil.
-    public init(path: String?, historySize: Int, metrics: StoreMetrics = StoreMetrics(),
+    /// `historyBytes` bounds the watch cache's events by their serialized size as well;
+    /// `watcherBacklog` is how many events one watcher may have queued before it is cut off.
+    public init(path: String?, historySize: Int, historyBytes: Int = WatchHub.defaultMaxBytes, watcherBacklog: Int = 10_000,
+                metrics: StoreMetrics = StoreMetrics(),
                 logger: Logger = Logger(label: "caravel.store")) throws {
         self.metrics = metrics
         self.logger = logger
@@ -58,14 +61,17 @@ public final class SQLiteStore: Store {
                 """, arguments: [compacted, historySize])
             let events = rows.reversed().compactMap { row -> StoreEvent? in
                 guard let obj = try? JSONParser.parse(row["value"] as Data) else { return nil }
-                let prev = (row["prev"] as Data?).flatMap { try? JSONParser.parse($0) }
+                let prevBytes = row["prev"] as Data?
+                let prev = prevBytes.flatMap { try? JSONParser.parse($0) }
                 return StoreEvent(kind: StoreEvent.Kind(rawValue: row["kind"]) ?? .modified, key: row["key"],
-                                  revision: row["revision"], object: obj, prevObject: prev)
+                                  revision: row["revision"], object: obj, prevObject: prev,
+                                  size: (row["value"] as Data).count + (prevBytes?.count ?? 0))
             }
             return (max(maxRev, metaRev), compacted, events)
         }
         let replayFloor = max(compacted, (recent.first?.revision ?? last + 1) - 1)
-        hub = WatchHub(capacity: historySize, lastRevision: last, compactedRevision: recent.count < historySize ? compacted : replayFloor)
+        hub = WatchHub(capacity: historySize, maxBytes: historyBytes, lastRevision: last,
+                     compactedRevision: recent.count < historySize ? compacted : replayFloor, perWatcherBuffer: watcherBacklog)
         hub.preload(recent)
         revisions = Locked((last, compacted, 0))
     }
@@ -173,10 +179,15 @@ public final class SQLiteStore: Store {
         return event
     }
 
-    private func insert(_ db: Database, revision: Int64, key: String, kind: StoreEvent.Kind, prev: Int64, object: JSONValue) throws {
+    /// Appends one row to the log; returns the stored value's size in bytes.
+    private func insert(_ db: Database, revision: Int64, key: String, kind: StoreEvent.Kind, prev: Int64, object: JSONValue) throws -> Int {
+        let value = Data(JSONWriter.bytes(object))
         try db.execute(sql: "INSERT INTO log(revision, key, kind, prev_revision, value) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [revision, key, kind.rawValue, prev, Data(JSONWriter.bytes(object))])
+                       arguments: [revision, key, kind.rawValue, prev, value])
+        return value.count
     }
+
+    private static func valueSize(_ row: Row) -> Int { (row["value"] as Data?)?.count ?? 0 }
 
     public func create(key: String, object: JSONValue) async throws -> StoredObject {
         let e = try await commit { db, rev in
@@ -186,8 +197,8 @@ public final class SQLiteStore: Store {
                 prev = row["revision"]
             }
             let stamped = Self.stamp(object, revision: rev)
-            try self.insert(db, revision: rev, key: key, kind: .added, prev: prev, object: stamped)
-            return StoreEvent(kind: .added, key: key, revision: rev, object: stamped, prevObject: nil)
+            let size = try self.insert(db, revision: rev, key: key, kind: .added, prev: prev, object: stamped)
+            return StoreEvent(kind: .added, key: key, revision: rev, object: stamped, prevObject: nil, size: size)
         }
         return StoredObject(key: key, revision: e.revision, object: e.object)
     }
@@ -202,8 +213,9 @@ public final class SQLiteStore: Store {
                 }
                 guard let updated = try transform(current) else { throw Unchanged(current: current) }
                 let stamped = Self.stamp(updated, revision: rev)
-                try self.insert(db, revision: rev, key: key, kind: .modified, prev: current.revision, object: stamped)
-                return StoreEvent(kind: .modified, key: key, revision: rev, object: stamped, prevObject: current.object)
+                let size = try self.insert(db, revision: rev, key: key, kind: .modified, prev: current.revision, object: stamped)
+                return StoreEvent(kind: .modified, key: key, revision: rev, object: stamped, prevObject: current.object,
+                                  size: size + Self.valueSize(row))
             }
             return StoredObject(key: key, revision: e.revision, object: e.object)
         } catch let u as Unchanged {
@@ -218,8 +230,9 @@ public final class SQLiteStore: Store {
             }
             try precondition(current)
             let stamped = Self.stamp(current.object, revision: rev)
-            try self.insert(db, revision: rev, key: key, kind: .deleted, prev: current.revision, object: stamped)
-            return StoreEvent(kind: .deleted, key: key, revision: rev, object: stamped, prevObject: current.object)
+            let size = try self.insert(db, revision: rev, key: key, kind: .deleted, prev: current.revision, object: stamped)
+            return StoreEvent(kind: .deleted, key: key, revision: rev, object: stamped, prevObject: current.object,
+                              size: size + Self.valueSize(row))
         }
         return StoredObject(key: key, revision: e.revision, object: e.object)
     }

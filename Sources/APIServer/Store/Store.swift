@@ -22,6 +22,12 @@ public struct StoreEvent: Sendable {
     public var revision: Int64
     public var object: JSONValue
     public var prevObject: JSONValue?
+    /// Serialized bytes of `object` and `prevObject`: what the watch cache counts against its
+    /// byte bound.
+    public var size: Int = 0
+    /// Watch lines already encoded for this event, shared by the watchers it is delivered to
+    /// (never kept in the watch cache itself).
+    public var encodings: WatchEventEncodings? = nil
 }
 
 /// A page of a list, read at one revision.
@@ -57,6 +63,9 @@ public struct WatchSubscription: Sendable {
     public var items: AsyncStream<WatchItem>
     /// Ends the subscription and frees its buffer.
     public var cancel: @Sendable () -> Void
+    /// Whether the subscription was ended because its reader fell too far behind: the client
+    /// must re-list (410 Expired) instead of resuming.
+    public var fellBehind: @Sendable () -> Bool = { false }
 }
 
 /// The storage seam: SQLite now, etcd later. Keys look like `/registry/apps/deployments/ns/name`.

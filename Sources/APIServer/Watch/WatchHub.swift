@@ -2,8 +2,10 @@ import Synchronization
 
 /// The watch cache: a ring of the newest committed events and the live watchers they fan out
 /// to. Publishing and subscribing take one lock, so a new watcher's replay and its live events
-/// never overlap or leave a gap. A watcher whose buffer fills is cut off (its client resumes
-/// from the last revision it saw), so one slow reader never slows writes or other readers.
+/// never overlap or leave a gap. The ring is bounded by events and by bytes, whichever comes
+/// first, so large objects shorten the history instead of growing memory. A watcher whose
+/// backlog fills is cut off and marked as fallen behind (its client gets 410 Expired and
+/// re-lists), so one slow reader never slows writes or other readers.
 public final class WatchHub: Sendable {
     struct Watcher {
         var prefix: String
@@ -12,12 +14,22 @@ public final class WatchHub: Sendable {
         /// not receive it again when it is published.
         var after: Int64
         var continuation: AsyncStream<WatchItem>.Continuation
+        var fellBehind: FellBehindFlag
+    }
+
+    /// Set when the hub cuts a watcher off for a full backlog; read by the watch's consumer.
+    final class FellBehindFlag: Sendable {
+        private let value = Atomic<Bool>(false)
+        func set() { value.store(true, ordering: .relaxed) }
+        var isSet: Bool { value.load(ordering: .relaxed) }
     }
 
     struct State {
         var ring: [StoreEvent?]
         var head = 0  // index of the oldest event
         var count = 0
+        /// Sum of the `size` of the events in the ring.
+        var bytes = 0
         var lastRevision: Int64
         /// Newest revision known to be gone from the ring (or compacted before start).
         var compactedRevision: Int64
@@ -27,14 +39,20 @@ public final class WatchHub: Sendable {
 
     private let state: Mutex<State>
     public let capacity: Int
+    public let maxBytes: Int
     let bufferLimit: Int
 
     /// - Parameters:
     ///   - capacity: events kept for resuming watches (`--watch-cache-size`).
+    ///   - maxBytes: serialized bytes those events may hold (`--watch-cache-bytes`); the
+    ///     newest event is kept even when it alone is larger.
     ///   - lastRevision: the store's newest revision at start.
     ///   - compactedRevision: newest revision not available for replay.
-    public init(capacity: Int, lastRevision: Int64, compactedRevision: Int64, perWatcherBuffer: Int = 20_000) {
+    ///   - perWatcherBuffer: events one watcher may have queued before it is cut off.
+    public init(capacity: Int, maxBytes: Int = WatchHub.defaultMaxBytes, lastRevision: Int64, compactedRevision: Int64,
+                perWatcherBuffer: Int = 10_000) {
         self.capacity = max(1, capacity)
+        self.maxBytes = max(1, maxBytes)
         self.bufferLimit = perWatcherBuffer
         state = Mutex(State(ring: Array(repeating: nil, count: max(1, capacity)), lastRevision: lastRevision,
                             compactedRevision: compactedRevision))
@@ -43,24 +61,35 @@ public final class WatchHub: Sendable {
     /// Seeds the ring with events recovered from disk at start, oldest first.
     public func preload(_ events: [StoreEvent]) {
         state.withLock { s in
-            for e in events { Self.append(e, to: &s, capacity: capacity) }
+            for e in events { Self.append(e, to: &s, capacity: capacity, maxBytes: maxBytes) }
         }
     }
 
     public var lastRevision: Int64 { state.withLock { $0.lastRevision } }
     public var compactedRevision: Int64 { state.withLock { $0.compactedRevision } }
     public var watcherCount: Int { state.withLock { $0.watchers.count } }
+    /// Events and serialized bytes the ring holds now.
+    public var usage: (events: Int, bytes: Int) { state.withLock { ($0.count, $0.bytes) } }
+
+    /// 64 MiB of serialized objects: about twice that once parsed.
+    public static let defaultMaxBytes = 64 << 20
 
     /// Delivers committed events, in revision order, to the ring and every matching watcher.
     public func publish(_ events: [StoreEvent]) {
         state.withLock { s in
             for e in events {
-                Self.append(e, to: &s, capacity: capacity)
+                Self.append(e, to: &s, capacity: capacity, maxBytes: maxBytes)
+                var delivered = e
                 var dropped: [Int] = []
                 for (id, w) in s.watchers where e.revision > w.after && e.key.hasPrefix(w.prefix) {
-                    if case .dropped = w.continuation.yield(.event(e)) { dropped.append(id) }
+                    if delivered.encodings == nil { delivered.encodings = WatchEventEncodings() }
+                    if case .dropped = w.continuation.yield(.event(delivered)) { dropped.append(id) }
                 }
-                for id in dropped { s.watchers.removeValue(forKey: id)?.continuation.finish() }
+                for id in dropped {
+                    guard let w = s.watchers.removeValue(forKey: id) else { continue }
+                    w.fellBehind.set()
+                    w.continuation.finish()
+                }
             }
         }
     }
@@ -73,21 +102,30 @@ public final class WatchHub: Sendable {
         }
     }
 
-    private static func append(_ e: StoreEvent, to s: inout State, capacity: Int) {
-        if s.count == capacity {
-            if let oldest = s.ring[s.head] { s.compactedRevision = max(s.compactedRevision, oldest.revision) }
-            s.ring[s.head] = e
-            s.head = (s.head + 1) % capacity
-        } else {
-            s.ring[(s.head + s.count) % capacity] = e
-            s.count += 1
-        }
+    private static func append(_ e: StoreEvent, to s: inout State, capacity: Int, maxBytes: Int) {
+        var e = e
+        e.encodings = nil
+        while s.count > 0 && (s.count == capacity || s.bytes + e.size > maxBytes) { dropOldest(&s, capacity: capacity) }
+        s.ring[(s.head + s.count) % capacity] = e
+        s.count += 1
+        s.bytes += e.size
         s.lastRevision = max(s.lastRevision, e.revision)
+    }
+
+    private static func dropOldest(_ s: inout State, capacity: Int) {
+        if let oldest = s.ring[s.head] {
+            s.compactedRevision = max(s.compactedRevision, oldest.revision)
+            s.bytes -= oldest.size
+        }
+        s.ring[s.head] = nil
+        s.head = (s.head + 1) % capacity
+        s.count -= 1
     }
 
     /// Subscribes to events under `prefix` after revision `after`: replays what the ring holds,
     /// then streams live events. Throws `compacted` if events after `after` are gone.
     public func subscribe(prefix: String, after: Int64) throws(StoreError) -> WatchSubscription {
+        let flag = FellBehindFlag()
         let result: Result<(Int, AsyncStream<WatchItem>, AsyncStream<WatchItem>.Continuation), StoreError> = state.withLock { s in
             if after < s.compactedRevision {
                 return .failure(StoreError.compacted(requested: after, oldest: s.compactedRevision + 1))
@@ -100,30 +138,32 @@ public final class WatchHub: Sendable {
             for e in replay { continuation.yield(.event(e)) }
             let id = s.nextID
             s.nextID += 1
-            s.watchers[id] = Watcher(prefix: prefix, after: after, continuation: continuation)
+            s.watchers[id] = Watcher(prefix: prefix, after: after, continuation: continuation, fellBehind: flag)
             return .success((id, stream, continuation))
         }
         let (id, stream, continuation) = try result.get()
-        return WatchSubscription(items: stream, cancel: { [weak self] in
+        return subscription(id: id, stream: stream, continuation: continuation, flag: flag)
+    }
+
+    private func subscription(id: Int, stream: AsyncStream<WatchItem>, continuation: AsyncStream<WatchItem>.Continuation,
+                              flag: FellBehindFlag) -> WatchSubscription {
+        WatchSubscription(items: stream, cancel: { [weak self] in
             self?.state.withLock { s in _ = s.watchers.removeValue(forKey: id) }
             continuation.finish()
-        })
+        }, fellBehind: { flag.isSet })
     }
 
     /// Subscribes to live events only, returning the revision they start after.
     public func subscribeNow(prefix: String) -> (WatchSubscription, Int64) {
         let (stream, continuation) = AsyncStream<WatchItem>.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit))
+        let flag = FellBehindFlag()
         let (id, revision) = state.withLock { s in
             let id = s.nextID
             s.nextID += 1
-            s.watchers[id] = Watcher(prefix: prefix, after: s.lastRevision, continuation: continuation)
+            s.watchers[id] = Watcher(prefix: prefix, after: s.lastRevision, continuation: continuation, fellBehind: flag)
             return (id, s.lastRevision)
         }
-        let sub = WatchSubscription(items: stream, cancel: { [weak self] in
-            self?.state.withLock { s in _ = s.watchers.removeValue(forKey: id) }
-            continuation.finish()
-        })
-        return (sub, revision)
+        return (subscription(id: id, stream: stream, continuation: continuation, flag: flag), revision)
     }
 
     /// Closes every watcher (server shutdown).

@@ -18,7 +18,9 @@ public struct DeploymentController: Reconciler {
     let deployments: ObjectCache
     let replicaSets: ObjectCache
     let now: @Sendable () -> Date
-    var recorder: EventRecorder { EventRecorder(client: client, component: "deployment-controller") }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: "deployment-controller", correlator: correlator) }
 
     init(client: any ResourceClient, deployments: ObjectCache, replicaSets: ObjectCache, now: @escaping @Sendable () -> Date = { Date() }) {
         self.client = client

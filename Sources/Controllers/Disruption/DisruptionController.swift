@@ -18,7 +18,9 @@ public struct DisruptionController: Reconciler {
     let deployments: ObjectCache
     var now: @Sendable () -> Date = { Date() }
 
-    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component) }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component, correlator: correlator) }
 
     public func reconcile(key: String) async throws -> ReconcileResult {
         guard let budget = budgets.get(key), let ns = budget.namespace, let name = budget.name,

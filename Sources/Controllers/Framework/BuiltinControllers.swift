@@ -11,7 +11,10 @@ enum BuiltinControllers {
         let workers = options.workers
         var controllers: [ControllerDescriptor] = [
             ReplicaSetController.descriptor(client: client, workers: workers),
+            ReplicaSetController.descriptor(.replicationController, client: client, workers: workers),
             DeploymentController.descriptor(client: client, workers: workers),
+            DaemonSetController.descriptor(client: client, workers: workers),
+            StatefulSetController.descriptor(client: client, workers: workers),
             GarbageCollector.descriptor(client: client, workers: workers),
             Scheduler.descriptor(client: client),
             NodeLifecycleController.descriptor(client: client, gracePeriod: options.nodeMonitorGracePeriod, workers: workers),
@@ -24,6 +27,12 @@ enum BuiltinControllers {
             ServiceAccountController.descriptor(client: client),
             HorizontalPodAutoscalerController.descriptor(client: client, options: options.autoscaling, workers: workers, logger: logger),
             DisruptionController.descriptor(client: client, workers: workers),
+            JobController.descriptor(client: client, workers: workers),
+            TTLAfterFinishedController.descriptor(client: client),
+            CronJobController.descriptor(client: client),
+            PersistentVolumeClaimBinder.descriptor(client: client, workers: workers),
+            PersistentVolumeReclaimer.descriptor(client: client, workers: workers),
+            LocalPathProvisioner.descriptor(client: client, workers: workers),
         ]
         if let pem = caPEM {
             controllers.append(RootCAPublisher.descriptor(client: client, caPEM: pem))

@@ -20,9 +20,15 @@ struct ControllerWiring: Sendable {
     /// Watches pods: every event of a pod enqueues each object of `objects` in the pod's
     /// namespace (quotas, disruption budgets: objects that sum over their namespace's pods).
     func watchPodsOfNamespace(enqueueing objects: ObjectCache) {
+        watchMembers(of: .core("pods"), enqueueing: objects)
+    }
+
+    /// Watches `resource`: every event of one of its objects enqueues each object of
+    /// `objects` in the same namespace.
+    func watchMembers(of resource: ResourcePath, enqueueing objects: ObjectCache) {
         let enqueue = self.enqueue
-        watch(.core("pods"), .any { pod in
-            guard let ns = pod.namespace else { return }
+        watch(resource, .any { member in
+            guard let ns = member.namespace else { return }
             for object in objects.list(namespace: ns) { if let key = ObjectCache.key(of: object) { enqueue(key) } }
         })
     }

@@ -58,8 +58,14 @@ enum ObjectRules {
         object[path: ["metadata", "creationTimestamp"]]?.stringValue.flatMap(Timestamp.parse)
     }
 
+    /// `spec.selector`: a LabelSelector, or a ReplicationController's plain label map
+    /// (an object of strings without `matchLabels`/`matchExpressions`).
     static func selector(of object: JSONValue) -> LabelSelector? {
         guard let s = object[path: ["spec", "selector"]] else { return nil }
+        if let map = s.objectValue, !map.isEmpty, map["matchLabels"] == nil, map["matchExpressions"] == nil,
+           map.values.allSatisfy({ $0.stringValue != nil }) {
+            return try? LabelSelector.fromJSON(["matchLabels": s])
+        }
         return try? LabelSelector.fromJSON(s)
     }
 }

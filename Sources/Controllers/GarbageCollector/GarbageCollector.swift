@@ -13,25 +13,38 @@ import KubeModel
 ///   another uid) or only owners deleting in foreground, it is deleted; with some owners
 ///   left, references to the others are removed.
 /// Owners are read from the informer caches; a cache miss is confirmed with a live GET, since
-/// an owner may simply not have reached our cache yet.
+/// an owner may simply not have reached our cache yet. An owner of a kind not watched here (a
+/// custom resource) is found through discovery and read live; its dependents are looked at
+/// again every `unwatchedOwnerRecheck`, since no event says when such an owner goes.
 public struct GarbageCollector: Reconciler {
     static let resources: [OwnerGraph.Resource] = [
         .init(kind: "Pod", path: .core("pods")),
         .init(kind: "ReplicaSet", path: ResourcePath(group: "apps", version: "v1", plural: "replicasets")),
         .init(kind: "Deployment", path: ResourcePath(group: "apps", version: "v1", plural: "deployments")),
+        .init(kind: "Job", path: ResourcePath(group: "batch", version: "v1", plural: "jobs")),
+        .init(kind: "CronJob", path: ResourcePath(group: "batch", version: "v1", plural: "cronjobs")),
+        .init(kind: "DaemonSet", path: ResourcePath(group: "apps", version: "v1", plural: "daemonsets")),
+        .init(kind: "StatefulSet", path: ResourcePath(group: "apps", version: "v1", plural: "statefulsets")),
+        .init(kind: "ControllerRevision", path: ResourcePath(group: "apps", version: "v1", plural: "controllerrevisions")),
+        .init(kind: "ReplicationController", path: .core("replicationcontrollers")),
+        .init(kind: "PersistentVolumeClaim", path: .core("persistentvolumeclaims")),
     ]
 
     let client: any ResourceClient
     let graph: OwnerGraph
     let enqueue: @Sendable (String) -> Void
+    let kinds: ResourceKindResolver
+
+    static let unwatchedOwnerRecheck: Duration = .seconds(15)
 
     init(client: any ResourceClient, graph: OwnerGraph, enqueue: @escaping @Sendable (String) -> Void) {
         self.client = client
         self.graph = graph
         self.enqueue = enqueue
+        self.kinds = ResourceKindResolver(client: client)
     }
 
-    /// Watches pods, ReplicaSets and Deployments into one owner graph.
+    /// Watches the workload kinds and their pods and revisions into one owner graph.
     static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
         ControllerDescriptor(name: "garbagecollector", workers: workers) { wiring in
             let graph = OwnerGraph(resources.map { ($0, wiring.cache($0.path)) })
@@ -57,18 +70,20 @@ public struct GarbageCollector: Reconciler {
             // Already going away, and nobody waits for us to do anything about it.
             return .done
         }
-        try await collect(object, resource: resource)
-        return .done
+        let unwatchedOwners = try await collect(object, resource: resource)
+        return unwatchedOwners ? .requeue(after: Self.unwatchedOwnerRecheck) : .done
     }
 
     // MARK: - dependents whose owners are gone
 
     private enum OwnerState { case solid, dangling, waiting }
 
-    /// Deletes `object` when no owner remains, or drops its references to missing owners.
-    private func collect(_ object: JSONValue, resource: OwnerGraph.Resource) async throws {
+    /// Deletes `object` when no owner remains, or drops its references to missing owners;
+    /// answers whether it is kept for an owner of a kind not watched here.
+    private func collect(_ object: JSONValue, resource: OwnerGraph.Resource) async throws -> Bool {
         let refs = OwnerGraph.ownerReferences(object)
-        guard !refs.isEmpty, let uid = object.uid else { return }
+        guard !refs.isEmpty, let uid = object.uid else { return false }
+        let unwatched = refs.contains { graph.resource(for: $0) == nil }
         var solid = 0
         var gone: Set<String> = []
         var waiting = false
@@ -81,7 +96,7 @@ public struct GarbageCollector: Reconciler {
                 gone.insert(ref["uid"]?.stringValue ?? "")
             }
         }
-        if gone.isEmpty { return }
+        if gone.isEmpty { return unwatched }
         let path = resource.path.inNamespace(object.namespace).named(object.name ?? "").path
         if solid > 0 {
             // Some owner remains: keep the object, forget the owners that are going.
@@ -89,7 +104,7 @@ public struct GarbageCollector: Reconciler {
             let patch: JSONValue = ["metadata": ["ownerReferences": Self.references(kept),
                                                  "resourceVersion": .string(object.resourceVersion ?? "")]]
             do { _ = try await client.patch(path, patch, type: .merge) } catch let e as KubeAPIError where e.isNotFound {}
-            return
+            return unwatched
         }
         // An object with dependents of its own, whose owner waits in foreground, goes in
         // foreground too, so that the wait covers the whole tree.
@@ -104,14 +119,15 @@ public struct GarbageCollector: Reconciler {
             policy = "Background"
         }
         try await delete(path, uid: uid, policy: policy)
+        return false
     }
 
     /// What an ownerReference's owner is: present, gone (or replaced by a same-named object
     /// with another uid), or itself waiting for its dependents to be deleted.
     private func state(of ref: JSONValue, namespace: String?) async throws -> OwnerState {
-        // References we cannot check (unknown kinds, malformed) are left alone.
-        guard let resource = graph.resource(for: ref), let name = ref["name"]?.stringValue,
-              let uid = ref["uid"]?.stringValue else { return .solid }
+        // Malformed references are left alone.
+        guard let name = ref["name"]?.stringValue, let uid = ref["uid"]?.stringValue else { return .solid }
+        guard let resource = graph.resource(for: ref) else { return try await unwatchedState(of: ref, name: name, uid: uid, namespace: namespace) }
         var owner = graph.cache(resource)?.get(namespace: namespace, name: name)
         if owner?.uid != uid {
             do {
@@ -119,6 +135,21 @@ public struct GarbageCollector: Reconciler {
             } catch let e as KubeAPIError where e.isNotFound {
                 owner = nil
             }
+        }
+        guard let owner, owner.uid == uid else { return .dangling }
+        return OwnerGraph.isDeletingDependents(owner) ? .waiting : .solid
+    }
+
+    /// An owner of a kind outside the graph, read live through discovery. A kind that cannot
+    /// be resolved now (discovery failing) counts as present: nothing is deleted on a guess.
+    private func unwatchedState(of ref: JSONValue, name: String, uid: String, namespace: String?) async throws -> OwnerState {
+        guard let apiVersion = ref["apiVersion"]?.stringValue, let kind = ref["kind"]?.stringValue,
+              let resolved = try? await kinds.resolve(apiVersion: apiVersion, kind: kind) else { return .solid }
+        let owner: JSONValue?
+        do {
+            owner = try await client.get(resolved.resource.inNamespace(namespace).named(name).path)
+        } catch let e as KubeAPIError where e.isNotFound {
+            owner = nil
         }
         guard let owner, owner.uid == uid else { return .dangling }
         return OwnerGraph.isDeletingDependents(owner) ? .waiting : .solid

@@ -36,7 +36,9 @@ public struct NodeIPAMController: Reconciler {
         self.allocations = CIDRAllocations(range: range)
     }
 
-    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component) }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component, correlator: correlator) }
 
     /// Watches nodes. One worker: each allocation must see the previous one.
     static func descriptor(client: any ResourceClient) -> ControllerDescriptor {

@@ -39,7 +39,9 @@ public struct NodeLifecycleController: Reconciler {
         self.now = now
     }
 
-    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component) }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: Self.component, correlator: correlator) }
 
     /// Watches nodes, their Leases, and pods on NoExecute-tainted nodes; keys are node names.
     static func descriptor(client: any ResourceClient, gracePeriod: Duration, workers: Int) -> ControllerDescriptor {

@@ -5,22 +5,27 @@ import KubeModel
 /// Keeps `spec.replicas` active pods matching each ReplicaSet's selector (Kubernetes'
 /// replicaset controller): adopts matching orphans, releases owned pods that stopped matching,
 /// creates pods from the template or deletes the least useful surplus, and reports counts
-/// through `/status`. One step per reconcile, read from the informer caches.
+/// through `/status`. One step per reconcile, read from the informer caches. The same logic
+/// runs ReplicationControllers (`kind`).
 public struct ReplicaSetController: Reconciler {
     static let resource = ResourcePath(group: "apps", version: "v1", plural: "replicasets")
     static let podResource = ResourcePath.core("pods")
     /// Pods created or deleted by one reconcile at most (Kubernetes' `burstReplicas`).
     static let burst = 500
 
+    let kind: ReplicaOwnerKind
     let client: any ResourceClient
     let replicaSets: ObjectCache
     let pods: ObjectCache
     let expectations: Expectations
     let now: @Sendable () -> Date
-    var recorder: EventRecorder { EventRecorder(client: client, component: "replicaset-controller") }
+    /// Folds this controller's repeated events into counts, for the controller's lifetime.
+    let correlator = EventCorrelator()
+    var recorder: EventRecorder { EventRecorder(client: client, component: "\(kind.controllerName)-controller", correlator: correlator) }
 
-    init(client: any ResourceClient, replicaSets: ObjectCache, pods: ObjectCache, expectations: Expectations = Expectations(),
-         now: @escaping @Sendable () -> Date = { Date() }) {
+    init(kind: ReplicaOwnerKind = .replicaSet, client: any ResourceClient, replicaSets: ObjectCache, pods: ObjectCache,
+         expectations: Expectations = Expectations(), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.kind = kind
         self.client = client
         self.replicaSets = replicaSets
         self.pods = pods
@@ -30,14 +35,14 @@ public struct ReplicaSetController: Reconciler {
 
     /// Watches ReplicaSets and pods: a pod wakes its controlling ReplicaSet (an orphan, every
     /// ReplicaSet selecting it); pod creations and deletions seen settle the expectations.
-    static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
-        ControllerDescriptor(name: "replicaset", workers: workers) { wiring in
+    static func descriptor(_ kind: ReplicaOwnerKind = .replicaSet, client: any ResourceClient, workers: Int) -> ControllerDescriptor {
+        ControllerDescriptor(name: kind.controllerName, workers: workers) { wiring in
             let expectations = Expectations()
-            let replicaSets = wiring.cache(resource)
-            wiring.watchOwn(resource)
-            wiring.watch(podResource, ControllerEvents.dependentHandler(ownerKind: "ReplicaSet", owners: replicaSets,
+            let replicaSets = wiring.cache(kind.resource)
+            wiring.watchOwn(kind.resource)
+            wiring.watch(podResource, ControllerEvents.dependentHandler(ownerKind: kind.kind, owners: replicaSets,
                                                                         expectations: expectations, enqueue: wiring.enqueue))
-            return ReplicaSetController(client: client, replicaSets: replicaSets, pods: wiring.cache(podResource),
+            return ReplicaSetController(kind: kind, client: client, replicaSets: replicaSets, pods: wiring.cache(podResource),
                                         expectations: expectations)
         }
     }
@@ -85,22 +90,12 @@ public struct ReplicaSetController: Reconciler {
     // MARK: - ownership
 
     private func adopt(_ pod: JSONValue, rs: JSONValue) async throws -> JSONValue {
-        var refs = pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []
-        refs.append(ObjectRules.ownerReference(to: rs, apiVersion: "apps/v1", kind: "ReplicaSet"))
-        return try await patchOwners(pod, refs)
+        try await ControlledPods.adopt(pod, by: rs, apiVersion: kind.apiVersion, kind: kind.kind, client: client)
     }
 
     private func release(_ pod: JSONValue, uid: String) async throws {
         let refs = (pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).filter { $0["uid"]?.stringValue != uid }
-        do { _ = try await patchOwners(pod, refs) } catch let e as KubeAPIError where e.isNotFound {}
-    }
-
-    /// Sets ownerReferences with the cached resourceVersion as precondition, so a pod that
-    /// changed meanwhile (perhaps adopted by someone else) is a conflict, not an overwrite.
-    private func patchOwners(_ pod: JSONValue, _ refs: [JSONValue]) async throws -> JSONValue {
-        let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
-        let patch: JSONValue = ["metadata": ["ownerReferences": .array(refs), "resourceVersion": .string(pod.resourceVersion ?? "")]]
-        return try await client.patch(path, patch, type: .merge)
+        do { _ = try await ControlledPods.setOwners(pod, refs, client: client) } catch let e as KubeAPIError where e.isNotFound {}
     }
 
     // MARK: - replicas
@@ -120,7 +115,7 @@ public struct ReplicaSetController: Reconciler {
     /// quota or admission error costs one request instead of hundreds.
     private func createPods(_ count: Int, rs: JSONValue, key: String) async throws {
         await expectations.expect(key, adds: count)
-        let pod = Self.pod(for: rs)
+        let pod = Self.pod(for: rs, kind: kind)
         let path = Self.podResource.inNamespace(rs.namespace).path
         var remaining = count
         var batch = 1
@@ -132,11 +127,11 @@ public struct ReplicaSetController: Reconciler {
                     group.addTask {
                         do {
                             let created = try await client.create(path, pod)
-                            await recorder.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", reason: "SuccessfulCreate",
+                            await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, reason: "SuccessfulCreate",
                                                   message: "Created pod: \(created.name ?? "")")
                             return nil
                         } catch {
-                            await recorder.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", type: "Warning", reason: "FailedCreate",
+                            await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, type: "Warning", reason: "FailedCreate",
                                                   message: "Error creating: \(error)")
                             return error
                         }
@@ -160,14 +155,10 @@ public struct ReplicaSetController: Reconciler {
         await expectations.expect(key, deletes: victims.count)
         let errors = await withTaskGroup(of: (any Error)?.self) { group in
             for pod in victims {
-                let path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "").path
-                // The uid precondition keeps us from deleting a same-named successor.
-                let options: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions",
-                                          "preconditions": ["uid": .string(pod.uid ?? "")]]
                 group.addTask {
                     do {
-                        try await client.delete(path, options: options)
-                        await recorder.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", reason: "SuccessfulDelete",
+                        try await ControlledPods.delete(pod, client: client)
+                        await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, reason: "SuccessfulDelete",
                                               message: "Deleted pod: \(pod.name ?? "")")
                         return nil
                     } catch { return error }
@@ -185,12 +176,12 @@ public struct ReplicaSetController: Reconciler {
         if let firstError { throw firstError }
     }
 
-    /// A new pod from the ReplicaSet's template, controlled by it.
-    static func pod(for rs: JSONValue) -> JSONValue {
+    /// A new pod from the ReplicaSet's (or ReplicationController's) template, controlled by it.
+    static func pod(for rs: JSONValue, kind: ReplicaOwnerKind = .replicaSet) -> JSONValue {
         let template = rs[path: ["spec", "template"]] ?? .object([:])
         var meta: JSONValue = [
             "generateName": .string((rs.name ?? "") + "-"),
-            "ownerReferences": [ObjectRules.ownerReference(to: rs, apiVersion: "apps/v1", kind: "ReplicaSet")],
+            "ownerReferences": [ObjectRules.ownerReference(to: rs, apiVersion: kind.apiVersion, kind: kind.kind)],
         ]
         if let ns = rs.namespace { meta["namespace"] = .string(ns) }
         if let labels = template[path: ["metadata", "labels"]] { meta["labels"] = labels }
@@ -225,7 +216,7 @@ public struct ReplicaSetController: Reconciler {
             if conditions != had { status["conditions"] = conditions.isEmpty ? .null : .array(conditions) }
         }
         if status != before {
-            let path = Self.resource.inNamespace(rs.namespace).named(rs.name ?? "")
+            let path = kind.resource.inNamespace(rs.namespace).named(rs.name ?? "")
             var sub = path
             sub.subresource = "status"
             do { _ = try await client.patch(sub.path, ["status": status], type: .merge) } catch let e as KubeAPIError where e.isNotFound {}

@@ -96,6 +96,8 @@ public struct ResourceQuotaController: Reconciler {
             let quotas = wiring.cache(resource)
             wiring.watchOwn(resource)
             wiring.watchPodsOfNamespace(enqueueing: quotas)
+            // Claims are counted and charged storage: their changes recount at once too.
+            wiring.watchMembers(of: .core("persistentvolumeclaims"), enqueueing: quotas)
             return ResourceQuotaController(client: client, quotas: quotas, pods: wiring.cache(.core("pods")))
         }
     }

@@ -26,17 +26,18 @@ public struct Scheduler: Reconciler {
     let cache: SchedulerCache<ContinuousClock>
     let waiting: UnschedulablePods
     let backoff: UnschedulableBackoff
-    let plugins: [any SchedulerPlugin]
+    /// The pods' PersistentVolumeClaims (nil: pods are placed as if they had none).
+    let volumes: VolumeBinding?
 
     init(client: any ResourceClient, pods: ObjectCache, cache: SchedulerCache<ContinuousClock>,
          waiting: UnschedulablePods = UnschedulablePods(), backoff: UnschedulableBackoff = UnschedulableBackoff(),
-         plugins: [any SchedulerPlugin] = []) {
+         volumes: VolumeBinding? = nil) {
         self.client = client
         self.pods = pods
         self.cache = cache
         self.waiting = waiting
         self.backoff = backoff
-        self.plugins = plugins
+        self.volumes = volumes
     }
 
     /// Watches pods (unassigned ones are keys; bound ones feed the cache) and nodes (the cache;
@@ -47,7 +48,9 @@ public struct Scheduler: Reconciler {
             let waiting = UnschedulablePods()
             wiring.watch(podResource, podHandler(cache: cache, waiting: waiting, enqueue: wiring.enqueue))
             wiring.watch(nodeResource, nodeHandler(cache: cache, waiting: waiting, enqueue: wiring.enqueue))
-            return Scheduler(client: client, pods: wiring.cache(podResource), cache: cache, waiting: waiting)
+            let pods = wiring.cache(podResource)
+            return Scheduler(client: client, pods: pods, cache: cache, waiting: waiting,
+                             volumes: VolumeBinding.wire(wiring, pods: pods))
         }
     }
 
@@ -58,18 +61,29 @@ public struct Scheduler: Reconciler {
             return .done
         }
         if cache.isAssumed(key) { return .done }
+        // Claims first (informer reads, outside the lock): what they ask of every node.
+        var plan = VolumeBinding.Plan()
+        if let volumes {
+            switch volumes.plan(for: pod) {
+            case .success(let p): plan = p
+            case .failure(let e):
+                waiting.insert(key)
+                try await recordUnschedulable(pod, message: "0/\(cache.nodeCount) nodes are available: \(e.message).")
+                return .requeue(after: backoff.next(key))
+            }
+        }
         let info = PodInfo(pod)
-        let plugins = self.plugins
+        let volumes = plan.isEmpty ? nil : self.volumes
         let decision = cache.place(info) { nodes, start in
-            SchedulingScore.schedule(pod: info, nodes: nodes, start: start) { pod, node in
-                plugins.lazy.compactMap { $0.filter(pod: pod, node: node) }.first
+            SchedulingScore.schedule(pod: info, nodes: nodes, start: start) { _, node in
+                volumes?.failure(plan, on: node.node).map(FilterFailure.other)
             }
         }
         switch decision {
         case .bind(let node):
             waiting.remove(key)
             do {
-                for plugin in plugins { try await plugin.preBind(pod: pod, node: node) }
+                if !plan.waiting.isEmpty { try await self.volumes?.selectNode(node, for: plan, client: client) }
                 guard try await bind(pod, to: node) else {
                     cache.forget(key)
                     return .done

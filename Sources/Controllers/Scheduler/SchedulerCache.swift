@@ -166,6 +166,9 @@ final class SchedulerCache<C: Clock>: Sendable where C.Duration == Duration {
 
     // MARK: - reading
 
+    /// How many nodes the cache knows.
+    var nodeCount: Int { state.withLockedValue { $0.nodes.count } }
+
     /// Every node the cache knows, with its pods.
     var nodes: [NodeInfo] { state.withLockedValue { $0.nodes } }
 

@@ -111,6 +111,11 @@ enum SchedulingFilters {
     }
 
     /// A node selector term: all its expressions and fields hold; an empty term matches nothing.
+    static func matches(term: JSONValue, node: JSONValue) -> Bool {
+        matches(term: term, labels: node.labels, name: node.name ?? "")
+    }
+
+    /// The same, given the node's labels and name.
     static func matches(term: JSONValue, labels: [String: String], name: String) -> Bool {
         let expressions = term["matchExpressions"]?.arrayValue ?? []
         let fields = term["matchFields"]?.arrayValue ?? []

@@ -67,6 +67,8 @@ public final class LogCursor {
     /// Bytes after the last newline of the live file (a record still being written).
     private var leftover: [UInt8] = []
     private var bytesLeft: Int
+    /// Rotated files not yet sent (oldest first), when no tail was asked for.
+    private var unreadRotated: [String] = []
 
     init(_ reader: ContainerLogReader) {
         self.reader = reader
@@ -79,10 +81,30 @@ public final class LogCursor {
         if finished { return nil }
         if !started {
             started = true
-            let out = initial()
-            if !options.follow { finished = true }
+            openLive()  // first, so lines written while the rotated files are read are not lost
+            if let tail = options.tailLines {
+                let out = tailed(max(0, tail))
+                if !options.follow { finished = true }
+                if !out.isEmpty { return limited(out) }
+                if finished { return nil }
+            } else {
+                unreadRotated = ContainerLogReader.rotatedFiles(of: reader.path)
+            }
+        }
+        // Everything already logged goes out a file, or a bounded chunk of the live file, at a time.
+        while !unreadRotated.isEmpty {
+            let out = render(lines(ofFile: unreadRotated.removeFirst()))
             if !out.isEmpty { return limited(out) }
-            if finished { return nil }
+        }
+        if !options.follow {
+            let live = readLive()
+            if !live.isEmpty {
+                let out = render(live)
+                return out.isEmpty ? await next() : limited(out)
+            }
+            finished = true
+            let out = render(joiner.drain())
+            return out.isEmpty ? nil : limited(out)
         }
         while !Task.isCancelled {
             var out = render(readLive())
@@ -109,21 +131,30 @@ public final class LogCursor {
         return nil
     }
 
-    /// Everything already logged: rotated files oldest first, then the live file up to now.
-    private func initial() -> [UInt8] {
-        openLive()  // first, so lines written while the rotated files are read are not lost
-        var lines: [LogLine] = []
-        for file in ContainerLogReader.rotatedFiles(of: reader.path) {
-            guard let data = FileManager.default.contents(atPath: file) else { continue }
-            var bytes = [UInt8](data)
-            if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
-            lines += parse(bytes[...])
+    /// The last `count` admitted lines logged so far (rotated files oldest first, then the
+    /// live file up to now), keeping no more than about twice that many in memory.
+    private func tailed(_ count: Int) -> [UInt8] {
+        var kept: [LogLine] = []
+        func keep(_ new: [LogLine]) {
+            kept += new.filter(admitted)
+            if kept.count > 2 * count + 1024 { kept = Array(kept.suffix(count)) }
         }
-        lines += readLive()
-        if !options.follow { lines += joiner.drain() }
-        lines = lines.filter(admitted)
-        if let tail = options.tailLines { lines = Array(lines.suffix(max(0, tail))) }
-        return lines.flatMap { $0.rendered(timestamps: options.timestamps) }
+        for file in ContainerLogReader.rotatedFiles(of: reader.path) { keep(lines(ofFile: file)) }
+        while true {
+            let live = readLive()
+            if live.isEmpty { break }
+            keep(live)
+        }
+        if !options.follow { keep(joiner.drain()) }
+        return kept.suffix(count).flatMap { $0.rendered(timestamps: options.timestamps) }
+    }
+
+    /// The complete lines of a rotated file (bounded by the rotation size).
+    private func lines(ofFile file: String) -> [LogLine] {
+        guard let data = FileManager.default.contents(atPath: file) else { return [] }
+        var bytes = [UInt8](data)
+        if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+        return parse(bytes[...])
     }
 
     private func admitted(_ line: LogLine) -> Bool {

@@ -19,6 +19,8 @@ public actor NodeStatusReporter {
     let hostIP: String
     let capacity: NodeCapacity
     let extraLabels: [String: String]
+    /// Annotations the kubelet keeps on its Node (the local-path directory).
+    let annotations: [String: String]
     let logger: Logger
     let statusInterval: Duration
     let pressure: @Sendable () -> NodePressure
@@ -29,7 +31,7 @@ public actor NodeStatusReporter {
     /// whose filesystem DiskPressure watches; `pressure` replaces the host probe (fake nodes
     /// pass `{ NodePressure() }` so that the host's state does not taint all of them).
     public init(client: KubeRESTClient, nodeName: String, runtimeName: String, kubeletPort: Int, hostIP: String,
-                capacity: NodeCapacity, labels: [String: String] = [:], logger: Logger,
+                capacity: NodeCapacity, labels: [String: String] = [:], annotations: [String: String] = [:], logger: Logger,
                 statusInterval: Duration = .seconds(10), rootDirectory: String = "/",
                 pressure: (@Sendable () -> NodePressure)? = nil) {
         self.client = client
@@ -39,6 +41,7 @@ public actor NodeStatusReporter {
         self.hostIP = hostIP
         self.capacity = capacity
         self.extraLabels = labels
+        self.annotations = annotations
         self.logger = logger
         self.statusInterval = statusInterval
         self.pressure = pressure ?? { NodePressure.observe(rootDirectory: rootDirectory) }
@@ -57,7 +60,8 @@ public actor NodeStatusReporter {
         do {
             node = try await client.create(Self.nodes.path, nodeObject(now: Date(), readiness: readiness))
         } catch let e as KubeAPIError where e.isAlreadyExists {
-            node = try await client.patch(path, ["metadata": ["labels": .object(labels.mapValues { .string($0) })]], type: .merge)
+            node = try await client.patch(path, ["metadata": ["labels": .object(labels.mapValues { .string($0) }),
+                                                              "annotations": .object(annotations.mapValues { .string($0) })]], type: .merge)
         }
         nodeUID = node.uid
         // Create keeps status, but an adopted node has its predecessor's: post ours either way.
@@ -84,7 +88,8 @@ public actor NodeStatusReporter {
                                                            current: [], now: now))
         return [
             "apiVersion": "v1", "kind": "Node",
-            "metadata": ["name": .string(nodeName), "labels": .object(labels.mapValues { .string($0) })],
+            "metadata": ["name": .string(nodeName), "labels": .object(labels.mapValues { .string($0) }),
+                         "annotations": .object(annotations.mapValues { .string($0) })],
             "spec": [:],
             "status": status,
         ]

@@ -7,6 +7,10 @@ public protocol ObjectSource: Sendable {
     func secret(namespace: String, name: String) async throws -> JSONValue?
     /// The ConfigMap, or nil when it does not exist (404). Other failures throw.
     func configMap(namespace: String, name: String) async throws -> JSONValue?
+    /// The PersistentVolumeClaim, or nil when it does not exist (404). Other failures throw.
+    func persistentVolumeClaim(namespace: String, name: String) async throws -> JSONValue?
+    /// The PersistentVolume, or nil when it does not exist (404). Other failures throw.
+    func persistentVolume(name: String) async throws -> JSONValue?
 }
 
 /// Reads Secrets and ConfigMaps straight from the API server (the kubelet's credentials are
@@ -22,6 +26,14 @@ public struct RESTObjectSource: ObjectSource {
 
     public func configMap(namespace: String, name: String) async throws -> JSONValue? {
         try await get("/api/v1/namespaces/\(namespace)/configmaps/\(name)")
+    }
+
+    public func persistentVolumeClaim(namespace: String, name: String) async throws -> JSONValue? {
+        try await get("/api/v1/namespaces/\(namespace)/persistentvolumeclaims/\(name)")
+    }
+
+    public func persistentVolume(name: String) async throws -> JSONValue? {
+        try await get("/api/v1/persistentvolumes/\(name)")
     }
 
     private func get(_ path: String) async throws -> JSONValue? {

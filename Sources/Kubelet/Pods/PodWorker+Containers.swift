@@ -146,7 +146,8 @@ extension PodWorker {
         let env = ctx.simulated ? [] : try await EnvResolver.resolve(container: spec, context: podCtx, source: ctx.objects)
         let lookup = Dictionary(env.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         let strings = { (key: String) in (spec[key]?.arrayValue ?? []).compactMap(\.stringValue).map { EnvResolver.expand($0, env: lookup) } }
-        let mounts = ctx.simulated ? [] : try VolumeManager.mounts(for: spec, volumes: volumePaths ?? [:], env: lookup)
+        let mounts = ctx.simulated ? [] : try VolumeManager.mounts(for: spec, volumes: volumePaths ?? [:], env: lookup,
+                                                                         readOnlyVolumes: ClaimVolume.readOnlyVolumes(of: pod))
         var config = ContainerConfig(
             id: id, namespace: namespace, podName: name, image: spec["image"]?.stringValue ?? "",
             command: strings("command"), args: strings("args"), env: env,

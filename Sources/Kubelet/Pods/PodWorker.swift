@@ -252,7 +252,8 @@ actor PodWorker {
         do {
             sandbox = try await ctx.runtime.startSandbox(PodSandboxConfig(podUID: uid, namespace: namespace, name: name,
                                                                           hostNetwork: hostNetwork,
-                                                                          resources: ResourceSpec.podLimits(pod)))
+                                                                          resources: ResourceSpec.podLimits(pod),
+                                                                          labels: pod.labels, annotations: pod.annotations))
             return true
         } catch {
             await ctx.record(pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: \(error)")
@@ -269,11 +270,12 @@ actor PodWorker {
             }
             return true
         }
-        if ctx.simulated {
-            volumePaths = [:]
-            return true
-        }
         do {
+            if ctx.simulated {
+                try await ctx.volumes.resolveClaims(podCtx)
+                volumePaths = [:]
+                return true
+            }
             volumePaths = try await ctx.volumes.prepare(podCtx)
             lastVolumeRefresh = .now
             return true

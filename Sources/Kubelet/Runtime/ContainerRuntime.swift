@@ -105,13 +105,19 @@ public struct PodSandboxConfig: Sendable {
     public var hostNetwork: Bool
     /// Pod-level limits (sum of container limits); nil fields are unlimited.
     public var resources: ResourceLimits
+    /// The pod's labels and annotations, as CRI passes them to a runtime.
+    public var labels: [String: String]
+    public var annotations: [String: String]
 
-    public init(podUID: String, namespace: String, name: String, hostNetwork: Bool, resources: ResourceLimits = .init()) {
+    public init(podUID: String, namespace: String, name: String, hostNetwork: Bool, resources: ResourceLimits = .init(),
+                labels: [String: String] = [:], annotations: [String: String] = [:]) {
         self.podUID = podUID
         self.namespace = namespace
         self.name = name
         self.hostNetwork = hostNetwork
         self.resources = resources
+        self.labels = labels
+        self.annotations = annotations
     }
 }
 

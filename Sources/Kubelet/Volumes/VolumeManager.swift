@@ -5,8 +5,8 @@ import Foundation
 import KubeModel
 import Logging
 
-/// Prepares a pod's volumes under `ROOT/pods/<uid>/volumes/<name>` (hostPath excepted: its own
-/// path), keeps secret/configMap/downwardAPI/projected contents current, and removes it all when
+/// Prepares a pod's volumes under `ROOT/pods/<uid>/volumes/<name>` (hostPath and claims
+/// excepted: their own path), keeps secret/configMap/downwardAPI/projected contents current, and removes it all when
 /// the pod is gone. As root, secret and projected volumes (and emptyDir medium Memory) live on
 /// their own tmpfs so secrets never reach the disk.
 public actor VolumeManager {
@@ -48,6 +48,14 @@ public actor VolumeManager {
                 }
                 try HostPath.prepare(path: path, type: hostPath["type"]?.stringValue ?? "")
                 result[name] = path
+            } else if let claim = volume["persistentVolumeClaim"] {
+                let resolved = try await ClaimVolume.resolve(claim, namespace: context.pod.namespace ?? "", objects: source)
+                try HostPath.prepare(path: resolved.path, type: resolved.type)
+                let local = paths.localVolumesDirectory
+                if resolved.path.hasPrefix(local + "/") {
+                    LocalVolumeJanitor.remember(String(resolved.path.dropFirst(local.count + 1)), in: local, deletes: resolved.deletes)
+                }
+                result[name] = resolved.path
             } else if let emptyDir = volume["emptyDir"] {
                 try io(name) {
                     try makeDirectory(dir, mode: 0o777)
@@ -75,6 +83,15 @@ public actor VolumeManager {
         }
         logSkipped(payloads.skipped, uid: uid)
         return result
+    }
+
+    /// What the fake runtime does instead of `prepare` for claims: nothing touches the disk,
+    /// but a pod still waits until each claim is bound to a volume it could mount.
+    public func resolveClaims(_ context: PodContext) async throws {
+        for volume in context.pod[path: ["spec", "volumes"]]?.arrayValue ?? [] {
+            guard let claim = volume["persistentVolumeClaim"] else { continue }
+            _ = try await ClaimVolume.resolve(claim, namespace: context.pod.namespace ?? "", objects: source)
+        }
     }
 
     /// Rewrites the secret/configMap/downwardAPI/projected volumes whose content changed.

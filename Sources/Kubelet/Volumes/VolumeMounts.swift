@@ -6,10 +6,10 @@ extension VolumeManager {
     /// (or `subPathExpr`, expanded with `env`, the container's environment) selects a path
     /// inside the volume and is created as a directory when missing. Secret, configMap,
     /// downwardAPI and projected volumes (recognised by their `..data` link) are always
-    /// read-only, as in Kubernetes. Throws `ContainerStartError` (CreateContainerConfigError)
+    /// read-only, as in Kubernetes, and so are `readOnlyVolumes` (claims mounted read-only). Throws `ContainerStartError` (CreateContainerConfigError)
     /// for an undeclared volume or a subPath leaving its volume.
     public static func mounts(for container: JSONValue, volumes: [String: String],
-                              env: [String: String] = [:]) throws -> [Mount] {
+                              env: [String: String] = [:], readOnlyVolumes: Set<String> = []) throws -> [Mount] {
         let containerName = container["name"]?.stringValue ?? ""
         var out: [Mount] = []
         for vm in container["volumeMounts"]?.arrayValue ?? [] {
@@ -29,7 +29,7 @@ extension VolumeManager {
             if !subPath.isEmpty {
                 hostPath = try resolveSubPath(subPath, in: volumePath, create: !apiData, mount: name)
             }
-            let readOnly = vm["readOnly"]?.boolValue == true || apiData
+            let readOnly = vm["readOnly"]?.boolValue == true || apiData || readOnlyVolumes.contains(name)
             out.append(Mount(hostPath: hostPath, containerPath: mountPath, readOnly: readOnly))
         }
         return out

@@ -145,7 +145,9 @@ import KubeModel
         #expect(Set(kinds) == ["Namespace", "Pod", "Service", "Endpoints", "Secret", "ConfigMap", "ServiceAccount", "Node", "Event",
                                "Deployment", "ReplicaSet", "HorizontalPodAutoscaler", "NetworkPolicy", "Lease", "EndpointSlice",
                                "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SubjectAccessReview",
-                               "SelfSubjectRulesReview", "CertificateSigningRequest", "LimitRange", "ResourceQuota", "PodDisruptionBudget"])
+                               "SelfSubjectRulesReview", "CertificateSigningRequest", "LimitRange", "ResourceQuota", "PodDisruptionBudget",
+                               "Job", "CronJob", "CustomResourceDefinition", "DaemonSet", "StatefulSet", "ControllerRevision",
+                               "ReplicationController", "PersistentVolume", "PersistentVolumeClaim", "StorageClass"])
         #expect(kinds.count == Set(kinds).count)
         for s in BuiltinResources.all {
             #expect(s.tableColumns.count == s.tableCells(for: ["metadata": ["name": "x"]], now: Date()).count, "\(s.definition.kind)")

@@ -4,8 +4,8 @@ import Testing
 @testable import APIServer
 
 @Suite struct WatchHubTests {
-    func event(_ rev: Int64, _ key: String = "/r/a") -> StoreEvent {
-        StoreEvent(kind: .modified, key: key, revision: rev, object: [:], prevObject: nil)
+    func event(_ rev: Int64, _ key: String = "/r/a", size: Int = 0) -> StoreEvent {
+        StoreEvent(kind: .modified, key: key, revision: rev, object: [:], prevObject: nil, size: size)
     }
 
     @Test func replaysThenStreamsWithoutGapOrDuplicate() async throws {
@@ -51,9 +51,58 @@ import Testing
         let slow = try hub.subscribe(prefix: "/", after: 0)
         hub.publish((1...20).map { event($0) })
         #expect(hub.watcherCount == 0)
+        #expect(slow.fellBehind())
         var count = 0
         for await _ in slow.items { count += 1 }
         #expect(count == 5)
+    }
+
+    @Test func aWatcherThatKeepsUpHasNotFallenBehind() async throws {
+        let hub = WatchHub(capacity: 10, lastRevision: 0, compactedRevision: 0, perWatcherBuffer: 5)
+        let sub = try hub.subscribe(prefix: "/", after: 0)
+        hub.publish((1...3).map { event($0) })
+        sub.cancel()
+        #expect(!sub.fellBehind())
+    }
+
+    @Test func ringIsBoundedByBytesAsWellAsCount() throws {
+        let hub = WatchHub(capacity: 100, maxBytes: 1000, lastRevision: 0, compactedRevision: 0)
+        hub.publish((1...10).map { event($0, size: 300) })
+        #expect(hub.usage.events == 3)
+        #expect(hub.usage.bytes == 900)
+        // Revisions 1-7 left the ring: resuming there would miss events.
+        #expect(throws: StoreError.self) { _ = try hub.subscribe(prefix: "/", after: 6) }
+        try hub.subscribe(prefix: "/", after: 7).cancel()
+        // An event larger than the bound alone is still kept, as the only one.
+        hub.publish([event(11, size: 5000)])
+        #expect(hub.usage.events == 1)
+        #expect(hub.usage.bytes == 5000)
+    }
+
+    @Test func watchersShareOneEncodingsBoxPerEventButTheRingKeepsNone() async throws {
+        let hub = WatchHub(capacity: 10, lastRevision: 0, compactedRevision: 0)
+        let a = try hub.subscribe(prefix: "/", after: 0)
+        let b = try hub.subscribe(prefix: "/", after: 0)
+        hub.publish([event(1)])
+        var boxes: [WatchEventEncodings] = []
+        for sub in [a, b] {
+            for await item in sub.items {
+                if case .event(let e) = item, let box = e.encodings { boxes.append(box) }
+                break
+            }
+            sub.cancel()
+        }
+        #expect(boxes.count == 2)
+        #expect(boxes[0] === boxes[1])
+        let encoded = boxes[0].line("MODIFIED v1") { Array("first".utf8) }
+        #expect(boxes[1].line("MODIFIED v1") { Array("second".utf8) } == encoded)
+        // A replay from the ring starts with no encodings of its own.
+        let late = try hub.subscribe(prefix: "/", after: 0)
+        for await item in late.items {
+            if case .event(let e) = item { #expect(e.encodings == nil) }
+            break
+        }
+        late.cancel()
     }
 
     @Test func progressMarksFollowQueuedEvents() async throws {

@@ -48,9 +48,12 @@ enum DefaultRoles {
     static let viewable: [(String, [String])] = [
         ("", ["pods", "pods/log", "pods/status", "configmaps", "endpoints", "services", "services/status",
               "serviceaccounts", "events", "namespaces", "namespaces/status", "persistentvolumeclaims",
-              "replicationcontrollers", "resourcequotas", "resourcequotas/status", "limitranges"]),
+              "replicationcontrollers", "replicationcontrollers/status", "replicationcontrollers/scale",
+              "resourcequotas", "resourcequotas/status", "limitranges"]),
         ("apps", ["deployments", "deployments/status", "deployments/scale", "replicasets", "replicasets/status",
-                  "replicasets/scale", "statefulsets", "daemonsets"]),
+                  "replicasets/scale", "statefulsets", "statefulsets/status", "statefulsets/scale", "daemonsets",
+                  "daemonsets/status", "controllerrevisions"]),
+        ("batch", ["jobs", "jobs/status", "cronjobs", "cronjobs/status"]),
         ("autoscaling", ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
         ("policy", ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
         ("networking.k8s.io", ["networkpolicies"]),
@@ -61,8 +64,10 @@ enum DefaultRoles {
     /// Namespaced things an editor may write.
     static let editable: [(String, [String])] = [
         ("", ["pods", "pods/eviction", "configmaps", "secrets", "endpoints", "services", "serviceaccounts",
-              "persistentvolumeclaims", "replicationcontrollers"]),
-        ("apps", ["deployments", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets", "daemonsets"]),
+              "persistentvolumeclaims", "replicationcontrollers", "replicationcontrollers/scale"]),
+        ("apps", ["deployments", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets", "statefulsets/scale",
+                  "daemonsets"]),
+        ("batch", ["jobs", "cronjobs"]),
         ("autoscaling", ["horizontalpodautoscalers"]),
         ("policy", ["poddisruptionbudgets"]),
         ("networking.k8s.io", ["networkpolicies"]),
@@ -132,10 +137,16 @@ enum DefaultRoles {
         rule(["delete", "deletecollection"], ["*"], ["*"]),
         rule(["create", "delete", "patch", "update"], [""], ["pods"]),
         rule(["patch", "update"], [""], ["pods/status", "pods/finalizers"]),
-        rule(["create", "delete", "patch", "update"], ["apps"], ["replicasets", "deployments"]),
+        rule(["create", "delete", "patch", "update"], ["apps"], ["replicasets", "deployments", "controllerrevisions"]),
         rule(["patch", "update"], ["apps"], ["replicasets/status", "deployments/status", "replicasets/finalizers",
-                                             "deployments/finalizers", "replicasets/scale", "deployments/scale"]),
+                                             "deployments/finalizers", "replicasets/scale", "deployments/scale",
+                                             "daemonsets/status", "daemonsets/finalizers", "statefulsets/status",
+                                             "statefulsets/finalizers"]),
+        rule(["patch", "update"], [""], ["replicationcontrollers/status", "replicationcontrollers/finalizers"]),
         rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
+        // The job, cronjob and ttl-after-finished controllers.
+        rule(["create", "delete", "patch", "update"], ["batch"], ["jobs", "cronjobs"]),
+        rule(["patch", "update"], ["batch"], ["jobs/status", "cronjobs/status", "jobs/finalizers", "cronjobs/finalizers"]),
         rule(["create", "delete", "patch", "update"], [""], ["endpoints"]),
         rule(["create", "delete", "patch", "update"], ["discovery.k8s.io"], ["endpointslices"]),
         rule(["create", "get", "update", "patch", "delete"], ["coordination.k8s.io"], ["leases"]),
@@ -157,6 +168,9 @@ enum DefaultRoles {
         rule(["get", "update"], ["*"], ["*/scale"]),
         rule(["list"], ["metrics.k8s.io"], ["pods"]),
         rule(["get", "list"], ["custom.metrics.k8s.io", "external.metrics.k8s.io"], ["*"]),
+        // The PersistentVolume controller and the local-path provisioner bind and provision.
+        rule(["create", "delete", "patch", "update"], [""], ["persistentvolumes", "persistentvolumeclaims"]),
+        rule(["patch", "update"], [""], ["persistentvolumes/status", "persistentvolumeclaims/status"]),
         // The disruption controller keeps PodDisruptionBudget status.
         rule(["update"], ["policy"], ["poddisruptionbudgets/status"]),
     ]
@@ -165,6 +179,7 @@ enum DefaultRoles {
     static let schedulerRules: [PolicyRule] = [
         rule(readVerbs, [""], ["pods", "nodes", "namespaces", "services", "persistentvolumeclaims", "persistentvolumes"]),
         rule(["create"], [""], ["pods/binding", "bindings"]),
+        rule(["patch", "update"], [""], ["persistentvolumeclaims"]),
         rule(["patch", "update"], [""], ["pods/status"]),
         rule(["delete"], [""], ["pods"]),
         rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),

@@ -3,13 +3,13 @@ import KubeModel
 
 /// Kubernetes' node authorizer (and the part of NodeRestriction an authorizer can judge),
 /// simplified: a kubelet, user `system:node:<name>` in group `system:nodes`, may touch only
-/// its own Node and Lease, the pods bound to it, and the Secrets and ConfigMaps those pods
-/// use. For those kinds its answer is final, allow or deny, whatever RBAC says; anything else
+/// its own Node and Lease, the pods bound to it, and the Secrets, ConfigMaps and
+/// PersistentVolumeClaims (and their volumes) those pods use. For those kinds its answer is final, allow or deny, whatever RBAC says; anything else
 /// a node asks (services, endpoints, discovery, ...) and every other user go to `next` (RBAC).
 ///
-/// Relationships are read from the store at each decision instead of from a graph kept up to
-/// date by a watch: a kubelet that just saw its pod bound must not be refused its Secret
-/// because a graph lagged behind. A Secret or ConfigMap check lists the pods of one namespace.
+/// Relationships come from a graph kept current by the pod watch (`NodeAuthorizationGraph`);
+/// when it has no edge, the store is read before refusing: a kubelet that just saw its pod
+/// bound must not be refused its Secret because the graph lagged behind.
 ///
 /// Not judged here: the name of a Node or pod in a create body (the authorizer never sees
 /// bodies; Kubernetes' NodeRestriction admission does that).
@@ -19,11 +19,14 @@ public final class NodeAuthorizer: Authorizer {
     static let leaseNamespace = "kube-node-lease"
 
     let store: any Store
+    let graph: NodeAuthorizationGraph?
     /// Who decides everything not about a node's own objects.
     public let next: any Authorizer
 
-    public init(store: any Store, next: any Authorizer) {
+    /// Without a `graph` (or before it caught up) every relationship is read from the store.
+    public init(store: any Store, graph: NodeAuthorizationGraph? = nil, next: any Authorizer) {
         self.store = store
+        self.graph = graph
         self.next = next
     }
 
@@ -40,6 +43,7 @@ public final class NodeAuthorizer: Authorizer {
         case ("", "nodes"): return nodes(a, node: node)
         case ("", "pods"): return await pods(a, node: node)
         case ("", "secrets"), ("", "configmaps"): return await referenced(a, node: node)
+        case ("", "persistentvolumeclaims"), ("", "persistentvolumes"): return await volume(a, node: node)
         case ("coordination.k8s.io", "leases"): return lease(a, node: node)
         case ("", "serviceaccounts") where a.subresource == "token": return await serviceAccountToken(a, node: node)
         case ("", "events"), ("events.k8s.io", "events"):
@@ -109,6 +113,45 @@ public final class NodeAuthorizer: Authorizer {
         return allow("\(a.resource) used by a pod on node '\(node)'")
     }
 
+    /// `get` of a claim some pod bound to the node uses, and of the volume bound to such a claim.
+    func volume(_ a: RequestAttributes, node: String) async -> AuthorizationDecision {
+        guard a.verb == "get", a.subresource.isEmpty, !a.name.isEmpty else { return deny(a, node) }
+        let related: Bool
+        if a.resource == "persistentvolumeclaims" {
+            let used = await isReferenced(kind: a.resource, namespace: a.namespace, name: a.name, node: node)
+            related = !a.namespace.isEmpty && used
+        } else {
+            related = await isVolumeOfClaimInUse(volume: a.name, node: node)
+        }
+        guard related else { return deny(a, node, "no relationship found between node '\(node)' and this object") }
+        return allow("\(a.resource) used by a pod on node '\(node)'")
+    }
+
+    /// Whether the volume's `claimRef` names a claim a pod bound to the node uses, or its node
+    /// affinity pins it to the node (`kubernetes.io/hostname In [node]`: a local volume). A
+    /// volume that does not exist is allowed too, so that the node gets the 404 telling it to
+    /// remove the directory of a deleted local volume.
+    func isVolumeOfClaimInUse(volume: String, node: String) async -> Bool {
+        let found: StoredObject?
+        do { found = try await store.get(key: "/registry/core/persistentvolumes/\(volume)") } catch { return false }
+        guard let stored = found else { return true }
+        if Self.pins(stored.object, to: node) { return true }
+        guard let ref = stored.object[path: ["spec", "claimRef"]], let ns = ref["namespace"]?.stringValue,
+              let claim = ref["name"]?.stringValue else { return false }
+        return await isReferenced(kind: "persistentvolumeclaims", namespace: ns, name: claim, node: node)
+    }
+
+    /// Whether some required node-affinity term of a volume selects only this node by hostname.
+    static func pins(_ volume: JSONValue, to node: String) -> Bool {
+        let terms = volume[path: ["spec", "nodeAffinity", "required", "nodeSelectorTerms"]]?.arrayValue ?? []
+        return terms.contains { term in
+            (term["matchExpressions"]?.arrayValue ?? []).contains {
+                $0["key"]?.stringValue == "kubernetes.io/hostname" && $0["operator"]?.stringValue == "In"
+                    && $0["values"]?.arrayValue == [.string(node)]
+            }
+        }
+    }
+
     /// Only `kube-node-lease/<node>`.
     func lease(_ a: RequestAttributes, node: String) -> AuthorizationDecision {
         guard a.namespace == Self.leaseNamespace, a.subresource.isEmpty else { return deny(a, node) }
@@ -131,6 +174,7 @@ public final class NodeAuthorizer: Authorizer {
     // MARK: - store lookups
 
     func runsAs(serviceAccount: String, namespace: String, node: String) async -> Bool {
+        if graph?.has(node: node, kind: "serviceaccounts", namespace: namespace, name: serviceAccount) == true { return true }
         var after: String?
         while true {
             guard let page = try? await store.list(prefix: "/registry/core/pods/\(namespace)/", startAfter: after, limit: 500,
@@ -151,13 +195,15 @@ public final class NodeAuthorizer: Authorizer {
     }
 
     func isReferenced(kind: String, namespace: String, name: String, node: String) async -> Bool {
+        if graph?.has(node: node, kind: kind, namespace: namespace, name: name) == true { return true }
         var after: String?
         let prefix = "/registry/core/pods/\(namespace)/"
         while true {
             guard let page = try? await store.list(prefix: prefix, startAfter: after, limit: 500, atRevision: nil) else { return false }
             for item in page.items where item.object[path: ["spec", "nodeName"]]?.stringValue == node {
                 let refs = PodReferences(item.object)
-                if (kind == "secrets" ? refs.secrets : refs.configMaps).contains(name) { return true }
+                let names = kind == "secrets" ? refs.secrets : kind == "configmaps" ? refs.configMaps : refs.claims
+                if names.contains(name) { return true }
             }
             guard page.hasMore, let last = page.items.last else { return false }
             after = last.key
@@ -184,10 +230,12 @@ public final class NodeAuthorizer: Authorizer {
 }
 
 /// The Secrets and ConfigMaps a pod uses: volumes (secret, configMap, projected sources),
-/// env `valueFrom`, `envFrom` of every container kind, and image pull secrets.
+/// env `valueFrom`, `envFrom` of every container kind, and image pull secrets; and the
+/// PersistentVolumeClaims its volumes name.
 struct PodReferences: Equatable {
     var secrets: Set<String> = []
     var configMaps: Set<String> = []
+    var claims: Set<String> = []
 
     init(_ pod: JSONValue) {
         let spec = pod["spec"] ?? .object([:])
@@ -195,6 +243,7 @@ struct PodReferences: Equatable {
         for volume in spec["volumes"]?.arrayValue ?? [] {
             Self.add(&secrets, volume[path: ["secret", "secretName"]])
             Self.add(&configMaps, volume[path: ["configMap", "name"]])
+            Self.add(&claims, volume[path: ["persistentVolumeClaim", "claimName"]])
             for source in volume[path: ["projected", "sources"]]?.arrayValue ?? [] {
                 Self.add(&secrets, source[path: ["secret", "name"]])
                 Self.add(&configMaps, source[path: ["configMap", "name"]])

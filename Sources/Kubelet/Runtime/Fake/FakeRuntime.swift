@@ -1,4 +1,5 @@
 import Foundation
+import KubeModel
 
 /// A runtime that runs nothing, for scale tests (as kwok): sandboxes get an IP from the
 /// node's podCIDR, containers are "running" the moment they start, consume nothing, and end
@@ -10,12 +11,23 @@ import Foundation
 /// as with real processes, and a stop is never mistaken for a failure (which would make an
 /// `OnFailure` pod restart). `terminate(_:exitCode:reason:)` lets tests end a container some
 /// other way.
+///
+/// Containers of a pod that runs to completion exit by themselves, as kwok's pod-complete
+/// stage: a Job's pods (label `batch.kubernetes.io/job-name`) at once, or any pod with the
+/// annotation `caravel.dev/fake-exit-after` (a duration such as `5s`) after that long, with
+/// the code in `caravel.dev/fake-exit-code` (default 0).
 public actor FakeRuntime: ContainerRuntime {
+    public static let exitAfterAnnotation = "caravel.dev/fake-exit-after"
+    public static let exitCodeAnnotation = "caravel.dev/fake-exit-code"
+    static let jobNameLabel = "batch.kubernetes.io/job-name"
+
     public nonisolated let name = "fake"
     /// The node's own address, for host-network pods.
     let hostIP: String
     private var allocator: FakeIPAllocator
     private var sandboxes: [String: SandboxStatus] = [:]
+    /// When the containers of a pod end by themselves, by pod UID.
+    private var lifetimes: [String: (after: Duration, code: Int32)] = [:]
     private var containers: [ContainerID: ContainerRecord] = [:]
     private var exitWaiters: [ContainerID: [CheckedContinuation<Void, Never>]] = [:]
     /// What pods use, as their annotations declare (`FakeUsageMeter`).
@@ -48,11 +60,16 @@ public actor FakeRuntime: ContainerRuntime {
             status = SandboxStatus(podIP: ip, networkNamespacePath: nil)
         }
         sandboxes[config.podUID] = status
+        let after = config.annotations[Self.exitAfterAnnotation].flatMap(GoDuration.parse)
+        if after != nil || config.labels[Self.jobNameLabel] != nil {
+            lifetimes[config.podUID] = (after ?? .zero, config.annotations[Self.exitCodeAnnotation].flatMap { Int32($0) } ?? 0)
+        }
         return status
     }
 
     public func removeSandbox(podUID: String) async throws {
         for (id, _) in containers where id.podUID == podUID { stop(id) }
+        lifetimes[podUID] = nil
         if let sandbox = sandboxes.removeValue(forKey: podUID), sandbox.podIP != hostIP {
             allocator.release(sandbox.podIP)
         }
@@ -64,6 +81,13 @@ public actor FakeRuntime: ContainerRuntime {
         }
         if let existing = containers[config.id], case .running = existing.state { return config.id }
         containers[config.id] = ContainerRecord(id: config.id, state: .running(startedAt: Date()), logPath: config.logPath)
+        if let (after, code) = lifetimes[config.id.podUID] {
+            let id = config.id
+            Task { [weak self] in
+                if after > .zero { try? await Task.sleep(for: after) }
+                await self?.terminate(id, exitCode: code, reason: code == 0 ? "Completed" : "Error")
+            }
+        }
         return config.id
     }
 

@@ -58,17 +58,7 @@ public struct DeploymentStrategy: ResourceStrategy {
             return rolling == nil ? [] : [.forbidden(K.child(path, "rollingUpdate"), "may not be specified when strategy `type` is 'Recreate'")]
         case "RollingUpdate":
             guard let r = rolling else { return [.required(K.child(path, "rollingUpdate"), "this should be defaulted and never be nil")] }
-            let rp = K.child(path, "rollingUpdate")
-            var errs = K.positiveIntOrPercent(r["maxUnavailable"], K.child(rp, "maxUnavailable"))
-            errs += K.positiveIntOrPercent(r["maxSurge"], K.child(rp, "maxSurge"))
-            func value(_ v: JSONValue?) -> Int64 { v?.intValue ?? v?.stringValue.flatMap(K.percentValue) ?? 0 }
-            if value(r["maxUnavailable"]) == 0 && value(r["maxSurge"]) == 0 {
-                errs.append(.invalid(K.child(rp, "maxUnavailable"), FieldError.show(r["maxUnavailable"]), "may not be 0 when `maxSurge` is 0"))
-            }
-            if let p = r["maxUnavailable"]?.stringValue.flatMap(K.percentValue), p > 100 {
-                errs.append(.invalid(K.child(rp, "maxUnavailable"), FieldError.show(r["maxUnavailable"]), "must not be greater than 100%"))
-            }
-            return errs
+            return AppsRules.validateRollingUpdate(r, K.child(path, "rollingUpdate"), capSurge: false)
         default:
             return [.notSupported(path, FieldError.show(s["type"]), ["Recreate", "RollingUpdate"])]
         }

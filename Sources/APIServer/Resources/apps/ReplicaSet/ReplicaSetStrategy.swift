@@ -35,26 +35,12 @@ public struct ReplicaSetStrategy: ResourceStrategy {
     }
 
     public var tableColumns: [TableColumn] {
-        [
-            TableColumn("Name", format: "name", description: "Name must be unique within a namespace."),
-            TableColumn("Desired", type: "integer", description: "Replicas is the number of desired pods."),
-            TableColumn("Current", type: "integer", description: "Replicas is the most recently observed number of replicas."),
-            TableColumn("Ready", type: "integer", description: "The number of ready replicas for this replica set."),
-            TableColumn("Age", description: "CreationTimestamp is a timestamp representing the server time when this object was created."),
-            TableColumn("Containers", description: "Names of each container in the template.", priority: 1),
-            TableColumn("Images", description: "Images referenced by each container in the template.", priority: 1),
-            TableColumn("Selector", description: "Selector is a label query over pods that should match the replica count.", priority: 1),
-        ]
+        AppsRules.replicaColumns(desired: "Replicas is the number of desired pods.",
+                                 ready: "The number of ready replicas for this replica set.",
+                                 selector: "Selector is a label query over pods that should match the replica count.")
     }
 
     public func tableCells(for object: JSONValue, now: Date) -> [JSONValue] {
-        let spec = object["spec"] ?? .object([:])
-        let status = object["status"] ?? .object([:])
-        let (names, images) = AppsRules.containerCells(spec)
-        return [
-            .string(object.name ?? ""), .int(K.int(spec["replicas"])), .int(K.int(status["replicas"])),
-            .int(K.int(status["readyReplicas"])), .string(TableFormat.age(of: object, now: now)),
-            .string(names), .string(images), .string(K.formatLabelSelector(spec["selector"])),
-        ]
+        AppsRules.replicaCells(object, selector: K.formatLabelSelector(object[path: ["spec", "selector"]]), now: now)
     }
 }

@@ -56,7 +56,7 @@ public struct ResourceQuotaStrategy: ResourceStrategy {
             for m in NameValidation.isQualifiedName(bare) { errs.append(.invalid(p, FieldError.show(.string(name)), m)) }
             guard let q = Q.quantity(v) else { errs.append(.invalid(p, FieldError.show(v), Quantity.syntaxError)); continue }
             if q.mantissa < 0 { errs.append(.invalid(p, FieldError.show(.string(q.canonical)), "must be greater than or equal to 0")) }
-            let counted = name.hasPrefix("count/") || Q.collection(for: name).map { $0.plural != "pods" || name == "pods" } == true
+            let counted = Q.isObjectCount(name)
             if counted && q.scale < 0 { errs.append(.invalid(p, FieldError.show(.string(q.canonical)), "must be an integer")) }
         }
         return errs

@@ -1,5 +1,3 @@
-import KubeModel
-
 extension JSONPath {
     static func parseNodes(_ t: String, _ i: inout String.Index, inRange: Bool) throws -> [Node] {
         var nodes: [Node] = []
@@ -151,15 +149,5 @@ extension JSONPath {
         }
         guard let n = Int(inner) else { throw ParseError(description: "invalid array index \(inner)") }
         return .index(n)
-    }
-}
-
-extension String {
-    /// Trims the characters of `set` from both ends.
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -11,7 +11,9 @@ public struct EventRecorder: Sendable {
     let component: String
     /// The node, for events from a kubelet (`source.host`).
     let host: String?
-    /// When set, repeats bump the count of the first event instead of adding events.
+    /// When set, repeats bump the count of the first event, similar events are combined and
+    /// floods are dropped, as client-go's recorder does (see `EventCorrelator`). Owned by the
+    /// component, so it outlives each recorder value.
     let correlator: EventCorrelator?
 
     public init(client: any ResourceClient, component: String, host: String? = nil, correlator: EventCorrelator? = nil) {
@@ -26,11 +28,24 @@ public struct EventRecorder: Sendable {
                 message: String, action: String? = nil, fieldPath: String? = nil) async {
         let now = JSONValue.string(Timestamp.now())
         let ns = object.namespace ?? "default"
-        let key = [ns, object.uid ?? object.name ?? "", type, reason, message].joined(separator: "\u{0}")
-        if let correlator, let (name, count) = correlator.repeatOf(key, now: Date()) {
-            let bumped: JSONValue = ["count": .int(count), "lastTimestamp": now]
-            if (try? await client.patch(Self.resource.inNamespace(ns).named(name).path, bumped)) != nil { return }
-            correlator.forget(key)
+        var text = message
+        var rememberAs: String?
+        if let correlator {
+            let identity = [component, host ?? "", apiVersion, kind, ns, object.name ?? "", object.uid ?? ""].joined(separator: "/")
+            switch correlator.correlate(object: identity, type: type, reason: reason, message: message) {
+            case .drop:
+                return
+            case .bump(let name, let count, let combined, let key):
+                let bumped: JSONValue = ["count": .int(count), "lastTimestamp": now, "message": .string(combined)]
+                if (try? await client.patch(Self.resource.inNamespace(ns).named(name).path, bumped)) != nil { return }
+                // The earlier event is gone (expired or deleted): start a new one.
+                correlator.forget(key)
+                text = combined
+                rememberAs = key
+            case .create(let message, let key):
+                text = message
+                rememberAs = key
+            }
         }
         var event: JSONValue = [
             "apiVersion": "v1", "kind": "Event",
@@ -39,13 +54,13 @@ public struct EventRecorder: Sendable {
                 "apiVersion": .string(apiVersion), "kind": .string(kind), "name": .string(object.name ?? ""), "namespace": .string(ns),
                 "uid": .string(object.uid ?? ""), "resourceVersion": .string(object.resourceVersion ?? ""),
             ],
-            "type": .string(type), "reason": .string(reason), "message": .string(message),
+            "type": .string(type), "reason": .string(reason), "message": .string(text),
             "source": host.map { ["component": .string(component), "host": .string($0)] } ?? ["component": .string(component)],
             "reportingComponent": .string(component), "reportingInstance": .string(host ?? component),
             "action": .string(action ?? reason), "count": 1, "firstTimestamp": now, "lastTimestamp": now,
         ]
         if let fieldPath { event[path: ["involvedObject", "fieldPath"]] = .string(fieldPath) }
         let created = try? await client.create(Self.resource.inNamespace(ns).path, event)
-        if let correlator, let name = created?.name { correlator.remember(key, name: name, now: Date()) }
+        if let correlator, let rememberAs, let name = created?.name { correlator.remember(rememberAs, name: name) }
     }
 }

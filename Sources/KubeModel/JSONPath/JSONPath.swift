@@ -1,12 +1,10 @@
-import KubeModel
-
 /// kubectl's JSONPath templates (`-o jsonpath=...`, `--sort-by`, `custom-columns`, `wait
 /// --for=jsonpath=`): text with `{...}` actions holding paths (`.a.b`, `[0]`, `[*]`, `[1:3]`,
 /// `..name`, `['x.y']`, `[?(@.k=="v")]`), `range`/`end` blocks and quoted literals. Maps and
 /// lists print as compact JSON, several results of one action are separated by spaces, and a
 /// missing key prints nothing.
-struct JSONPath {
-    indirect enum Step: Equatable {
+public struct JSONPath: Sendable {
+    indirect enum Step: Equatable, Sendable {
         case field(String)
         case recursive(String)
         case index(Int)
@@ -15,32 +13,32 @@ struct JSONPath {
         case filter([Step], String, JSONValue?)
     }
 
-    enum Node {
+    enum Node: Sendable {
         case text(String)
         case path([Step])
         case range([Step], [Node])
     }
 
-    struct ParseError: Error, CustomStringConvertible {
-        var description: String
+    public struct ParseError: Error, CustomStringConvertible {
+        public var description: String
     }
 
     let nodes: [Node]
 
-    init(_ template: String) throws {
+    public init(_ template: String) throws {
         var index = template.startIndex
         nodes = try Self.parseNodes(template, &index, inRange: false)
     }
 
     /// Renders the template against `root`.
-    func render(_ root: JSONValue) -> String {
+    public func render(_ root: JSONValue) -> String {
         var out = ""
         Self.run(nodes, root: root, current: root, &out)
         return out
     }
 
     /// The values a single-path template selects (for sorting and custom columns).
-    func values(_ root: JSONValue) -> [JSONValue] {
+    public func values(_ root: JSONValue) -> [JSONValue] {
         var out: [JSONValue] = []
         for case .path(let steps) in nodes { out += Self.evaluate(steps, root: root, current: root) }
         return out
@@ -72,12 +70,13 @@ struct JSONPath {
     }
 
     /// Go's text form of one result.
-    static func text(_ v: JSONValue) -> String {
+    public static func text(_ v: JSONValue) -> String {
         switch v {
         case .string(let s): return s
         case .null: return "<nil>"
-        case .array, .object: return JSONWriter.string(v)
-        default: return ServerTable.cellText(v)
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let n): return String(n)
+        case .double, .array, .object: return JSONWriter.string(v)
         }
     }
 

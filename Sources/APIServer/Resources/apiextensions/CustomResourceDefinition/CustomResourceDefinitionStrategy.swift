@@ -1,0 +1,119 @@
+import Foundation
+import KubeModel
+
+/// apiextensions.k8s.io/v1 CustomResourceDefinition: a new kind served by this server. The
+/// names are checked here; `CustomResourceServing` serves the kind once the definition is
+/// stored, and empties it (its objects deleted) before a deleted definition goes.
+public struct CustomResourceDefinitionStrategy: ResourceStrategy {
+    typealias K = ResourceKit
+
+    public init() {}
+
+    public let definition = ResourceDefinition(
+        group: "apiextensions.k8s.io", versions: ["v1"], kind: "CustomResourceDefinition", plural: "customresourcedefinitions",
+        shortNames: ["crd", "crds"], namespaced: false, categories: ["api-extensions"], subresources: [.status],
+        schemaNames: ["v1": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition"])
+
+    public var subresourceHandlers: [SubresourceHandler] { [.status] }
+    public var tracksGeneration: Bool { true }
+
+    /// Held on every definition so its objects are deleted before it goes.
+    static let cleanupFinalizer = "customresourcecleanup.apiextensions.k8s.io"
+
+    public func applyDefaults(to object: inout JSONValue) {
+        K.withChild(&object, "spec") { spec in
+            K.fill(&spec, "scope", "Namespaced")
+            K.withChild(&spec, "names") { names in
+                if names["singular"] == nil, let kind = names["kind"]?.stringValue { names["singular"] = .string(kind.lowercased()) }
+                if names["listKind"] == nil, let kind = names["kind"]?.stringValue { names["listKind"] = .string(kind + "List") }
+            }
+            K.withChild(&spec, "conversion") { c in K.fill(&c, "strategy", "None") }
+        }
+    }
+
+    public func prepareForCreate(_ object: inout JSONValue) {
+        var finalizers = object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
+        if !finalizers.contains(.string(Self.cleanupFinalizer)) { finalizers.append(.string(Self.cleanupFinalizer)) }
+        object[path: ["metadata", "finalizers"]] = .array(finalizers)
+        object["status"] = ["conditions": [], "acceptedNames": ["kind": "", "plural": ""], "storedVersions": []]
+    }
+
+    public func validate(_ object: JSONValue) -> [FieldError] {
+        let spec = object["spec"] ?? .object([:])
+        var errs: [FieldError] = []
+        let group = K.string(spec["group"])
+        let plural = K.string(spec[path: ["names", "plural"]])
+        if group.isEmpty {
+            errs.append(.required("spec.group"))
+        } else if !group.contains(".") {
+            errs.append(.invalid("spec.group", group, "should be a domain with at least one dot"))
+        } else {
+            errs += NameValidation.validateObjectName(group, path: "spec.group", rule: .dns1123Subdomain)
+        }
+        if let name = object.name, !group.isEmpty, !plural.isEmpty, name != "\(plural).\(group)" {
+            errs.append(.invalid("metadata.name", name, "must be spec.names.plural+\".\"+spec.group"))
+        }
+        errs += K.enumValue(spec["scope"], "spec.scope", ["Cluster", "Namespaced"])
+        for field in ["plural", "singular", "kind", "listKind"] {
+            let value = K.string(spec[path: ["names", field]])
+            let path = "spec.names.\(field)"
+            if value.isEmpty {
+                if field == "plural" || field == "kind" { errs.append(.required(path)) }
+                continue
+            }
+            if field.hasSuffix("ind") {
+                if value.range(of: #"^[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?$"#, options: .regularExpression) == nil {
+                    errs.append(.invalid(path, FieldError.show(.string(value)), "may have mixed case, but should otherwise match: [a-z]([-a-z0-9]*[a-z0-9])?"))
+                }
+            } else {
+                errs += NameValidation.validateObjectName(value, path: path, rule: .dns1123Label)
+            }
+        }
+        for (i, short) in (spec[path: ["names", "shortNames"]]?.arrayValue ?? []).enumerated() {
+            errs += NameValidation.validateObjectName(K.string(short), path: "spec.names.shortNames[\(i)]", rule: .dns1123Label)
+        }
+        let versions = spec["versions"]?.arrayValue ?? []
+        if versions.isEmpty { errs.append(.required("spec.versions", "must have exactly one version marked as storage version")) }
+        var names: Set<String> = []
+        for (i, v) in versions.enumerated() {
+            let path = "spec.versions[\(i)]"
+            let name = K.string(v["name"])
+            errs += NameValidation.validateObjectName(name, path: "\(path).name", rule: .dns1035Label)
+            if !names.insert(name).inserted { errs.append(.duplicate("\(path).name", name)) }
+            if v["served"]?.boolValue == nil { errs.append(.required("\(path).served")) }
+            if v["storage"]?.boolValue == nil { errs.append(.required("\(path).storage")) }
+            if let schema = v[path: ["schema", "openAPIV3Schema"]] {
+                if schema["type"]?.stringValue != "object" {
+                    errs.append(.invalid("\(path).schema.openAPIV3Schema.type", K.string(schema["type"]), "must be object at the root"))
+                }
+            } else {
+                errs.append(.required("\(path).schema.openAPIV3Schema", "schemas are required"))
+            }
+        }
+        let storage = versions.filter { $0["storage"]?.boolValue == true }.count
+        if !versions.isEmpty && storage != 1 {
+            errs.append(.invalid("spec.versions", "", "must have exactly one version marked as storage version"))
+        }
+        if !versions.isEmpty && !versions.contains(where: { $0["served"]?.boolValue == true }) {
+            errs.append(.invalid("spec.versions", "", "must have at least one version marked as served"))
+        }
+        return errs
+    }
+
+    public func validateUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError] {
+        var errs = validate(object)
+        errs += K.immutable(object[path: ["spec", "group"]], old[path: ["spec", "group"]], "spec.group")
+        errs += K.immutable(object[path: ["spec", "names", "plural"]], old[path: ["spec", "names", "plural"]], "spec.names.plural")
+        errs += K.immutable(object[path: ["spec", "scope"]], old[path: ["spec", "scope"]], "spec.scope")
+        return errs
+    }
+
+    public var tableColumns: [TableColumn] {
+        [TableColumn("Name", format: "name", description: "Name must be unique within a namespace."),
+         TableColumn("Created At", type: "date", description: "CreationTimestamp is a timestamp representing the server time when this object was created.")]
+    }
+
+    public func tableCells(for object: JSONValue, now: Date) -> [JSONValue] {
+        [.string(object.name ?? ""), object[path: ["metadata", "creationTimestamp"]] ?? .null]
+    }
+}
