@@ -54,6 +54,17 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("process-pods"), help: "`sh -c 'exec sleep 3600'` pods for --kubelet-process.")
     var processPods = 20
 
+    @Option(name: .customLong("scheduler-nodes"),
+            help: "Scheduler phase: Node objects the bench writes itself (no kubelet); 0 skips the phase.")
+    var schedulerNodes = 0
+
+    @Option(name: .customLong("scheduler-pods"), help: "Pods the scheduler phase creates and times until bound.")
+    var schedulerPods = 5000
+
+    @Flag(name: .customLong("scheduler-backlog"),
+          help: "Scheduler phase with every pod created first: the server runs without controllers and `caravel controller-manager` starts once the pods exist (needs --start-server).")
+    var schedulerBacklog = false
+
     @Option(name: .customLong("caravel"), help: "caravel binary for the fake kubelet (default: the --start-server one).")
     var caravelBinary: String?
 
@@ -61,6 +72,10 @@ struct BenchCommand: AsyncParsableCommand {
     var kubeletRoot: String?
 
     func validate() throws {
+        guard schedulerNodes >= 0, schedulerPods >= 1 else { throw ValidationError("scheduler counts must be positive") }
+        if schedulerBacklog && (startServer == nil || schedulerNodes == 0 || kubeletFake || kubeletProcess) {
+            throw ValidationError("--scheduler-backlog needs --start-server and --scheduler-nodes, and runs alone (no kubelet phases)")
+        }
         guard fakeNodes >= 1, fakePods >= 1, processPods >= 1 else { throw ValidationError("kubelet counts must be at least 1") }
         if kubeletFake && caravelBinary == nil && startServer == nil {
             throw ValidationError("--kubelet-fake needs --start-server or --caravel (the binary that runs the kubelet)")
@@ -88,7 +103,9 @@ struct BenchCommand: AsyncParsableCommand {
         let client: KubeRESTClient
         if let binary = startServer {
             // The built-in node is only wanted by the process phase; without it RSS is the server's own.
-            let started = try LocalServer.start(binary: binary, extraArguments: kubeletProcess ? [] : ["--disable-kubelet"])
+            var extra = kubeletProcess ? [] : ["--disable-kubelet"]
+            if schedulerBacklog { extra.append("--disable-controllers") }
+            let started = try LocalServer.start(binary: binary, extraArguments: extra)
             server = started
             print("started \(binary) server (pid \(started.pid), port \(started.port), data \(started.dataDir))")
             do { client = try await started.waitReady(options: options) } catch {
@@ -126,13 +143,22 @@ struct BenchCommand: AsyncParsableCommand {
         _ = try await client.create(ResourcePath.core("namespaces").path,
                                     ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
         let phases = Phases(client: client, namespace: namespace)
+        let report = BenchReport()
         var failure: (any Error)?
         do {
-            try await runPhases(phases, pid: pid)
-            try await runKubeletPhases(KubeletPhases(client: client, namespace: namespace), pid: pid, server: server)
+            try await runPhases(phases, pid: pid, report: report)
+            if schedulerNodes > 0 {
+                let manager = schedulerBacklog ? server.map { (binary: startServer ?? "", kubeconfig: $0.kubeconfigPath) } : nil
+                let rate = try await SchedulerPhase(client: client, namespace: namespace)
+                    .run(nodes: schedulerNodes, pods: schedulerPods, concurrency: concurrency, controllerManager: manager)
+                report.atLeast("scheduler pods/s on \(schedulerNodes) nodes", rate, "pods/s", target: 500)
+                if let pid { print(rssLine(pid: pid, label: "server RSS after the scheduler phase")) }
+            }
+            try await runKubeletPhases(KubeletPhases(client: client, namespace: namespace, report: report), pid: pid, server: server)
         } catch {
             failure = error
         }
+        for line in report.lines { print(line) }
         // Clean up even after a failure; a cleanup error only matters if the run itself succeeded.
         do {
             try await client.delete(ResourcePath.core("namespaces", name: namespace).path)
@@ -142,23 +168,31 @@ struct BenchCommand: AsyncParsableCommand {
         if let failure { throw failure }
     }
 
-    private func runPhases(_ phases: Phases, pid: Int32?) async throws {
+    private func runPhases(_ phases: Phases, pid: Int32?, report: BenchReport) async throws {
         if creates > 0 {
             let r = try await phases.creates(count: creates, concurrency: concurrency)
             let rate = Double(creates) / (r.wallMs / 1000)
             print("creates/s: \(fmt(rate)) (\(creates) objects, concurrency \(concurrency))")
-            if let s = LatencySummary(r.latencies) { print("create latency ms: \(s.line)") }
+            report.atLeast("creates/s (\(concurrency) clients)", rate, "/s", target: 5000)
+            if let s = LatencySummary(r.latencies) {
+                print("create latency ms: \(s.line)")
+                report.atMost("create p99", s.p99, "ms", target: 25)
+            }
         }
         if gets > 0 {
             let r = try await phases.gets(count: gets, existing: creates, concurrency: concurrency)
             let rate = Double(gets) / (r.wallMs / 1000)
             if let s = LatencySummary(r.latencies) {
                 print("get latency ms: \(s.line) (\(gets) GETs, concurrency \(concurrency), \(fmt(rate)) GETs/s)")
+                report.atMost("GET p99", s.p99, "ms", target: 2)
             }
         }
         if watchEvents > 0 {
             let delays = try await phases.watchDelivery(events: watchEvents)
-            if let s = LatencySummary(delays) { print("watch delivery ms: \(s.line) (\(watchEvents) events)") }
+            if let s = LatencySummary(delays) {
+                print("watch delivery ms: \(s.line) (\(watchEvents) events)")
+                report.atMost("watch delivery p99 (one watcher)", s.p99, "ms", target: 50)
+            }
         }
         if let pid { print(rssLine(pid: pid, label: "server RSS after")) }
     }

@@ -7,6 +7,7 @@ import KubeModel
 struct KubeletPhases: Sendable {
     let client: KubeRESTClient
     let namespace: String
+    let report: BenchReport
 
     static let nodes = ResourcePath.core("nodes")
     var pods: ResourcePath { .core("pods", namespace: namespace) }
@@ -60,6 +61,7 @@ struct KubeletPhases: Sendable {
         }
         let nodesMs = millis(since: t0)
         print("fake nodes Ready: \(nodes) in \(fmt(nodesMs / 1000, 2)) s (\(fmt(Double(nodes) / (nodesMs / 1000))) nodes/s)")
+        report.atMost("\(nodes) fake nodes Ready", nodesMs / 1000, "s", target: 60)
         if let serverPID { print(rssLine(pid: serverPID, label: "server RSS before pods")) }
         print(rssLine(pid: kubelet.pid, label: "fake kubelet RSS before pods"))
 
@@ -74,6 +76,7 @@ struct KubeletPhases: Sendable {
         let wallMs = millis(since: start)
         let seen = tracker.snapshot.values
         print("fake pods Ready: \(pods) in \(fmt(wallMs / 1000, 2)) s (\(fmt(Double(pods) / (wallMs / 1000))) pods/s, deployment create → last pod Ready)")
+        report.atMost("\(pods) fake pods Ready after the Deployment", wallMs / 1000, "s", target: 60)
         if let s = LatencySummary(seen.compactMap { spanMs($0.added, $0.ready) }) {
             print("pod first seen → Ready ms (watch): \(s.line)")
         }
@@ -163,6 +166,7 @@ struct KubeletPhases: Sendable {
         let wallMs = millis(since: start)
         let seen = tracker.snapshot
         print("process pods: \(count) on node \(node), all Ready \(fmt(wallMs / 1000, 2)) s after the first create")
+        report.atMost("\(count) process pods Ready after the creates", wallMs / 1000, "s", target: 5)
         if let s = LatencySummary(seen.values.compactMap { spanMs(start, $0.running) }) { print("pod create → Running ms: \(s.line)") }
         if let s = LatencySummary(seen.values.compactMap { spanMs(start, $0.ready) }) { print("pod create → Ready ms: \(s.line)") }
 
@@ -180,7 +184,10 @@ struct KubeletPhases: Sendable {
             }
             if let ms = spanMs(killed, tracker.snapshot[name]?.restartedRunning) { restarts.append(ms) }
         }
-        if let s = LatencySummary(restarts) { print("container killed → running again ms: \(s.line) (\(restarts.count) kills, one at a time)") }
+        if let s = LatencySummary(restarts) {
+            print("container killed → running again ms: \(s.line) (\(restarts.count) kills, one at a time)")
+            report.atMost("container killed → running again p50", s.p50, "ms", target: 200)
+        }
         // Wait for the kubelet to stop them: the server may be stopped next, leaving processes.
         for name in names { _ = try? await client.delete(pods.named(name).path) }
         let deadline = ContinuousClock.now + .seconds(60)

@@ -25,7 +25,7 @@ struct Phases: Sendable {
     func creates(count: Int, concurrency: Int) async throws -> (wallMs: Double, latencies: [Double]) {
         let path = configMaps.path
         let start = monotonicNanos()
-        let latencies = try await fanOut(count: count, concurrency: concurrency) { i in
+        let latencies = try await Self.fanOut(count: count, concurrency: concurrency) { i in
             _ = try await client.create(path, Self.configMap(Self.objectName(i), index: i))
         }
         return (millis(since: start), latencies)
@@ -35,7 +35,7 @@ struct Phases: Sendable {
     func gets(count: Int, existing: Int, concurrency: Int) async throws -> (wallMs: Double, latencies: [Double]) {
         let base = configMaps
         let start = monotonicNanos()
-        let latencies = try await fanOut(count: count, concurrency: concurrency) { i in
+        let latencies = try await Self.fanOut(count: count, concurrency: concurrency) { i in
             let obj = try await client.get(base.named(Self.objectName(i % existing)).path)
             guard obj.name == Self.objectName(i % existing) else {
                 throw BenchError("GET \(Self.objectName(i % existing)) answered an object named \(obj.name ?? "nil")")
@@ -45,8 +45,9 @@ struct Phases: Sendable {
     }
 
     /// Runs `op(i)` for i in 0..<count on `concurrency` child tasks; answers per-op latencies (ms).
-    private func fanOut(count: Int, concurrency: Int,
-                        _ op: @escaping @Sendable (Int) async throws -> Void) async throws -> [Double] {
+    @discardableResult
+    static func fanOut(count: Int, concurrency: Int,
+                       _ op: @escaping @Sendable (Int) async throws -> Void) async throws -> [Double] {
         try await withThrowingTaskGroup(of: [Double].self) { group in
             for worker in 0..<min(concurrency, count) {
                 group.addTask {

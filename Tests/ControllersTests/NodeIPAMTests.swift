@@ -77,6 +77,7 @@ import Testing
             defer { running.cancel() }
             #expect(await informer.waitForSync())
             let controller = NodeIPAMController(client: client, nodes: informer.cache, clusterCIDR: "10.250.0.0/23")
+            informer.addHandler(controller.handler(enqueue: { _ in }))
             for name in ["n1", "n2", "n3"] {
                 _ = try await client.create(Self.nodes.path, Self.node(name))
                 #expect(await eventually { informer.cache.get(name) != nil })

@@ -17,6 +17,8 @@ struct OwnerGraph: Sendable {
 
     let resources: [Resource]
     let caches: [ResourcePath: ObjectCache]
+    /// Owner uid → dependents, fed by `handler(for:)`.
+    let index = DependentsIndex()
 
     init(_ watched: [(Resource, ObjectCache)]) {
         resources = watched.map(\.0)
@@ -68,14 +70,21 @@ struct OwnerGraph: Sendable {
     /// Cached objects of every watched kind, in `namespace`, with an ownerReference to `uid`.
     func dependents(ofUID uid: String, namespace: String?) -> [(Resource, JSONValue)] {
         var found: [(Resource, JSONValue)] = []
-        for resource in resources {
-            guard let cache = caches[resource.path] else { continue }
-            let objects = namespace.map { cache.list(namespace: $0) } ?? cache.list()
-            for o in objects where Self.ownerReferences(o).contains(where: { $0["uid"]?.stringValue == uid }) {
-                found.append((resource, o))
-            }
+        for entry in index.dependents(of: uid) {
+            guard let resource = resources.first(where: { $0.path.plural == entry.plural }),
+                  let o = caches[resource.path]?.get(entry.key),
+                  namespace.map({ o.namespace == $0 }) ?? true,
+                  Self.ownerReferences(o).contains(where: { $0["uid"]?.stringValue == uid }) else { continue }
+            found.append((resource, o))
         }
         return found
+    }
+
+    /// Records `object`'s owners in the index (none when `deleted`).
+    func indexOwners(_ resource: Resource, _ object: JSONValue, deleted: Bool) {
+        guard let key = ObjectCache.key(of: object) else { return }
+        let uids = deleted ? [] : Self.ownerReferences(object).compactMap { $0["uid"]?.stringValue }
+        index.set(DependentsIndex.Entry(plural: resource.path.plural, key: key), ownerUIDs: uids)
     }
 
     /// Whether `dependent`'s reference to `uid` has `blockOwnerDeletion: true`.
@@ -91,6 +100,7 @@ struct OwnerGraph: Sendable {
     func handler(for resource: Resource, enqueue: @escaping @Sendable (String) -> Void) -> InformerHandler {
         let graph = self
         @Sendable func touched(_ object: JSONValue, deleted: Bool) {
+            graph.indexOwners(resource, object, deleted: deleted)
             if !deleted, OwnerGraph.needsAttention(object), let key = OwnerGraph.key(resource, object) { enqueue(key) }
             if deleted || ObjectRules.isTerminating(object), let uid = object.uid {
                 for (r, d) in graph.dependents(ofUID: uid, namespace: object.namespace) {

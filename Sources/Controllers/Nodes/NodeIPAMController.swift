@@ -6,13 +6,15 @@ import NIOConcurrencyHelpers
 /// Kubernetes' node IPAM controller with its range allocator: every Node without a
 /// `spec.podCIDR` gets the lowest free /24 of the cluster CIDR (10.244.0.0/16 by default) in
 /// `spec.podCIDR` and `spec.podCIDRs`. What is in use is read from the Nodes themselves (the
-/// informer cache), so the allocation survives restarts with no state of its own; a node
+/// informer's events), so the allocation survives restarts with no state of its own; a node
 /// that already has a CIDR keeps it, since the field is immutable once set. When the range
-/// is exhausted the node gets a `CIDRNotAvailable` event and is looked at again later.
+/// is exhausted the node gets one `CIDRNotAvailable` event and is looked at again later, and
+/// at once when a node goes away.
 ///
 /// Run it with one worker: each allocation must see the previous one, which the cache may
-/// not show yet, so allocations in flight are held in `reservations` until the node shows
-/// its CIDR (or is gone).
+/// not show yet, so allocations in flight are held until the node shows its CIDR (or is gone).
+/// The allocation table follows node events, so an allocation costs a scan of the range, not
+/// of every node (thousands of nodes would make that quadratic).
 public struct NodeIPAMController: Reconciler {
     static let component = "cidrAllocator"
     static let nodeResource = ResourcePath.core("nodes")
@@ -22,14 +24,16 @@ public struct NodeIPAMController: Reconciler {
     let client: any ResourceClient
     let nodes: ObjectCache
     let range: CIDRRange
-    let reservations = NIOLockedValueBox<[String: Int]>([:])
+    let allocations: CIDRAllocations
 
     init(client: any ResourceClient, nodes: ObjectCache, clusterCIDR: String = "10.244.0.0/16", nodeMaskSize: Int = 24) {
         self.client = client
         self.nodes = nodes
         // A malformed setting falls back to the default rather than allocating nothing.
-        self.range = CIDRRange(cidr: clusterCIDR, subnetMask: nodeMaskSize)
+        let range = CIDRRange(cidr: clusterCIDR, subnetMask: nodeMaskSize)
             ?? CIDRRange(base: 0x0AF4_0000, prefix: 16, subnetMask: 24)
+        self.range = range
+        self.allocations = CIDRAllocations(range: range)
     }
 
     /// Folds this controller's repeated events into counts, for the controller's lifetime.
@@ -39,34 +43,26 @@ public struct NodeIPAMController: Reconciler {
     /// Watches nodes. One worker: each allocation must see the previous one.
     static func descriptor(client: any ResourceClient) -> ControllerDescriptor {
         ControllerDescriptor(name: "nodeipam", workers: 1) { wiring in
-            let nodes = wiring.cache(nodeResource)
-            wiring.watch(nodeResource, handler(nodes: nodes, enqueue: wiring.enqueue))
-            return NodeIPAMController(client: client, nodes: nodes)
+            let controller = NodeIPAMController(client: client, nodes: wiring.cache(nodeResource))
+            wiring.watch(nodeResource, controller.handler(enqueue: wiring.enqueue))
+            return controller
         }
     }
 
     public func reconcile(key: String) async throws -> ReconcileResult {
         guard let node = nodes.get(key), let name = node.name else {
-            reservations.withLockedValue { $0[key] = nil }
+            allocations.release(key)
             return .done
         }
-        if let cidr = node[path: ["spec", "podCIDR"]]?.stringValue, !cidr.isEmpty {
-            reservations.withLockedValue { $0[name] = nil }
+        if !Self.cidrs(of: node).isEmpty {
+            allocations.observe(node)
             return .done
         }
-        let index: Int? = reservations.withLockedValue { reserved in
-            if let mine = reserved[name] { return mine }
-            var used = Set(reserved.values)
-            for other in nodes.list() {
-                for cidr in Self.cidrs(of: other) { if let i = range.index(of: cidr) { used.insert(i) } }
+        guard let index = allocations.allocate(name) else {
+            if allocations.markExhausted(name) {
+                await recorder.record(node, apiVersion: "v1", kind: "Node", type: "Warning", reason: "CIDRNotAvailable",
+                                      message: "Node \(name) status is now: CIDRNotAvailable")
             }
-            guard let free = (0..<range.count).first(where: { !used.contains($0) }) else { return nil }
-            reserved[name] = free
-            return free
-        }
-        guard let index else {
-            await recorder.record(node, apiVersion: "v1", kind: "Node", type: "Warning", reason: "CIDRNotAvailable",
-                                  message: "Node \(name) status is now: CIDRNotAvailable")
             return .requeue(after: Self.exhaustedRetry)
         }
         let cidr = range.subnet(index)
@@ -79,7 +75,7 @@ public struct NodeIPAMController: Reconciler {
         do {
             _ = try await client.patch(Self.nodeResource.named(name).path, patch, type: .merge)
         } catch let e as KubeAPIError where e.isNotFound {
-            reservations.withLockedValue { $0[name] = nil }
+            allocations.release(name)
             return .done
         }
         return .done
@@ -91,17 +87,24 @@ public struct NodeIPAMController: Reconciler {
         return out
     }
 
-    /// Nodes wake themselves; a deleted node frees its CIDR, so nodes still waiting for one
-    /// are woken too.
-    static func handler(nodes: ObjectCache, enqueue: @escaping ControllerEvents.Enqueue) -> InformerHandler {
-        InformerHandler(
-            onAdd: { node in if let name = node.name { enqueue(name) } },
-            onUpdate: { _, node in if let name = node.name { enqueue(name) } },
-            onDelete: { node in
+    /// Nodes feed the allocation table and wake themselves; a deleted node frees its CIDR, so
+    /// the nodes that found the range exhausted are woken too.
+    func handler(enqueue: @escaping ControllerEvents.Enqueue) -> InformerHandler {
+        let allocations = self.allocations
+        return InformerHandler(
+            onAdd: { node in
+                allocations.observe(node)
                 if let name = node.name { enqueue(name) }
-                for other in nodes.list() where cidrs(of: other).isEmpty {
-                    if let name = other.name { enqueue(name) }
-                }
+            },
+            onUpdate: { _, node in
+                allocations.observe(node)
+                if let name = node.name { enqueue(name) }
+            },
+            onDelete: { node in
+                guard let name = node.name else { return }
+                allocations.release(name)
+                enqueue(name)
+                for waiting in allocations.takeExhausted() { enqueue(waiting) }
             })
     }
 }

@@ -4,72 +4,101 @@ import KubeModel
 import NIOConcurrencyHelpers
 
 /// Kubernetes' default scheduler as a reconciler over pod keys: a pending pod without a node
-/// that names `default-scheduler` (or no scheduler) is filtered against every node, the feasible
-/// nodes are scored, and the pod is bound to the best through `pods/{name}/binding`. A pod that
-/// fits nowhere gets `PodScheduled=False/Unschedulable` and a `FailedScheduling` event, and is
-/// looked at again with backoff and whenever nodes change or bound pods go away.
+/// that names `default-scheduler` (or no scheduler) is filtered against the nodes of the
+/// scheduler's cache, the feasible nodes are scored, and the pod is bound to the best through
+/// `pods/{name}/binding`. A pod that fits nowhere gets `PodScheduled=False/Unschedulable` and a
+/// `FailedScheduling` event, and is looked at again with backoff and whenever nodes change or
+/// bound pods go away.
 ///
-/// Run it with one worker: like Kubernetes, it places one pod at a time so that each decision
-/// sees the previous ones.
+/// Decisions are made one at a time under the cache's lock, and the chosen node is assumed at
+/// once, so each decision sees the previous ones; the bindings are then posted by up to
+/// `bindingsInFlight` workers at once, none waiting for the one before.
 public struct Scheduler: Reconciler {
     static let name = "default-scheduler"
     static let nodeResource = ResourcePath.core("nodes")
     static let podResource = ResourcePath.core("pods")
     static let eventResource = ResourcePath.core("events")
+    /// Workers, hence bindings on their way at once.
+    static let bindingsInFlight = 32
 
     let client: any ResourceClient
     let pods: ObjectCache
-    let nodes: ObjectCache
-    let assumed: AssumedPods
+    let cache: SchedulerCache<ContinuousClock>
+    let waiting: UnschedulablePods
     let backoff: UnschedulableBackoff
     /// The pods' PersistentVolumeClaims (nil: pods are placed as if they had none).
     let volumes: VolumeBinding?
 
-    init(client: any ResourceClient, pods: ObjectCache, nodes: ObjectCache, volumes: VolumeBinding? = nil,
-         assumed: AssumedPods = AssumedPods(), backoff: UnschedulableBackoff = UnschedulableBackoff()) {
+    init(client: any ResourceClient, pods: ObjectCache, cache: SchedulerCache<ContinuousClock>,
+         waiting: UnschedulablePods = UnschedulablePods(), backoff: UnschedulableBackoff = UnschedulableBackoff(),
+         volumes: VolumeBinding? = nil) {
         self.client = client
-        self.volumes = volumes
         self.pods = pods
-        self.nodes = nodes
-        self.assumed = assumed
+        self.cache = cache
+        self.waiting = waiting
         self.backoff = backoff
+        self.volumes = volumes
     }
 
-    /// Watches pods (unassigned ones are keys) and nodes (a change may fit waiting pods). One
-    /// worker: each placement must see the previous one.
+    /// Watches pods (unassigned ones are keys; bound ones feed the cache) and nodes (the cache;
+    /// a change may fit waiting pods).
     static func descriptor(client: any ResourceClient) -> ControllerDescriptor {
-        ControllerDescriptor(name: "scheduler", workers: 1) { wiring in
+        ControllerDescriptor(name: "scheduler", workers: bindingsInFlight) { wiring in
+            let cache = SchedulerCache(clock: ContinuousClock())
+            let waiting = UnschedulablePods()
+            wiring.watch(podResource, podHandler(cache: cache, waiting: waiting, enqueue: wiring.enqueue))
+            wiring.watch(nodeResource, nodeHandler(cache: cache, waiting: waiting, enqueue: wiring.enqueue))
             let pods = wiring.cache(podResource)
-            wiring.watch(podResource, podHandler(pods: pods, enqueue: wiring.enqueue))
-            wiring.watch(nodeResource, nodeHandler(pods: pods, enqueue: wiring.enqueue))
-            return Scheduler(client: client, pods: pods, nodes: wiring.cache(nodeResource),
+            return Scheduler(client: client, pods: pods, cache: cache, waiting: waiting,
                              volumes: VolumeBinding.wire(wiring, pods: pods))
         }
     }
 
     public func reconcile(key: String) async throws -> ReconcileResult {
-        guard let pod = pods.get(key), Self.needsScheduling(pod), !assumed.contains(key, pods: pods) else {
+        guard let pod = pods.get(key), Self.needsScheduling(pod) else {
+            waiting.remove(key)
             backoff.forget(key)
             return .done
         }
-        let nodes = snapshot()
+        if cache.isAssumed(key) { return .done }
+        // Claims first (informer reads, outside the lock): what they ask of every node.
         var plan = VolumeBinding.Plan()
         if let volumes {
             switch volumes.plan(for: pod) {
             case .success(let p): plan = p
             case .failure(let e):
-                try await recordUnschedulable(pod, message: "0/\(nodes.count) nodes are available: \(e.message).")
+                waiting.insert(key)
+                try await recordUnschedulable(pod, message: "0/\(cache.nodeCount) nodes are available: \(e.message).")
                 return .requeue(after: backoff.next(key))
             }
         }
-        let volumeFailure = { (info: NodeInfo) in plan.isEmpty ? nil : volumes?.failure(plan, on: info.node) }
-        switch SchedulingScore.schedule(pod: pod, nodes: nodes, extraFilter: volumeFailure) {
+        let info = PodInfo(pod)
+        let volumes = plan.isEmpty ? nil : self.volumes
+        let decision = cache.place(info) { nodes, start in
+            SchedulingScore.schedule(pod: info, nodes: nodes, start: start) { _, node in
+                volumes?.failure(plan, on: node.node).map(FilterFailure.other)
+            }
+        }
+        switch decision {
         case .bind(let node):
-            if !plan.waiting.isEmpty { try await volumes?.selectNode(node, for: plan, client: client) }
-            try await bind(pod, to: node, key: key)
+            waiting.remove(key)
+            do {
+                if !plan.waiting.isEmpty { try await self.volumes?.selectNode(node, for: plan, client: client) }
+                guard try await bind(pod, to: node) else {
+                    cache.forget(key)
+                    return .done
+                }
+            } catch {
+                cache.forget(key)
+                throw error
+            }
+            cache.finishBinding(key)
             backoff.forget(key)
+            await event(pod, type: "Normal", reason: "Scheduled",
+                        message: "Successfully assigned \(pod.namespace ?? "")/\(pod.name ?? "") to \(node)")
             return .done
         case .unschedulable(let message):
+            waiting.insert(key)
             try await recordUnschedulable(pod, message: message)
             return .requeue(after: backoff.next(key))
         }
@@ -83,22 +112,10 @@ public struct Scheduler: Reconciler {
             && ObjectRules.isActive(pod)
     }
 
-    /// Every node with the non-terminal pods bound to it, counting pods this scheduler bound
-    /// that the cache has not shown as bound yet.
-    func snapshot() -> [NodeInfo] {
-        var byNode: [String: [JSONValue]] = [:]
-        for pod in assumed.overlay(pods.list(), pods: pods) {
-            guard let node = pod[path: ["spec", "nodeName"]]?.stringValue, !node.isEmpty else { continue }
-            let phase = pod[path: ["status", "phase"]]?.stringValue
-            if phase == "Succeeded" || phase == "Failed" { continue }
-            byNode[node, default: []].append(pod)
-        }
-        return nodes.list().map { NodeInfo(node: $0, pods: byNode[$0.name ?? ""] ?? []) }
-    }
-
     // MARK: - writes
 
-    private func bind(_ pod: JSONValue, to node: String, key: String) async throws {
+    /// Posts the Binding; false when the pod is gone, replaced or bound by someone else.
+    private func bind(_ pod: JSONValue, to node: String) async throws -> Bool {
         let name = pod.name ?? ""
         var path = Self.podResource.inNamespace(pod.namespace).named(name)
         path.subresource = "binding"
@@ -109,15 +126,10 @@ public struct Scheduler: Reconciler {
         ]
         do {
             _ = try await client.create(path.path, binding)
+            return true
         } catch let e as KubeAPIError where e.isNotFound || e.isConflict {
-            // Gone, replaced, or bound by someone else: nothing left to do for this pod.
-            return
+            return false
         }
-        var bound = pod
-        bound[path: ["spec", "nodeName"]] = .string(node)
-        assumed.assume(key, pod: bound)
-        try? await event(pod, type: "Normal", reason: "Scheduled",
-                         message: "Successfully assigned \(pod.namespace ?? "")/\(name) to \(node)")
     }
 
     /// Writes the PodScheduled condition when it says something new (so that our own status
@@ -142,40 +154,59 @@ public struct Scheduler: Reconciler {
         } catch let e as KubeAPIError where e.isNotFound {
             return
         }
-        try await event(pod, type: "Warning", reason: "FailedScheduling", message: message)
+        await event(pod, type: "Warning", reason: "FailedScheduling", message: message)
     }
 
     /// A core/v1 Event about `pod` from the default scheduler.
-    private func event(_ pod: JSONValue, type: String, reason: String, message: String) async throws {
+    private func event(_ pod: JSONValue, type: String, reason: String, message: String) async {
         await EventRecorder(client: client, component: Self.name)
             .record(pod, apiVersion: "v1", kind: "Pod", type: type, reason: reason, message: message, action: "Scheduling")
     }
 
     // MARK: - events to keys
 
-    /// Pods: unassigned ones are queued on every change; when an assigned pod goes away or
-    /// finishes, room may have opened, so every waiting pod is queued.
-    static func podHandler(pods: ObjectCache, enqueue: @escaping ControllerEvents.Enqueue) -> InformerHandler {
+    /// Pods: bound ones feed the cache; unassigned ones are queued on every change; when an
+    /// assigned pod goes away or finishes, room may have opened, so unschedulable pods are
+    /// queued again.
+    static func podHandler<C>(cache: SchedulerCache<C>, waiting: UnschedulablePods,
+                              enqueue: @escaping ControllerEvents.Enqueue) -> InformerHandler {
         InformerHandler(
-            onAdd: { pod in if needsScheduling(pod), let key = ObjectCache.key(of: pod) { enqueue(key) } },
+            onAdd: { pod in
+                cache.setPod(pod)
+                if needsScheduling(pod), let key = ObjectCache.key(of: pod) { enqueue(key) }
+            },
             onUpdate: { old, new in
+                cache.setPod(new)
                 if needsScheduling(new), let key = ObjectCache.key(of: new) { enqueue(key) }
                 let wasHolding = !(old[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty && ObjectRules.isActive(old)
                 let isHolding = !(new[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty && ObjectRules.isActive(new)
-                if wasHolding && !isHolding { enqueueWaiting(pods, enqueue) }
+                if wasHolding && !isHolding { enqueueWaiting(waiting, enqueue) }
             },
             onDelete: { pod in
-                if !(pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty { enqueueWaiting(pods, enqueue) }
+                guard let key = ObjectCache.key(of: pod) else { return }
+                cache.removePod(key: key)
+                waiting.remove(key)
+                if !(pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty { enqueueWaiting(waiting, enqueue) }
             })
     }
 
-    /// Nodes: any change that can alter a filter's answer queues every waiting pod; status
-    /// heartbeats alone do not.
-    static func nodeHandler(pods: ObjectCache, enqueue: @escaping ControllerEvents.Enqueue) -> InformerHandler {
+    /// Nodes: every change feeds the cache; one that can alter a filter's answer queues the
+    /// unschedulable pods again (status heartbeats alone do not).
+    static func nodeHandler<C>(cache: SchedulerCache<C>, waiting: UnschedulablePods,
+                               enqueue: @escaping ControllerEvents.Enqueue) -> InformerHandler {
         InformerHandler(
-            onAdd: { _ in enqueueWaiting(pods, enqueue) },
-            onUpdate: { old, new in if schedulingView(old) != schedulingView(new) { enqueueWaiting(pods, enqueue) } },
-            onDelete: { _ in enqueueWaiting(pods, enqueue) })
+            onAdd: { node in
+                cache.setNode(node)
+                enqueueWaiting(waiting, enqueue)
+            },
+            onUpdate: { old, new in
+                cache.setNode(new)
+                if schedulingView(old) != schedulingView(new) { enqueueWaiting(waiting, enqueue) }
+            },
+            onDelete: { node in
+                cache.removeNode(node.name ?? "")
+                enqueueWaiting(waiting, enqueue)
+            })
     }
 
     /// What the filters read of a node.
@@ -188,50 +219,8 @@ public struct Scheduler: Reconciler {
         ]
     }
 
-    static func enqueueWaiting(_ pods: ObjectCache, _ enqueue: ControllerEvents.Enqueue) {
-        for pod in pods.list() where needsScheduling(pod) {
-            if let key = ObjectCache.key(of: pod) { enqueue(key) }
-        }
-    }
-}
-
-/// Pods this scheduler bound whose binding the pod cache has not shown yet (Kubernetes'
-/// "assumed" pods), so that the next decision counts them on their node.
-final class AssumedPods: Sendable {
-    private let state = NIOLockedValueBox<[String: (pod: JSONValue, at: ContinuousClock.Instant)]>([:])
-    /// After this long an unconfirmed binding is forgotten (the watch must have shown it by then).
-    let ttl: Duration
-
-    init(ttl: Duration = .seconds(30)) { self.ttl = ttl }
-
-    func assume(_ key: String, pod: JSONValue) {
-        state.withLockedValue { $0[key] = (pod, .now) }
-    }
-
-    /// Whether `key` is assumed and still unconfirmed.
-    func contains(_ key: String, pods: ObjectCache) -> Bool {
-        prune(pods)
-        return state.withLockedValue { $0[key] != nil }
-    }
-
-    /// `list` with assumed pods standing in for their unbound cached copies.
-    func overlay(_ list: [JSONValue], pods: ObjectCache) -> [JSONValue] {
-        prune(pods)
-        let assumed = state.withLockedValue { $0.mapValues(\.pod) }
-        guard !assumed.isEmpty else { return list }
-        return list.map { pod in ObjectCache.key(of: pod).flatMap { assumed[$0] } ?? pod }
-    }
-
-    /// Drops entries whose pod is gone, shows a node (or another uid), or expired.
-    private func prune(_ pods: ObjectCache) {
-        let now = ContinuousClock.Instant.now
-        let ttl = self.ttl
-        state.withLockedValue { entries in
-            entries = entries.filter { key, entry in
-                guard let cached = pods.get(key), cached.uid == entry.pod.uid, now - entry.at < ttl else { return false }
-                return (cached[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty
-            }
-        }
+    static func enqueueWaiting(_ waiting: UnschedulablePods, _ enqueue: ControllerEvents.Enqueue) {
+        for key in waiting.all { enqueue(key) }
     }
 }
 

@@ -1,14 +1,5 @@
 import KubeModel
 
-/// One node as the scheduler sees it: the Node object and the non-terminal pods bound to it.
-struct NodeInfo: Sendable {
-    let node: JSONValue
-    let pods: [JSONValue]
-
-    var name: String { node.name ?? "" }
-    var labels: [String: String] { node.labels }
-}
-
 /// Why a node cannot take a pod, worded as Kubernetes' scheduler words it in its fit errors.
 enum FilterFailure: Hashable, Sendable, CustomStringConvertible {
     case notReady
@@ -20,6 +11,9 @@ enum FilterFailure: Hashable, Sendable, CustomStringConvertible {
     case antiAffinity
     case existingAntiAffinity
     case topologySpread
+    case portsInUse
+    /// A filter's own reason (filters added beside the built-in ones).
+    case other(String)
 
     var description: String {
         switch self {
@@ -32,30 +26,40 @@ enum FilterFailure: Hashable, Sendable, CustomStringConvertible {
         case .antiAffinity: "node(s) didn't match pod anti-affinity rules"
         case .existingAntiAffinity: "node(s) didn't satisfy existing pods anti-affinity rules"
         case .topologySpread: "node(s) didn't match pod topology spread constraints"
+        case .portsInUse: "node(s) didn't have free ports for the requested pod ports"
+        case .other(let reason): reason
         }
     }
 }
 
-/// The scheduler's filters: pure functions of a pod and a node (with the pods bound to the
-/// nodes), run in Kubernetes' order; the first filter that fails decides a node's reasons.
+/// The scheduler's filters: pure functions of a pod and a node (with what the pre-filter step
+/// gathered over every node), run in Kubernetes' order; the first filter that fails decides a
+/// node's reasons.
 enum SchedulingFilters {
     /// Reasons `info` cannot take `pod`; empty when it fits. `all` is every node (for
-    /// topology-wide anti-affinity).
+    /// topology-wide anti-affinity and spreading).
     static func failures(pod: JSONValue, on info: NodeInfo, all: [NodeInfo]) -> [FilterFailure] {
-        if !isReady(info.node) { return [.notReady] }
-        if info.node[path: ["spec", "unschedulable"]]?.boolValue == true,
-           !tolerates(pod, taint: ["key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"]) {
+        let podInfo = PodInfo(pod)
+        return failures(pod: podInfo, on: info, state: PreFilterState(pod: podInfo, nodes: all))
+    }
+
+    /// Reasons `info` cannot take `pod`, with the cluster-wide part precomputed in `state`.
+    static func failures(pod: PodInfo, on info: NodeInfo, state: PreFilterState) -> [FilterFailure] {
+        if !info.isReady { return [.notReady] }
+        if info.isUnschedulable,
+           !tolerates(pod.pod, taint: ["key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"]) {
             return [.unschedulable]
         }
-        if !matchesNodeSelectorAndAffinity(pod, node: info.node) { return [.nodeSelectorMismatch] }
-        if let taint = untoleratedTaint(pod, node: info.node) {
+        if !matchesNodeSelectorAndAffinity(pod, labels: info.labels, name: info.name) { return [.nodeSelectorMismatch] }
+        if let taint = untoleratedTaint(pod.pod, taints: info.taints) {
             return [.untoleratedTaint(key: taint["key"]?.stringValue ?? "", value: taint["value"]?.stringValue ?? "")]
         }
+        if pod.hostPorts.contains(where: info.portInUse) { return [.portsInUse] }
         let resources = resourceFailures(pod: pod, on: info)
         if !resources.isEmpty { return resources }
-        if violatesExistingAntiAffinity(pod, on: info, all: all) { return [.existingAntiAffinity] }
-        if violatesAntiAffinity(pod, on: info, all: all) { return [.antiAffinity] }
-        if !TopologySpread.satisfies(pod: pod, on: info, all: all) { return [.topologySpread] }
+        if state.closedByExistingAntiAffinity(info) { return [.existingAntiAffinity] }
+        if state.violatesAntiAffinity(info) { return [.antiAffinity] }
+        if !state.satisfiesSpread(info) { return [.topologySpread] }
         return []
     }
 
@@ -70,20 +74,11 @@ enum SchedulingFilters {
 
     /// Every resource the pod requests that the node's allocatable, minus what its pods already
     /// request, cannot hold; plus the pod count.
-    static func resourceFailures(pod: JSONValue, on info: NodeInfo) -> [FilterFailure] {
-        let allocatable = allocatable(info.node)
+    static func resourceFailures(pod: PodInfo, on info: NodeInfo) -> [FilterFailure] {
         var failures: [FilterFailure] = []
-        let maxPods = allocatable["pods"] ?? 0
-        if Int64(info.pods.count) + 1 > maxPods { failures.append(.tooManyPods) }
-        let wanted = PodResources.requests(of: pod)
-        guard !wanted.isEmpty else { return failures }
-        var used: [String: Int64] = [:]
-        for p in info.pods {
-            for (name, amount) in PodResources.requests(of: p) { used[name, default: 0] += amount }
-        }
-        for name in wanted.keys.sorted() {
-            guard let want = wanted[name], want > 0 else { continue }
-            if want > (allocatable[name] ?? 0) - used[name, default: 0] { failures.append(.insufficient(name)) }
+        if Int64(info.podInfos.count) + 1 > info.allocatable["pods"] ?? 0 { failures.append(.tooManyPods) }
+        for (name, want) in pod.positiveRequests where want > (info.allocatable[name] ?? 0) - info.requested[name, default: 0] {
+            failures.append(.insufficient(name))
         }
         return failures
     }
@@ -99,21 +94,33 @@ enum SchedulingFilters {
     /// `spec.nodeSelector` matches the node's labels and, when present, one of the required
     /// node affinity terms matches the node.
     static func matchesNodeSelectorAndAffinity(_ pod: JSONValue, node: JSONValue) -> Bool {
-        let labels = node.labels
-        for (key, value) in pod.stringMap(at: ["spec", "nodeSelector"]) where labels[key] != value { return false }
-        guard let required = pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"]],
-              !required.isNull else { return true }
+        matchesNodeSelectorAndAffinity(pod, labels: node.labels, name: node.name ?? "")
+    }
+
+    /// The same, given the node's labels and name.
+    static func matchesNodeSelectorAndAffinity(_ pod: JSONValue, labels: [String: String], name: String) -> Bool {
+        matchesNodeSelectorAndAffinity(PodInfo(pod), labels: labels, name: name)
+    }
+
+    /// The same, with the pod's selector and affinity already read.
+    static func matchesNodeSelectorAndAffinity(_ pod: PodInfo, labels: [String: String], name: String) -> Bool {
+        for (key, value) in pod.nodeSelector where labels[key] != value { return false }
+        guard let required = pod.requiredNodeAffinity else { return true }
         let terms = required["nodeSelectorTerms"]?.arrayValue ?? []
-        return terms.contains { matches(term: $0, node: node) }
+        return terms.contains { matches(term: $0, labels: labels, name: name) }
     }
 
     /// A node selector term: all its expressions and fields hold; an empty term matches nothing.
     static func matches(term: JSONValue, node: JSONValue) -> Bool {
+        matches(term: term, labels: node.labels, name: node.name ?? "")
+    }
+
+    /// The same, given the node's labels and name.
+    static func matches(term: JSONValue, labels: [String: String], name: String) -> Bool {
         let expressions = term["matchExpressions"]?.arrayValue ?? []
         let fields = term["matchFields"]?.arrayValue ?? []
         guard !expressions.isEmpty || !fields.isEmpty else { return false }
-        let labels = node.labels
-        let nodeFields = ["metadata.name": node.name ?? ""]
+        let nodeFields = ["metadata.name": name]
         return expressions.allSatisfy { requirement($0, matches: labels) }
             && fields.allSatisfy { requirement($0, matches: nodeFields) }
     }
@@ -138,8 +145,8 @@ enum SchedulingFilters {
     // MARK: - taints and tolerations
 
     /// The first NoSchedule or NoExecute taint none of the pod's tolerations tolerates.
-    static func untoleratedTaint(_ pod: JSONValue, node: JSONValue) -> JSONValue? {
-        (node[path: ["spec", "taints"]]?.arrayValue ?? []).first { taint in
+    static func untoleratedTaint(_ pod: JSONValue, taints: [JSONValue]) -> JSONValue? {
+        taints.first { taint in
             let effect = taint["effect"]?.stringValue
             return (effect == "NoSchedule" || effect == "NoExecute") && !tolerates(pod, taint: taint)
         }
@@ -181,44 +188,6 @@ enum SchedulingFilters {
         guard allowed.contains(candidate.namespace ?? "") else { return false }
         guard let raw = term["labelSelector"], !raw.isNull, let selector = try? LabelSelector.fromJSON(raw) else { return false }
         return selector.matches(candidate.labels)
-    }
-
-    /// Nodes in the same topology domain as `info` for `key` (only itself for the hostname key
-    /// or when it lacks the label).
-    static func sameDomain(_ info: NodeInfo, key: String, all: [NodeInfo]) -> [NodeInfo] {
-        guard let value = info.labels[key] else { return [] }
-        return all.filter { $0.labels[key] == value || ($0.name == info.name && key == "kubernetes.io/hostname") }
-    }
-
-    /// The pod's own required anti-affinity: no selected pod may run in the node's domain.
-    static func violatesAntiAffinity(_ pod: JSONValue, on info: NodeInfo, all: [NodeInfo]) -> Bool {
-        let ns = pod.namespace ?? ""
-        for t in antiAffinityTerms(pod) {
-            guard let key = t["topologyKey"]?.stringValue, !key.isEmpty else { continue }
-            // Kubernetes fills kubernetes.io/hostname itself; nodes created by hand may lack it.
-            let domain = key == "kubernetes.io/hostname" && info.labels[key] == nil ? [info] : sameDomain(info, key: key, all: all)
-            if domain.contains(where: { $0.pods.contains { $0.uid != pod.uid && term(t, ofPodIn: ns, selects: $0) } }) {
-                return true
-            }
-        }
-        return false
-    }
-
-    /// Pods already placed whose required anti-affinity selects the incoming pod keep it out of
-    /// their domain.
-    static func violatesExistingAntiAffinity(_ pod: JSONValue, on info: NodeInfo, all: [NodeInfo]) -> Bool {
-        for other in all {
-            for existing in other.pods where existing.uid != pod.uid {
-                for t in antiAffinityTerms(existing) {
-                    guard let key = t["topologyKey"]?.stringValue, !key.isEmpty,
-                          term(t, ofPodIn: existing.namespace ?? "", selects: pod) else { continue }
-                    let sameHost = other.name == info.name
-                    let sameLabel = other.labels[key].map { $0 == info.labels[key] } ?? false
-                    if sameHost && key == "kubernetes.io/hostname" || sameLabel { return true }
-                }
-            }
-        }
-        return false
     }
 }
 

@@ -8,8 +8,8 @@ enum SchedulingDecision: Sendable, Equatable {
     case unschedulable(String)
 }
 
-/// Scoring and the whole algorithm (filter, score, pick), pure: the scheduler feeds it cache
-/// snapshots, tests feed it literals.
+/// Scoring and the whole algorithm (pre-filter, filter, score, pick), pure: the scheduler
+/// feeds it its cache, tests feed it literals.
 enum SchedulingScore {
     /// Requests assumed for pods that ask for nothing, so they still spread (Kubernetes'
     /// non-zero defaults: 100m cpu, 200Mi memory).
@@ -17,29 +17,55 @@ enum SchedulingScore {
     static let defaultMemory: Int64 = 200 * 1024 * 1024
 
     /// Filters every node, scores the feasible ones and picks the best, ties going to the
-    /// smallest name so that equal clusters give equal answers. `extraFilter` runs after the
-    /// built-in filters (volume binding), giving a reason or nil.
-    static func schedule(pod: JSONValue, nodes: [NodeInfo],
-                         extraFilter: (NodeInfo) -> String? = { _ in nil }) -> SchedulingDecision {
-        var feasible: [NodeInfo] = []
+    /// smallest name so that equal clusters give equal answers.
+    static func schedule(pod: JSONValue, nodes: [NodeInfo]) -> SchedulingDecision {
+        schedule(pod: PodInfo(pod), nodes: nodes, start: 0).decision
+    }
+
+    /// How many feasible nodes are enough (Kubernetes' adaptive percentageOfNodesToScore):
+    /// every node up to 100, else 50% less 1% per 125 nodes, at least 5% and 100 nodes.
+    static func feasibleNodesToFind(total: Int) -> Int {
+        guard total > 100 else { return total }
+        let percentage = max(5, 50 - total / 125)
+        return min(total, max(100, total * percentage / 100))
+    }
+
+    /// Filters nodes from `start` on (wrapping) until enough are feasible, scores those and
+    /// picks the best. `extraFilter` runs on nodes the built-in filters accept. Answers the
+    /// decision and how many nodes were looked at, so that the next cycle starts after them.
+    static func schedule(pod: PodInfo, nodes: [NodeInfo], start: Int,
+                         extraFilter: (PodInfo, NodeInfo) -> FilterFailure? = { _, _ in nil }) -> (decision: SchedulingDecision, evaluated: Int) {
+        guard !nodes.isEmpty else { return (.unschedulable(message(total: 0, reasons: [:])), 0) }
+        let state = PreFilterState(pod: pod, nodes: nodes)
+        let wanted = feasibleNodesToFind(total: nodes.count)
+        // Indices, not copies: a NodeInfo copy costs a dozen reference counts.
+        var feasible: [Int] = []
+        feasible.reserveCapacity(wanted)
         var reasons: [String: Int] = [:]
-        for info in nodes {
-            var failures = Set(SchedulingFilters.failures(pod: pod, on: info, all: nodes).map(\.description))
-            if failures.isEmpty, let extra = extraFilter(info) { failures.insert(extra) }
+        var evaluated = 0
+        while evaluated < nodes.count && feasible.count < wanted {
+            let index = (start + evaluated) % nodes.count
+            evaluated += 1
+            var failures = SchedulingFilters.failures(pod: pod, on: nodes[index], state: state)
+            if failures.isEmpty, let extra = extraFilter(pod, nodes[index]) { failures = [extra] }
             if failures.isEmpty {
-                feasible.append(info)
+                feasible.append(index)
             } else {
-                for f in failures { reasons[f, default: 0] += 1 }
+                for f in Set(failures) { reasons[f.description, default: 0] += 1 }
             }
         }
-        guard !feasible.isEmpty else { return .unschedulable(message(total: nodes.count, reasons: reasons)) }
-        let spread = spreadScores(pod: pod, nodes: feasible)
-        let best = feasible.max { a, b in
-            let sa = leastAllocated(pod: pod, on: a) + spread[a.name, default: 0]
-            let sb = leastAllocated(pod: pod, on: b) + spread[b.name, default: 0]
-            return sa != sb ? sa < sb : a.name > b.name
+        guard !feasible.isEmpty else { return (.unschedulable(message(total: nodes.count, reasons: reasons)), evaluated) }
+        let spread = spreadScores(pod: pod, nodes: nodes, indices: feasible)
+        var best = feasible[0]
+        var bestScore = Int64.min
+        for (i, index) in feasible.enumerated() {
+            let score = leastAllocated(pod: pod, on: nodes[index]) + spread[i]
+            if score > bestScore || (score == bestScore && nodes[index].name < nodes[best].name) {
+                best = index
+                bestScore = score
+            }
         }
-        return best.map { .bind($0.name) } ?? .unschedulable(message(total: nodes.count, reasons: reasons))
+        return (.bind(nodes[best].name), evaluated)
     }
 
     /// `0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node
@@ -52,39 +78,26 @@ enum SchedulingScore {
 
     /// Kubernetes' LeastAllocated for cpu and memory: the share left free after placing the
     /// pod, 0...100, averaged.
-    static func leastAllocated(pod: JSONValue, on info: NodeInfo) -> Int64 {
-        let allocatable = SchedulingFilters.allocatable(info.node)
+    static func leastAllocated(pod: PodInfo, on info: NodeInfo) -> Int64 {
         var total: Int64 = 0
-        for (name, fallback) in [("cpu", defaultMilliCPU), ("memory", defaultMemory)] {
-            let capacity = allocatable[name] ?? 0
-            guard capacity > 0 else { continue }
-            var requested = nonZero(pod, name, fallback)
-            for p in info.pods { requested += nonZero(p, name, fallback) }
-            guard requested <= capacity else { continue }
+        for (name, requested) in [("cpu", info.nonZeroCPU + pod.nonZeroCPU), ("memory", info.nonZeroMemory + pod.nonZeroMemory)] {
+            let capacity = info.allocatable[name] ?? 0
+            guard capacity > 0, requested <= capacity else { continue }
             // Scaled before dividing so large memory values keep their precision.
             total += Int64((Double(capacity - requested) * 100 / Double(capacity)).rounded(.down))
         }
         return total / 2
     }
 
-    private static func nonZero(_ pod: JSONValue, _ name: String, _ fallback: Int64) -> Int64 {
-        let v = PodResources.requests(of: pod)[name] ?? 0
-        return v > 0 ? v : fallback
-    }
-
-    /// Same-owner spreading (Kubernetes' selector spread): nodes holding fewer pods of the
-    /// pod's controller score higher, 0...100; pods without a controller score all nodes 100.
-    static func spreadScores(pod: JSONValue, nodes: [NodeInfo]) -> [String: Int64] {
-        guard let owner = ObjectRules.controllerRef(of: pod)?["uid"]?.stringValue, !owner.isEmpty else {
-            return Dictionary(nodes.map { ($0.name, 100) }, uniquingKeysWith: { a, _ in a })
+    /// Same-owner spreading (Kubernetes' selector spread), one score per node of `indices`:
+    /// nodes holding fewer pods of the pod's controller score higher, 0...100; pods without a
+    /// controller score all nodes 100.
+    static func spreadScores(pod: PodInfo, nodes: [NodeInfo], indices: [Int]) -> [Int64] {
+        guard let owner = pod.controllerUID, !owner.isEmpty else { return Array(repeating: 100, count: indices.count) }
+        let counts = indices.map { i in
+            Int64(nodes[i].podInfos.values.count { $0.namespace == pod.namespace && $0.controllerUID == owner })
         }
-        let counts = nodes.map { info in
-            (info.name, Int64(info.pods.filter {
-                $0.namespace == pod.namespace && ObjectRules.controllerRef(of: $0)?["uid"]?.stringValue == owner
-            }.count))
-        }
-        let maxCount = counts.map(\.1).max() ?? 0
-        return Dictionary(counts.map { name, c in (name, maxCount == 0 ? 100 : (maxCount - c) * 100 / maxCount) },
-                          uniquingKeysWith: { a, _ in a })
+        let maxCount = counts.max() ?? 0
+        return counts.map { maxCount == 0 ? 100 : (maxCount - $0) * 100 / maxCount }
     }
 }

@@ -29,27 +29,6 @@ enum TopologySpread {
     /// node with its bound pods; domains come from nodes that carry the key and pass the pod's
     /// node selector and required affinity (Kubernetes' default `nodeAffinityPolicy: Honor`).
     static func satisfies(pod: JSONValue, on info: NodeInfo, all: [NodeInfo]) -> Bool {
-        let constraints = hardConstraints(pod)
-        guard !constraints.isEmpty else { return true }
-        let namespace = pod.namespace ?? ""
-        let eligible = all.filter { SchedulingFilters.matchesNodeSelectorAndAffinity(pod, node: $0.node) }
-        for c in constraints {
-            // A node without the topology label is in no domain and cannot take the pod.
-            guard let domain = info.labels[c.topologyKey] else { return false }
-            var counts: [String: Int] = [:]
-            for node in eligible {
-                guard let value = node.labels[c.topologyKey] else { continue }
-                let matching = node.pods.filter {
-                    $0.uid != pod.uid && ($0.namespace ?? "") == namespace && c.selector.matches($0.labels)
-                }.count
-                counts[value, default: 0] += matching
-            }
-            let own = counts[domain] ?? 0
-            let minimum = counts.values.min() ?? 0
-            // The pod itself counts only if it matches its own selector (as in Kubernetes).
-            let selfMatch = c.selector.matches(pod.labels) ? 1 : 0
-            if own + selfMatch - minimum > c.maxSkew { return false }
-        }
-        return true
+        PreFilterState(pod: PodInfo(pod), nodes: all).satisfiesSpread(info)
     }
 }
