@@ -28,6 +28,8 @@ public struct Scheduler: Reconciler {
     let backoff: UnschedulableBackoff
     /// The pods' PersistentVolumeClaims (nil: pods are placed as if they had none).
     let volumes: VolumeBinding?
+    /// Folds a pod's repeated FailedScheduling events into counts.
+    let correlator = EventCorrelator()
 
     init(client: any ResourceClient, pods: ObjectCache, cache: SchedulerCache<ContinuousClock>,
          waiting: UnschedulablePods = UnschedulablePods(), backoff: UnschedulableBackoff = UnschedulableBackoff(),
@@ -159,7 +161,7 @@ public struct Scheduler: Reconciler {
 
     /// A core/v1 Event about `pod` from the default scheduler.
     private func event(_ pod: JSONValue, type: String, reason: String, message: String) async {
-        await EventRecorder(client: client, component: Self.name)
+        await EventRecorder(client: client, component: Self.name, correlator: correlator)
             .record(pod, apiVersion: "v1", kind: "Pod", type: type, reason: reason, message: message, action: "Scheduling")
     }
 
