@@ -67,7 +67,7 @@ import Testing
                                "statefulset", "persistentvolume-binder",
                                "persistentvolume-reclaimer", "local-path-provisioner"])
         let workers = Dictionary(uniqueKeysWithValues: controllers.map { ($0.name, $0.workers) })
-        #expect(workers["replicaset"] == 3 && workers["scheduler"] == 1 && workers["nodeipam"] == 1)
+        #expect(workers["replicaset"] == 3 && workers["scheduler"] == Scheduler.bindingsInFlight && workers["nodeipam"] == 1)
     }
 
     @Test func aPodEventReachesTheControllersWatchingPods() async throws {
