@@ -12,7 +12,7 @@ struct RecordingAdmission: AdmissionPlugin {
         seen.withLock { $0.append((request.operation, request.subresource, request.oldObject != nil, "admit")) }
     }
 
-    func validate(_ request: AdmissionRequest, registry: Registry) async throws(APIError) {
+    func validate(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
         seen.withLock { $0.append((request.operation, request.subresource, request.oldObject != nil, "validate")) }
     }
 }
@@ -60,7 +60,7 @@ struct RecordingAdmission: AdmissionPlugin {
     @Test func admissionRefusalOnUpdateChangesNothing() async throws {
         struct Refuse: AdmissionPlugin {
             let name = "Refuse"
-            func validate(_ request: AdmissionRequest, registry: Registry) async throws(APIError) {
+            func validate(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
                 if request.operation != .create { throw APIError.forbidden(request.resource, request.name, "no \(request.operation.rawValue)") }
             }
         }

@@ -45,18 +45,19 @@ public struct AdmissionRequest: Sendable {
 
 /// One admission controller (ServiceAccount, PodSecurity, LimitRanger, ResourceQuota…).
 /// `admit` may change the object (mutating phase, before validation; not run on delete);
-/// `validate` only accepts or refuses it (after validation, before the write). Each plugin
+/// `validate` only accepts or refuses it (after validation, before the write; it may add
+/// warnings). Each plugin
 /// picks the operations it acts on, as its Kubernetes counterpart does. Refusals are `APIError`s:
 /// 403 Forbidden as Kubernetes answers admission denials, or 422 for invalid values.
 public protocol AdmissionPlugin: Sendable {
     var name: String { get }
     func admit(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError)
-    func validate(_ request: AdmissionRequest, registry: Registry) async throws(APIError)
+    func validate(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError)
 }
 
 extension AdmissionPlugin {
     public func admit(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {}
-    public func validate(_ request: AdmissionRequest, registry: Registry) async throws(APIError) {}
+    public func validate(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {}
 }
 
 /// The plugins in order: every mutating phase first, then every validating phase.
@@ -69,7 +70,7 @@ public struct AdmissionChain: Sendable {
         for p in plugins { try await p.admit(&request, registry: registry) }
     }
 
-    func validate(_ request: AdmissionRequest, registry: Registry) async throws(APIError) {
-        for p in plugins { try await p.validate(request, registry: registry) }
+    func validate(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
+        for p in plugins { try await p.validate(&request, registry: registry) }
     }
 }

@@ -1,7 +1,8 @@
 /// The admission plugins `caravel server` runs, in Kubernetes' order: mutating defaults
-/// first (ServiceAccount, LimitRanger), policy checks after (PodSecurity, ResourceQuota).
+/// first (ServiceAccount, LimitRanger, then the mutating webhooks), policy checks after
+/// (PodSecurity, the validating webhooks, ResourceQuota last so refused writes use no quota).
 enum DefaultAdmission {
-    static func chain(_ config: APIServerConfiguration) -> AdmissionChain {
+    static func chain(_ config: APIServerConfiguration, webhooks: WebhookConfigurations = WebhookConfigurations()) -> AdmissionChain {
         var plugins: [any AdmissionPlugin] = []
         // Each plugin adds itself here, one line, in order.
         plugins.append(ServiceAccountAdmission(caCertificatePath: config.tls ? config.pkiDirectory + "/ca.crt" : nil))
@@ -9,7 +10,9 @@ enum DefaultAdmission {
         plugins.append(LimitRanger())
         plugins.append(DefaultStorageClassAdmission())
         plugins.append(StorageObjectInUseProtection())
+        plugins.append(MutatingAdmissionWebhook(configurations: webhooks))
         plugins.append(PodSecurityAdmission())
+        plugins.append(ValidatingAdmissionWebhook(configurations: webhooks))
         plugins.append(ResourceQuotaAdmission())
         _ = config
         return AdmissionChain(plugins)

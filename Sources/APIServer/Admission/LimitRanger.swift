@@ -32,7 +32,7 @@ public struct LimitRanger: AdmissionPlugin {
         }
     }
 
-    public func validate(_ request: AdmissionRequest, registry: Registry) async throws(APIError) {
+    public func validate(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
         guard Self.applies(to: request), let ns = request.namespace else { return }
         let items = try await Self.items(namespace: ns, registry: registry)
         guard !items.isEmpty else { return }

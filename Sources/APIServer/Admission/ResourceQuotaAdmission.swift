@@ -16,7 +16,7 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
 
     public init() {}
 
-    public func validate(_ request: AdmissionRequest, registry: Registry) async throws(APIError) {
+    public func validate(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
         guard let ns = request.namespace, request.resource.namespaced, request.operation != .delete, request.subresource == nil,
               let quotaStrategy = registry.catalog.strategy(group: "", plural: "resourcequotas") else { return }
         let def = request.resource

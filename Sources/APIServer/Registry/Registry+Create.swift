@@ -40,7 +40,9 @@ extension Registry {
                           def: def, name: name)
         if def.namespaced, let namespace { try await checkNamespace(namespace, def: def, name: name) }
         admission.object = object
-        try await self.admission.validate(admission, registry: self)
+        let admittedWarnings = admission.warnings.count
+        try await self.admission.validate(&admission, registry: self)
+        warnings += admission.warnings.dropFirst(admittedWarnings)
         if options.dryRun {
             return WriteResult(object: try present(object, strategy: strategy, version: version), code: 201, warnings: warnings)
         }

@@ -69,7 +69,9 @@ extension Registry {
                                    code: 200, warnings: warnings)
             }
             admission.object = object
-            try await self.admission.validate(admission, registry: self)
+            let admittedWarnings = admission.warnings.count
+            try await self.admission.validate(&admission, registry: self)
+            warnings += admission.warnings.dropFirst(admittedWarnings)
             if options.dryRun {
                 return WriteResult(object: try present(object, strategy: strategy, version: version), code: 200, warnings: warnings)
             }

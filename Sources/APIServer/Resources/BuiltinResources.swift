@@ -47,5 +47,8 @@ public enum BuiltinResources {
         CertificateSigningRequestStrategy(),
         // apiextensions.k8s.io/v1
         CustomResourceDefinitionStrategy(),
+        // admissionregistration.k8s.io/v1
+        ValidatingWebhookConfigurationStrategy(),
+        MutatingWebhookConfigurationStrategy(),
     ]
 }

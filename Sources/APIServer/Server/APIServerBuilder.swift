@@ -29,7 +29,8 @@ public enum APIServerBuilder {
         // pods/log and pods/exec reach kubelets with the API server's kubelet client certificate.
         let kubelets = try KubeletClientConfig(clientCertificate: pki?.kubeletClient)
         let environment = ServerEnvironment(serviceAccountTokens: ServiceAccountTokenIssuer(key: serviceAccountKey), kubelets: kubelets)
-        let registry = Registry(store: store, catalog: ResourceCatalog(strategies), admission: DefaultAdmission.chain(config),
+        let webhooks = WebhookConfigurations()
+        let registry = Registry(store: store, catalog: ResourceCatalog(strategies), admission: DefaultAdmission.chain(config, webhooks: webhooks),
                                 environment: environment)
         if config.rotateEncryptionKey {
             // Before serving, so nothing is left under the old key once the server is ready.
@@ -88,6 +89,7 @@ public enum APIServerBuilder {
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }
         services.append(EventExpiry(registry: registry, ttl: config.eventTTL, logger: logger))
         services.append(CustomResourceServing(registry: registry, logger: logger))
+        services.append(WebhookConfigurationWatcher(store: store, configurations: webhooks))
         return Application(
             responder: responder,
             server: server,

@@ -147,7 +147,8 @@ import KubeModel
                                "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "SelfSubjectAccessReview", "SubjectAccessReview",
                                "SelfSubjectRulesReview", "CertificateSigningRequest", "LimitRange", "ResourceQuota", "PodDisruptionBudget",
                                "Job", "CronJob", "CustomResourceDefinition", "DaemonSet", "StatefulSet", "ControllerRevision",
-                               "ReplicationController", "PersistentVolume", "PersistentVolumeClaim", "StorageClass"])
+                               "ReplicationController", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
+                               "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"])
         #expect(kinds.count == Set(kinds).count)
         for s in BuiltinResources.all {
             #expect(s.tableColumns.count == s.tableCells(for: ["metadata": ["name": "x"]], now: Date()).count, "\(s.definition.kind)")

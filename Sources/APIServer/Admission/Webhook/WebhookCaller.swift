@@ -1,0 +1,111 @@
+import AsyncHTTPClient
+import Foundation
+import KubeModel
+import NIOCore
+import NIOSSL
+
+/// Posts an AdmissionReview to a webhook over HTTPS and reads the answer. A webhook named by
+/// Service is reached at one of the Service's ready endpoints (as kube-apiserver with endpoint
+/// routing), while TLS still checks the certificate for `name.namespace.svc`.
+enum WebhookCaller {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Answers bigger than this are refused (kube-apiserver's limit is of the same order).
+    static let maxResponseBytes = 3 << 20
+
+    static func call(_ hook: Webhook, review: JSONValue, registry: Registry) async throws(Failure) -> JSONValue {
+        let target = try await resolve(hook, registry: registry)
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(Int64(hook.timeoutSeconds))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let pem = hook.caBundle {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))
+            } catch {
+                throw Failure(description: "failed to call webhook: the caBundle holds no usable certificate: \(error)")
+            }
+        }
+        configuration.tlsConfiguration = tls
+        if let (host, ip) = target.override { configuration.dnsOverride = [host: ip] }
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let result: Result<JSONValue, Failure> = await post(client, url: target.url, review: review, timeout: hook.timeoutSeconds)
+        try? await client.shutdown()
+        return try result.get()
+    }
+
+    private static func post(_ client: HTTPClient, url: String, review: JSONValue, timeout: Int) async -> Result<JSONValue, Failure> {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(review)))
+        let shown = url
+        do {
+            let response = try await client.execute(request, timeout: .seconds(Int64(timeout)))
+            let body = try await response.body.collect(upTo: maxResponseBytes)
+            guard (200..<300).contains(Int(response.status.code)) else {
+                let text = String(buffer: body).prefix(512)
+                return .failure(Failure(description: "failed to call webhook: the server responded with the status code \(response.status.code)"
+                                        + (text.isEmpty ? "" : ": \(text)")))
+            }
+            do {
+                return .success(try JSONParser.parse(Array(buffer: body)))
+            } catch {
+                return .failure(Failure(description: "received invalid webhook response: \(error.message)"))
+            }
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            return .failure(Failure(description: "failed to call webhook: Post \"\(shown)\": context deadline exceeded"))
+        } catch {
+            return .failure(Failure(description: "failed to call webhook: Post \"\(shown)\": \(error)"))
+        }
+    }
+
+    struct Target {
+        var url: String
+        /// The Service's DNS name and the endpoint address it is dialled at.
+        var override: (String, String)?
+    }
+
+    static func resolve(_ hook: Webhook, registry: Registry) async throws(Failure) -> Target {
+        switch hook.endpoint {
+        case .url:
+            return Target(url: hook.url(authority: ""), override: nil)
+        case .service(let namespace, let name, let port, _):
+            let host = "\(name).\(namespace).svc"
+            let address = try await endpoint(namespace: namespace, service: name, port: port, registry: registry)
+            return Target(url: hook.url(authority: "\(host):\(address.port)"), override: (host, address.ip))
+        }
+    }
+
+    /// A ready address of the Service and the target port behind its `port`.
+    static func endpoint(namespace: String, service name: String, port: Int, registry: Registry) async throws(Failure) -> (ip: String, port: Int) {
+        guard let services = registry.catalog.strategy(group: "", plural: "services"),
+              let endpoints = registry.catalog.strategy(group: "", plural: "endpoints") else {
+            throw Failure(description: "failed to call webhook: services are not served")
+        }
+        let service: JSONValue
+        let eps: JSONValue
+        do {
+            service = try await registry.get(services, version: "v1", namespace: namespace, name: name)
+            eps = try await registry.get(endpoints, version: "v1", namespace: namespace, name: name)
+        } catch {
+            throw Failure(description: "failed to call webhook: service \"\(name)\" in namespace \"\(namespace)\": \(error.message)")
+        }
+        let ports = service[path: ["spec", "ports"]]?.arrayValue ?? []
+        guard let servicePort = ports.first(where: { $0["port"]?.intValue == Int64(port) }) else {
+            throw Failure(description: "failed to call webhook: service \(namespace)/\(name) has no port \(port)")
+        }
+        let portName = servicePort["name"]?.stringValue ?? ""
+        for subset in eps["subsets"]?.arrayValue ?? [] {
+            let subsetPorts = subset["ports"]?.arrayValue ?? []
+            let match = subsetPorts.first { ($0["name"]?.stringValue ?? "") == portName } ?? (subsetPorts.count == 1 ? subsetPorts[0] : nil)
+            guard let target = match?["port"]?.intValue,
+                  let ip = subset["addresses"]?.arrayValue?.first?["ip"]?.stringValue else { continue }
+            return (ip, Int(target))
+        }
+        throw Failure(description: "failed to call webhook: service \(namespace)/\(name) has no ready endpoints")
+    }
+}
