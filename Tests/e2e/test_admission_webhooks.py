@@ -1,92 +1,21 @@
 """Admission webhooks with the real kubectl: a validating webhook that refuses labelled
 ConfigMaps in the namespaces its selector picks, a mutating webhook whose JSON patch and
 warnings reach the stored object and kubectl, failure policies against a webhook that is not
-there, dry-run and DELETE reviews, and the configurations' own validation and table.
-The webhook is an HTTPS server of this test on loopback, with a certificate from a CA the
-test makes and hands to the server in `caBundle`."""
+there, dry-run and DELETE reviews, the configurations' own validation and table, and a webhook
+behind a Service whose pod runs on the built-in node. The webhook is an HTTPS server of this
+test (on loopback, or as that pod), with a certificate from a CA the test makes and hands to
+the server in `caBundle`."""
 
 from __future__ import annotations
 
 import base64
 import json
-import shutil
-import ssl
-import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import sys
 
 import pytest
 
-from e2eutil import free_port, serve, unique, wait_for
-
-
-def make_certificates(d) -> tuple[str, str, str]:
-    """A CA and a serving certificate for 127.0.0.1 signed by it: (ca.pem, cert, key)."""
-    if shutil.which("openssl") is None:
-        pytest.fail("openssl is needed to make the webhook's certificate", pytrace=False)
-    ca_key, ca, key, csr, cert, ext = (str(d / n) for n in ("ca.key", "ca.pem", "tls.key", "tls.csr", "tls.pem", "ext.cnf"))
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "1", "-subj", "/CN=webhook-test-ca")
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
-    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "1", "-extfile", ext)
-    return ca, cert, key
-
-
-class Webhook:
-    """The test's webhook: every review is recorded; each path answers its own way."""
-
-    def __init__(self, cert: str, key: str):
-        self.reviews: list[dict] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                req = body["request"]
-                hook.reviews.append({"path": self.path, "request": req})
-                response = hook.answer(self.path.split("?")[0], req)
-                response["uid"] = req["uid"]
-                data = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.port = free_port()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def answer(self, path: str, req: dict) -> dict:
-        obj = req.get("object") or req.get("oldObject") or {}
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-        if path == "/deny":
-            if labels.get("deny") == "true":
-                return {"allowed": False, "status": {"code": 403, "reason": "Forbidden", "message": "ConfigMaps labelled deny=true are refused"}}
-            return {"allowed": True}
-        if path == "/deny-plain":
-            return {"allowed": labels.get("protect") != "true", "status": {"message": "this ConfigMap is protected"}}
-        if path == "/mutate":
-            ops = [] if labels else [{"op": "add", "path": "/metadata/labels", "value": {}}]
-            ops.append({"op": "add", "path": "/metadata/labels/mutated", "value": "yes"})
-            patch = base64.b64encode(json.dumps(ops).encode()).decode()
-            return {"allowed": True, "patchType": "JSONPatch", "patch": patch, "warnings": ["labelled by the test webhook"]}
-        return {"allowed": True}
-
-    def url(self, path: str) -> str:
-        return f"https://127.0.0.1:{self.port}{path}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from admission_webhook import Webhook, make_certificates
+from e2eutil import REPO, free_port, serve, unique, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +27,7 @@ def wserver(tmp_path_factory):
 @pytest.fixture(scope="module")
 def webhook(tmp_path_factory):
     ca, cert, key = make_certificates(tmp_path_factory.mktemp("webhook-certs"))
-    w = Webhook(cert, key)
+    w = Webhook(cert, key, free_port()).start()
     w.ca_bundle = base64.b64encode(open(ca, "rb").read()).decode()
     yield w
     w.close()
@@ -258,3 +187,39 @@ def test_dry_run_and_delete_reach_the_webhook(wserver, webhook):
     finally:
         wserver.kubectl("delete", "validatingwebhookconfiguration", name)
         wserver.kubectl("delete", "namespace", ns, "--wait=false")
+
+
+def test_a_webhook_behind_a_service_is_called_at_its_ready_endpoint(tmp_path_factory):
+    """The webhook runs as a pod of the built-in node (a real process); the configuration names
+    its Service, the server dials the pod's address and checks the certificate for
+    `hook.NS.svc`."""
+    with serve(tmp_path_factory, "caravel-webhook-svc", controllers=True, kubelet=True) as s:
+        ns, target = unique("hooksvc"), unique("hooked")
+        for n in (ns, target):
+            s.kubectl("create", "namespace", n)
+        s.kubectl("label", "namespace", target, "service-webhooks=on")
+        ca, cert, key = make_certificates(tmp_path_factory.mktemp("svc-certs"), san=f"DNS:hook.{ns}.svc")
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hook", "namespace": ns, "labels": {"app": "hook"}},
+               "spec": {"containers": [{
+                   "name": "hook", "image": "python:3", "command": [sys.executable, str(REPO / "Tests/e2e/admission_webhook.py"), "8443", cert, key],
+                   "ports": [{"name": "https", "containerPort": 8443}],
+                   "readinessProbe": {"tcpSocket": {"port": "https"}, "periodSeconds": 1}}]}}
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hook", "namespace": ns},
+               "spec": {"selector": {"app": "hook"}, "ports": [{"name": "https", "port": 443, "targetPort": "https"}]}}
+        name = unique("svc-hook")
+        try:
+            s.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [pod, svc]}))
+            wait_for(lambda: (json.loads(s.kubectl("get", "endpoints", "hook", "-n", ns, "-o", "json").stdout).get("subsets") or [{}])[0]
+                     .get("addresses"), timeout=120, interval=0.5, what="the webhook pod behind its Service")
+            ca_bundle = base64.b64encode(open(ca, "rb").read()).decode()
+            h = hook("service.caravel.test", {"service": {"namespace": ns, "name": "hook", "path": "/deny"}, "caBundle": ca_bundle},
+                     namespaceSelector={"matchLabels": {"service-webhooks": "on"}})
+            s.kubectl("apply", "-f", "-", input=configuration("ValidatingWebhookConfiguration", name, h))
+            refused = wait_for(lambda: (lambda cp: cp if cp.returncode != 0 else None)(
+                apply_cm(s, target, unique("cm"), {"deny": "true"})), timeout=60, what="the Service's webhook to refuse")
+            assert 'admission webhook "service.caravel.test" denied the request: ConfigMaps labelled deny=true are refused' in refused.stderr
+            assert apply_cm(s, target, unique("ok"), {"deny": "false"}).returncode == 0
+        finally:
+            s.kubectl("delete", "validatingwebhookconfiguration", name, "--ignore-not-found")
+            s.kubectl("delete", "pod", "hook", "-n", ns, "--wait=true", "--timeout=90s", check=False)
+            wait_for(lambda: s.kubectl("get", "pod", "hook", "-n", ns, check=False).returncode != 0, timeout=90, what="the pod to go")
