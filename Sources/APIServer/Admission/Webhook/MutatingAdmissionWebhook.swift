@@ -13,10 +13,7 @@ public struct MutatingAdmissionWebhook: AdmissionPlugin {
     public init(configurations: WebhookConfigurations) { self.configurations = configurations }
 
     public func admit(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
-        guard WebhookDispatch.applies(to: request) else { return }
-        let hooks = try await configurations.current(store: registry.store).mutating
-        guard !hooks.isEmpty else { return }
-        let selected = try await WebhookDispatch.selected(hooks, request, registry: registry)
+        let selected = try await WebhookDispatch.selected(configurations, mutating: true, request, registry: registry)
         // The object as each webhook left it.
         var seen: [JSONValue?] = Array(repeating: nil, count: selected.count)
         for (i, hook) in selected.enumerated() {

@@ -11,10 +11,7 @@ public struct ValidatingAdmissionWebhook: AdmissionPlugin {
     public init(configurations: WebhookConfigurations) { self.configurations = configurations }
 
     public func validate(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
-        guard WebhookDispatch.applies(to: request) else { return }
-        let hooks = try await configurations.current(store: registry.store).validating
-        guard !hooks.isEmpty else { return }
-        let selected = try await WebhookDispatch.selected(hooks, request, registry: registry)
+        let selected = try await WebhookDispatch.selected(configurations, mutating: false, request, registry: registry)
         guard !selected.isEmpty else { return }
         let asked = request
         let results = await withTaskGroup(of: (Int, Result<AdmissionReview.Verdict?, APIError>).self) { group in

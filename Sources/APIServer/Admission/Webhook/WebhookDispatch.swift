@@ -13,8 +13,14 @@ enum WebhookDispatch {
         request.resource.group != "admissionregistration.k8s.io"
     }
 
-    /// The webhooks whose rules, namespace selector and object selector take the request.
-    static func selected(_ hooks: [Webhook], _ request: AdmissionRequest, registry: Registry) async throws(APIError) -> [Webhook] {
+    /// The mutating or validating webhooks whose rules, namespace selector and object selector
+    /// take the request, in calling order.
+    static func selected(_ configurations: WebhookConfigurations, mutating: Bool, _ request: AdmissionRequest,
+                         registry: Registry) async throws(APIError) -> [Webhook] {
+        guard applies(to: request) else { return [] }
+        let snapshot = try await configurations.current(store: registry.store)
+        let hooks = mutating ? snapshot.mutating : snapshot.validating
+        guard !hooks.isEmpty else { return [] }
         let byRules = hooks.filter { $0.matchesRules(request) && $0.matchesObject(request) }
         guard byRules.contains(where: { $0.namespaceSelector != nil }) else { return byRules }
         let labels = try await namespaceLabels(request, registry: registry)
