@@ -78,8 +78,12 @@ def fnv_hex(text: str, count: int) -> str:
     return f"{h:016x}"[:count]
 
 
+def bridge_name(node_name: str) -> str:
+    return "cvl" + fnv_hex(node_name, 8)
+
+
 def table_name(node_name: str) -> str:
-    return "caravel-policy-cvl" + fnv_hex(node_name, 8)
+    return "caravel-policy-" + bridge_name(node_name)
 
 
 def nft_table(node_name: str) -> subprocess.CompletedProcess:
@@ -99,6 +103,8 @@ def srv(tmp_path_factory):
             leftover = nft_table(s.node_name)
             if leftover.returncode == 0:  # never leave it behind, even when killall failed
                 subprocess.run([NFT, "delete", "table", "inet", table_name(s.node_name)], timeout=30)
+            # The node's bridge, now without members.
+            subprocess.run([IP, "link", "del", "dev", bridge_name(s.node_name)], capture_output=True, timeout=30)
             assert cp.returncode == 0, cp.stdout + cp.stderr
             assert f"network policy table removed: {table_name(s.node_name)}" in cp.stdout, cp.stdout
             assert leftover.returncode != 0, f"killall left the table:\n{leftover.stdout}"
