@@ -96,8 +96,10 @@ def srv(tmp_path_factory):
         try:
             yield s
         finally:
-            # The table outlives the kubelet (so do the pods it guards): killall removes it.
-            s.stop()
+            # A kubelet that stops with no isolated pod removes its table; one that dies (as
+            # here) leaves it, as it would leave pods, and killall removes it.
+            s.kill()
+            assert nft_table(s.node_name).returncode == 0, "the table went with the killed server"
             cp = subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(s.data_dir)],
                                 capture_output=True, text=True, timeout=120)
             leftover = nft_table(s.node_name)
