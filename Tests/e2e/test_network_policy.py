@@ -277,3 +277,14 @@ def test_policies_survive_a_pod_replacement(srv, ns, pods):
         expect_matrix(fresh, lambda s, d, p: (s, d, p) == ("api", "db", 5432), "allow-api-to-db after the replacement")
     finally:
         srv.kubectl("delete", "networkpolicies", "--all", "-n", ns, check=False)
+
+
+def test_a_kubelet_stopping_with_no_isolated_pod_removes_its_table(tmp_path_factory):
+    with serve(tmp_path_factory, "netpol-stop", controllers=True, kubelet=True) as s:
+        wait_for(lambda: nft_table(s.node_name).returncode == 0, timeout=90, what="the node's policy table")
+        assert s.stop() is not None
+        leftover = nft_table(s.node_name)
+        if leftover.returncode == 0:
+            subprocess.run([NFT, "delete", "table", "inet", table_name(s.node_name)], timeout=30)
+        subprocess.run([IP, "link", "del", "dev", bridge_name(s.node_name)], capture_output=True, timeout=30)
+        assert leftover.returncode != 0, f"the stopped kubelet left its table:\n{leftover.stdout}"
