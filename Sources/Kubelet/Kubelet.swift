@@ -159,6 +159,7 @@ public struct Kubelet: Service {
                 if await informer.waitForSync() { await workers.removeOrphans() }
             }
             if let network {
+                group.addTask { await runNetworkPolicy(ctx: ctx, network: network, reporter: reporter, node: node) }
                 group.addTask {
                     guard await !network.isolated else { return }
                     if let cidr = await reporter.waitForPodCIDR(timeout: .seconds(3600)) { await network.configure(podCIDR: cidr) }
@@ -166,6 +167,23 @@ public struct Kubelet: Service {
             }
             await group.waitForAll()
         }
+    }
+
+    /// NetworkPolicy enforcement, once the node's pods have their own network.
+    private func runNetworkPolicy(ctx: KubeletContext, network: PodNetwork, reporter: NodeStatusReporter, node: JSONValue) async {
+        let unsupported: @Sendable (String) async -> Void = { reason in
+            await ctx.events.record(node, apiVersion: "v1", kind: "Node", type: "Warning", reason: "NetworkPolicyNotEnforced",
+                                    message: "NetworkPolicy is not enforced on this node: \(reason)")
+        }
+        guard let text = await reporter.waitForPodCIDR(timeout: .seconds(3600)), let cidr = IPv4CIDR(text) else { return }
+        await network.configure(podCIDR: text)  // idempotent; the CIDR may have come only now
+        guard await network.isolated else {
+            logger.warning("NetworkPolicy is not enforced on this node: pods share the host network")
+            await unsupported("pods share the host network")
+            return
+        }
+        await NetworkPolicyAgent(client: client, nodeName: config.nodeName, podCIDR: cidr, paths: ctx.paths, logger: logger,
+                                 reportUnsupported: unsupported).run()
     }
 
     static func stringMap(_ v: JSONValue) -> [String: String] {

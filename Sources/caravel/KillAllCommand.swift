@@ -6,7 +6,7 @@ import Logging
 struct KillAllCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "killall",
-        abstract: "Stop every pod of a data directory: processes, network namespaces, cgroups, tmpfs mounts.",
+        abstract: "Stop every pod of a data directory: processes, network namespaces, cgroups, tmpfs mounts, the NetworkPolicy table.",
         discussion: """
             Pods outlive `caravel server` and `caravel kubelet` (a restart adopts them). This ends them, \
             as k3s-killall.sh does: stop the server or kubelet first, or it starts them again. Pods' \

@@ -56,15 +56,24 @@ import KubeModel
         #expect(await !auth.authorize(res("update", "secrets", name: "pull")).allowed)
     }
 
-    @Test func podListsNeedTheNodeSelectorWhenKnown() async throws {
+    @Test func podListsOfOtherNodesAreDecidedByTheNodeRole() async throws {
         let auth = try await setUp()
         #expect(await auth.authorize(res("watch", "pods", ns: "", fieldSelector: "spec.nodeName=node-a")).allowed)
         #expect(await auth.authorize(res("list", "pods", ns: "", fieldSelector: "status.phase!=Failed,spec.nodeName==node-a")).allowed)
-        #expect(await !auth.authorize(res("list", "pods", ns: "", fieldSelector: "spec.nodeName=node-b")).allowed)
-        #expect(await !auth.authorize(res("list", "pods", ns: "", fieldSelector: "")).allowed)
-        // An unknown selector (a caller that did not pass it on) fails closed.
-        #expect(await !auth.authorize(res("list", "pods", ns: "")).allowed)
-        #expect(await !auth.authorize(res("watch", "pods", ns: "")).allowed)
+        // Every pod is readable through `system:node` (NetworkPolicy peers live on any node).
+        #expect(await auth.authorize(res("list", "pods", ns: "", fieldSelector: "spec.nodeName=node-b")).allowed)
+        #expect(await auth.authorize(res("watch", "pods", ns: "")).allowed)
+        #expect(await auth.authorize(res("watch", "namespaces", ns: "")).allowed)
+        #expect(await auth.authorize(res("list", "networkpolicies", group: "networking.k8s.io", ns: "")).allowed)
+        // Reads only: no writes of pods of other nodes, no policy writes.
+        #expect(await !auth.authorize(res("patch", "pods", sub: "status", name: "b1")).allowed)
+        #expect(await !auth.authorize(res("create", "networkpolicies", group: "networking.k8s.io")).allowed)
+        #expect(await !auth.authorize(res("update", "namespaces", ns: "", name: "default")).allowed)
+        // Without the role's binding the node has nothing but its own pods.
+        let store = try SQLiteStore(path: nil, historySize: 100)
+        let bare = NodeAuthorizer(store: store, next: RBACAuthorizer(store: store))
+        #expect(await bare.authorize(res("list", "pods", ns: "", fieldSelector: "spec.nodeName=node-a")).allowed)
+        #expect(await !bare.authorize(res("list", "pods", ns: "")).allowed)
     }
 
     @Test func nodesLeasesEventsAndTheRest() async throws {

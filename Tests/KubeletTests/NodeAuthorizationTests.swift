@@ -92,7 +92,14 @@ import Testing
                 #expect(await Self.code { _ = try await a.get(leaseB.path) } == 403)
                 // Services are RBAC's business: system:node may read them.
                 #expect(await Self.code { _ = try await a.list(ResourcePath.core("services", namespace: "default").path) } == 200)
-                #expect(await Self.code { _ = try await a.list(ResourcePath.core("namespaces").path) } == 403)
+                // NetworkPolicy enforcement reads namespaces, policies and every pod; writes none.
+                #expect(await Self.code { _ = try await a.list(ResourcePath.core("namespaces").path) } == 200)
+                #expect(await Self.code { _ = try await a.list(ResourcePath.core("pods").path) } == 200)
+                #expect(await Self.code {
+                    _ = try await a.list(ResourcePath(group: "networking.k8s.io", version: "v1", plural: "networkpolicies").path)
+                } == 200)
+                #expect(await Self.code { _ = try await a.patch(ResourcePath.core("namespaces").named("default").path,
+                                                               ["metadata": ["labels": ["x": "y"]]]) } == 403)
 
                 // Once a pod of node-a mounts "other", node-a may read it.
                 _ = try await admin.create(Self.pods.path, Self.pod("pod-a2", node: "node-a", secret: "other"))

@@ -196,6 +196,9 @@ enum DefaultRoles {
         rule(["update", "patch"], [""], ["pods/status"]),
         rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
         rule(readVerbs, [""], ["secrets", "configmaps", "services", "endpoints"]),
+        // NetworkPolicy enforcement reads policies and the namespaces' labels.
+        rule(readVerbs, [""], ["namespaces"]),
+        rule(readVerbs, ["networking.k8s.io"], ["networkpolicies"]),
         rule(["get", "create", "update"], ["coordination.k8s.io"], ["leases"]),
         // Certificate renewal.
         rule(["create", "get", "list", "watch"], [certificatesGroup], ["certificatesigningrequests"]),

@@ -3,7 +3,8 @@ import KubeModel
 
 /// Kubernetes' node authorizer (and the part of NodeRestriction an authorizer can judge),
 /// simplified: a kubelet, user `system:node:<name>` in group `system:nodes`, may touch only
-/// its own Node and Lease, the pods bound to it, and the Secrets, ConfigMaps and
+/// its own Node and Lease, the pods bound to it (lists and watches of every pod go to RBAC,
+/// where `system:node` lets it read them for NetworkPolicy enforcement), and the Secrets, ConfigMaps and
 /// PersistentVolumeClaims (and their volumes) those pods use. For those kinds its answer is final, allow or deny, whatever RBAC says; anything else
 /// a node asks (services, endpoints, discovery, ...) and every other user go to `next` (RBAC).
 ///
@@ -79,10 +80,10 @@ public final class NodeAuthorizer: Authorizer {
     func pods(_ a: RequestAttributes, node: String) async -> AuthorizationDecision {
         switch (a.verb, a.subresource) {
         case ("list", ""), ("watch", ""):
-            // No selector, or one not known (nil): fail closed, a node sees only its own pods.
-            return Self.selects(a.fieldSelector ?? "", field: "spec.nodeName", value: node)
-                ? allow("pods of node '\(node)'")
-                : deny(a, node, "node '\(node)' can only list or watch pods with fieldSelector spec.nodeName=\(node)")
+            if Self.selects(a.fieldSelector ?? "", field: "spec.nodeName", value: node) { return allow("pods of node '\(node)'") }
+            // Every pod, for NetworkPolicy enforcement (peers live on any node): a read-only
+            // grant the `system:node` role holds, as a CNI agent's service account does.
+            return await next.authorize(a)
         case ("get", ""), ("delete", ""), ("get", "status"), ("update", "status"), ("patch", "status"):
             guard await boundNode(namespace: a.namespace, pod: a.name) == node else {
                 return deny(a, node, "no relationship found between node '\(node)' and this object")

@@ -5,8 +5,8 @@ import Logging
 /// the kubelet by design (a restarted kubelet adopts them), so this is how to end them on
 /// purpose. For each pod directory: its containers' processes (SIGKILL to each process group,
 /// then whatever is left in its cgroups), its network namespace and veth, its cgroups, and its
-/// tmpfs volumes; then the directory itself. Run it with the kubelet (or `caravel server`)
-/// stopped, or that kubelet starts the pods again.
+/// tmpfs volumes; then the directory itself. The node's NetworkPolicy table goes too. Run it
+/// with the kubelet (or `caravel server`) stopped, or that kubelet starts the pods again.
 public struct PodReaper: Sendable {
     /// What was done, for the operator.
     public struct Report: Sendable, Equatable {
@@ -15,6 +15,8 @@ public struct PodReaper: Sendable {
         public var networkNamespacesRemoved = 0
         public var cgroupsRemoved = 0
         public var tmpfsUnmounted = 0
+        /// The node's NetworkPolicy nft table, when it had one.
+        public var policyTableRemoved: String?
         /// Things that could not be undone (a busy mount, ...).
         public var problems: [String] = []
 
@@ -25,6 +27,7 @@ public struct PodReaper: Sendable {
                 "network namespaces removed: \(networkNamespacesRemoved)",
                 "cgroups removed: \(cgroupsRemoved)",
                 "tmpfs mounts unmounted: \(tmpfsUnmounted)",
+                "network policy table removed: \(policyTableRemoved ?? "none")",
             ]
             lines += problems.map { "not done: \($0)" }
             return lines.joined(separator: "\n")
@@ -41,6 +44,9 @@ public struct PodReaper: Sendable {
 
     public func run() async -> Report {
         var report = Report()
+        do { report.policyTableRemoved = try await NetworkPolicyTable.removeRecorded(paths: paths) } catch {
+            report.problems.append("network policy table: \(error)")
+        }
         let uids = ((try? FileManager.default.contentsOfDirectory(atPath: paths.podsDirectory)) ?? []).sorted()
         guard !uids.isEmpty else { return report }
         let network = PodNetwork(paths: paths, nodeName: "", logger: logger)
