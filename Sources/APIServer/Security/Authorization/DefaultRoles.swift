@@ -196,6 +196,8 @@ enum DefaultRoles {
         rule(["update", "patch"], [""], ["pods/status"]),
         rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
         rule(readVerbs, [""], ["secrets", "configmaps", "services", "endpoints"]),
+        // The node DNS server answers from Services and EndpointSlices.
+        rule(readVerbs, ["discovery.k8s.io"], ["endpointslices"]),
         rule(["get", "create", "update"], ["coordination.k8s.io"], ["leases"]),
         // Certificate renewal.
         rule(["create", "get", "list", "watch"], [certificatesGroup], ["certificatesigningrequests"]),
