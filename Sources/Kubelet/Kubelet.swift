@@ -63,15 +63,16 @@ public struct Kubelet: Service {
         let capacity = NodeCapacity.detect(rootDirectory: config.rootDirectory)
         let objects = RESTObjectSource(client: client)
         let records = await runtime.listContainers()
-        var ctx = KubeletContext(
+        var context = KubeletContext(
             nodeName: config.nodeName, client: client, runtime: runtime, paths: paths,
             volumes: VolumeManager(paths: paths, source: objects, logger: logger), objects: objects,
             events: EventRecorder(client: client, component: "kubelet", host: config.nodeName, correlator: EventCorrelator()), hostIP: hostIP,
             nodeAllocatable: Self.stringMap(capacity.allocatableJSON), simulated: isFake,
             syncInterval: config.syncInterval, logger: logger)
         if let dns {
-            ctx.podDNS = PodDNSFiles(clusterDomain: dnsOptions.clusterDomain, resolvConfPath: dnsOptions.resolvConf, nameserver: dns.address)
+            context.podDNS = PodDNSFiles(clusterDomain: dnsOptions.clusterDomain, resolvConfPath: dnsOptions.resolvConf, nameserver: dns.address)
         }
+        let ctx = context
         let workers = PodWorkers(ctx: ctx, records: records)
         let metrics = ResourceMetricsCollector(pods: workers, usage: runtime as? any ContainerUsageSource)
         let server = config.serverPort.map {

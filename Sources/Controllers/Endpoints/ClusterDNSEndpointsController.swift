@@ -117,7 +117,7 @@ public struct ClusterDNSEndpointsController: Reconciler {
             "apiVersion": "v1", "kind": "Endpoints",
             "metadata": ["name": .string(name), "namespace": .string(namespace),
                          "labels": ["k8s-app": "kube-dns", "endpointslice.kubernetes.io/skip-mirror": "true"]],
-            "subsets": servers.isEmpty ? .array([]) : [.object(subset)],
+            "subsets": JSONValue.array(servers.isEmpty ? [] : [.object(subset)]),
         ]
     }
 
@@ -130,7 +130,7 @@ public struct ClusterDNSEndpointsController: Reconciler {
                            EndpointSliceController.managedByLabel: .string(managedBy)],
             ],
             "addressType": "IPv4",
-            "endpoints": .array(servers.map { s in
+            "endpoints": .array(servers.map { s -> JSONValue in
                 ["addresses": [.string(s.ip)], "nodeName": .string(s.node),
                  "conditions": ["ready": .bool(s.ready), "serving": .bool(s.ready), "terminating": false]]
             }),

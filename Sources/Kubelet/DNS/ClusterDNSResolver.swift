@@ -41,7 +41,7 @@ public struct ClusterDNSResolver: Sendable {
             return response
         }
         if question.type == DNSRecordType.ptr || question.type == DNSRecordType.any,
-           let ip = Self.reverseAddress(question.name), let target = index.name(forIP: ip, zone: zone.lowercased).flatMap(DNSName.init) {
+           let ip = Self.reverseAddress(question.name), let target = index.name(forIP: ip, zone: zone.lowercased).flatMap({ DNSName($0) }) {
             response.authoritative = true
             response.answers = [DNSRecord(name: question.name, type: DNSRecordType.ptr, ttl: ttl, data: .name(target))]
             return response

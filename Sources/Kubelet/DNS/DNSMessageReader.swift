@@ -46,7 +46,7 @@ public struct DNSMessageReader {
     }
 
     mutating func record() throws -> DNSRecord {
-        let name = try name()
+        let owner = try name()
         let type = try u16(), cls = try u16(), ttl = try u32()
         let length = Int(try u16())
         guard offset + length <= bytes.count else { throw DNSFormatError("record data runs past the packet") }
@@ -68,7 +68,7 @@ public struct DNSMessageReader {
         }
         guard offset <= end else { throw DNSFormatError("record data longer than its length") }
         offset = end
-        return DNSRecord(name: name, type: type, dnsClass: cls, ttl: ttl, data: data)
+        return DNSRecord(name: owner, type: type, dnsClass: cls, ttl: ttl, data: data)
     }
 
     /// A name at the current offset, following compression pointers.

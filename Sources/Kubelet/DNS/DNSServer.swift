@@ -1,4 +1,6 @@
+import Foundation
 import NIOCore
+import Synchronization
 import NIOPosix
 
 /// The node DNS server's sockets: UDP and TCP on one address and port, each query answered
@@ -56,7 +58,7 @@ public struct DNSServer: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await serveUDP(udp) }
                 group.addTask { try await serveTCP(tcp) }
-                try await group.next()
+                _ = try await group.next()
                 group.cancelAll()
             }
         } onCancel: {
@@ -128,21 +130,20 @@ final class CloseWhenIdle: ChannelInboundHandler, Sendable {
 
 /// A bound on concurrent work that sheds load instead of queueing it.
 final class InFlightCounter: Sendable {
-    private let count: NIOLockedValueBox<Int>
+    private let count = Mutex<Int>(0)
     let limit: Int
 
     init(limit: Int) {
         self.limit = limit
-        count = NIOLockedValueBox(0)
     }
 
     func enter() -> Bool {
-        count.withLockedValue { n in
+        count.withLock { n in
             guard n < limit else { return false }
             n += 1
             return true
         }
     }
 
-    func leave() { count.withLockedValue { $0 -= 1 } }
+    func leave() { count.withLock { $0 -= 1 } }
 }

@@ -35,7 +35,7 @@ public enum PodDNSConfig {
     /// search paths cut to the limits.
     public static func resolvConf(for pod: JSONValue, clusterDomain: String, clusterNameservers: [String],
                                   host: ResolvConf) -> (conf: ResolvConf, warning: (reason: String, message: String)?) {
-        var warning: (String, String)?
+        var warning: (reason: String, message: String)?
         var conf: ResolvConf
         switch kind(of: pod) {
         case .cluster where clusterNameservers.isEmpty:

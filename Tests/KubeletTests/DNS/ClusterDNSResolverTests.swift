@@ -13,7 +13,7 @@ import Testing
         return ["metadata": ["name": .string(name), "namespace": .string(ns)], "spec": .object(spec)]
     }
 
-    static func slice(_ service: String, _ ns: String = "default", _ endpoints: [(ip: String, hostname: String?, ready: Bool?)],
+    static func slice(_ service: String, _ endpoints: [(ip: String, hostname: String?, ready: Bool?)], ns: String = "default",
                       ports: [(String, Int, String)] = [("http", 8080, "TCP")]) -> JSONValue {
         [
             "metadata": ["name": .string(service + "-abcde"), "namespace": .string(ns), "labels": ["kubernetes.io/service-name": .string(service)]],

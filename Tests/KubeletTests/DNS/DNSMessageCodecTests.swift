@@ -76,16 +76,16 @@ import Testing
 
     @Test(arguments: [
         // A pointer to itself.
-        header + [0xC0, 12, 0, 1, 0, 1],
+        DNSMessageCodecTests.header + [0xC0, 12, 0, 1, 0, 1],
         // A pointer forwards, to a pointer back to it.
-        header + [0xC0, 14, 0xC0, 12, 0, 1, 0, 1],
+        DNSMessageCodecTests.header + [0xC0, 14, 0xC0, 12, 0, 1, 0, 1],
         // A label that points back to the label in front of it: a loop growing the name.
-        header + [1, 97, 0xC0, 12, 0, 1, 0, 1],
+        DNSMessageCodecTests.header + [1, 97, 0xC0, 12, 0, 1, 0, 1],
         // A pointer past the end.
-        header + [0xC0, 200, 0, 1, 0, 1],
+        DNSMessageCodecTests.header + [0xC0, 200, 0, 1, 0, 1],
         // Reserved label types 0x40 and 0x80.
-        header + [0x41, 0, 0, 1, 0, 1],
-        header + [0x81, 0, 0, 1, 0, 1],
+        DNSMessageCodecTests.header + [0x41, 0, 0, 1, 0, 1],
+        DNSMessageCodecTests.header + [0x81, 0, 0, 1, 0, 1],
     ])
     func compressionLoopsAndBadLabelsAreRejected(_ bytes: [UInt8]) {
         #expect(throws: DNSFormatError.self) { try DNSMessageReader.parse(bytes) }

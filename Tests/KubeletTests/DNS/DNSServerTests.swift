@@ -33,7 +33,8 @@ import Testing
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                try await server.run { continuation.yield($0) }
+                // Cancelled at the end: how the sockets close is not what is tested here.
+                try? await server.run { continuation.yield($0) }
                 return nil
             }
             var iterator = ports.makeAsyncIterator()
