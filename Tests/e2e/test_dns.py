@@ -11,6 +11,7 @@ import ipaddress
 import re
 import socket
 import struct
+import subprocess
 import threading
 
 import pytest
@@ -82,7 +83,20 @@ def srv(tmp_path_factory, upstream):
     conf.write_text(f"nameserver 127.0.0.1:{upstream.port}\nsearch upstream.example\noptions timeout:1\n")
     with serve(tmp_path_factory, "dns", controllers=True, kubelet=True, extra_args=["--resolv-conf", str(conf)]) as s:
         yield s
+        node = s.node_name
     kill_pids(TOKEN)
+    remove_bridge(node)
+
+
+def remove_bridge(node: str) -> None:
+    """The node's pod bridge (`cvl` + FNV-1a of the node name), once no pod is on it."""
+    h = 0xCBF29CE484222325
+    for b in node.encode():
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    bridge = "cvl" + f"{h:016x}"[:8]
+    members = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True)
+    if members.returncode == 0 and not members.stdout.strip():
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
 
 
 def sleeper(name: str = "main") -> dict:
