@@ -56,7 +56,7 @@ import Testing
                 "name": "dns-node", "annotations": ["dns.caravel.dev/address": "10.244.3.1"]]])
             _ = try await client.patch("/api/v1/nodes/dns-node/status", ["status": ["conditions": [
                 ["type": "Ready", "status": "True", "reason": "KubeletReady", "lastHeartbeatTime": .string(Timestamp.now())]]]], type: .merge)
-            let listed = await eventually(timeout: .seconds(20)) {
+            let listed = await eventually(timeout: .seconds(60)) {
                 let ep = try? await client.get(Self.kubeSystemEndpoints.named("kube-dns").path)
                 let slice = try? await client.get(Self.kubeSystemSlices.named("kube-dns-nodes").path)
                 let epIPs = ep?["subsets"]?.arrayValue?.first?["addresses"]?.arrayValue?.compactMap { $0["ip"]?.stringValue }
@@ -67,7 +67,7 @@ import Testing
 
             // The annotation goes: so does the address.
             _ = try await client.patch("/api/v1/nodes/dns-node", ["metadata": ["annotations": ["dns.caravel.dev/address": .null]]], type: .merge)
-            let emptied = await eventually(timeout: .seconds(20)) {
+            let emptied = await eventually(timeout: .seconds(60)) {
                 let slice = try? await client.get(Self.kubeSystemSlices.named("kube-dns-nodes").path)
                 return slice?["endpoints"]?.arrayValue?.isEmpty == true
             }
