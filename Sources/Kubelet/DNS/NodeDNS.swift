@@ -62,7 +62,15 @@ public struct NodeDNS: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await services.run() }
             group.addTask { await slices.run() }
-            group.addTask { await serve(server) }
+            group.addTask {
+                // As CoreDNS: serve once both caches are filled (at most 5 s), so that early
+                // answers do not deny Services that exist.
+                let deadline = ContinuousClock.now + .seconds(5)
+                while !(services.hasSynced && slices.hasSynced) && ContinuousClock.now < deadline && !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+                await serve(server)
+            }
             await group.waitForAll()
         }
         address.set(nil)
