@@ -38,11 +38,16 @@ public struct Kubelet: Service {
     let network: PodNetwork?
     /// The cluster CA: who may call the kubelet's server (the API server's client certificate).
     let clientCA: String?
+    /// The node DNS server and pods' DNS files (process runtime only).
+    let dns: NodeDNS?
+    let dnsOptions: NodeDNSOptions
     let logger: Logger
 
     public init(config: Configuration, client: KubeRESTClient, runtime: any ContainerRuntime, network: PodNetwork?,
-                clientCA: String?, logger: Logger) {
+                clientCA: String?, dns: NodeDNS? = nil, dnsOptions: NodeDNSOptions = .init(), logger: Logger) {
         self.config = config
+        self.dns = dns
+        self.dnsOptions = dnsOptions
         self.client = client
         self.runtime = runtime
         self.network = network
@@ -58,12 +63,16 @@ public struct Kubelet: Service {
         let capacity = NodeCapacity.detect(rootDirectory: config.rootDirectory)
         let objects = RESTObjectSource(client: client)
         let records = await runtime.listContainers()
-        let ctx = KubeletContext(
+        var context = KubeletContext(
             nodeName: config.nodeName, client: client, runtime: runtime, paths: paths,
             volumes: VolumeManager(paths: paths, source: objects, logger: logger), objects: objects,
             events: EventRecorder(client: client, component: "kubelet", host: config.nodeName, correlator: EventCorrelator()), hostIP: hostIP,
             nodeAllocatable: Self.stringMap(capacity.allocatableJSON), simulated: isFake,
             syncInterval: config.syncInterval, logger: logger)
+        if let dns {
+            context.podDNS = PodDNSFiles(clusterDomain: dnsOptions.clusterDomain, resolvConfPath: dnsOptions.resolvConf, nameserver: dns.address)
+        }
+        let ctx = context
         let workers = PodWorkers(ctx: ctx, records: records)
         let metrics = ResourceMetricsCollector(pods: workers, usage: runtime as? any ContainerUsageSource)
         let server = config.serverPort.map {
@@ -158,6 +167,12 @@ public struct Kubelet: Service {
             group.addTask {
                 if await informer.waitForSync() { await workers.removeOrphans() }
             }
+            if let dns {
+                let network = self.network
+                group.addTask {
+                    await dns.run(podGateway: { await Self.podGateway(network: network, reporter: reporter) })
+                }
+            }
             if let network {
                 group.addTask { await runNetworkPolicy(ctx: ctx, network: network, reporter: reporter, node: node) }
                 group.addTask {
@@ -184,6 +199,19 @@ public struct Kubelet: Service {
         }
         await NetworkPolicyAgent(client: client, nodeName: config.nodeName, podCIDR: cidr, paths: ctx.paths, logger: logger,
                                  reportUnsupported: unsupported).run()
+    }
+
+    /// The pod bridge's gateway address once the node has a podCIDR and pods get their own
+    /// network; nil when they never will (not root, no `ip`).
+    static func podGateway(network: PodNetwork?, reporter: NodeStatusReporter) async -> String? {
+        guard let network, geteuid() == 0, let cidr = await reporter.waitForPodCIDR(timeout: .seconds(3600)),
+              let parsed = IPv4CIDR(cidr) else { return nil }
+        // configure(podCIDR:) runs in another task: give it a moment.
+        for _ in 0..<50 {
+            if await network.isolated { return IPv4CIDR.format(parsed.gateway) }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
     }
 
     static func stringMap(_ v: JSONValue) -> [String: String] {

@@ -17,6 +17,8 @@ public struct KubeletService: Service {
         public var shimPath: String?
         /// Wait for the API server's /readyz first (when it starts in the same process).
         public var waitForReady: Bool = false
+        /// The node DNS server and pods' resolv.conf (process runtime only).
+        public var dns = NodeDNSOptions()
 
         public init() {}
     }
@@ -74,9 +76,11 @@ public struct KubeletService: Service {
             throw KubeconfigError("caravel-shim not found at \(shim): build it with `swift build` (it sits next to caravel)")
         }
         let runtime = ProcessRuntime(paths: paths, shimPath: shim, network: network, logger: logger)
+        let dns = NodeDNS(options: options.dns, client: client, nodeName: nodeName, logger: logger)
         return [Kubelet(config: .init(nodeName: nodeName, rootDirectory: rootDirectory, serverPort: options.serverPort,
                                       bindAddress: options.bindAddress),
-                        client: client, runtime: runtime, network: network, clientCA: clientCA, logger: logger)]
+                        client: client, runtime: runtime, network: network, clientCA: clientCA, dns: dns, dnsOptions: options.dns,
+                        logger: logger)]
     }
 
     /// A program in the directory of the running executable.

@@ -52,6 +52,9 @@ struct KubeletCommand: AsyncParsableCommand {
     @Option(help: "Address the kubelet's server binds to.")
     var bindAddress: String = "0.0.0.0"
 
+    @OptionGroup(title: "Cluster DNS")
+    var dns: DNSFlags
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -87,6 +90,7 @@ struct KubeletCommand: AsyncParsableCommand {
         options.nodes = nodes
         options.serverPort = port
         options.bindAddress = bindAddress
+        options.dns = dns.options
         let service = KubeletService(kubeconfigPath: path, nodeName: nodeName, rootDirectory: root, options: options, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

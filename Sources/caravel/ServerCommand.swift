@@ -76,6 +76,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "How long Events are kept after their last write, e.g. 1h or 30m.")
     var eventTTL: Duration = .seconds(3600)
 
+    @OptionGroup(title: "Cluster DNS")
+    var dns: DNSFlags
+
     @OptionGroup(title: "Horizontal pod autoscaler")
     var autoscaler: AutoscalerFlags
 
@@ -130,6 +133,7 @@ struct ServerCommand: AsyncParsableCommand {
             options.runtime = runtime
             options.serverPort = kubeletPort
             options.waitForReady = true
+            options.dns = dns.options
             var kubeletLogger = Logger(label: "caravel.kubelet")
             kubeletLogger.logLevel = logger.logLevel
             services.append(KubeletService(kubeconfigPath: config.kubeletKubeconfigPath, nodeName: nodeName,

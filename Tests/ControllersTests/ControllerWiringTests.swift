@@ -65,7 +65,7 @@ import Testing
                                "serviceaccount", "horizontalpodautoscaler", "root-ca-cert-publisher", "csrapproving", "csrsigning",
                                "disruption", "job", "ttl-after-finished", "cronjob", "replicationcontroller", "daemonset",
                                "statefulset", "persistentvolume-binder",
-                               "persistentvolume-reclaimer", "local-path-provisioner"])
+                               "persistentvolume-reclaimer", "local-path-provisioner", "cluster-dns-endpoints"])
         let workers = Dictionary(uniqueKeysWithValues: controllers.map { ($0.name, $0.workers) })
         #expect(workers["replicaset"] == 3 && workers["scheduler"] == Scheduler.bindingsInFlight && workers["nodeipam"] == 1)
     }

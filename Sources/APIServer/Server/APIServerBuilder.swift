@@ -40,6 +40,7 @@ public enum APIServerBuilder {
         try await bootstrap(registry)
         try await DefaultRoles.ensure(registry)
         try await bootstrapServices(registry, config)
+        try await bootstrapClusterDNSService(registry, config)
         try await bootstrapStorageClasses(registry)
         try writeKubeconfigs(config, pki: pki)
         if let pki { try await ClusterInfo.prepareJoin(registry, config: config, server: ClusterInfo.serverURL(config), pki: pki, logger: logger) }

@@ -94,6 +94,7 @@ public struct EndpointSliceController: Reconciler {
                 "targetRef": ep.targetRef,
             ]
             if let node = ep.nodeName { endpoint["nodeName"] = .string(node) }
+            if let hostname = ep.hostname { endpoint["hostname"] = .string(hostname) }
             groups[ep.portKey, default: (ep.ports, [])].endpoints.append(endpoint)
         }
         if groups.isEmpty {

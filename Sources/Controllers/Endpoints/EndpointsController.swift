@@ -60,6 +60,7 @@ public struct EndpointsController: Reconciler {
         for ep in eps {
             var address: JSONValue = ["ip": .string(ep.ip), "targetRef": ep.targetRef]
             if let node = ep.nodeName { address["nodeName"] = .string(node) }
+            if let hostname = ep.hostname { address["hostname"] = .string(hostname) }
             var g = groups[ep.portKey] ?? (ep.ports, [], [])
             if ep.ready { g.ready.append(address) } else { g.notReady.append(address) }
             groups[ep.portKey] = g

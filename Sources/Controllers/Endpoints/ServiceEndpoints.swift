@@ -13,6 +13,9 @@ enum ServiceEndpoints {
         var ready: Bool
         var serving: Bool
         var terminating: Bool
+        /// The pod's spec.hostname when its spec.subdomain names the Service: DNS then answers
+        /// HOSTNAME.SERVICE.NS.svc.DOMAIN with its address (StatefulSet pods).
+        var hostname: String?
         /// (name, port, protocol) per Service port that resolves on this pod.
         var ports: [JSONValue]
 
@@ -46,9 +49,16 @@ enum ServiceEndpoints {
             let terminating = ObjectRules.isTerminating(pod)
             let ready = ObjectRules.isReady(pod)
             out.append(PodEndpoint(ip: ip, pod: pod, ready: publishNotReady || (ready && !terminating), serving: publishNotReady || ready,
-                                   terminating: terminating, ports: servicePorts.compactMap { resolve($0, on: pod) }))
+                                   terminating: terminating, hostname: hostname(of: pod, service: service.name ?? ""),
+                                   ports: servicePorts.compactMap { resolve($0, on: pod) }))
         }
         return out.sorted { ($0.ip, $0.pod.name ?? "") < ($1.ip, $1.pod.name ?? "") }
+    }
+
+    static func hostname(of pod: JSONValue, service: String) -> String? {
+        guard let hostname = pod[path: ["spec", "hostname"]]?.stringValue, !hostname.isEmpty,
+              pod[path: ["spec", "subdomain"]]?.stringValue == service else { return nil }
+        return hostname
     }
 
     static func podIP(_ pod: JSONValue) -> String? {

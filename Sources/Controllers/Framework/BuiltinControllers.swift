@@ -23,6 +23,7 @@ enum BuiltinControllers {
             ClusterRoleAggregationController.descriptor(client: client),
             ServiceEndpoints.endpointsDescriptor(client: client, workers: workers),
             ServiceEndpoints.slicesDescriptor(client: client, workers: workers),
+            ClusterDNSEndpointsController.descriptor(client: client),
             ResourceQuotaController.descriptor(client: client, workers: workers),
             ServiceAccountController.descriptor(client: client),
             HorizontalPodAutoscalerController.descriptor(client: client, options: options.autoscaling, workers: workers, logger: logger),

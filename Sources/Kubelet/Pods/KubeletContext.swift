@@ -21,6 +21,8 @@ struct KubeletContext: Sendable {
     /// How often a worker looks at its containers when nothing woke it.
     let syncInterval: Duration
     let logger: Logger
+    /// Pods' /etc/resolv.conf and /etc/hosts (process runtime only).
+    var podDNS: PodDNSFiles? = nil
 
     func podContext(_ pod: JSONValue, podIP: String?) -> PodContext {
         PodContext(pod: pod, nodeName: nodeName, hostIP: hostIP, podIP: podIP ?? "", nodeAllocatable: nodeAllocatable)

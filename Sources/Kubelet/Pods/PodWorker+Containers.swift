@@ -146,8 +146,9 @@ extension PodWorker {
         let env = ctx.simulated ? [] : try await EnvResolver.resolve(container: spec, context: podCtx, source: ctx.objects)
         let lookup = Dictionary(env.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         let strings = { (key: String) in (spec[key]?.arrayValue ?? []).compactMap(\.stringValue).map { EnvResolver.expand($0, env: lookup) } }
-        let mounts = ctx.simulated ? [] : try VolumeManager.mounts(for: spec, volumes: volumePaths ?? [:], env: lookup,
+        var mounts = ctx.simulated ? [] : try VolumeManager.mounts(for: spec, volumes: volumePaths ?? [:], env: lookup,
                                                                          readOnlyVolumes: ClaimVolume.readOnlyVolumes(of: pod))
+        mounts += await dnsMounts(spec)
         var config = ContainerConfig(
             id: id, namespace: namespace, podName: name, image: spec["image"]?.stringValue ?? "",
             command: strings("command"), args: strings("args"), env: env,
@@ -156,6 +157,21 @@ extension PodWorker {
             stdin: spec["stdin"]?.boolValue ?? false, tty: spec["tty"]?.boolValue ?? false)
         config.stdinOnce = spec["stdinOnce"]?.boolValue ?? false
         return config
+    }
+
+    /// /etc/resolv.conf and /etc/hosts for the container. Only root can bind-mount them; a
+    /// failure to write them is reported and the container starts with the node's files.
+    func dnsMounts(_ spec: JSONValue) async -> [Mount] {
+        guard let files = ctx.podDNS, !ctx.simulated, geteuid() == 0 else { return [] }
+        do {
+            let prepared = try files.prepare(pod: pod, podIPs: [sandbox?.podIP ?? ""], podDirectory: ctx.paths.podDirectory(uid),
+                                             container: spec)
+            if let warning = prepared.warning { await ctx.record(pod, "Warning", warning.reason, warning.message) }
+            return prepared.mounts
+        } catch {
+            await ctx.record(pod, "Warning", "DNSConfigForming", "writing the pod's resolv.conf and hosts: \(error)")
+            return []
+        }
     }
 
     /// The pod's grace period: deletion's when deleting, else the spec's (default 30 s).
