@@ -113,6 +113,11 @@ let package = Package(
             name: "caravel-bench",
             dependencies: [
                 "KubeClient",
+                "KubeModel",
+                // The ceilings: the store's SQLite settings and the server's TLS stack, without the API.
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

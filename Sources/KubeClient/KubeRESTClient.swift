@@ -22,13 +22,17 @@ public final class KubeRESTClient: Sendable {
         public var maxResponseBytes: Int
         /// Sent as `User-Agent`; servers log it with each request.
         public var userAgent: String
+        /// Which answers are tried again after the server's `Retry-After` (429s, as client-go).
+        public var retryAfter: RetryAfterPolicy
 
         public init(requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 64,
-                    maxResponseBytes: Int = 256 << 20, userAgent: String = "caravel-kubeclient/0.1") {
+                    maxResponseBytes: Int = 256 << 20, userAgent: String = "caravel-kubeclient/0.1",
+                    retryAfter: RetryAfterPolicy = RetryAfterPolicy()) {
             self.requestTimeout = requestTimeout
             self.maxConnectionsPerHost = maxConnectionsPerHost
             self.maxResponseBytes = maxResponseBytes
             self.userAgent = userAgent
+            self.retryAfter = retryAfter
         }
     }
 
@@ -124,18 +128,27 @@ public final class KubeRESTClient: Sendable {
     }
 
     /// Any request, answering the raw 2xx body (for non-JSON endpoints such as `/readyz`).
-    /// `headers` are added to (or, for `Accept`, replace) the client's own.
+    /// `headers` are added to (or, for `Accept`, replace) the client's own. An answer the
+    /// server asks to retry (`options.retryAfter`) is sent again after the wait it names.
     public func raw(_ method: String, _ path: String, query: [String: String] = [:],
                     body: [UInt8]? = nil, contentType: String? = nil,
                     headers: [(String, String)] = []) async throws -> [UInt8] {
-        let response = try await execute(method, path, query: query, body: body, contentType: contentType,
-                                          deadline: .now() + timeAmount(options.requestTimeout), headers: headers)
-        let bytes = try await response.body.collect(upTo: options.maxResponseBytes)
-        let payload = Array(bytes.readableBytesView)
-        guard (200..<300).contains(response.status.code) else {
-            throw KubeAPIError(httpCode: Int(response.status.code), httpReason: response.status.reasonPhrase, body: payload)
+        var attempt = 0
+        while true {
+            let response = try await execute(method, path, query: query, body: body, contentType: contentType,
+                                              deadline: .now() + timeAmount(options.requestTimeout), headers: headers)
+            let bytes = try await response.body.collect(upTo: options.maxResponseBytes)
+            let payload = Array(bytes.readableBytesView)
+            let code = Int(response.status.code)
+            if (200..<300).contains(code) { return payload }
+            attempt += 1
+            if let wait = options.retryAfter.delay(status: code, retryAfter: response.headers.first(name: "Retry-After"),
+                                                   attempt: attempt, random: Double.random(in: 0..<1)) {
+                try await Task.sleep(for: wait)
+                continue
+            }
+            throw KubeAPIError(httpCode: code, httpReason: response.status.reasonPhrase, body: payload)
         }
-        return payload
     }
 
     // MARK: - watch

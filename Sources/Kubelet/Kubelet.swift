@@ -19,9 +19,12 @@ public struct Kubelet: Service {
         /// How often a pod worker looks at its containers when nothing else woke it.
         public var syncInterval: Duration
         public var labels: [String: String]
+        /// Set when this node is one of many fake nodes in one process (`FleetSharing`).
+        public var fleet: FleetSharing?
 
         public init(nodeName: String, rootDirectory: String, serverPort: Int? = 10250, bindAddress: String = "0.0.0.0",
-                    syncInterval: Duration = .seconds(1), labels: [String: String] = [:]) {
+                    syncInterval: Duration = .seconds(1), labels: [String: String] = [:], fleet: FleetSharing? = nil) {
+            self.fleet = fleet
             self.nodeName = nodeName
             self.rootDirectory = rootDirectory
             self.serverPort = serverPort
@@ -114,21 +117,29 @@ public struct Kubelet: Service {
         let reporter = NodeStatusReporter(client: client, nodeName: config.nodeName, runtimeName: runtime.name, kubeletPort: port,
                                           hostIP: hostIP, capacity: capacity, labels: labels,
                                           annotations: [LocalPathStorage.nodeDirectoryAnnotation: ctx.paths.localVolumesDirectory],
-                                          logger: logger,
+                                          logger: logger, reportInterval: config.fleet?.statusReportInterval,
                                           rootDirectory: config.rootDirectory,
                                           pressure: pressure)
         // Ready comes from checks, as kubelet's: runtime, pod network, disk, pod lifecycle relists.
         let lifecycle = PodLifecycleMonitor(clock: ContinuousClock())
-        let health = NodeHealth(runtime: runtime, network: network, rootDirectory: config.rootDirectory,
+        // A simulated node has no disk of its own to check (thousands of fsyncs would only load the host).
+        let health = NodeHealth(runtime: runtime, network: network, rootDirectory: isFake ? nil : config.rootDirectory,
                                 lifecycleProblem: { lifecycle.problem() })
+        let fleet = config.fleet
         var node: JSONValue?
         var delay = Duration.milliseconds(200)
         while node == nil && !Task.isCancelled {
             do {
-                node = try await reporter.register(readiness: await health.evaluate())
+                let readiness = await health.evaluate()
+                if let gate = fleet?.registrations {
+                    node = try await gate.run { try await reporter.register(readiness: readiness) }
+                } else {
+                    node = try await reporter.register(readiness: readiness)
+                }
             } catch {
                 logger.warning("node registration failed, retrying", metadata: ["node": .string(config.nodeName), "error": .string("\(error)")])
-                try? await Task.sleep(for: delay)
+                // Jittered back-off: nodes refused together do not come back together.
+                try? await Task.sleep(for: Jitter.apply(delay, factor: 1, random: Double.random(in: 0..<1)))
                 delay = min(delay * 2, .seconds(10))
             }
         }
@@ -141,31 +152,46 @@ public struct Kubelet: Service {
                 logger.warning("node has no podCIDR yet (is the controller manager running?): pods share the host network until it does")
             }
         }
-        let informer = Informer(source: RESTListWatch(client: client, path: "/api/v1/pods",
-                                                      baseQuery: ["fieldSelector": "spec.nodeName=\(config.nodeName)"]))
         // A fake pod's declared usage follows its annotations from the moment they change.
         let meter = (runtime as? FakeRuntime)?.usageMeter
-        informer.addHandler(InformerHandler(
+        let podHandler = InformerHandler(
             onAdd: { meter?.observe(podUID: $0.uid ?? "", annotations: $0.annotations); await workers.apply($0) },
             onUpdate: { _, new in meter?.observe(podUID: new.uid ?? "", annotations: new.annotations); await workers.apply(new) },
-            onDelete: { meter?.forget(podUID: $0.uid ?? ""); await workers.remove($0) }))
+            onDelete: { meter?.forget(podUID: $0.uid ?? ""); await workers.remove($0) })
+        // One of many fake nodes: the pods come from the fleet's shared watch, and the first
+        // heartbeats fall anywhere in their interval so that the fleet's writes spread evenly.
+        let informer: Informer<ContinuousClock>? = fleet == nil
+            ? Informer(source: RESTListWatch(client: client, path: "/api/v1/pods",
+                                             baseQuery: ["fieldSelector": "spec.nodeName=\(config.nodeName)"]))
+            : nil
+        informer?.addHandler(podHandler)
+        let lease = LeaseHeartbeat(client: client, nodeName: config.nodeName, nodeUID: nodeUID, logger: logger)
+        let leaseDelay = fleet == nil ? Duration.zero : Jitter.offset(within: lease.interval, random: Double.random(in: 0..<1))
+        let statusDelay = fleet == nil ? Duration.zero : Jitter.offset(within: reporter.statusInterval, random: Double.random(in: 0..<1))
+        defer { fleet?.pods.unsubscribe(node: config.nodeName) }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await LeaseHeartbeat(client: client, nodeName: config.nodeName, nodeUID: nodeUID, logger: logger).run() }
-            group.addTask { await reporter.run(readiness: { await health.evaluate() }) }
+            group.addTask { await lease.run(initialDelay: leaseDelay) }
+            group.addTask { await reporter.run(initialDelay: statusDelay, readiness: { await health.evaluate() }) }
             group.addTask {
                 await lifecycle.run(period: .seconds(1)) {
                     _ = await runtime.listContainers()
                     _ = await workers.count
                 }
             }
-            group.addTask { await informer.run() }
+            if let informer {
+                group.addTask { await informer.run() }
+                group.addTask {
+                    if await informer.waitForSync() { await workers.removeOrphans() }
+                }
+            } else if let fleet {
+                group.addTask {
+                    if await fleet.pods.subscribe(node: config.nodeName, podHandler) { await workers.removeOrphans() }
+                }
+            }
             if !isFake {
                 let janitor = LocalVolumeJanitor(directory: ctx.paths.localVolumesDirectory, objects: ctx.objects,
                                                  interval: .seconds(10), logger: logger)
                 group.addTask { await janitor.run() }
-            }
-            group.addTask {
-                if await informer.waitForSync() { await workers.removeOrphans() }
             }
             if let dns {
                 let network = self.network

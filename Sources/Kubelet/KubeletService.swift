@@ -40,24 +40,31 @@ public struct KubeletService: Service {
 
     public func run() async throws {
         let connection = try Kubeconfig.load(path: kubeconfigPath)
-        // Every node holds a pod watch open and renews a Lease: fake nodes sharing one client
-        // need connections for all of them, or renewals starve behind the watches.
-        let nodes = options.runtime == "fake" ? max(1, options.nodes) : 1
+        // Several fake nodes share one pod watch (`FleetSharing`); the connections then serve
+        // short requests only (heartbeats, pod status), the registration gate and the client's
+        // 429 retries keeping the burst within the server's in-flight limits.
+        let fleetSize = options.runtime == "fake" ? max(1, options.nodes) : 1
         let client = try KubeRESTClient(connection: connection,
-                                        options: .init(maxConnectionsPerHost: 16 + 3 * nodes, userAgent: "caravel-kubelet/\(nodeName)"))
+                                        options: .init(maxConnectionsPerHost: fleetSize > 1 ? 96 : 16, userAgent: "caravel-kubelet/\(nodeName)"))
         defer { Task { try? await client.shutdown() } }
         if options.waitForReady {
             guard await cancelWhenGracefulShutdown({ await client.waitUntilReady() }) else { return }
         }
         let clientCA = Self.pem(connection.certificateAuthority)
-        let kubelets = try makeKubelets(client: client, clientCA: clientCA)
+        let fleet = fleetSize > 1 ? FleetSharing(pods: NodePodFeed(client: client)) : nil
+        let kubelets = try makeKubelets(client: client, clientCA: clientCA, fleet: fleet)
         try await withThrowingTaskGroup(of: Void.self) { group in
+            if let fleet {
+                group.addTask { _ = await cancelWhenGracefulShutdown { await fleet.pods.run() } }
+            }
             for k in kubelets { group.addTask { try await k.run() } }
-            try await group.waitForAll()
+            // The kubelets return on graceful shutdown; the shared feed stops with them.
+            for _ in kubelets { _ = try await group.next() }
+            group.cancelAll()
         }
     }
 
-    private func makeKubelets(client: KubeRESTClient, clientCA: String?) throws -> [Kubelet] {
+    private func makeKubelets(client: KubeRESTClient, clientCA: String?, fleet: FleetSharing?) throws -> [Kubelet] {
         if options.runtime == "fake" {
             let names = options.nodes <= 1 ? [nodeName] : (1...options.nodes).map { "\(nodeName)-\($0)" }
             return names.map { name in
@@ -65,7 +72,7 @@ public struct KubeletService: Service {
                 // Each fake node serves logs, exec and /metrics/resource like a real one (several nodes: a free port each).
                 Kubelet(config: .init(nodeName: name, rootDirectory: rootDirectory + "/" + name,
                                       serverPort: names.count == 1 ? options.serverPort : 0, bindAddress: options.bindAddress,
-                                      syncInterval: .seconds(10)),
+                                      syncInterval: .seconds(10), fleet: fleet),
                         client: client, runtime: FakeRuntime(), network: nil, clientCA: clientCA, logger: logger)
             }
         }

@@ -45,7 +45,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("fake-nodes"), help: "Fake nodes for --kubelet-fake.")
     var fakeNodes = 50
 
-    @Option(name: .customLong("fake-pods"), help: "Pods of the Deployment on the fake nodes.")
+    @Option(name: .customLong("fake-pods"), help: "Pods of the Deployment on the fake nodes; 0 times the nodes only.")
     var fakePods = 1000
 
     @Flag(name: .customLong("kubelet-process"), help: "Process-runtime phase on the server's built-in node.")
@@ -65,6 +65,25 @@ struct BenchCommand: AsyncParsableCommand {
           help: "Scheduler phase with every pod created first: the server runs without controllers and `caravel controller-manager` starts once the pods exist (needs --start-server).")
     var schedulerBacklog = false
 
+    @Flag(name: .customLong("ceilings"),
+          help: "After the creates and GETs: the same creates as raw SQLite transactions and the same GETs from a bare server on the same TLS stack (needs --start-server).")
+    var ceilings = false
+
+    @Option(name: .customLong("soak-rounds"),
+            help: "With --kubelet-fake: rounds of --soak-pods pods created and deleted on the fake nodes, server RSS compared; 0 skips.")
+    var soakRounds = 0
+
+    @Option(name: .customLong("soak-pods"), help: "Pods per soak round.")
+    var soakPods = 1000
+
+    @Option(name: .customLong("token-creates"),
+            help: "ConfigMap creates authenticated by a static token and by a ServiceAccount token (needs --start-server); 0 skips.")
+    var tokenCreates = 0
+
+    @Option(name: .customLong("server-flag"), parsing: .unconditionalSingleValue,
+            help: "A flag for the started server, e.g. --server-flag=--token-cache-ttl=0s (repeatable).")
+    var serverFlags: [String] = []
+
     @Option(name: .customLong("caravel"), help: "caravel binary for the fake kubelet (default: the --start-server one).")
     var caravelBinary: String?
 
@@ -76,7 +95,7 @@ struct BenchCommand: AsyncParsableCommand {
         if schedulerBacklog && (startServer == nil || schedulerNodes == 0 || kubeletFake || kubeletProcess) {
             throw ValidationError("--scheduler-backlog needs --start-server and --scheduler-nodes, and runs alone (no kubelet phases)")
         }
-        guard fakeNodes >= 1, fakePods >= 1, processPods >= 1 else { throw ValidationError("kubelet counts must be at least 1") }
+        guard fakeNodes >= 1, fakePods >= 0, processPods >= 1 else { throw ValidationError("kubelet counts must be at least 1 (--fake-pods 0 skips the pods)") }
         if kubeletFake && caravelBinary == nil && startServer == nil {
             throw ValidationError("--kubelet-fake needs --start-server or --caravel (the binary that runs the kubelet)")
         }
@@ -86,10 +105,21 @@ struct BenchCommand: AsyncParsableCommand {
         guard (kubeconfig == nil) != (startServer == nil) else {
             throw ValidationError("give exactly one of --kubeconfig and --start-server")
         }
-        guard creates >= 0, gets >= 0, watchEvents >= 0 else { throw ValidationError("counts must not be negative") }
+        guard creates >= 0, gets >= 0, watchEvents >= 0, tokenCreates >= 0 else { throw ValidationError("counts must not be negative") }
+        if ceilings {
+            guard startServer != nil, creates > 0, gets > 0 else { throw ValidationError("--ceilings needs --start-server, --creates and --gets") }
+        }
+        guard soakRounds >= 0, soakPods >= 1 else { throw ValidationError("--soak-rounds must not be negative, --soak-pods at least 1") }
+        guard soakRounds == 0 || kubeletFake else { throw ValidationError("--soak-rounds needs --kubelet-fake (its nodes run the pods)") }
+        guard tokenCreates == 0 || startServer != nil else { throw ValidationError("--token-creates needs --start-server (it writes the token file)") }
+        guard serverFlags.isEmpty || startServer != nil else { throw ValidationError("--server-flag needs --start-server") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard gets == 0 || creates > 0 else { throw ValidationError("--gets needs --creates > 0 (it reads those objects)") }
     }
+
+    /// The static token the started server accepts (written to its token file), for --token-creates.
+    private var staticToken: String? { tokenCreates > 0 ? Self.staticTokenValue : nil }
+    private static let staticTokenValue = TokenPhase.randomToken()
 
     /// ArgumentParser's entry point; main.swift calls `execute()` directly (see there why).
     func run() async throws { try await execute() }
@@ -105,7 +135,9 @@ struct BenchCommand: AsyncParsableCommand {
             // The built-in node is only wanted by the process phase; without it RSS is the server's own.
             var extra = kubeletProcess ? [] : ["--disable-kubelet"]
             if schedulerBacklog { extra.append("--disable-controllers") }
-            let started = try LocalServer.start(binary: binary, extraArguments: extra)
+            extra += serverFlags
+            let files = staticToken.map { ["tokens.csv": TokenPhase.tokenFileLine($0)] } ?? [:]
+            let started = try LocalServer.start(binary: binary, extraArguments: extra, files: files)
             server = started
             print("started \(binary) server (pid \(started.pid), port \(started.port), data \(started.dataDir))")
             do { client = try await started.waitReady(options: options) } catch {
@@ -146,7 +178,15 @@ struct BenchCommand: AsyncParsableCommand {
         let report = BenchReport()
         var failure: (any Error)?
         do {
-            try await runPhases(phases, pid: pid, report: report)
+            let api = try await runPhases(phases, pid: pid, report: report)
+            if ceilings, let server {
+                try await runCeilings(CeilingPhase(client: client, namespace: namespace, scratchDirectory: server.baseDir,
+                                                   pkiDirectory: client.connection.usesTLS ? server.dataDir + "/pki" : nil), api: api)
+            }
+            if tokenCreates > 0 {
+                try await TokenPhase(client: client, namespace: namespace, report: report)
+                    .run(staticToken: staticToken, count: tokenCreates, concurrency: concurrency)
+            }
             if schedulerNodes > 0 {
                 let manager = schedulerBacklog ? server.map { (binary: startServer ?? "", kubeconfig: $0.kubeconfigPath) } : nil
                 let rate = try await SchedulerPhase(client: client, namespace: namespace)
@@ -168,10 +208,14 @@ struct BenchCommand: AsyncParsableCommand {
         if let failure { throw failure }
     }
 
-    private func runPhases(_ phases: Phases, pid: Int32?, report: BenchReport) async throws {
+    /// The API phases; answers the creates/s and GETs/s measured (0 for a phase skipped).
+    @discardableResult
+    private func runPhases(_ phases: Phases, pid: Int32?, report: BenchReport) async throws -> (creates: Double, gets: Double) {
+        var measured = (creates: 0.0, gets: 0.0)
         if creates > 0 {
             let r = try await phases.creates(count: creates, concurrency: concurrency)
             let rate = Double(creates) / (r.wallMs / 1000)
+            measured.creates = rate
             print("creates/s: \(fmt(rate)) (\(creates) objects, concurrency \(concurrency))")
             report.atLeast("creates/s (\(concurrency) clients)", rate, "/s", target: 5000)
             if let s = LatencySummary(r.latencies) {
@@ -182,6 +226,7 @@ struct BenchCommand: AsyncParsableCommand {
         if gets > 0 {
             let r = try await phases.gets(count: gets, existing: creates, concurrency: concurrency)
             let rate = Double(gets) / (r.wallMs / 1000)
+            measured.gets = rate
             if let s = LatencySummary(r.latencies) {
                 print("get latency ms: \(s.line) (\(gets) GETs, concurrency \(concurrency), \(fmt(rate)) GETs/s)")
                 report.atMost("GET p99", s.p99, "ms", target: 2)
@@ -195,12 +240,26 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         if let pid { print(rssLine(pid: pid, label: "server RSS after")) }
+        return measured
+    }
+
+    /// The ceilings next to the API's figures: API / ceiling is the share of what the store
+    /// and the network allow that the API server delivers.
+    private func runCeilings(_ phase: CeilingPhase, api: (creates: Double, gets: Double)) async throws {
+        let store = try await phase.storeCeiling(count: creates, concurrency: concurrency)
+        print("store ceiling: \(fmt(store)) creates/s (raw SQLite: WAL, synchronous=FULL, one transaction per create, \(concurrency) tasks); "
+              + "API creates/s \(fmt(api.creates)) = \(fmt(api.creates / store, 2)) of it")
+        let network = try await phase.networkCeiling(count: gets, concurrency: concurrency)
+        let line = LatencySummary(network.latencies).map { " (latency ms: \($0.line))" } ?? ""
+        print("network ceiling: \(fmt(network.rate)) GETs/s from a bare server on the same TLS stack, same bytes\(line); "
+              + "API GETs/s \(fmt(api.gets)) = \(fmt(api.gets / network.rate, 2)) of it")
     }
 
     private func runKubeletPhases(_ phases: KubeletPhases, pid: Int32?, server: LocalServer?) async throws {
         if kubeletFake, let binary = caravelBinary ?? startServer {
             let kubeconfig = server?.kubeconfigPath ?? kubeconfig ?? ""
-            try await phases.fakeNodes(binary: binary, kubeconfig: kubeconfig, nodes: fakeNodes, pods: fakePods, serverPID: pid)
+            try await phases.fakeNodes(binary: binary, kubeconfig: kubeconfig, nodes: fakeNodes, pods: fakePods, serverPID: pid,
+                                       soak: (soakRounds, soakPods, concurrency))
         }
         if kubeletProcess, let root = kubeletRoot ?? server.map({ $0.dataDir + "/kubelet" }) {
             try await phases.processPods(count: processPods, kubeletRoot: root)

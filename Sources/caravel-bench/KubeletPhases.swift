@@ -23,7 +23,9 @@ struct KubeletPhases: Sendable {
 
     /// Starts `binary kubelet --runtime fake --nodes N --node-name bench` with `kubeconfig`,
     /// times its nodes to Ready, then a Deployment of `pods` pods pinned to them to all Ready.
-    func fakeNodes(binary: String, kubeconfig: String, nodes: Int, pods: Int, serverPID: Int32?) async throws {
+    /// `soak`: rounds of pods created and deleted on those nodes afterwards (`SoakPhase`).
+    func fakeNodes(binary: String, kubeconfig: String, nodes: Int, pods: Int, serverPID: Int32?,
+                   soak: (rounds: Int, pods: Int, concurrency: Int)? = nil) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-bench-kubelet-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let kubelet = try ChildProcess.start(binary: binary, arguments: [
@@ -34,6 +36,13 @@ struct KubeletPhases: Sendable {
         var failure: (any Error)?
         do {
             try await measureFake(kubelet: kubelet, nodes: nodes, pods: pods, serverPID: serverPID)
+            if let soak, soak.rounds > 0 {
+                guard let serverPID else { throw BenchError("the soak needs the server's pid (--start-server or --server-pid)") }
+                _ = try? await client.delete(deployments.named("fake-bench").path, options: ["propagationPolicy": "Background"])
+                try await SoakPhase(client: client, namespace: namespace, report: report)
+                    .run(rounds: soak.rounds, pods: soak.pods, nodes: (1...nodes).map { "bench-\($0)" },
+                         concurrency: soak.concurrency, serverPID: serverPID)
+            }
         } catch {
             failure = error
         }
@@ -51,19 +60,22 @@ struct KubeletPhases: Sendable {
         let t0 = monotonicNanos()
         var ready = 0
         var lastChange = ContinuousClock.now
+        // A LIST of thousands of Nodes is itself a load on the server: poll those less often.
+        let poll: Duration = nodes > 500 ? .seconds(1) : .milliseconds(100)
         while ready < nodes {
             guard kubelet.isRunning else { throw BenchError("fake kubelet exited; log:\n\(kubelet.logTail())") }
             let list = try await client.list(Self.nodes.path, query: ["labelSelector": "type=fake"])
             let now = (list["items"]?.arrayValue ?? []).filter { ($0.name ?? "").hasPrefix("bench-") && Self.isReady($0) }.count
             if now != ready { ready = now; lastChange = .now }
             if ContinuousClock.now - lastChange > .seconds(60) { throw BenchError("fake nodes: \(ready)/\(nodes) Ready, stuck for 60 s") }
-            if ready < nodes { try await Task.sleep(for: .milliseconds(100)) }
+            if ready < nodes { try await Task.sleep(for: poll) }
         }
         let nodesMs = millis(since: t0)
         print("fake nodes Ready: \(nodes) in \(fmt(nodesMs / 1000, 2)) s (\(fmt(Double(nodes) / (nodesMs / 1000))) nodes/s)")
         report.atMost("\(nodes) fake nodes Ready", nodesMs / 1000, "s", target: 60)
         if let serverPID { print(rssLine(pid: serverPID, label: "server RSS before pods")) }
         print(rssLine(pid: kubelet.pid, label: "fake kubelet RSS before pods"))
+        guard pods > 0 else { return }
 
         let tracker = PodTracker(client: client, namespace: namespace)
         try await tracker.start()
@@ -100,7 +112,16 @@ struct KubeletPhases: Sendable {
             if left == 0 { break }
             try? await Task.sleep(for: .milliseconds(250))
         }
-        for i in 1...max(nodes, 1) { _ = try? await client.delete(Self.nodes.named("bench-\(i)").path) }
+        // Sixteen deletes in flight: thousands of nodes one at a time would take minutes.
+        await withTaskGroup(of: Void.self) { group in
+            for lane in 0..<16 {
+                group.addTask {
+                    for i in stride(from: 1 + lane, through: max(nodes, 1), by: 16) {
+                        _ = try? await client.delete(Self.nodes.named("bench-\(i)").path)
+                    }
+                }
+            }
+        }
     }
 
     static func fakeDeployment(replicas: Int) -> JSONValue {

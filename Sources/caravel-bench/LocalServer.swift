@@ -19,14 +19,20 @@ final class LocalServer {
         self.port = port
     }
 
-    /// Launches `binary server --data-dir <tmp>/data --port <free> extraArguments…` with output to `server.log`.
-    static func start(binary: String, extraArguments: [String] = []) throws -> LocalServer {
+    /// Launches `binary server --data-dir <tmp>/data --port <free> extraArguments…` with output to
+    /// `server.log`; `files` (name → text) are written into the data dir first (`tokens.csv`).
+    static func start(binary: String, extraArguments: [String] = [], files: [String: String] = [:]) throws -> LocalServer {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("--start-server: \(binary) is not an executable file")
         }
         let fm = FileManager.default
         let base = fm.temporaryDirectory.appendingPathComponent("caravel-bench-\(UUID().uuidString.prefix(8))").path
         try fm.createDirectory(atPath: base + "/data", withIntermediateDirectories: true)
+        for (name, text) in files {
+            guard fm.createFile(atPath: base + "/data/" + name, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw BenchError("cannot write \(name) in \(base)/data")
+            }
+        }
         let port = try freePort()
         let log = base + "/server.log"
         guard fm.createFile(atPath: log, contents: nil), let logHandle = FileHandle(forWritingAtPath: log) else {

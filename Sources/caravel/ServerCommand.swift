@@ -70,6 +70,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Open watches per user before 429 TooManyRequests (0: unlimited).")
     var maxWatchesPerUser: Int = 1000
 
+    @Option(help: "How long a successful bearer-token authentication (ServiceAccount JWT, bootstrap token) is remembered, e.g. 10s; 0s checks every request.")
+    var tokenCacheTTL: Duration = .seconds(10)
+
     @Option(help: "How often the API server scrapes every Ready node's kubelet (and annotated pods) for the metrics APIs, e.g. 1s or 15s.")
     var metricsResolution: Duration = .seconds(15)
 
@@ -95,6 +98,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard (0...65535).contains(kubeletPort) else { throw ValidationError("--kubelet-port must be between 0 and 65535") }
         guard metricsResolution >= .milliseconds(100) else { throw ValidationError("--metrics-resolution must be at least 100ms") }
         guard eventTTL >= .seconds(1) else { throw ValidationError("--event-ttl must be at least 1s") }
+        guard tokenCacheTTL >= .zero, tokenCacheTTL <= .seconds(3600) else { throw ValidationError("--token-cache-ttl must be between 0s and 1h") }
         guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
     }
 
@@ -115,6 +119,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.nodeName = disableKubelet ? nil : nodeName
         config.metricsResolution = metricsResolution
         config.eventTTL = eventTTL
+        config.tokenCacheTTL = tokenCacheTTL
         config.watchCacheBytes = Int(Quantity.parse(watchCacheBytes)?.value ?? Int64(WatchHub.defaultMaxBytes))
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         // The controllers and the kubelet talk to this server over HTTP(S) with their own client

@@ -154,6 +154,29 @@ import KubeModel
         #expect(await e.auth.authenticate(token: token) == nil)
     }
 
+    @Test func cachedTokenStopsWorkingWithinTheTTLOfItsRevocation() async throws {
+        let e = try await env()
+        let cache = TokenAuthenticationCache([e.auth], ttl: .seconds(10), clock: { e.clock.value })
+        _ = try await e.create("secrets", ["metadata": ["name": "s1"]])
+        let secretBound = try #require(try await e.token("robot", ["boundObjectRef": ["kind": "Secret", "apiVersion": "v1", "name": "s1"]])[path: ["status", "token"]]?.stringValue)
+        let plain = try #require(try await e.token("robot")[path: ["status", "token"]]?.stringValue)
+        #expect(await cache.authenticate(token: secretBound) != nil)
+        #expect(await cache.authenticate(token: plain) != nil)
+
+        // The Secret goes: its token still passes from the cache for up to the TTL, then not.
+        try await e.delete("secrets", "s1")
+        e.clock.value = e.clock.value.addingTimeInterval(5)
+        #expect(await cache.authenticate(token: secretBound) != nil)
+        e.clock.value = e.clock.value.addingTimeInterval(6)
+        #expect(await cache.authenticate(token: secretBound) == nil)
+        #expect(await cache.authenticate(token: plain) != nil)  // re-checked, still valid
+
+        // The ServiceAccount goes: the same within one TTL of the last check.
+        try await e.delete("serviceaccounts", "robot")
+        e.clock.value = e.clock.value.addingTimeInterval(10.5)
+        #expect(await cache.authenticate(token: plain) == nil)
+    }
+
     @Test func nodesGetTokensOnlyForTheirPods() async throws {
         let e = try await env()
         let nodeA = UserInfo(name: "system:node:node-a", groups: ["system:nodes", "system:authenticated"])

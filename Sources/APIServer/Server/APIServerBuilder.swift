@@ -55,7 +55,7 @@ public enum APIServerBuilder {
             TokenAuthenticationCache([
                 ServiceAccountTokenAuthenticator(store: store, keys: [serviceAccountKey.publicKey]),
                 BootstrapTokenAuthenticator(store: store),
-            ]),
+            ], ttl: config.tokenCacheTTL),
         ])
         let nodeGraph = NodeAuthorizationGraph(store: store, logger: logger)
         let authorizer = NodeAuthorizer(store: store, graph: nodeGraph, next: RBACAuthorizer(store: store))

@@ -39,6 +39,9 @@ public struct APIServerConfiguration: Sendable {
     public var maxMutatingRequestsInflight: Int = 200
     /// Open watches per user before 429 (`--max-watches-per-user`; 0 unlimited).
     public var maxWatchesPerUser: Int = 1000
+    /// How long a successful bearer-token authentication is remembered (`--token-cache-ttl`;
+    /// zero checks every request).
+    public var tokenCacheTTL: Duration = .seconds(10)
     /// How often kubelets and annotated pods are scraped for the metrics APIs (`--metrics-resolution`).
     public var metricsResolution: Duration = .seconds(15)
     /// How long Events are kept after their last write (`--event-ttl`).

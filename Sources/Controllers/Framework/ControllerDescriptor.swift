@@ -11,10 +11,15 @@ struct ControllerDescriptor: Sendable {
     let workers: Int
     /// Registers the watches and builds the reconciler.
     let wire: @Sendable (ControllerWiring) -> any Reconciler
+    /// Orders the controller's queue: given the shared informers, a key's priority (higher
+    /// first); nil keeps arrival order.
+    let queuePriority: (@Sendable (InformerFactory) -> @Sendable (String) -> Int)?
 
-    init(name: String, workers: Int, wire: @escaping @Sendable (ControllerWiring) -> any Reconciler) {
+    init(name: String, workers: Int, queuePriority: (@Sendable (InformerFactory) -> @Sendable (String) -> Int)? = nil,
+         wire: @escaping @Sendable (ControllerWiring) -> any Reconciler) {
         self.name = name
         self.workers = workers
+        self.queuePriority = queuePriority
         self.wire = wire
     }
 }

@@ -82,7 +82,7 @@ public struct ControllerManager: Service {
         }
         let loops = BuiltinControllers.all(client: client, caPEM: RootCAPublisher.caPEM(client.connection),
                                            options: options, logger: logger).map { controller in
-            let queue = WorkQueue<String, ContinuousClock>()
+            let queue = WorkQueue<String, ContinuousClock>(priority: controller.queuePriority?(informers))
             let reconciler = controller.wire(ControllerWiring(informers: informers, enqueue: { queue.add($0) }))
             return ControllerLoop(name: controller.name, queue: queue, reconciler: reconciler, workers: controller.workers, logger: logger)
         }

@@ -45,7 +45,11 @@ public struct Scheduler: Reconciler {
     /// Watches pods (unassigned ones are keys; bound ones feed the cache) and nodes (the cache;
     /// a change may fit waiting pods).
     static func descriptor(client: any ResourceClient) -> ControllerDescriptor {
-        ControllerDescriptor(name: "scheduler", workers: bindingsInFlight) { wiring in
+        ControllerDescriptor(name: "scheduler", workers: bindingsInFlight, queuePriority: { informers in
+            // Kubernetes' queue order: higher spec.priority first, then the order pods came in.
+            let pods = informers.informer(for: podResource).cache
+            return { key in pods.get(key).map(Self.priority) ?? 0 }
+        }) { wiring in
             let cache = SchedulerCache(clock: ContinuousClock())
             let waiting = UnschedulablePods()
             wiring.watch(podResource, podHandler(cache: cache, waiting: waiting, enqueue: wiring.enqueue))
@@ -104,6 +108,11 @@ public struct Scheduler: Reconciler {
             try await recordUnschedulable(pod, message: message)
             return .requeue(after: backoff.next(key))
         }
+    }
+
+    /// `spec.priority` (set at admission; 0 when absent, as for a pod without a class).
+    static func priority(_ pod: JSONValue) -> Int {
+        pod[path: ["spec", "priority"]]?.intValue.map { Int(clamping: $0) } ?? 0
     }
 
     /// Pending, unassigned, not finished or going away, and ours to place.

@@ -8,6 +8,9 @@ import NIOConcurrencyHelpers
 /// - `addAfter` delays an item; `addRateLimited` delays it by its per-item exponential backoff,
 ///   which `forget` resets.
 ///
+/// With a `priority`, waiting items are handed out highest priority first (first in, first out
+/// among equals) instead of in arrival order.
+///
 /// Delayed items move to the queue from `run()`, which must be running (the controller manager
 /// runs it next to the workers); it returns after `shutdown()` or on cancellation. The clock is
 /// injected so tests can drive delays without sleeping.
@@ -18,8 +21,7 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
     }
 
     private struct State {
-        var queue: [Item] = []
-        var head = 0
+        var queue: PendingItems<Item>
         var dirty: Set<Item> = []
         var processing: Set<Item> = []
         var waiters: [Waiter] = []
@@ -30,26 +32,17 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
         /// Passes of `run()`'s loop: one per deadline or wake, never a spin.
         var releasePasses = 0
 
-        var queuedCount: Int { queue.count - head }
+        var queuedCount: Int { queue.count }
 
-        mutating func pop() -> Item? {
-            guard head < queue.count else { return nil }
-            let item = queue[head]
-            head += 1
-            if head > 64 && head * 2 > queue.count {
-                queue.removeFirst(head)
-                head = 0
-            }
-            return item
-        }
+        mutating func pop() -> Item? { queue.pop() }
 
         /// Queues `item` unless it is already waiting; returns a waiter to resume with it.
-        mutating func insert(_ item: Item) -> (CheckedContinuation<Item?, Never>, Item)? {
+        mutating func insert(_ item: Item, priority: Int) -> (CheckedContinuation<Item?, Never>, Item)? {
             guard !shuttingDown, !dirty.contains(item) else { return nil }
             dirty.insert(item)
             // Re-queued by `done` once the current worker finishes.
             if processing.contains(item) { return nil }
-            queue.append(item)
+            queue.append(item, priority: priority)
             return handOff()
         }
 
@@ -68,16 +61,21 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
     /// Wakes `run()` when `addAfter` brings an earlier deadline. Not an AsyncStream: a
     /// cancelled `next()` would finish the stream, and every later wait would return at once.
     private let wake = WakeSignal()
+    /// An item's priority, read when it is queued (outside the lock); nil: arrival order.
+    private let priority: (@Sendable (Item) -> Int)?
 
-    /// A queue whose delays are measured on `clock` and whose backoff is `backoff`.
-    public init(clock: C, backoff: ItemBackoff<Item> = ItemBackoff()) {
+    /// A queue whose delays are measured on `clock` and whose backoff is `backoff`; with
+    /// `priority`, higher-priority items are handed out first.
+    public init(clock: C, backoff: ItemBackoff<Item> = ItemBackoff(), priority: (@Sendable (Item) -> Int)? = nil) {
         self.clock = clock
-        self.state = NIOLockedValueBox(State(backoff: backoff))
+        self.priority = priority
+        self.state = NIOLockedValueBox(State(queue: PendingItems(prioritized: priority != nil), backoff: backoff))
     }
 
     /// Queues `item` now (no-op if it is already queued or the queue is shut down).
     public func add(_ item: Item) {
-        if let (continuation, item) = state.withLockedValue({ $0.insert(item) }) {
+        let p = priority?(item) ?? 0
+        if let (continuation, item) = state.withLockedValue({ $0.insert(item, priority: p) }) {
             continuation.resume(returning: item)
         }
     }
@@ -112,10 +110,11 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
 
     /// Marks `item` processed; if it was added meanwhile, it is queued again now.
     public func done(_ item: Item) {
+        let p = priority?(item) ?? 0
         let resume = state.withLockedValue { s -> (CheckedContinuation<Item?, Never>, Item)? in
             s.processing.remove(item)
             guard s.dirty.contains(item) else { return nil }
-            s.queue.append(item)
+            s.queue.append(item, priority: p)
             return s.handOff()
         }
         if let (continuation, item) = resume { continuation.resume(returning: item) }
@@ -225,7 +224,7 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
 
 extension WorkQueue where C == ContinuousClock {
     /// A queue on the real (continuous) clock.
-    public convenience init(backoff: ItemBackoff<Item> = ItemBackoff()) {
-        self.init(clock: ContinuousClock(), backoff: backoff)
+    public convenience init(backoff: ItemBackoff<Item> = ItemBackoff(), priority: (@Sendable (Item) -> Int)? = nil) {
+        self.init(clock: ContinuousClock(), backoff: backoff, priority: priority)
     }
 }

@@ -30,8 +30,12 @@ public actor LeaseHeartbeat {
 
     var path: String { Self.leases.named(nodeName).path }
 
-    /// Renews now and then every `interval`; returns when the task is cancelled.
-    public func run() async {
+    /// Renews after `initialDelay`, then every `interval` plus kubelet's jitter; returns when
+    /// the task is cancelled.
+    public func run(initialDelay: Duration = .zero) async {
+        if initialDelay > .zero {
+            do { try await Task.sleep(for: initialDelay) } catch { return }
+        }
         while !Task.isCancelled {
             do {
                 try await renew()
@@ -43,7 +47,8 @@ public actor LeaseHeartbeat {
                 do { try await Task.sleep(for: min(interval, .milliseconds(500))) } catch { return }
                 continue
             }
-            do { try await Task.sleep(for: interval) } catch { return }
+            let wait = Jitter.apply(interval, factor: Jitter.kubeletFactor, random: Double.random(in: 0..<1))
+            do { try await Task.sleep(for: wait) } catch { return }
         }
     }
 

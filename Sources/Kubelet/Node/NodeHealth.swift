@@ -6,13 +6,14 @@ import Foundation
 public actor NodeHealth {
     let runtime: any ContainerRuntime
     let network: PodNetwork?
-    let rootDirectory: String
+    /// Where the disk check writes; nil skips it (a simulated node).
+    let rootDirectory: String?
     let lifecycleProblem: @Sendable () -> String?
     let runtimeTimeout: Duration
     /// A runtime call that has not returned yet: a hung runtime is not asked again and again.
     private var runtimeCallInFlight = false
 
-    public init(runtime: any ContainerRuntime, network: PodNetwork?, rootDirectory: String,
+    public init(runtime: any ContainerRuntime, network: PodNetwork?, rootDirectory: String?,
                 lifecycleProblem: @escaping @Sendable () -> String?, runtimeTimeout: Duration = .seconds(10)) {
         self.runtime = runtime
         self.network = network
@@ -28,7 +29,7 @@ public actor NodeHealth {
         if let n = await network?.readinessProblem() {
             problems.append("container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:\(n)")
         }
-        if let d = Self.diskProblem(rootDirectory) { problems.append(d) }
+        if let rootDirectory, let d = Self.diskProblem(rootDirectory) { problems.append(d) }
         return NodeReadiness(problems: problems)
     }
 

@@ -24,16 +24,21 @@ public actor NodeStatusReporter {
     let logger: Logger
     let statusInterval: Duration
     let pressure: @Sendable () -> NodePressure
+    /// When a check writes (every check unless a report interval is set).
+    private var schedule: StatusReportSchedule
     /// The registered Node's UID (for the Lease's ownerReference); nil before `register()`.
     public private(set) var nodeUID: String?
 
     /// `statusInterval` is 10 s in Kubernetes; `rootDirectory` is the kubelet's directory,
     /// whose filesystem DiskPressure watches; `pressure` replaces the host probe (fake nodes
     /// pass `{ NodePressure() }` so that the host's state does not taint all of them).
+    /// `reportInterval`: when set, a check whose conditions did not change writes nothing
+    /// until that long after the last write (Kubernetes' `nodeStatusReportFrequency`, 5 min).
     public init(client: KubeRESTClient, nodeName: String, runtimeName: String, kubeletPort: Int, hostIP: String,
                 capacity: NodeCapacity, labels: [String: String] = [:], annotations: [String: String] = [:], logger: Logger,
-                statusInterval: Duration = .seconds(10), rootDirectory: String = "/",
+                statusInterval: Duration = .seconds(10), reportInterval: Duration? = nil, rootDirectory: String = "/",
                 pressure: (@Sendable () -> NodePressure)? = nil) {
+        self.schedule = StatusReportSchedule(reportInterval: reportInterval)
         self.client = client
         self.nodeName = nodeName
         self.runtimeName = runtimeName
@@ -117,17 +122,24 @@ public actor NodeStatusReporter {
 
     // MARK: - status loop
 
-    /// Posts the status now and then every `statusInterval` until cancelled. `readiness`
-    /// decides the Ready condition (`NodeHealth`'s checks).
-    public func run(readiness: @Sendable () async -> NodeReadiness) async {
+    /// Checks the status after `initialDelay`, then every `statusInterval` (plus kubelet's
+    /// jitter) until cancelled, writing it when due. `readiness` decides the Ready condition
+    /// (`NodeHealth`'s checks).
+    public func run(initialDelay: Duration = .zero, readiness: @Sendable () async -> NodeReadiness) async {
+        if initialDelay > .zero {
+            do { try await Task.sleep(for: initialDelay) } catch { return }
+        }
         while !Task.isCancelled {
             await tick(readiness: await readiness())
-            do { try await Task.sleep(for: statusInterval) } catch { return }
+            let wait = Jitter.apply(statusInterval, factor: Jitter.kubeletFactor, random: Double.random(in: 0..<1))
+            do { try await Task.sleep(for: wait) } catch { return }
         }
     }
 
-    /// One status report; errors are logged and the next tick tries again.
+    /// One status check, written when due; errors are logged and the next tick tries again.
     func tick(readiness: NodeReadiness) async {
+        let signature = StatusReportSchedule.signature(NodeConditions.desired(readiness: readiness, pressure: pressure()))
+        guard schedule.isDue(signature, now: .now) else { return }
         do {
             let current: JSONValue
             do {
@@ -163,6 +175,7 @@ public actor NodeStatusReporter {
         statusPath.subresource = "status"
         let updated = try await client.patch(statusPath.path, ["status": .object(status)], type: .merge)
         if let uid = updated.uid { nodeUID = uid }
+        schedule.wrote(StatusReportSchedule.signature(desired), at: .now)
         return updated
     }
 

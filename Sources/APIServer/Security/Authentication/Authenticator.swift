@@ -105,6 +105,15 @@ public struct Authenticator: Sendable {
 public protocol TokenAuthenticator: Sendable {
     /// The user the token stands for; nil when it is not this kind's, invalid or expired.
     func authenticate(token: String) async -> UserInfo?
+    /// The same, with the moment the token itself stops being valid (a JWT's `exp`), so that
+    /// a cache never keeps an answer past it. Kinds without one answer nil there.
+    func authenticateWithExpiry(token: String) async -> (user: UserInfo, expires: Date?)?
+}
+
+extension TokenAuthenticator {
+    public func authenticateWithExpiry(token: String) async -> (user: UserInfo, expires: Date?)? {
+        await authenticate(token: token).map { ($0, nil) }
+    }
 }
 
 /// The static token file (`token,user,uid,"group1,group2"` per line, as `--token-auth-file`).

@@ -26,11 +26,17 @@ public struct ServiceAccountTokenAuthenticator: TokenAuthenticator {
     }
 
     public func authenticate(token: String) async -> UserInfo? {
+        await authenticateWithExpiry(token: token)?.user
+    }
+
+    /// The user and the token's `exp`.
+    public func authenticateWithExpiry(token: String) async -> (user: UserInfo, expires: Date?)? {
         guard JWS.looksLikeJWT(token), let claims = verifiedClaims(token) else { return nil }
         guard await stillBound(claims) else { return nil }
         let ns = claims.namespace
-        return UserInfo(name: claims.subject, uid: claims.serviceAccount.uid,
-                        groups: ["system:serviceaccounts", "system:serviceaccounts:\(ns)"])
+        let user = UserInfo(name: claims.subject, uid: claims.serviceAccount.uid,
+                            groups: ["system:serviceaccounts", "system:serviceaccounts:\(ns)"])
+        return (user, Date(timeIntervalSince1970: TimeInterval(claims.expiresAt)))
     }
 
     /// Claims of a token that passes the offline checks (signature, issuer, audience, times).

@@ -4,33 +4,50 @@ import KubeModel
 
 /// Remembers successful bearer-token authentications for `ttl` (10 s, as kube-apiserver's
 /// token cache): verifying a ServiceAccount JWT's signature and reading its bindings from the
-/// store on every request is most of what an authenticated request costs. Failures are not
-/// remembered, so a token becomes valid at once; a revoked token (its ServiceAccount, Pod or
-/// Secret deleted) keeps working for at most `ttl`, as in Kubernetes. Entries are keyed by the
-/// token's SHA-256, never the token itself.
+/// store on every request is most of what an authenticated request costs. An entry also ends
+/// at the token's own expiry (a JWT's `exp`), so the cache never accepts a token the check
+/// would refuse for its age. Failures are not remembered, so a token becomes valid at once; a
+/// revoked token (its ServiceAccount, Pod or Secret deleted) keeps working for at most `ttl`,
+/// as in Kubernetes. Entries are keyed by the token's SHA-256, never the token itself, and the
+/// table holds at most `capacity` of them. A `ttl` of zero remembers nothing.
 public struct TokenAuthenticationCache: TokenAuthenticator {
     let authenticators: [any TokenAuthenticator]
     let ttl: TimeInterval
     let capacity: Int
     let clock: @Sendable () -> Date
-    private let entries = Locked<[Data: (user: UserInfo, until: Date)]>([:])
+    private let entries = Locked<[Data: Entry]>([:])
+
+    struct Entry: Sendable {
+        var user: UserInfo
+        var until: Date
+    }
 
     public init(_ authenticators: [any TokenAuthenticator], ttl: Duration = .seconds(10), capacity: Int = 10_000,
                 clock: @escaping @Sendable () -> Date = { Date() }) {
         self.authenticators = authenticators
-        self.ttl = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
+        self.ttl = max(0, Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18)
         self.capacity = max(1, capacity)
         self.clock = clock
     }
 
     public func authenticate(token: String) async -> UserInfo? {
+        await authenticateWithExpiry(token: token)?.user
+    }
+
+    public func authenticateWithExpiry(token: String) async -> (user: UserInfo, expires: Date?)? {
+        guard ttl > 0 else { return await ask(token) }
         let key = Data(SHA256.hash(data: Data(token.utf8)))
         let now = clock()
-        if let hit = entries.withLock({ $0[key] }), hit.until > now { return hit.user }
+        if let hit = entries.withLock({ $0[key] }), hit.until > now { return (hit.user, hit.until) }
+        guard let answer = await ask(token) else { return nil }
+        let until = min(now.addingTimeInterval(ttl), answer.expires ?? .distantFuture)
+        if until > now { remember(key, Entry(user: answer.user, until: until), now: now) }
+        return answer
+    }
+
+    private func ask(_ token: String) async -> (user: UserInfo, expires: Date?)? {
         for authenticator in authenticators {
-            guard let user = await authenticator.authenticate(token: token) else { continue }
-            remember(key, user, until: now.addingTimeInterval(ttl), now: now)
-            return user
+            if let answer = await authenticator.authenticateWithExpiry(token: token) { return answer }
         }
         return nil
     }
@@ -38,14 +55,20 @@ public struct TokenAuthenticationCache: TokenAuthenticator {
     /// How many authentications are remembered (expired ones included until the next sweep).
     var count: Int { entries.withLock { $0.count } }
 
-    private func remember(_ key: Data, _ user: UserInfo, until: Date, now: Date) {
+    /// Adds an entry; a full table first drops its expired entries, then, if still full, the
+    /// tenth that would expire soonest (so a flood of distinct tokens costs one sort per
+    /// `capacity / 10` inserts, not one per insert).
+    private func remember(_ key: Data, _ entry: Entry, now: Date) {
+        let capacity = self.capacity
         entries.withLock { table in
-            if table.count >= capacity {
+            if table[key] == nil, table.count >= capacity {
                 table = table.filter { $0.value.until > now }
-                // Still full of live entries: start over rather than grow without bound.
-                if table.count >= capacity { table.removeAll(keepingCapacity: true) }
+                if table.count >= capacity {
+                    let drop = max(1, capacity / 10)
+                    for (old, _) in table.sorted(by: { $0.value.until < $1.value.until }).prefix(drop) { table[old] = nil }
+                }
             }
-            table[key] = (user, until)
+            table[key] = entry
         }
     }
 }
