@@ -38,15 +38,18 @@ public struct Kubelet: Service {
     let network: PodNetwork?
     /// The cluster CA: who may call the kubelet's server (the API server's client certificate).
     let clientCA: String?
+    /// The node's service proxy (process runtime only).
+    let proxy: ServiceProxy?
     let logger: Logger
 
     public init(config: Configuration, client: KubeRESTClient, runtime: any ContainerRuntime, network: PodNetwork?,
-                clientCA: String?, logger: Logger) {
+                clientCA: String?, proxy: ServiceProxy? = nil, logger: Logger) {
         self.config = config
         self.client = client
         self.runtime = runtime
         self.network = network
         self.clientCA = clientCA
+        self.proxy = proxy
         self.logger = logger
     }
 
@@ -150,6 +153,7 @@ public struct Kubelet: Service {
                 }
             }
             group.addTask { await informer.run() }
+            if let proxy { group.addTask { await proxy.run() } }
             if !isFake {
                 let janitor = LocalVolumeJanitor(directory: ctx.paths.localVolumesDirectory, objects: ctx.objects,
                                                  interval: .seconds(10), logger: logger)

@@ -17,6 +17,11 @@ public struct KubeletService: Service {
         public var shimPath: String?
         /// Wait for the API server's /readyz first (when it starts in the same process).
         public var waitForReady: Bool = false
+        /// The service CIDR the proxy captures (`--service-cluster-ip-range`); nil derives it
+        /// from the `kubernetes` Service. The proxy runs only with the process runtime.
+        public var serviceCIDR: String?
+        /// Run the service proxy (process runtime only).
+        public var serviceProxy: Bool = true
 
         public init() {}
     }
@@ -74,9 +79,15 @@ public struct KubeletService: Service {
             throw KubeconfigError("caravel-shim not found at \(shim): build it with `swift build` (it sits next to caravel)")
         }
         let runtime = ProcessRuntime(paths: paths, shimPath: shim, network: network, logger: logger)
+        var proxy: ServiceProxy?
+        if options.serviceProxy {
+            let bridge = PodNetworkHost.bridgeName(rootDirectory: rootDirectory, nodeName: nodeName)
+            proxy = ServiceProxy(config: .init(nodeName: nodeName, rootDirectory: rootDirectory, serviceCIDR: options.serviceCIDR, bridge: bridge),
+                                 client: client, nodeIPs: { [await network.hostIP()] }, logger: logger)
+        }
         return [Kubelet(config: .init(nodeName: nodeName, rootDirectory: rootDirectory, serverPort: options.serverPort,
                                       bindAddress: options.bindAddress),
-                        client: client, runtime: runtime, network: network, clientCA: clientCA, logger: logger)]
+                        client: client, runtime: runtime, network: network, clientCA: clientCA, proxy: proxy, logger: logger)]
     }
 
     /// A program in the directory of the running executable.

@@ -52,6 +52,9 @@ struct KubeletCommand: AsyncParsableCommand {
     @Option(help: "Address the kubelet's server binds to.")
     var bindAddress: String = "0.0.0.0"
 
+    @Option(help: "The API server's service CIDR, which the service proxy captures (default: derived from the kubernetes Service's IP).")
+    var serviceClusterIPRange: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -61,6 +64,9 @@ struct KubeletCommand: AsyncParsableCommand {
         guard nodes == 1 || runtime == "fake" else { throw ValidationError("--nodes needs --runtime fake") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
+        if let range = serviceClusterIPRange, IPv4CIDR(range) == nil {
+            throw ValidationError("--service-cluster-ip-range must be an IPv4 CIDR such as 10.96.0.0/12, got \"\(range)\"")
+        }
         if server != nil || token != nil || caCertHash != nil {
             guard server != nil, token != nil, caCertHash != nil else {
                 throw ValidationError("joining needs --server, --token and --ca-cert-hash together")
@@ -87,6 +93,7 @@ struct KubeletCommand: AsyncParsableCommand {
         options.nodes = nodes
         options.serverPort = port
         options.bindAddress = bindAddress
+        options.serviceCIDR = serviceClusterIPRange
         let service = KubeletService(kubeconfigPath: path, nodeName: nodeName, rootDirectory: root, options: options, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

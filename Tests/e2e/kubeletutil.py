@@ -7,6 +7,7 @@ too: processes found by a unique token in their argv, marker files under /tmp.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -21,7 +22,16 @@ import pytest
 from e2eutil import REPO, caravel_bin, serve, unique, wait_for
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-POD_CIDR_PREFIX = "10.244."
+
+
+def network_ranges(server) -> dict:
+    """The pod and service ranges the server chose (apart from other servers on this host):
+    {"clusterCIDR": "10.244.0.0/16", "serviceCIDR": "10.96.0.0/12"} by default."""
+    return json.loads((Path(server.data_dir) / "network-ranges.json").read_text())
+
+
+def in_pod_network(server, ip: str) -> bool:
+    return ipaddress.ip_address(ip) in ipaddress.ip_network(network_ranges(server)["clusterCIDR"])
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -196,6 +196,9 @@ enum DefaultRoles {
         rule(["update", "patch"], [""], ["pods/status"]),
         rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
         rule(readVerbs, [""], ["secrets", "configmaps", "services", "endpoints"]),
+        // The service proxy runs inside the kubelet, under its identity (kube-proxy's
+        // system:node-proxier grants the same reads).
+        rule(readVerbs, ["discovery.k8s.io"], ["endpointslices"]),
         rule(["get", "create", "update"], ["coordination.k8s.io"], ["leases"]),
         // Certificate renewal.
         rule(["create", "get", "list", "watch"], [certificatesGroup], ["certificatesigningrequests"]),

@@ -133,7 +133,8 @@ public actor PodNetwork {
         PodNetworkHost.hostIP(excluding: ipam?.cidr)
     }
 
-    var bridgeName: String { PodNetworkHost.bridgeName(nodeName: nodeName) }
+    /// The node's pod bridge (the service proxy matches pod traffic on it).
+    public var bridgeName: String { PodNetworkHost.bridgeName(rootDirectory: paths.root, nodeName: nodeName) }
 
     /// The IP IPAM holds for the pod (for tests and diagnostics).
     func reservedIP(for podUID: String) -> String? {
@@ -277,7 +278,8 @@ public actor PodNetwork {
         if !PodNetworkHost.enableForwarding() {
             logger.warning("could not set net.ipv4.ip_forward=1; pods reach only their own node's bridge")
         }
-        let nat = await PodNetworkHost.ensureMasquerade(cidr: cidr)
+        let nat = await PodNetworkHost.ensureMasquerade(cidr: cidr, bridge: bridge,
+                                                        table: PodNetworkHost.natTableName(rootDirectory: paths.root))
         logger.info("pod bridge ready", metadata: ["bridge": "\(bridge)", "gateway": "\(gateway)", "masquerade": "\(nat)"])
         bridgeReady = true
     }

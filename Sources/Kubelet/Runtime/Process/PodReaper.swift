@@ -15,6 +15,8 @@ public struct PodReaper: Sendable {
         public var networkNamespacesRemoved = 0
         public var cgroupsRemoved = 0
         public var tmpfsUnmounted = 0
+        /// The kubelet's nftables tables (service proxy, pod masquerade) removed.
+        public var nftTablesRemoved = 0
         /// Things that could not be undone (a busy mount, ...).
         public var problems: [String] = []
 
@@ -25,6 +27,7 @@ public struct PodReaper: Sendable {
                 "network namespaces removed: \(networkNamespacesRemoved)",
                 "cgroups removed: \(cgroupsRemoved)",
                 "tmpfs mounts unmounted: \(tmpfsUnmounted)",
+                "nftables tables removed: \(nftTablesRemoved)",
             ]
             lines += problems.map { "not done: \($0)" }
             return lines.joined(separator: "\n")
@@ -41,6 +44,7 @@ public struct PodReaper: Sendable {
 
     public func run() async -> Report {
         var report = Report()
+        await removeTables(&report)
         let uids = ((try? FileManager.default.contentsOfDirectory(atPath: paths.podsDirectory)) ?? []).sorted()
         guard !uids.isEmpty else { return report }
         let network = PodNetwork(paths: paths, nodeName: "", logger: logger)
@@ -68,6 +72,19 @@ public struct PodReaper: Sendable {
             }
         }
         return report
+    }
+
+    /// The service proxy's and the pod masquerade's tables of this root (nothing else's).
+    func removeTables(_ report: inout Report) async {
+        // Only root makes them (and may list them).
+        guard getuid() == 0 else { return }
+        for table in [ProxyHost.tableName(rootDirectory: paths.root), PodNetworkHost.natTableName(rootDirectory: paths.root)] {
+            switch await ProxyHost.deleteTable(table) {
+            case .deleted: report.nftTablesRemoved += 1
+            case .absent: break
+            case .failed(let why): report.problems.append("nft table \(table): \(why)")
+            }
+        }
     }
 
     /// The pod's network namespace name, when one exists for it now.
