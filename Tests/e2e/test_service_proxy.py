@@ -12,17 +12,20 @@ stopped, `caravel killall` removes the proxy's table.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 
 import pytest
 import requests
 
-from e2eutil import caravel_bin, unique, wait_for
-from kubeletutil import (IS_ROOT, apply, get_json, host_dir, is_ready, list_json, network_ranges, node_fixtures,
+from e2eutil import caravel_bin, serve, unique, wait_for
+from kubeletutil import (IS_ROOT, apply, get_json, host_dir, is_ready, kill_pids, list_json, namespace_on, network_ranges,
                          sh_container, wait_no_pids, wait_running_ready)
 
 pytestmark = pytest.mark.skipif(not IS_ROOT or shutil.which("nft") is None,
@@ -31,7 +34,24 @@ pytestmark = pytest.mark.skipif(not IS_ROOT or shutil.which("nft") is None,
 TOKEN = unique("e2e-svcproxy", 8)
 ENV = [{"name": "E2E_TOKEN", "value": TOKEN}]
 
-srv, ns = node_fixtures("svc-proxy", TOKEN)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    with serve(tmp_path_factory, "svc-proxy", controllers=True, kubelet=True) as s:
+        yield s
+    kill_pids(TOKEN)
+    # Whatever the tests got to, no table stays behind (killall is idempotent).
+    subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(s.data_dir)], capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def ns(srv):
+    with namespace_on(srv, "svc-proxy") as namespace:
+        yield namespace
+        srv.kubectl("delete", "deployments,pods", "--all", "-n", namespace, "--wait=false", check=False)
+        with contextlib.suppress(AssertionError):  # what is left, srv's teardown kills
+            wait_no_pids(TOKEN, timeout=60)
 
 
 def fnv_hex(text: str, count: int) -> str:
@@ -131,7 +151,6 @@ def fetch(srv, ns, pod: str, url: str, times: int = 1) -> list[str]:
 
 def test_capture_is_in_place_and_covers_the_service_range(srv, captured, services):
     # Every ClusterIP the server hands out lies in the captured range.
-    import ipaddress
     for svc in services.values():
         assert ipaddress.ip_address(svc["spec"]["clusterIP"]) in ipaddress.ip_network(captured), svc["spec"]
     rules = nft_table(proxy_table(srv))
@@ -176,7 +195,6 @@ def test_service_without_endpoints_is_refused_at_once(srv, ns, captured, service
     # The reset comes from the node: far quicker than the 20 s wget would wait.
     assert elapsed < 15, elapsed
     # From the host too: the output hook rejects.
-    import socket
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((ip, 80), timeout=10).close()
 
@@ -205,6 +223,29 @@ def test_hairpin_a_pod_reaches_itself_through_its_service(srv, ns, captured, web
     answers = wait_for(lambda: (a := fetch(srv, ns, me, f"http://{ip}/", 3)) and "FAIL" not in a and a,
                        timeout=30, what=f"{me} through its own Service")
     assert answers == [me] * 3, answers
+
+
+def test_a_second_server_gets_its_own_ranges_bridge_and_table(srv, captured, tmp_path_factory):
+    first = network_ranges(srv)
+    with serve(tmp_path_factory, "svc-proxy-2", controllers=True, kubelet=True) as other:
+        second = network_ranges(other)
+        for key in ("clusterCIDR", "serviceCIDR"):
+            assert not ipaddress.ip_network(first[key]).overlaps(ipaddress.ip_network(second[key])), (first, second)
+        assert not ipaddress.ip_network(first["clusterCIDR"]).overlaps(ipaddress.ip_network(second["serviceCIDR"]))
+        table = proxy_table(other)
+        assert table != proxy_table(srv)
+        rules = wait_for(lambda: nft_table(table), timeout=60, what=f"nft table ip {table}")
+        assert f"ip daddr {second['serviceCIDR']} reject with tcp reset" in rules, rules
+        # Each node's pod traffic is matched on its own bridge.
+        bridges = {line.split('"')[1] for t in (nft_table(proxy_table(srv)), rules)
+                   for line in t.splitlines() if "iifname" in line and "jump services" in line}
+        assert len(bridges) == 2, bridges
+        node = get_json(other, "node", other.node_name)
+        assert ipaddress.ip_network(node["spec"]["podCIDR"]).subnet_of(ipaddress.ip_network(second["clusterCIDR"])), node["spec"]
+    cp = subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(other.data_dir)], capture_output=True, text=True, timeout=120)
+    assert cp.returncode == 0, (cp.stdout, cp.stderr)
+    assert not nft_table(table), f"{table} left after killall"
+    assert nft_table(proxy_table(srv)), "the first server's table must not be touched"
 
 
 def test_killall_removes_the_proxy_table(srv, ns, captured, web, services, client):

@@ -95,12 +95,8 @@ public actor ServiceProxy {
                     }
                 }
             }
-            // Informers and the update loop end together when the kubelet stops.
-            await withTaskCancellationHandler {
-                await group.next()
-            } onCancel: {
-                signal.finish()
-            }
+            // Cancelled with the kubelet, the informers and the update loop end together.
+            _ = await group.next()
             signal.finish()
             group.cancelAll()
         }

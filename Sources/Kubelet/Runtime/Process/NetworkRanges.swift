@@ -49,7 +49,9 @@ extension IPv4CIDR {
 /// a restart keeps its pods' addresses; the first start looks at what the host routes (other
 /// than Caravel bridges) and at what other servers on the host registered under
 /// `/run/caravel/networks/` (under a lock, so two servers starting together choose apart). A
-/// registration counts while its data directory still holds the same choice.
+/// registration counts while its data directory still holds the same choice and the server
+/// runs or its pods still hold addresses (pod sandboxes under `DIR/kubelet`): data
+/// directories of finished test runs must not use the host's ranges up.
 public enum NetworkRangeRegistry {
     public static let registryDirectory = "/run/caravel/networks"
 
@@ -88,7 +90,8 @@ public enum NetworkRangeRegistry {
             try JSONEncoder().encode(ranges).write(to: URL(fileURLWithPath: file), options: .atomic)
         }
         if lockFD >= 0 {
-            let entry = Registration(dataDirectory: me, ranges: ranges)
+            let pid = getpid()
+            let entry = Registration(dataDirectory: me, ranges: ranges, pid: pid, started: processStart(pid))
             let path = registryDirectory + "/" + PodNetworkHost.hexHash(me, 16) + ".json"
             try? JSONEncoder().encode(entry).write(to: URL(fileURLWithPath: path), options: .atomic)
         }
@@ -98,6 +101,25 @@ public enum NetworkRangeRegistry {
     struct Registration: Codable {
         var dataDirectory: String
         var ranges: NetworkRanges
+        var pid: Int32?
+        /// The process's start time (`/proc/PID/stat`), so a reused PID is not taken for it.
+        var started: String?
+
+        var isLive: Bool {
+            guard NetworkRangeRegistry.read(NetworkRangeRegistry.rangesFile(dataDirectory: dataDirectory)) == ranges else { return false }
+            if let pid, let started, NetworkRangeRegistry.processStart(pid) == started { return true }
+            let pods = (dataDirectory as NSString).appendingPathComponent("kubelet/pods")
+            let uids = (try? FileManager.default.contentsOfDirectory(atPath: pods)) ?? []
+            return uids.contains { FileManager.default.fileExists(atPath: pods + "/" + $0 + "/sandbox.json") }
+        }
+    }
+
+    static func processStart(_ pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command name; the start time is field 22 of the line, 20 of these.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? String(fields[19]) : nil
     }
 
     /// Live registrations; stale ones (data directory gone or choosing otherwise) are removed.
@@ -107,8 +129,7 @@ public enum NetworkRangeRegistry {
         for name in names where name.hasSuffix(".json") {
             let path = registryDirectory + "/" + name
             guard let data = FileManager.default.contents(atPath: path),
-                  let entry = try? JSONDecoder().decode(Registration.self, from: data),
-                  read(rangesFile(dataDirectory: entry.dataDirectory)) == entry.ranges else {
+                  let entry = try? JSONDecoder().decode(Registration.self, from: data), entry.isLive else {
                 try? FileManager.default.removeItem(atPath: path)
                 continue
             }
