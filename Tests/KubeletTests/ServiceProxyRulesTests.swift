@@ -166,7 +166,9 @@ struct ServiceProxyRulesTests {
         let file = NSTemporaryDirectory() + "proxy-check-\(UUID().uuidString).nft"
         defer { try? FileManager.default.removeItem(atPath: file) }
         let before = rules.ruleset(for: ports)
-        for script in [before.script(replacing: nil), rules.ruleset(for: Array(ports.prefix(1))).script(replacing: before)] {
+        // An update presumes the table it replaces: checked in one batch after building it.
+        let update = before.script(replacing: nil) + rules.ruleset(for: Array(ports.prefix(1))).script(replacing: before)
+        for script in [before.script(replacing: nil), update] {
             try Data(script.utf8).write(to: URL(fileURLWithPath: file))
             let result = try await PodNetworkCommand.run(nft, ["-c", "-f", file])
             #expect(result.status == 0, "\(result.stderr)\n\(script)")

@@ -240,8 +240,9 @@ def test_a_second_server_gets_its_own_ranges_bridge_and_table(srv, captured, tmp
         bridges = {line.split('"')[1] for t in (nft_table(proxy_table(srv)), rules)
                    for line in t.splitlines() if "iifname" in line and "jump services" in line}
         assert len(bridges) == 2, bridges
-        node = get_json(other, "node", other.node_name)
-        assert ipaddress.ip_network(node["spec"]["podCIDR"]).subnet_of(ipaddress.ip_network(second["clusterCIDR"])), node["spec"]
+        pod_cidr = wait_for(lambda: get_json(other, "node", other.node_name)["spec"].get("podCIDR"), timeout=60,
+                            what="the second node's podCIDR")
+        assert ipaddress.ip_network(pod_cidr).subnet_of(ipaddress.ip_network(second["clusterCIDR"])), (pod_cidr, second)
     cp = subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(other.data_dir)], capture_output=True, text=True, timeout=120)
     assert cp.returncode == 0, (cp.stdout, cp.stderr)
     assert not nft_table(table), f"{table} left after killall"
