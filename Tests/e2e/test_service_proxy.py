@@ -142,9 +142,12 @@ def ready_endpoints(srv, ns, svc: str) -> set[str]:
             if (e.get("conditions") or {}).get("ready", True) for a in e.get("addresses", [])}
 
 
-def fetch(srv, ns, pod: str, url: str, times: int = 1) -> list[str]:
-    """`times` GETs of url from inside `pod`'s network namespace: each answer, or FAIL."""
-    script = f'for i in $(busybox seq {times}); do busybox wget -q -O - -T 5 {url} || echo FAIL; done'
+def fetch(srv, ns, pod: str, address: str, times: int = 1) -> list[str]:
+    """`times` HTTP GETs of address ("IP PORT") from inside `pod`'s network namespace with
+    busybox nc: each answer's last line (the pod name), or FAIL."""
+    request = 'printf "GET / HTTP/1.0\\r\\n\\r\\n"'
+    script = (f'for i in $(busybox seq {times}); do '
+              f'a=$({request} | busybox nc -w 5 {address} | busybox tail -n 1); echo "${{a:-FAIL}}"; done')
     out = srv.kubectl("exec", pod, "-n", ns, "--", "sh", "-c", script, timeout=120).stdout
     return out.split()
 
@@ -160,7 +163,7 @@ def test_capture_is_in_place_and_covers_the_service_range(srv, captured, service
 def test_cluster_ip_spreads_over_the_replicas(srv, ns, captured, web, services, client):
     ip = services["web"]["spec"]["clusterIP"]
     wait_for(lambda: len(ready_endpoints(srv, ns, "web")) == 3, timeout=60, what="3 ready endpoints")
-    answers = wait_for(lambda: (a := fetch(srv, ns, "client", f"http://{ip}/", 30)) and "FAIL" not in a and a,
+    answers = wait_for(lambda: (a := fetch(srv, ns, "client", f"{ip} 80", 30)) and "FAIL" not in a and a,
                        timeout=60, what=f"30 answers from {ip}")
     assert set(answers) == set(web["names"]), answers
 
@@ -168,7 +171,7 @@ def test_cluster_ip_spreads_over_the_replicas(srv, ns, captured, web, services, 
 def test_client_ip_affinity_sticks_to_one_replica(srv, ns, captured, web, services, client):
     ip = services["sticky"]["spec"]["clusterIP"]
     wait_for(lambda: len(ready_endpoints(srv, ns, "sticky")) == 3, timeout=60, what="3 ready endpoints")
-    answers = fetch(srv, ns, "client", f"http://{ip}/", 15)
+    answers = fetch(srv, ns, "client", f"{ip} 80", 15)
     assert "FAIL" not in answers and len(set(answers)) == 1, answers
     assert answers[0] in web["names"], answers
 
@@ -177,7 +180,7 @@ def test_node_port_on_the_node_address(srv, ns, captured, web, services, client)
     port = services["web-np"]["spec"]["ports"][0]["nodePort"]
     host_ip = client["status"]["hostIP"]
     # From a pod, and from the node itself.
-    answers = wait_for(lambda: (a := fetch(srv, ns, "client", f"http://{host_ip}:{port}/", 10)) and "FAIL" not in a and a,
+    answers = wait_for(lambda: (a := fetch(srv, ns, "client", f"{host_ip} {port}", 10)) and "FAIL" not in a and a,
                        timeout=60, what=f"answers from {host_ip}:{port}")
     assert set(answers) <= set(web["names"]) and len(set(answers)) >= 2, answers
     body = requests.get(f"http://{host_ip}:{port}/", timeout=10).text.strip()
@@ -186,7 +189,7 @@ def test_node_port_on_the_node_address(srv, ns, captured, web, services, client)
 
 def test_service_without_endpoints_is_refused_at_once(srv, ns, captured, services, client):
     ip = services["empty"]["spec"]["clusterIP"]
-    script = f"busybox wget -q -O - -T 20 http://{ip}/; echo exit=$?"
+    script = f'printf "GET / HTTP/1.0\\r\\n\\r\\n" | busybox nc -w 20 {ip} 80; echo exit=$?'
     started = time.monotonic()
     cp = srv.kubectl("exec", "client", "-n", ns, "--", "sh", "-c", script, timeout=120)
     elapsed = time.monotonic() - started
@@ -207,7 +210,7 @@ def test_unready_replica_leaves_the_rotation(srv, ns, captured, web, services, c
     try:
         wait_for(lambda: victim_ip not in ready_endpoints(srv, ns, "web") and len(ready_endpoints(srv, ns, "web")) == 2,
                  timeout=60, what=f"{victim} out of the web endpoints")
-        answers = wait_for(lambda: (a := fetch(srv, ns, "client", f"http://{ip}/", 30)) and victim not in a and a,
+        answers = wait_for(lambda: (a := fetch(srv, ns, "client", f"{ip} 80", 30)) and victim not in a and a,
                            timeout=30, what=f"answers without {victim}")
         assert "FAIL" not in answers and set(answers) == set(web["names"]) - {victim}, answers
     finally:
@@ -220,7 +223,7 @@ def test_hairpin_a_pod_reaches_itself_through_its_service(srv, ns, captured, web
     srv.kubectl("label", "pod", me, "-n", ns, "hairpin=yes")
     ip = services["hairpin"]["spec"]["clusterIP"]
     wait_for(lambda: len(ready_endpoints(srv, ns, "hairpin")) == 1, timeout=60, what="the hairpin endpoint")
-    answers = wait_for(lambda: (a := fetch(srv, ns, me, f"http://{ip}/", 3)) and "FAIL" not in a and a,
+    answers = wait_for(lambda: (a := fetch(srv, ns, me, f"{ip} 80", 3)) and "FAIL" not in a and a,
                        timeout=30, what=f"{me} through its own Service")
     assert answers == [me] * 3, answers
 

@@ -292,6 +292,9 @@ public actor PodNetwork {
         // without clashing with the host's own eth0.
         try await self.ip(ip, ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
         try await self.ip(ip, ["link", "set", "dev", veth, "master", bridgeName])
+        // A pod reaching itself through a Service comes back on the port it left by (the bridge
+        // CNI plugin's hairpinMode); without it the bridge drops the DNATed frame.
+        try await self.ip(ip, ["link", "set", "dev", veth, "type", "bridge_slave", "hairpin", "on"])
         try await self.ip(ip, ["link", "set", "dev", veth, "up"])
         try await self.ip(ip, ["-n", ns, "link", "set", "dev", "lo", "up"])
         try await self.ip(ip, ["-n", ns, "addr", "add", "\(record.ip)/\(cidr.prefixLength)", "dev", "eth0"])
