@@ -143,14 +143,14 @@ public enum NetworkRangeRegistry {
     }
 
     /// Destinations the host routes (from /proc/net/route), except the default route and the
-    /// routes of Caravel bridges (live servers are known from their registrations; a stale
-    /// bridge loses its address to the next server that needs it).
+    /// routes of Caravel bridges without members (a stale bridge loses its address to the next
+    /// server that needs it; one with pods attached is in use, registered or not).
     static func hostRoutes() -> [IPv4CIDR] {
         guard let text = try? String(contentsOfFile: "/proc/net/route", encoding: .utf8) else { return [] }
         var out: [IPv4CIDR] = []
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
-            guard fields.count >= 8, !fields[0].hasPrefix(PodNetworkHost.bridgePrefix),
+            guard fields.count >= 8, !fields[0].hasPrefix(PodNetworkHost.bridgePrefix) || hasMembers(bridge: String(fields[0])),
                   let destination = UInt32(fields[1], radix: 16), let mask = UInt32(fields[7], radix: 16), mask != 0 else { continue }
             // The file prints the kernel's network-order words as host-order hex.
             let network = UInt32(bigEndian: destination)
@@ -158,6 +158,13 @@ public enum NetworkRangeRegistry {
             if let cidr = IPv4CIDR(IPv4CIDR.format(network) + "/\(prefix)") { out.append(cidr) }
         }
         return out
+    }
+}
+
+extension NetworkRangeRegistry {
+    static func hasMembers(bridge: String) -> Bool {
+        let ports = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net/\(bridge)/brif")) ?? []
+        return !ports.isEmpty
     }
 }
 
