@@ -43,6 +43,7 @@ def srv(tmp_path_factory):
     kill_pids(TOKEN)
     # Whatever the tests got to, no table stays behind (killall is idempotent).
     subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(s.data_dir)], capture_output=True, timeout=120)
+    remove_bridge(s)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,13 @@ def fnv_hex(text: str, count: int) -> str:
 
 def proxy_table(server) -> str:
     return "caravel-proxy-" + fnv_hex(os.path.normpath(os.path.abspath(server.data_dir / "kubelet")), 8)
+
+
+def remove_bridge(server) -> None:
+    """The node's pod bridge (`caravel killall` leaves bridges; the test removes its own)."""
+    root = os.path.normpath(os.path.abspath(server.data_dir / "kubelet"))
+    bridge = "cvl" + fnv_hex(root + "\n" + server.node_name, 8)
+    subprocess.run(["ip", "link", "del", "dev", bridge], capture_output=True, timeout=30)
 
 
 def nft_table(name: str) -> str:
@@ -248,6 +256,7 @@ def test_a_second_server_gets_its_own_ranges_bridge_and_table(srv, captured, tmp
         assert ipaddress.ip_network(pod_cidr).subnet_of(ipaddress.ip_network(second["clusterCIDR"])), (pod_cidr, second)
     cp = subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(other.data_dir)], capture_output=True, text=True, timeout=120)
     assert cp.returncode == 0, (cp.stdout, cp.stderr)
+    remove_bridge(other)
     assert not nft_table(table), f"{table} left after killall"
     assert nft_table(proxy_table(srv)), "the first server's table must not be touched"
 
