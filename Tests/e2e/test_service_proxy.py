@@ -114,7 +114,13 @@ def web(srv, ns):
         def ready_pods():
             pods = [p for p in list_json(srv, "pods", ns, "-l", "app=web") if not p["metadata"].get("deletionTimestamp")]
             return len(pods) == 3 and all(is_ready(p) for p in pods) and pods
-        pods = wait_for(ready_pods, timeout=180, what="3 web pods Ready")
+        try:
+            pods = wait_for(ready_pods, timeout=180, what="3 web pods Ready")
+        except AssertionError as e:
+            states = [(p["metadata"]["name"], p["status"].get("phase"), p["status"].get("podIP"),
+                       [c.get("state") for c in p["status"].get("containerStatuses") or []])
+                      for p in list_json(srv, "pods", ns, "-l", "app=web")]
+            raise AssertionError(f"{e}\npods: {states}") from None
         yield {"names": sorted(p["metadata"]["name"] for p in pods), "www": www, "pods": pods}
 
 
