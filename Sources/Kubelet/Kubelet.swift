@@ -44,10 +44,13 @@ public struct Kubelet: Service {
     /// The node DNS server and pods' DNS files (process runtime only).
     let dns: NodeDNS?
     let dnsOptions: NodeDNSOptions
+    /// The node's service proxy (process runtime only).
+    let proxy: ServiceProxy?
     let logger: Logger
 
     public init(config: Configuration, client: KubeRESTClient, runtime: any ContainerRuntime, network: PodNetwork?,
-                clientCA: String?, dns: NodeDNS? = nil, dnsOptions: NodeDNSOptions = .init(), logger: Logger) {
+                clientCA: String?, dns: NodeDNS? = nil, dnsOptions: NodeDNSOptions = .init(), proxy: ServiceProxy? = nil,
+                logger: Logger) {
         self.config = config
         self.dns = dns
         self.dnsOptions = dnsOptions
@@ -55,6 +58,7 @@ public struct Kubelet: Service {
         self.runtime = runtime
         self.network = network
         self.clientCA = clientCA
+        self.proxy = proxy
         self.logger = logger
     }
 
@@ -188,6 +192,7 @@ public struct Kubelet: Service {
                     if await fleet.pods.subscribe(node: config.nodeName, podHandler) { await workers.removeOrphans() }
                 }
             }
+            if let proxy { group.addTask { await proxy.run() } }
             if !isFake {
                 let janitor = LocalVolumeJanitor(directory: ctx.paths.localVolumesDirectory, objects: ctx.objects,
                                                  interval: .seconds(10), logger: logger)

@@ -19,6 +19,11 @@ public struct KubeletService: Service {
         public var waitForReady: Bool = false
         /// The node DNS server and pods' resolv.conf (process runtime only).
         public var dns = NodeDNSOptions()
+        /// The service CIDR the proxy captures (`--service-cluster-ip-range`); nil derives it
+        /// from the `kubernetes` Service. The proxy runs only with the process runtime.
+        public var serviceCIDR: String?
+        /// Run the service proxy (process runtime only).
+        public var serviceProxy: Bool = true
 
         public init() {}
     }
@@ -84,10 +89,16 @@ public struct KubeletService: Service {
         }
         let runtime = ProcessRuntime(paths: paths, shimPath: shim, network: network, logger: logger)
         let dns = NodeDNS(options: options.dns, client: client, nodeName: nodeName, logger: logger)
+        var proxy: ServiceProxy?
+        if options.serviceProxy {
+            let bridge = PodNetworkHost.bridgeName(rootDirectory: rootDirectory, nodeName: nodeName)
+            proxy = ServiceProxy(config: .init(nodeName: nodeName, rootDirectory: rootDirectory, serviceCIDR: options.serviceCIDR, bridge: bridge),
+                                 client: client, nodeIPs: { [await network.hostIP()] }, logger: logger)
+        }
         return [Kubelet(config: .init(nodeName: nodeName, rootDirectory: rootDirectory, serverPort: options.serverPort,
                                       bindAddress: options.bindAddress),
                         client: client, runtime: runtime, network: network, clientCA: clientCA, dns: dns, dnsOptions: options.dns,
-                        logger: logger)]
+                        proxy: proxy, logger: logger)]
     }
 
     /// A program in the directory of the running executable.

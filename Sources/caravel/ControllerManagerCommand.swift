@@ -30,6 +30,9 @@ struct ControllerManagerCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --cluster-signing-cert-file (DIR/pki/ca.key).")
     var clusterSigningKeyFile: String?
 
+    @Option(help: "IPv4 range nodes' podCIDRs (/24 each) are allocated from.")
+    var clusterCIDR: String = NodeIPAMController.defaultClusterCIDR
+
     @OptionGroup(title: "Horizontal pod autoscaler")
     var autoscaler: AutoscalerFlags
 
@@ -37,6 +40,9 @@ struct ControllerManagerCommand: AsyncParsableCommand {
     var metricsResolution: Duration = .seconds(15)
 
     func validate() throws {
+        guard let range = IPv4CIDR(clusterCIDR), (8...24).contains(range.prefixLength) else {
+            throw ValidationError("--cluster-cidr must be an IPv4 CIDR between /8 and /24, got \"\(clusterCIDR)\"")
+        }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard (clusterSigningCertFile == nil) == (clusterSigningKeyFile == nil) else {
             throw ValidationError("--cluster-signing-cert-file and --cluster-signing-key-file go together")
@@ -50,6 +56,7 @@ struct ControllerManagerCommand: AsyncParsableCommand {
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".kube/config")
         var options = ControllerManager.Options(workers: workers, leaderElection: leaderElect ? .init() : nil)
         options.autoscaling = autoscaler.options
+        options.clusterCIDR = clusterCIDR
         if let cert = clusterSigningCertFile, let key = clusterSigningKeyFile {
             options.csrSigning = CSRSigning(signer: try CSRSigner(certificateFile: cert, keyFile: key))
         }

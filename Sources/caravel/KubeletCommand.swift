@@ -54,6 +54,8 @@ struct KubeletCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Cluster DNS")
     var dns: DNSFlags
+    @Option(help: "The API server's service CIDR, which the service proxy captures (default: derived from the kubernetes Service's IP).")
+    var serviceClusterIPRange: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -64,6 +66,9 @@ struct KubeletCommand: AsyncParsableCommand {
         guard nodes == 1 || runtime == "fake" else { throw ValidationError("--nodes needs --runtime fake") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
+        if let range = serviceClusterIPRange, IPv4CIDR(range) == nil {
+            throw ValidationError("--service-cluster-ip-range must be an IPv4 CIDR such as 10.96.0.0/12, got \"\(range)\"")
+        }
         if server != nil || token != nil || caCertHash != nil {
             guard server != nil, token != nil, caCertHash != nil else {
                 throw ValidationError("joining needs --server, --token and --ca-cert-hash together")
@@ -91,6 +96,7 @@ struct KubeletCommand: AsyncParsableCommand {
         options.serverPort = port
         options.bindAddress = bindAddress
         options.dns = dns.options
+        options.serviceCIDR = serviceClusterIPRange
         let service = KubeletService(kubeconfigPath: path, nodeName: nodeName, rootDirectory: root, options: options, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

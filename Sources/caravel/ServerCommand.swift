@@ -81,6 +81,11 @@ struct ServerCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Cluster DNS")
     var dns: DNSFlags
+    @Option(help: "IPv4 range of pod addresses (nodes get /24s of it). Default: 10.244.0.0/16, or the next free 10.x.0.0/16 when another server on this host holds it; the choice is kept in DIR/network-ranges.json.")
+    var clusterCIDR: String?
+
+    @Option(help: "IPv4 range of Service cluster IPs, captured on the node by the service proxy. Default: 10.96.0.0/12, or a free 10.x.0.0/16 (x in 64-95) when another server on this host holds it; kept in DIR/network-ranges.json.")
+    var serviceClusterIPRange: String?
 
     @OptionGroup(title: "Horizontal pod autoscaler")
     var autoscaler: AutoscalerFlags
@@ -99,12 +104,30 @@ struct ServerCommand: AsyncParsableCommand {
         guard metricsResolution >= .milliseconds(100) else { throw ValidationError("--metrics-resolution must be at least 100ms") }
         guard eventTTL >= .seconds(1) else { throw ValidationError("--event-ttl must be at least 1s") }
         guard tokenCacheTTL >= .zero, tokenCacheTTL <= .seconds(3600) else { throw ValidationError("--token-cache-ttl must be between 0s and 1h") }
+        if let cidr = clusterCIDR {
+            guard let range = IPv4CIDR(cidr), (8...24).contains(range.prefixLength) else {
+                throw ValidationError("--cluster-cidr must be an IPv4 CIDR between /8 and /24, got \"\(cidr)\"")
+            }
+        }
+        if let cidr = serviceClusterIPRange {
+            guard let range = IPv4CIDR(cidr), (12...28).contains(range.prefixLength) else {
+                throw ValidationError("--service-cluster-ip-range must be an IPv4 CIDR between /12 and /28, got \"\(cidr)\"")
+            }
+        }
         guard NodeName.isValid(nodeName) else { throw ValidationError("--node-name must be a lowercase DNS subdomain, got \"\(nodeName)\"") }
     }
 
     func run() async throws {
         var logger = Logger(label: "caravel")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        // Pod and service ranges of this server, apart from any other server's on this host.
+        // A store from before ranges were recorded already holds the default ranges' addresses.
+        let existingStore = FileManager.default.fileExists(atPath: (dataDir as NSString).appendingPathComponent("state.db"))
+            && !FileManager.default.fileExists(atPath: NetworkRangeRegistry.rangesFile(dataDirectory: dataDir))
+        let ranges = try NetworkRangeRegistry.resolve(
+            dataDirectory: dataDir, clusterCIDR: clusterCIDR ?? (existingStore ? NetworkRanges.defaultClusterCIDR : nil),
+            serviceCIDR: serviceClusterIPRange ?? (existingStore ? NetworkRanges.defaultServiceCIDR : nil))
+        logger.info("network ranges", metadata: ["clusterCIDR": "\(ranges.clusterCIDR)", "serviceCIDR": "\(ranges.serviceCIDR)"])
         var config = APIServerConfiguration(dataDirectory: dataDir, port: port, bindAddress: bindAddress, watchCacheSize: watchCacheSize,
                                             tls: tls)
         // Without the controller manager, the server finalizes deleted namespaces itself.
@@ -120,6 +143,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.metricsResolution = metricsResolution
         config.eventTTL = eventTTL
         config.tokenCacheTTL = tokenCacheTTL
+        config.serviceClusterIPRange = ranges.serviceCIDR
         config.watchCacheBytes = Int(Quantity.parse(watchCacheBytes)?.value ?? Int64(WatchHub.defaultMaxBytes))
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         // The controllers and the kubelet talk to this server over HTTP(S) with their own client
@@ -129,6 +153,7 @@ struct ServerCommand: AsyncParsableCommand {
             // In-process, the manager signs CSRs with the server's own CA (DIR/pki/ca.*).
             var cmOptions = ControllerManager.Options()
             cmOptions.autoscaling = autoscaler.options
+            cmOptions.clusterCIDR = ranges.clusterCIDR
             cmOptions.csrSigning = tls ? try CSRSigning(signer: CSRSigner(pkiDirectory: config.pkiDirectory)) : nil
             services.append(ControllerManagerService(kubeconfigPath: config.controllerManagerKubeconfigPath, waitForReady: true,
                                                      options: cmOptions, logger: logger))
@@ -139,6 +164,7 @@ struct ServerCommand: AsyncParsableCommand {
             options.serverPort = kubeletPort
             options.waitForReady = true
             options.dns = dns.options
+            options.serviceCIDR = ranges.serviceCIDR
             var kubeletLogger = Logger(label: "caravel.kubelet")
             kubeletLogger.logLevel = logger.logLevel
             services.append(KubeletService(kubeconfigPath: config.kubeletKubeconfigPath, nodeName: nodeName,

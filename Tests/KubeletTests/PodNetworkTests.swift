@@ -22,7 +22,7 @@ private struct NetworkFixture {
         paths = KubeletPaths(root: root)
     }
 
-    var bridge: String { PodNetworkHost.bridgeName(nodeName: nodeName) }
+    var bridge: String { PodNetworkHost.bridgeName(rootDirectory: root, nodeName: nodeName) }
 
     func makeNetwork() async -> PodNetwork {
         let network = PodNetwork(paths: paths, nodeName: nodeName, logger: Logger(label: "test.podnetwork"))
@@ -39,6 +39,7 @@ private struct NetworkFixture {
         let uids = (try? FileManager.default.contentsOfDirectory(atPath: fixture.paths.podsDirectory)) ?? []
         for uid in uids { await network.tearDown(podUID: uid) }
         _ = try? await sh("ip", "link", "del", "dev", fixture.bridge)
+        _ = await ProxyHost.deleteTable(PodNetworkHost.natTableName(rootDirectory: fixture.root))
         try? FileManager.default.removeItem(atPath: fixture.root)
         if let failure { throw failure }
     }
@@ -269,11 +270,13 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
     }
 
     @Test func interfaceNamesFitIFNAMSIZ() {
-        let bridge = PodNetworkHost.bridgeName(nodeName: String(repeating: "n", count: 253))
+        let bridge = PodNetworkHost.bridgeName(rootDirectory: "/var/lib/caravel", nodeName: String(repeating: "n", count: 253))
         let veth = PodNetworkHost.hostVethName(podUID: newUID())
         #expect(bridge.count <= 15 && bridge.hasPrefix("cvl"))
         #expect(veth.count <= 15 && veth.hasPrefix("cv"))
-        #expect(PodNetworkHost.bridgeName(nodeName: "a") != PodNetworkHost.bridgeName(nodeName: "b"))
+        #expect(PodNetworkHost.bridgeName(rootDirectory: "/d", nodeName: "a") != PodNetworkHost.bridgeName(rootDirectory: "/d", nodeName: "b"))
+        // Two servers with the same node name (different data directories) get their own bridges.
+        #expect(PodNetworkHost.bridgeName(rootDirectory: "/d1/kubelet", nodeName: "a") != PodNetworkHost.bridgeName(rootDirectory: "/d2/kubelet", nodeName: "a"))
         #expect(PodNetworkHost.netnsName(podUID: "0123456789ab-rest") == "cvl-0123456789ab")
         #expect(PodNetworkHost.netnsName(podUID: "../evil") == "cvl----evil")
     }

@@ -7,6 +7,7 @@ too: processes found by a unique token in their argv, marker files under /tmp.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -21,7 +22,41 @@ import pytest
 from e2eutil import REPO, caravel_bin, serve, unique, wait_for
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-POD_CIDR_PREFIX = "10.244."
+
+
+def network_ranges(server) -> dict:
+    """The pod and service ranges the server chose (apart from other servers on this host):
+    {"clusterCIDR": "10.244.0.0/16", "serviceCIDR": "10.96.0.0/12"} by default."""
+    return json.loads((Path(server.data_dir) / "network-ranges.json").read_text())
+
+
+def in_pod_network(server, ip: str) -> bool:
+    return ipaddress.ip_address(ip) in ipaddress.ip_network(network_ranges(server)["clusterCIDR"])
+
+
+def fnv_hex(text: str, count: int) -> str:
+    """FNV-1a 64 (PodNetworkHost.hexHash), as the kubelet names its bridges and tables."""
+    h = 0xCBF29CE484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"[:count]
+
+
+def kubelet_root(server) -> str:
+    return os.path.normpath(os.path.abspath(server.data_dir / "kubelet"))
+
+
+def bridge_name(server) -> str:
+    """The built-in node's pod bridge: `cvl` + a hash of the kubelet root and the node name."""
+    return "cvl" + fnv_hex(kubelet_root(server) + "\n" + server.node_name, 8)
+
+
+def remove_bridge(server) -> None:
+    """Deletes the node's pod bridge once no pod is on it (`caravel killall` leaves bridges)."""
+    bridge = bridge_name(server)
+    members = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True, timeout=30)
+    if members.returncode == 0 and not members.stdout.strip():
+        subprocess.run(["ip", "link", "del", "dev", bridge], capture_output=True, timeout=30)
 
 
 # --------------------------------------------------------------------------- fixtures

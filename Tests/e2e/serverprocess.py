@@ -88,6 +88,11 @@ def serve(tmp_path_factory, name: str, *, controllers: bool = False, kubelet: bo
         yield s
     finally:
         s.stop()
+        if kubelet and hasattr(os, "geteuid") and os.geteuid() == 0:
+            # The node's nftables tables (service proxy, masquerade) outlive the server, as its
+            # pods do (the tests delete those first); killall removes what is left.
+            subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(s.data_dir)],
+                           capture_output=True, timeout=120)
         s.cleanup()
         if s in SERVERS:
             SERVERS.remove(s)

@@ -17,7 +17,7 @@ import threading
 import pytest
 
 from e2eutil import serve, unique, wait_for
-from kubeletutil import (IS_ROOT, apply, get_json, kill_pids, list_json, namespace_on, pod_spec, wait_gone,
+from kubeletutil import (IS_ROOT, apply, get_json, kill_pids, list_json, namespace_on, network_ranges, pod_spec, remove_bridge, wait_gone,
                          wait_no_pids, wait_running_ready)
 
 pytestmark = pytest.mark.skipif(not IS_ROOT, reason="pods with their own network namespace and mounts need root")
@@ -83,20 +83,8 @@ def srv(tmp_path_factory, upstream):
     conf.write_text(f"nameserver 127.0.0.1:{upstream.port}\nsearch upstream.example\noptions timeout:1\n")
     with serve(tmp_path_factory, "dns", controllers=True, kubelet=True, extra_args=["--resolv-conf", str(conf)]) as s:
         yield s
-        node = s.node_name
     kill_pids(TOKEN)
-    remove_bridge(node)
-
-
-def remove_bridge(node: str) -> None:
-    """The node's pod bridge (`cvl` + FNV-1a of the node name), once no pod is on it."""
-    h = 0xCBF29CE484222325
-    for b in node.encode():
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    bridge = "cvl" + f"{h:016x}"[:8]
-    members = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True)
-    if members.returncode == 0 and not members.stdout.strip():
-        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+    remove_bridge(s)
 
 
 def sleeper(name: str = "main") -> dict:
@@ -176,10 +164,12 @@ def answered_addresses(output: str) -> set[str]:
 
 def test_node_dns_address_and_kube_dns_service(srv, cluster):
     dns = wait_for(lambda: node_dns(srv), timeout=60, what="the node's DNS address annotation")
-    pod_net = ipaddress.ip_network("10.244.0.0/16")
+    ranges = network_ranges(srv)
+    pod_net = ipaddress.ip_network(ranges["clusterCIDR"])
     assert ipaddress.ip_address(dns) in pod_net, dns
     svc = get_json(srv, "service", "kube-dns", "kube-system")
-    assert svc["spec"]["clusterIP"] == "10.96.0.10", svc["spec"]
+    # The conventional address: the service range's tenth (10.96.0.10 with the default range).
+    assert svc["spec"]["clusterIP"] == str(ipaddress.ip_network(ranges["serviceCIDR"])[10]), svc["spec"]
     assert sorted((p["name"], p["protocol"], p["port"]) for p in svc["spec"]["ports"]) == [
         ("dns", "UDP", 53), ("dns-tcp", "TCP", 53)]
     wait_for(lambda: ready_slice_ips(srv, "kube-system", "kube-dns") == [dns], timeout=60,

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import pytest
 
 from e2eutil import REPO, caravel_bin, parse_table, serve, unique, wait_for
-from kubeletutil import IS_ROOT, is_ready
+from kubeletutil import IS_ROOT, in_pod_network, is_ready
 
 MANIFESTS = REPO / "Manifests"
 pytestmark = pytest.mark.skipif(not IS_ROOT, reason="the demo pods need network namespaces of their own (root)")
@@ -91,7 +91,7 @@ def rescale_events(srv, ns, hpa: str) -> list[str]:
 def up_then_down(srv, ns, hpa: str, url: str, rps: int, loaded_check=None) -> int:
     pod = one_ready_pod(srv, ns)
     ip = pod["status"]["podIP"]
-    assert ip.startswith("10.244."), ip
+    assert in_pod_network(srv, ip), ip
     with load(url.format(ip=ip), rps, 360):
         peak = wait_for(lambda: (r := replicas(srv, ns)) > 1 and r, timeout=300, interval=1, what="scale-up under load")
         if loaded_check:

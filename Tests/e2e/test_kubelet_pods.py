@@ -10,7 +10,7 @@ import time
 import pytest
 
 from e2eutil import LineReader, unique, wait_for
-from kubeletutil import (IS_ROOT, apply, container_status, get_json, host_dir, node_fixtures, pod_spec,
+from kubeletutil import (IS_ROOT, apply, container_status, get_json, host_dir, in_pod_network, network_ranges, node_fixtures, pod_spec,
                          sh_container, wait_gone, wait_no_pids, wait_pod, wait_running_ready)
 
 TOKEN = unique("e2e-pods", 8)  # in every container's env: finds leftover processes
@@ -51,7 +51,7 @@ def test_pod_runs_and_is_ready(srv, ns, counter):
     ip = counter["status"].get("podIP")
     assert ip, counter["status"]
     if IS_ROOT:
-        assert ipaddress.ip_address(ip) in ipaddress.ip_network("10.244.0.0/16"), ip
+        assert in_pod_network(srv, ip), (ip, network_ranges(srv))
         assert {"ip": ip} in counter["status"].get("podIPs", []), counter["status"]
 
 

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from e2eutil import caravel_bin, serve, unique, wait_for
-from kubeletutil import (IS_ROOT, apply, get_json, is_ready, kill_pids, namespace_on, pod_spec, wait_gone,
+from kubeletutil import (IS_ROOT, apply, bridge_name, get_json, in_pod_network, is_ready, kill_pids, namespace_on, pod_spec, wait_gone,
                          wait_no_pids, wait_running_ready)
 
 TOKEN = unique("e2e-netpol", 8)
@@ -70,24 +70,12 @@ with concurrent.futures.ThreadPoolExecutor(len(targets)) as ex:
 """
 
 
-def fnv_hex(text: str, count: int) -> str:
-    """The kubelet's FNV-1a 64 hash (PodNetworkHost.hexHash): names the node's bridge."""
-    h = 0xCBF29CE484222325
-    for b in text.encode():
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{h:016x}"[:count]
+def table_name(server) -> str:
+    return "caravel-policy-" + bridge_name(server)
 
 
-def bridge_name(node_name: str) -> str:
-    return "cvl" + fnv_hex(node_name, 8)
-
-
-def table_name(node_name: str) -> str:
-    return "caravel-policy-" + bridge_name(node_name)
-
-
-def nft_table(node_name: str) -> subprocess.CompletedProcess:
-    return subprocess.run([NFT, "list", "table", "inet", table_name(node_name)], capture_output=True, text=True, timeout=30)
+def nft_table(server) -> subprocess.CompletedProcess:
+    return subprocess.run([NFT, "list", "table", "inet", table_name(server)], capture_output=True, text=True, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -99,16 +87,16 @@ def srv(tmp_path_factory):
             # A kubelet that stops with no isolated pod removes its table; one that dies (as
             # here) leaves it, as it would leave pods, and killall removes it.
             s.kill()
-            assert nft_table(s.node_name).returncode == 0, "the table went with the killed server"
+            assert nft_table(s).returncode == 0, "the table went with the killed server"
             cp = subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(s.data_dir)],
                                 capture_output=True, text=True, timeout=120)
-            leftover = nft_table(s.node_name)
+            leftover = nft_table(s)
             if leftover.returncode == 0:  # never leave it behind, even when killall failed
-                subprocess.run([NFT, "delete", "table", "inet", table_name(s.node_name)], timeout=30)
+                subprocess.run([NFT, "delete", "table", "inet", table_name(s)], timeout=30)
             # The node's bridge, now without members.
-            subprocess.run([IP, "link", "del", "dev", bridge_name(s.node_name)], capture_output=True, timeout=30)
+            subprocess.run([IP, "link", "del", "dev", bridge_name(s)], capture_output=True, timeout=30)
             assert cp.returncode == 0, cp.stdout + cp.stderr
-            assert f"network policy table removed: {table_name(s.node_name)}" in cp.stdout, cp.stdout
+            assert f"network policy table removed: {table_name(s)}" in cp.stdout, cp.stdout
             assert leftover.returncode != 0, f"killall left the table:\n{leftover.stdout}"
     kill_pids(TOKEN)
 
@@ -167,7 +155,7 @@ def pods(srv, ns, ns2):
     found = [Pod(srv, ns, n) for n in ("api", "db", "other")] + [Pod(srv, ns2, "client", "client@ns2")]
     assert len({p.ip for p in found}) == len(found), [p.ip for p in found]
     for p in found:
-        assert p.ip.startswith("10.244."), f"{p.name} has no pod IP of its own: {p.ip}"
+        assert in_pod_network(srv, p.ip), f"{p.name} has no pod IP of its own: {p.ip}"
     return found
 
 
@@ -244,7 +232,7 @@ def test_matrix_follows_the_policies(srv, ns, pods):
 
     apply(srv, DEFAULT_DENY, ns)
     expect_matrix(pods, lambda s, d, p: s not in in_ns and d not in in_ns, "default-deny-all: every pod of the namespace cut off")
-    listing = nft_table(srv.node_name)
+    listing = nft_table(srv)
     assert listing.returncode == 0 and "ingress-" in listing.stdout and "egress-" in listing.stdout, listing.stdout + listing.stderr
     # Probes come from the node itself, which policies never block: the pods stay Ready.
     time.sleep(3)
@@ -260,7 +248,7 @@ def test_matrix_follows_the_policies(srv, ns, pods):
 
     srv.kubectl("delete", "networkpolicies", "--all", "-n", ns)
     expect_matrix(pods, lambda s, d, p: True, "policies deleted: every pod reaches every pod again")
-    listing = nft_table(srv.node_name)
+    listing = nft_table(srv)
     assert listing.returncode == 0 and "jump" not in listing.stdout, listing.stdout
 
 
@@ -281,10 +269,10 @@ def test_policies_survive_a_pod_replacement(srv, ns, pods):
 
 def test_a_kubelet_stopping_with_no_isolated_pod_removes_its_table(tmp_path_factory):
     with serve(tmp_path_factory, "netpol-stop", controllers=True, kubelet=True) as s:
-        wait_for(lambda: nft_table(s.node_name).returncode == 0, timeout=90, what="the node's policy table")
+        wait_for(lambda: nft_table(s).returncode == 0, timeout=90, what="the node's policy table")
         assert s.stop() is not None
-        leftover = nft_table(s.node_name)
+        leftover = nft_table(s)
         if leftover.returncode == 0:
-            subprocess.run([NFT, "delete", "table", "inet", table_name(s.node_name)], timeout=30)
-        subprocess.run([IP, "link", "del", "dev", bridge_name(s.node_name)], capture_output=True, timeout=30)
+            subprocess.run([NFT, "delete", "table", "inet", table_name(s)], timeout=30)
+        subprocess.run([IP, "link", "del", "dev", bridge_name(s)], capture_output=True, timeout=30)
         assert leftover.returncode != 0, f"the stopped kubelet left its table:\n{leftover.stdout}"

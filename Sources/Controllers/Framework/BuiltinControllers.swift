@@ -18,7 +18,7 @@ enum BuiltinControllers {
             GarbageCollector.descriptor(client: client, workers: workers),
             Scheduler.descriptor(client: client),
             NodeLifecycleController.descriptor(client: client, gracePeriod: options.nodeMonitorGracePeriod, workers: workers),
-            NodeIPAMController.descriptor(client: client),
+            NodeIPAMController.descriptor(client: client, clusterCIDR: options.clusterCIDR),
             NamespaceController.descriptor(client: client, workers: workers),
             ClusterRoleAggregationController.descriptor(client: client),
             ServiceEndpoints.endpointsDescriptor(client: client, workers: workers),

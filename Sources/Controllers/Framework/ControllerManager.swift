@@ -24,6 +24,8 @@ public struct ControllerManager: Service {
         public var csrSigning: CSRSigning?
         /// The horizontal pod autoscaler's sync period, tolerance and windows.
         public var autoscaling = AutoscalerOptions()
+        /// The range node IPAM cuts nodes' /24 podCIDRs from (`--cluster-cidr`).
+        public var clusterCIDR = NodeIPAMController.defaultClusterCIDR
 
         public init(workers: Int = 5, resyncPeriod: Duration? = .seconds(300),
                     leaderElection: LeaderElectionConfiguration? = LeaderElectionConfiguration()) {

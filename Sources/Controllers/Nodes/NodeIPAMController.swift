@@ -4,7 +4,7 @@ import KubeModel
 import NIOConcurrencyHelpers
 
 /// Kubernetes' node IPAM controller with its range allocator: every Node without a
-/// `spec.podCIDR` gets the lowest free /24 of the cluster CIDR (10.244.0.0/16 by default) in
+/// `spec.podCIDR` gets the lowest free /24 of the cluster CIDR (`--cluster-cidr`, 10.244.0.0/16 by default) in
 /// `spec.podCIDR` and `spec.podCIDRs`. What is in use is read from the Nodes themselves (the
 /// informer's events), so the allocation survives restarts with no state of its own; a node
 /// that already has a CIDR keeps it, since the field is immutable once set. When the range
@@ -20,13 +20,15 @@ public struct NodeIPAMController: Reconciler {
     static let nodeResource = ResourcePath.core("nodes")
     /// How soon a node that found no free CIDR tries again.
     static let exhaustedRetry: Duration = .seconds(30)
+    /// Kubernetes' usual pod network, used unless the server chose or was given another.
+    public static let defaultClusterCIDR = "10.244.0.0/16"
 
     let client: any ResourceClient
     let nodes: ObjectCache
     let range: CIDRRange
     let allocations: CIDRAllocations
 
-    init(client: any ResourceClient, nodes: ObjectCache, clusterCIDR: String = "10.244.0.0/16", nodeMaskSize: Int = 24) {
+    init(client: any ResourceClient, nodes: ObjectCache, clusterCIDR: String = defaultClusterCIDR, nodeMaskSize: Int = 24) {
         self.client = client
         self.nodes = nodes
         // A malformed setting falls back to the default rather than allocating nothing.
@@ -41,9 +43,9 @@ public struct NodeIPAMController: Reconciler {
     var recorder: EventRecorder { EventRecorder(client: client, component: Self.component, correlator: correlator) }
 
     /// Watches nodes. One worker: each allocation must see the previous one.
-    static func descriptor(client: any ResourceClient) -> ControllerDescriptor {
+    static func descriptor(client: any ResourceClient, clusterCIDR: String = defaultClusterCIDR) -> ControllerDescriptor {
         ControllerDescriptor(name: "nodeipam", workers: 1) { wiring in
-            let controller = NodeIPAMController(client: client, nodes: wiring.cache(nodeResource))
+            let controller = NodeIPAMController(client: client, nodes: wiring.cache(nodeResource), clusterCIDR: clusterCIDR)
             wiring.watch(nodeResource, controller.handler(enqueue: wiring.enqueue))
             return controller
         }

@@ -33,7 +33,7 @@ struct NetworkPolicyAgent: Sendable {
             return
         }
         let table = NetworkPolicyTable(nft: nft, paths: paths)
-        let compiler = PolicyCompiler(table: NetworkPolicyTable.name(nodeName: nodeName), nodeName: nodeName, podCIDR: podCIDR)
+        let compiler = PolicyCompiler(table: NetworkPolicyTable.name(rootDirectory: paths.root, nodeName: nodeName), nodeName: nodeName, podCIDR: podCIDR)
         let (changes, changed) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let wake = InformerHandler.any { _ in changed.yield() }
         let sources = Sources(client: client)

@@ -8,7 +8,9 @@ struct NetworkPolicyTable: Sendable {
     let paths: KubeletPaths
 
     /// `caravel-policy-` and the node's bridge name: unique per node on a shared machine.
-    static func name(nodeName: String) -> String { "caravel-policy-" + PodNetworkHost.bridgeName(nodeName: nodeName) }
+    static func name(rootDirectory: String, nodeName: String) -> String {
+        "caravel-policy-" + PodNetworkHost.bridgeName(rootDirectory: rootDirectory, nodeName: nodeName)
+    }
 
     static func scriptPath(_ paths: KubeletPaths) -> String { paths.root + "/network-policy.nft" }
 

@@ -199,7 +199,8 @@ enum DefaultRoles {
         // NetworkPolicy enforcement reads policies and the namespaces' labels.
         rule(readVerbs, [""], ["namespaces"]),
         rule(readVerbs, ["networking.k8s.io"], ["networkpolicies"]),
-        // The node DNS server answers from Services and EndpointSlices.
+        // The node DNS server and the service proxy (inside the kubelet, under its identity:
+        // kube-proxy's system:node-proxier grants the same reads) follow EndpointSlices.
         rule(readVerbs, ["discovery.k8s.io"], ["endpointslices"]),
         rule(["get", "create", "update"], ["coordination.k8s.io"], ["leases"]),
         // Certificate renewal.

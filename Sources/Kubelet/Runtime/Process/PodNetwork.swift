@@ -133,7 +133,8 @@ public actor PodNetwork {
         PodNetworkHost.hostIP(excluding: ipam?.cidr)
     }
 
-    var bridgeName: String { PodNetworkHost.bridgeName(nodeName: nodeName) }
+    /// The node's pod bridge (the service proxy matches pod traffic on it).
+    public var bridgeName: String { PodNetworkHost.bridgeName(rootDirectory: paths.root, nodeName: nodeName) }
 
     /// The IP IPAM holds for the pod (for tests and diagnostics).
     func reservedIP(for podUID: String) -> String? {
@@ -277,7 +278,8 @@ public actor PodNetwork {
         if !PodNetworkHost.enableForwarding() {
             logger.warning("could not set net.ipv4.ip_forward=1; pods reach only their own node's bridge")
         }
-        let nat = await PodNetworkHost.ensureMasquerade(cidr: cidr)
+        let nat = await PodNetworkHost.ensureMasquerade(cidr: cidr, bridge: bridge,
+                                                        table: PodNetworkHost.natTableName(rootDirectory: paths.root))
         logger.info("pod bridge ready", metadata: ["bridge": "\(bridge)", "gateway": "\(gateway)", "masquerade": "\(nat)"])
         bridgeReady = true
     }
@@ -290,6 +292,9 @@ public actor PodNetwork {
         // without clashing with the host's own eth0.
         try await self.ip(ip, ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
         try await self.ip(ip, ["link", "set", "dev", veth, "master", bridgeName])
+        // A pod reaching itself through a Service comes back on the port it left by (the bridge
+        // CNI plugin's hairpinMode); without it the bridge drops the DNATed frame.
+        try await self.ip(ip, ["link", "set", "dev", veth, "type", "bridge_slave", "hairpin", "on"])
         try await self.ip(ip, ["link", "set", "dev", veth, "up"])
         try await self.ip(ip, ["-n", ns, "link", "set", "dev", "lo", "up"])
         try await self.ip(ip, ["-n", ns, "addr", "add", "\(record.ip)/\(cidr.prefixLength)", "dev", "eth0"])

@@ -15,7 +15,16 @@ enum PodNetworkHost {
     static let bridgePrefix = "cvl"
 
     /// Interface names are limited to 15 bytes (IFNAMSIZ - 1); a hash keeps them short and stable.
-    static func bridgeName(nodeName: String) -> String { bridgePrefix + hexHash(nodeName, 8) }
+    /// The kubelet's root directory is part of it, so two servers on one host (each with its
+    /// own data directory) never share a bridge even with the same node name.
+    static func bridgeName(rootDirectory: String, nodeName: String) -> String {
+        bridgePrefix + hexHash(ProxyHost.standardized(rootDirectory) + "\n" + nodeName, 8)
+    }
+
+    /// The table holding the pods' masquerade rule: one per kubelet root, like the bridge.
+    public static func natTableName(rootDirectory: String) -> String {
+        "caravel-nat-" + hexHash(ProxyHost.standardized(rootDirectory), 8)
+    }
     static func hostVethName(podUID: String) -> String { "cv" + hexHash(podUID, 12) }
 
     /// `cvl-` and the UID's first 12 characters (readable in `ip netns list`); characters that
@@ -73,17 +82,17 @@ enum PodNetworkHost {
     /// Source NAT for pod traffic leaving through a non-bridge interface, so pods reach the
     /// outside world; pod-to-pod traffic (bridge to bridge) keeps its source IP. Best effort:
     /// nft, else iptables, else nothing. Returns what it did, for the log.
-    static func ensureMasquerade(cidr: IPv4CIDR) async -> String {
+    static func ensureMasquerade(cidr: IPv4CIDR, bridge: String, table natTable: String) async -> String {
         if let nft = PodNetworkCommand.find("nft") {
-            // One rule keyed on the bridges' name prefix serves every node on this machine, so
-            // nodes and podCIDRs come and go without leaving rules behind. One nft invocation is
-            // one transaction: flush-then-add leaves exactly one rule even when kubelets race.
-            let table = "ip caravel"
+            // A table of this kubelet's own, for its own bridge, so servers on one host never
+            // rewrite each other's rules. One nft invocation is one transaction: flush-then-add
+            // leaves exactly one rule.
+            let table = "ip \(natTable)"
             let script = [
                 "add table \(table)",
                 "add chain \(table) postrouting { type nat hook postrouting priority srcnat ; }",
                 "flush chain \(table) postrouting",
-                "add rule \(table) postrouting iifname \"\(bridgePrefix)*\" oifname != \"\(bridgePrefix)*\" masquerade",
+                "add rule \(table) postrouting iifname \"\(bridge)\" oifname != \"\(bridgePrefix)*\" masquerade",
             ].joined(separator: "; ")
             guard let result = try? await PodNetworkCommand.run(nft, [script]), result.status == 0 else {
                 return "nft failed"

@@ -17,6 +17,8 @@ public struct PodReaper: Sendable {
         public var tmpfsUnmounted = 0
         /// The node's NetworkPolicy nft table, when it had one.
         public var policyTableRemoved: String?
+        /// The kubelet's nftables tables (service proxy, pod masquerade) removed.
+        public var nftTablesRemoved = 0
         /// Things that could not be undone (a busy mount, ...).
         public var problems: [String] = []
 
@@ -28,6 +30,7 @@ public struct PodReaper: Sendable {
                 "cgroups removed: \(cgroupsRemoved)",
                 "tmpfs mounts unmounted: \(tmpfsUnmounted)",
                 "network policy table removed: \(policyTableRemoved ?? "none")",
+                "nftables tables removed: \(nftTablesRemoved)",
             ]
             lines += problems.map { "not done: \($0)" }
             return lines.joined(separator: "\n")
@@ -47,6 +50,7 @@ public struct PodReaper: Sendable {
         do { report.policyTableRemoved = try await NetworkPolicyTable.removeRecorded(paths: paths) } catch {
             report.problems.append("network policy table: \(error)")
         }
+        await removeTables(&report)
         let uids = ((try? FileManager.default.contentsOfDirectory(atPath: paths.podsDirectory)) ?? []).sorted()
         guard !uids.isEmpty else { return report }
         let network = PodNetwork(paths: paths, nodeName: "", logger: logger)
@@ -74,6 +78,19 @@ public struct PodReaper: Sendable {
             }
         }
         return report
+    }
+
+    /// The service proxy's and the pod masquerade's tables of this root (nothing else's).
+    func removeTables(_ report: inout Report) async {
+        // Only root makes them (and may list them).
+        guard getuid() == 0 else { return }
+        for table in [ProxyHost.tableName(rootDirectory: paths.root), PodNetworkHost.natTableName(rootDirectory: paths.root)] {
+            switch await ProxyHost.deleteTable(table) {
+            case .deleted: report.nftTablesRemoved += 1
+            case .absent: break
+            case .failed(let why): report.problems.append("nft table \(table): \(why)")
+            }
+        }
     }
 
     /// The pod's network namespace name, when one exists for it now.
