@@ -135,6 +135,9 @@ enum DefaultRoles {
     static let controllerManagerRules: [PolicyRule] = [
         rule(readVerbs, ["*"], ["*"]),
         rule(["delete", "deletecollection"], ["*"], ["*"]),
+        // The garbage collector drops finalizers and ownerReferences of objects of any kind,
+        // custom resources included (Kubernetes' generic-garbage-collector role).
+        rule(["patch", "update"], ["*"], ["*"]),
         rule(["create", "delete", "patch", "update"], [""], ["pods"]),
         rule(["patch", "update"], [""], ["pods/status", "pods/finalizers"]),
         rule(["create", "delete", "patch", "update"], ["apps"], ["replicasets", "deployments", "controllerrevisions"]),
