@@ -136,8 +136,9 @@ enum DefaultRoles {
         rule(readVerbs, ["*"], ["*"]),
         rule(["delete", "deletecollection"], ["*"], ["*"]),
         // The garbage collector drops finalizers and ownerReferences of objects of any kind,
-        // custom resources included (Kubernetes' generic-garbage-collector role).
-        rule(["patch", "update"], ["*"], ["*"]),
+        // custom resources included (as Kubernetes' generic-garbage-collector role may); it
+        // only ever patches.
+        rule(["patch"], ["*"], ["*"]),
         rule(["create", "delete", "patch", "update"], [""], ["pods"]),
         rule(["patch", "update"], [""], ["pods/status", "pods/finalizers"]),
         rule(["create", "delete", "patch", "update"], ["apps"], ["replicasets", "deployments", "controllerrevisions"]),
