@@ -123,6 +123,8 @@ import KubeModel
         #expect(policy.authorize(res("escalate", "rbac.authorization.k8s.io", "clusterroles", name: "view", user: cm)).allowed)
         #expect(!policy.authorize(res("create", "rbac.authorization.k8s.io", "clusterroles", user: cm)).allowed)
         #expect(!policy.authorize(res("update", "rbac.authorization.k8s.io", "roles", ns: "a", name: "r", user: cm)).allowed)
+        // The garbage collector patches finalizers and ownerReferences of any kind, custom ones included.
+        #expect(policy.authorize(res("patch", "external-secrets.io", "secretstores", ns: "a", name: "s", user: cm)).allowed)
     }
 
     @Test func forbiddenMessage() {

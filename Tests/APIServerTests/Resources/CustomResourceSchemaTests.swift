@@ -55,4 +55,9 @@ import Testing
         #expect(messages.contains { $0.hasPrefix("spec.labels.a: Invalid value") && $0.contains("must be of type string") })
         #expect(messages.contains { $0.hasPrefix("spec.ports[1]: Duplicate value") })
     }
+
+    @Test func typeErrorsShowTheValuesTypeAsKubeAPIServerDoes() {
+        let errs = schema.validate(["spec": ["tier": ["level": 5]]])
+        #expect(errs.map(\.message) == [#"spec.tier.level: Invalid value: "integer": spec.tier.level in body must be of type string: "integer""#])
+    }
 }

@@ -135,6 +135,10 @@ enum DefaultRoles {
     static let controllerManagerRules: [PolicyRule] = [
         rule(readVerbs, ["*"], ["*"]),
         rule(["delete", "deletecollection"], ["*"], ["*"]),
+        // The garbage collector drops finalizers and ownerReferences of objects of any kind,
+        // custom resources included (as Kubernetes' generic-garbage-collector role may); it
+        // only ever patches.
+        rule(["patch"], ["*"], ["*"]),
         rule(["create", "delete", "patch", "update"], [""], ["pods"]),
         rule(["patch", "update"], [""], ["pods/status", "pods/finalizers"]),
         rule(["create", "delete", "patch", "update"], ["apps"], ["replicasets", "deployments", "controllerrevisions"]),

@@ -128,7 +128,9 @@ struct CustomResourceSchema: Sendable {
                 return
             }
         } else if let type = s["type"]?.stringValue, !matches(v, type: type) {
-            errs.append(FieldError(.typeInvalid, field, value: shown, "\(name) in body must be of type \(type): \"\(typeName(of: v))\""))
+            // kube-apiserver shows the value's type, not the value, in a type error.
+            let actual = typeName(of: v)
+            errs.append(FieldError(.typeInvalid, field, value: "\"\(actual)\"", "\(name) in body must be of type \(type): \"\(actual)\""))
             return
         }
         if let allowed = s["enum"]?.arrayValue, !allowed.isEmpty, !allowed.contains(v) {

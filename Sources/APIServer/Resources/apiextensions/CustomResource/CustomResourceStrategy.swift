@@ -3,13 +3,16 @@ import KubeModel
 
 /// The strategy of one kind a CustomResourceDefinition defines: its names, scope and served
 /// versions come from the definition; each version's `openAPIV3Schema` prunes, defaults and
-/// validates objects; `additionalPrinterColumns` make its table. Versions convert with
+/// validates objects; `additionalPrinterColumns` make its table and `selectableFields` the
+/// fields its field selectors accept (those of the preferred version, as for the columns). Versions convert with
 /// `None` conversion (only `apiVersion` changes), as the definition's default strategy.
 public struct CustomResourceStrategy: ResourceStrategy {
     public let definition: ResourceDefinition
     let schemas: [String: CustomResourceSchema]
     let columns: [PrinterColumn]
     let hasStatus: Bool
+    /// Fields selectors may use besides metadata.name and metadata.namespace.
+    let selectable: CustomResourceSelectableFields
     public let scalePaths: ScalePaths
 
     struct PrinterColumn: Sendable {
@@ -47,6 +50,7 @@ public struct CustomResourceStrategy: ResourceStrategy {
             if let schema = v[path: ["schema", "openAPIV3Schema"]] { schemas[name] = CustomResourceSchema(schema) }
         }
         self.schemas = schemas
+        selectable = CustomResourceSelectableFields(version: preferred)
         definition = ResourceDefinition(
             group: group, versions: servedNames, storageVersion: storage ?? servedNames[0], kind: kind, plural: plural,
             singular: names["singular"]?.stringValue ?? kind.lowercased(),
@@ -102,6 +106,10 @@ public struct CustomResourceStrategy: ResourceStrategy {
     }
 
     public func validateStatusUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError] { validate(object) }
+
+    public func selectableField(_ field: String, of object: JSONValue) -> String?? {
+        selectable.value(field, of: object)
+    }
 
     public var tableColumns: [TableColumn] {
         guard !columns.isEmpty else { return [TableColumn("Name", format: "name"), TableColumn("Age", type: "date")] }

@@ -89,6 +89,10 @@ public struct CustomResourceDefinitionStrategy: ResourceStrategy {
             } else {
                 errs.append(.required("\(path).schema.openAPIV3Schema", "schemas are required"))
             }
+            if let selectable = v["selectableFields"]?.arrayValue {
+                errs += CustomResourceSelectableFields.validate(selectable, schema: v[path: ["schema", "openAPIV3Schema"]],
+                                                                path: "\(path).selectableFields")
+            }
         }
         let storage = versions.filter { $0["storage"]?.boolValue == true }.count
         if !versions.isEmpty && storage != 1 {
