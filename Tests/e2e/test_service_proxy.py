@@ -5,8 +5,9 @@ Before any packet goes to a service IP, the test checks that the node captures t
 service CIDR (`nft list table`). Then, from inside the client pod's network namespace
 (`kubectl exec`): the ClusterIP spreads over the 3 replicas, ClientIP affinity sticks to one,
 a replica that turns unready leaves the rotation, the NodePort answers on the node's address,
-a service IP with no endpoints is refused at once (not a timeout), and a pod reaches itself
-through its own Service (hairpin). Last, with the pods deleted through the API and the server
+a service IP with no endpoints is refused at once (not a timeout), a pod reaches itself
+through its own Service (hairpin), a pod reaches the Service by name (cluster DNS, then the
+proxy), and `kubectl port-forward svc/web` reaches one of the pods the cluster IP spreads over. Last, with the pods deleted through the API and the server
 stopped, `caravel killall` removes the proxy's table.
 """
 
@@ -19,12 +20,13 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
 import requests
 
-from e2eutil import caravel_bin, serve, unique, wait_for
+from e2eutil import LineReader, caravel_bin, free_port, serve, unique, wait_for
 from kubeletutil import (IS_ROOT, apply, fnv_hex, get_json, host_dir, is_ready, kill_pids, kubelet_root, list_json, namespace_on,
                          network_ranges, remove_bridge, sh_container, wait_no_pids, wait_running_ready)
 
@@ -184,6 +186,39 @@ def test_node_port_on_the_node_address(srv, ns, captured, web, services, client)
     assert set(answers) <= set(web["names"]) and len(set(answers)) >= 2, answers
     body = requests.get(f"http://{host_ip}:{port}/", timeout=10).text.strip()
     assert body in web["names"], body
+
+
+def by_name(srv, ns, pod: str, url: str, times: int) -> list[str]:
+    """`times` GETs of `url` from inside `pod` with Python's urllib: the name goes through the
+    pod's resolv.conf to the node DNS server, the answer's ClusterIP through the proxy."""
+    code = ("import urllib.request\n"
+            f"for _ in range({times}):\n"
+            f"    print(urllib.request.urlopen({url!r}, timeout=5).read().decode().strip())\n")
+    return srv.kubectl("exec", pod, "-n", ns, "--", sys.executable, "-c", code, timeout=120).stdout.split()
+
+
+def test_a_pod_reaches_a_service_by_name(srv, ns, captured, web, services, client):
+    # The short name, the namespaced one and the full one, as an application would write them.
+    for url in ("http://web/", f"http://web.{ns}/", f"http://web.{ns}.svc.cluster.local/"):
+        seen = by_name(srv, ns, "client", url, 12)
+        assert set(seen) <= set(web["names"]), (url, seen)
+        assert len(set(seen)) >= 2, f"{url}: 12 requests all went to {set(seen)}"
+
+
+def test_port_forward_and_in_cluster_clients_reach_the_same_pods(srv, ns, captured, web, services, client):
+    local = free_port()
+    proc = srv.kubectl_popen("port-forward", "-n", ns, "svc/web", f"{local}:80")
+    try:
+        LineReader(proc.stdout).wait_for(lambda ls: any("Forwarding from 127.0.0.1" in ln for ln in ls), timeout=60,
+                                         what="kubectl port-forward ready")
+        forwarded = {requests.get(f"http://127.0.0.1:{local}/", timeout=30).text.strip() for _ in range(3)}
+    finally:
+        proc.kill()
+        proc.wait(10)
+    in_cluster = set(by_name(srv, ns, "client", "http://web/", 12))
+    # kubectl forwards to one ready pod of the Service; the cluster IP spreads over all of them.
+    assert len(forwarded) == 1 and forwarded <= set(web["names"]), forwarded
+    assert in_cluster <= set(web["names"]) and len(in_cluster) >= 2, in_cluster
 
 
 def test_service_without_endpoints_is_refused_at_once(srv, ns, captured, services, client):
