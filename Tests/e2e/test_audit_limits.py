@@ -6,6 +6,7 @@ import base64
 import json
 import socket
 import ssl
+import time
 from urllib.parse import urlparse
 
 from e2eutil import RawWatch, unique, wait_for
@@ -68,7 +69,24 @@ def test_watches_per_user_are_capped(start_server):
 
 def _held_post(srv, path: str, body: bytes) -> ssl.SSLSocket:
     """Opens a POST whose headers are sent but whose body is not: the request is executing
-    (waiting for its body) and holds a mutating slot until the body follows."""
+    (waiting for its body) and holds a mutating slot until the body follows. A request just
+    before it may not have given its slot back yet: a POST answered at once (429) is opened again."""
+    for _ in range(50):
+        sock = _post_headers(srv, path, body)
+        sock.settimeout(0.3)
+        try:
+            answered = sock.recv(1)
+        except (socket.timeout, TimeoutError):
+            sock.settimeout(30)
+            return sock  # no answer: it waits for its body, holding the slot
+        sock.close()
+        if not answered:
+            break
+        time.sleep(0.1)
+    raise AssertionError("the held POST was answered at once every time")
+
+
+def _post_headers(srv, path: str, body: bytes) -> ssl.SSLSocket:
     cfg = srv.client_config
     u = urlparse(cfg.url)
     ctx = ssl.create_default_context(cafile=cfg.verify if isinstance(cfg.verify, str) else None)
