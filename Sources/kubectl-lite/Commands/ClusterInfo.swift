@@ -20,12 +20,22 @@ struct ClusterInfo: AsyncParsableCommand {
                                                  query: ["labelSelector": "kubernetes.io/cluster-service=true"])
             for s in services["items"]?.arrayValue ?? [] {
                 let name = s["metadata"]?["labels"]?["kubernetes.io/name"]?.stringValue ?? s["metadata"]?["name"]?.stringValue ?? ""
-                let svc = s["metadata"]?["name"]?.stringValue ?? ""
+                let svc = Self.proxyName(s)
                 out += "\(green(name)) is running at \(yellow("\(server)/api/v1/namespaces/kube-system/services/\(svc)/proxy"))\n"
             }
             out += "\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.\n"
             return out
         }
         Terminal.write(text)
+    }
+
+    /// kubectl's `<scheme>:<service>:<port name>` from the first port: the scheme `https` when
+    /// the port is named so or is 443, the port's name when it has one, else the bare name.
+    static func proxyName(_ service: JSONValue) -> String {
+        let name = service["metadata"]?["name"]?.stringValue ?? ""
+        guard let port = service[path: ["spec", "ports"]]?.arrayValue?.first else { return name }
+        let portName = port["name"]?.stringValue ?? ""
+        if portName == "https" || port["port"]?.intValue == 443 { return "https:\(name):\(portName)" }
+        return portName.isEmpty ? name : "\(name):\(portName)"
     }
 }
