@@ -1,5 +1,5 @@
 /// The admission plugins `caravel server` runs, in Kubernetes' order: mutating defaults
-/// first (ServiceAccount, LimitRanger, then the mutating webhooks), policy checks after
+/// first (ServiceAccount, LimitRanger, Priority, then the mutating webhooks), policy checks after
 /// (PodSecurity, the validating webhooks, ResourceQuota last so refused writes use no quota).
 enum DefaultAdmission {
     static func chain(_ config: APIServerConfiguration, webhooks: WebhookConfigurations = WebhookConfigurations()) -> AdmissionChain {
@@ -8,6 +8,7 @@ enum DefaultAdmission {
         plugins.append(ServiceAccountAdmission(caCertificatePath: config.tls ? config.pkiDirectory + "/ca.crt" : nil))
         plugins.append(CertificateSigningRequestAdmission())
         plugins.append(LimitRanger())
+        plugins.append(PriorityAdmission())
         plugins.append(DefaultStorageClassAdmission())
         plugins.append(StorageObjectInUseProtection())
         plugins.append(MutatingAdmissionWebhook(configurations: webhooks))

@@ -33,6 +33,8 @@ public enum BuiltinResources {
         NetworkPolicyStrategy(),
         LeaseStrategy(),
         EndpointSliceStrategy(),
+        // scheduling.k8s.io/v1
+        PriorityClassStrategy(),
         // storage.k8s.io/v1
         StorageClassStrategy(),
         // rbac.authorization.k8s.io/v1, authorization.k8s.io/v1

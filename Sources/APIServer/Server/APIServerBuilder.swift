@@ -42,6 +42,7 @@ public enum APIServerBuilder {
         try await bootstrapServices(registry, config)
         try await bootstrapClusterDNSService(registry, config)
         try await bootstrapStorageClasses(registry)
+        try await bootstrapPriorityClasses(registry)
         try writeKubeconfigs(config, pki: pki)
         if let pki { try await ClusterInfo.prepareJoin(registry, config: config, server: ClusterInfo.serverURL(config), pki: pki, logger: logger) }
         let tokens = try TokenFile.loadOrCreate(path: config.tokenFilePath)

@@ -22,16 +22,14 @@ public struct PodStrategy: ResourceStrategy {
     }
 
     /// Status starts Pending with the computed QoS class. Also what the default admission
-    /// chain does on create: service account, priority and the not-ready/unreachable
-    /// tolerations, so pods look as they do on a real cluster.
+    /// chain does on create: service account and the not-ready/unreachable tolerations, so
+    /// pods look as they do on a real cluster (the Priority plugin sets the priority).
     public func prepareForCreate(_ object: inout JSONValue) {
         if var spec = object["spec"], spec.objectValue != nil {
             if K.string(spec["serviceAccountName"]).isEmpty {
                 spec["serviceAccountName"] = "default"
                 spec["serviceAccount"] = "default"
             }
-            if spec["priority"] == nil && K.string(spec["priorityClassName"]).isEmpty { spec["priority"] = 0 }
-            K.fill(&spec, "preemptionPolicy", "PreemptLowerPriority")
             var tolerations = K.array(spec["tolerations"])
             for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
                 let tolerated = tolerations.contains { t in
