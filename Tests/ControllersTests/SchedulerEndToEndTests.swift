@@ -68,6 +68,7 @@ import Testing
         // No node has the label: Pending, PodScheduled=False/Unschedulable, a FailedScheduling event.
         _ = try await client.create(Self.pods.path, Self.pod("picky", spec: ["nodeSelector": ["disk": "nvme"]]))
         let expected = "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."
+            + " preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
         let explained = try await eventually(timeout: .seconds(20)) {
             let pod = try await client.get(Self.pods.named("picky").path)
             let cond = ObjectRules.condition(pod, "PodScheduled")
@@ -100,6 +101,7 @@ import Testing
                 && intolerant[path: ["spec", "nodeName"]] == nil
                 && ObjectRules.condition(intolerant, "PodScheduled")?["message"]?.stringValue
                 == "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {dedicated: infra}."
+                + " preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
         }
         #expect(tainted)
 

@@ -51,7 +51,7 @@ import Testing
         #expect(try await s.reconcile(key: "default/p3") == .requeue(after: .seconds(1)))
         let status = client.actions(on: "pods").last { $0.matches("patch", "pods", subresource: "status") }
         #expect(status?.object?[path: ["status", "conditions"]]?.arrayValue?.first?["message"]?.stringValue
-                == "0/2 nodes are available: 2 Insufficient cpu.")
+                == "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.")
         #expect(client.actions(on: "events").contains { $0.object?["reason"]?.stringValue == "FailedScheduling" })
     }
 

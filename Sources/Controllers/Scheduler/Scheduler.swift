@@ -80,10 +80,11 @@ public struct Scheduler: Reconciler {
         }
         let info = PodInfo(pod)
         let volumes = plan.isEmpty ? nil : self.volumes
+        let volumeFilter: (PodInfo, NodeInfo) -> FilterFailure? = { _, node in
+            volumes?.failure(plan, on: node.node).map(FilterFailure.other)
+        }
         let decision = cache.place(info) { nodes, start in
-            SchedulingScore.schedule(pod: info, nodes: nodes, start: start) { _, node in
-                volumes?.failure(plan, on: node.node).map(FilterFailure.other)
-            }
+            SchedulingScore.schedule(pod: info, nodes: nodes, start: start, extraFilter: volumeFilter)
         }
         switch decision {
         case .bind(let node):
@@ -105,7 +106,13 @@ public struct Scheduler: Reconciler {
             return .done
         case .unschedulable(let message):
             waiting.insert(key)
-            try await recordUnschedulable(pod, message: message)
+            switch Preemption.find(pod: info, nodes: cache.nodes, extraFilter: volumeFilter) {
+            case .preempt(let candidate):
+                try await recordUnschedulable(pod, message: message, nominatedNode: candidate.node)
+                await preempt(candidate, for: pod)
+            case .none(let why):
+                try await recordUnschedulable(pod, message: "\(message) preemption: \(why)")
+            }
             return .requeue(after: backoff.next(key))
         }
     }
@@ -143,12 +150,14 @@ public struct Scheduler: Reconciler {
         }
     }
 
-    /// Writes the PodScheduled condition when it says something new (so that our own status
-    /// write, seen by the informer, settles), and an event each time it does.
-    private func recordUnschedulable(_ pod: JSONValue, message: String) async throws {
+    /// Writes the PodScheduled condition (and the node the pod is nominated to after a
+    /// preemption) when it says something new (so that our own status write, seen by the
+    /// informer, settles), and an event each time it does.
+    func recordUnschedulable(_ pod: JSONValue, message: String, nominatedNode: String? = nil) async throws {
         let current = ObjectRules.condition(pod, "PodScheduled")
+        let nominated = pod[path: ["status", "nominatedNodeName"]]?.stringValue
         guard current?["status"]?.stringValue != "False" || current?["reason"]?.stringValue != "Unschedulable"
-            || current?["message"]?.stringValue != message else { return }
+            || current?["message"]?.stringValue != message || (nominatedNode != nil && nominatedNode != nominated) else { return }
         var conditions = (pod[path: ["status", "conditions"]]?.arrayValue ?? []).filter { $0["type"]?.stringValue != "PodScheduled" }
         let transition = current?["status"]?.stringValue == "False" ? current?["lastTransitionTime"] : nil
         conditions.append([
@@ -158,8 +167,9 @@ public struct Scheduler: Reconciler {
         var path = Self.podResource.inNamespace(pod.namespace).named(pod.name ?? "")
         path.subresource = "status"
         // The list replaces the pod's conditions, so it must not be built from a stale copy.
-        let patch: JSONValue = ["metadata": ["resourceVersion": .string(pod.resourceVersion ?? "")],
+        var patch: JSONValue = ["metadata": ["resourceVersion": .string(pod.resourceVersion ?? "")],
                                 "status": ["conditions": .array(conditions)]]
+        if let nominatedNode { patch[path: ["status", "nominatedNodeName"]] = .string(nominatedNode) }
         do {
             _ = try await client.patch(path.path, patch, type: .merge)
         } catch let e as KubeAPIError where e.isNotFound {
@@ -169,7 +179,7 @@ public struct Scheduler: Reconciler {
     }
 
     /// A core/v1 Event about `pod` from the default scheduler.
-    private func event(_ pod: JSONValue, type: String, reason: String, message: String) async {
+    func event(_ pod: JSONValue, type: String, reason: String, message: String) async {
         await EventRecorder(client: client, component: Self.name, correlator: correlator)
             .record(pod, apiVersion: "v1", kind: "Pod", type: type, reason: reason, message: message, action: "Scheduling")
     }

@@ -1,0 +1,98 @@
+import KubeModel
+import KubeTesting
+import Testing
+@testable import Controllers
+@testable import KubeClient
+
+/// Preemption: which pods a higher-priority pod displaces, on which node, and what the
+/// scheduler writes (nomination, DisruptionTarget, deletion, event).
+@Suite struct SchedulerPreemptionTests {
+    typealias F = SchedulerFilterTests
+
+    static func pod(_ name: String, cpu: String, priority: Int64, node: String? = nil, extra: [String: JSONValue] = [:]) -> JSONValue {
+        var spec = extra
+        spec["priority"] = .int(priority)
+        if let node { spec["nodeName"] = .string(node) }
+        return F.pod(name, cpu: cpu, spec: spec)
+    }
+
+    func find(_ pod: JSONValue, _ nodes: [NodeInfo]) -> Preemption.Outcome {
+        Preemption.find(pod: PodInfo(pod), nodes: nodes)
+    }
+
+    @Test func theFewestLeastImportantVictimsAreChosen() {
+        // Node a: two low pods; node b: one medium pod. The pod needs 1 cpu of 2.
+        let a = F.info(F.node("a"), [Self.pod("low1", cpu: "1", priority: 1, node: "a"), Self.pod("low2", cpu: "1", priority: 1, node: "a")])
+        let b = F.info(F.node("b"), [Self.pod("mid", cpu: "1500m", priority: 50, node: "b"), Self.pod("tiny", cpu: "500m", priority: 2, node: "b")])
+        guard case .preempt(let c) = find(Self.pod("urgent", cpu: "1", priority: 100), [a, b]) else {
+            Issue.record("expected a candidate")
+            return
+        }
+        // On a one low pod is enough (the other is spared); on b the medium one must go.
+        #expect(c.node == "a")
+        #expect(c.victims.count == 1)
+        #expect(c.victims.first.map { Scheduler.priority($0.pod) } == 1)
+    }
+
+    @Test func equalOrHigherPrioritiesAreNeverVictims() {
+        let a = F.info(F.node("a"), [Self.pod("peer", cpu: "2", priority: 100, node: "a")])
+        guard case .none(let why) = find(Self.pod("urgent", cpu: "1", priority: 100), [a]) else {
+            Issue.record("expected no candidate")
+            return
+        }
+        #expect(why == "0/1 nodes are available: 1 No preemption victims found for incoming pod.")
+    }
+
+    @Test func unresolvableNodesAreNotHelpful() {
+        let tainted = F.info(F.node("t", taints: [["key": "k", "value": "v", "effect": "NoSchedule"]]),
+                             [Self.pod("low", cpu: "2", priority: 0, node: "t")])
+        let full = F.info(F.node("f"), [Self.pod("peer", cpu: "2", priority: 5, node: "f")])
+        guard case .none(let why) = find(Self.pod("urgent", cpu: "1", priority: 5), [tainted, full]) else {
+            Issue.record("expected no candidate")
+            return
+        }
+        #expect(why == "0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.")
+    }
+
+    @Test func neverPolicyAndTerminatingVictimsStopPreemption() {
+        let a = F.info(F.node("a"), [Self.pod("low", cpu: "2", priority: 0, node: "a")])
+        guard case .none(let never) = find(Self.pod("polite", cpu: "1", priority: 10, extra: ["preemptionPolicy": "Never"]), [a]) else {
+            Issue.record("expected no candidate")
+            return
+        }
+        #expect(never == "not eligible due to preemptionPolicy=Never.")
+        var going = Self.pod("low", cpu: "2", priority: 0, node: "a")
+        going[path: ["metadata", "deletionTimestamp"]] = "2026-01-01T00:00:00Z"
+        var nominated = Self.pod("urgent", cpu: "1", priority: 10)
+        nominated[path: ["status", "nominatedNodeName"]] = "a"
+        guard case .none(let waiting) = find(nominated, [F.info(F.node("a"), [going])]) else {
+            Issue.record("expected no candidate")
+            return
+        }
+        #expect(waiting == "not eligible due to a terminating pod on the nominated node.")
+    }
+
+    @Test func theSchedulerNominatesMarksAndDeletesTheVictim() async throws {
+        let client = RecordingClient()
+        let pods = ObjectCache()
+        let cache = SchedulerCache(clock: ContinuousClock())
+        cache.setNode(F.node("a"))
+        let low = Self.pod("low", cpu: "2", priority: 0, node: "a")
+        cache.setPod(low)
+        client.seed(low, as: Scheduler.podResource.inNamespace("default"), into: pods)
+        client.seed(Self.pod("urgent", cpu: "1", priority: 1000), as: Scheduler.podResource.inNamespace("default"), into: pods)
+        let s = Scheduler(client: client, pods: pods, cache: cache)
+        #expect(try await s.reconcile(key: "default/urgent") == .requeue(after: .seconds(1)))
+        let statuses = client.actions(on: "pods").filter { $0.matches("patch", "pods", subresource: "status") }
+        let nomination = statuses.first { $0.name == "urgent" }
+        #expect(nomination?.object?[path: ["status", "nominatedNodeName"]] == "a")
+        #expect(nomination?.object?[path: ["status", "conditions"]]?.arrayValue?.first?["message"]?.stringValue
+                == "0/1 nodes are available: 1 Insufficient cpu.")
+        let marked = statuses.first { $0.name == "low" }?.object?[path: ["status", "conditions"]]?.arrayValue?.last
+        #expect(marked?["type"] == "DisruptionTarget" && marked?["reason"] == "PreemptionByScheduler")
+        #expect(client.actions(on: "pods").contains { $0.matches("delete", "pods") && $0.name == "low" })
+        #expect(client.actions(on: "events").contains {
+            $0.object?["reason"]?.stringValue == "Preempted" && $0.object?[path: ["involvedObject", "name"]]?.stringValue == "low"
+        })
+    }
+}
