@@ -9,6 +9,8 @@ actor DictObjectSource: ObjectSource {
     var configMaps: [String: JSONValue] = [:]
     var claims: [String: JSONValue] = [:]
     var volumes: [String: JSONValue] = [:]
+    /// Services by namespace.
+    var serviceLists: [String: [JSONValue]] = [:]
 
     init(secrets: [String: JSONValue] = [:], configMaps: [String: JSONValue] = [:]) {
         self.secrets = secrets
@@ -19,6 +21,8 @@ actor DictObjectSource: ObjectSource {
     func configMap(namespace: String, name: String) async throws -> JSONValue? { configMaps["\(namespace)/\(name)"] }
     func persistentVolumeClaim(namespace: String, name: String) async throws -> JSONValue? { claims["\(namespace)/\(name)"] }
     func persistentVolume(name: String) async throws -> JSONValue? { volumes[name] }
+    func services(namespace: String) async throws -> [JSONValue] { serviceLists[namespace] ?? [] }
+    func setServices(_ namespace: String, _ list: [JSONValue]) { serviceLists[namespace] = list }
     func setConfigMap(_ key: String, _ value: JSONValue) { configMaps[key] = value }
     func setClaim(_ key: String, _ value: JSONValue) { claims[key] = value }
     func setVolume(_ name: String, _ value: JSONValue) { volumes[name] = value }

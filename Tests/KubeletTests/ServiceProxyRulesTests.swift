@@ -197,6 +197,7 @@ struct ServiceProxyModelTests {
                 ["addresses": ["10.244.0.5"], "nodeName": "n1", "conditions": ["ready": true, "serving": true, "terminating": false]],
                 ["addresses": ["10.244.0.6"], "conditions": ["ready": false, "serving": true, "terminating": true]],
                 ["addresses": ["127.0.0.1"]],
+                ["addresses": ["not-an-ip"]],
             ],
         ]
         let headless: JSONValue = ["metadata": ["name": "h", "namespace": "shop"], "spec": ["clusterIP": "None", "ports": [["port": 1]]]]
@@ -204,9 +205,11 @@ struct ServiceProxyModelTests {
         let port = try #require(ports.first)
         #expect(ports.count == 1)
         #expect(port.clusterIP == "10.96.3.4" && port.port == 80 && port.nodePort == 30111 && port.affinitySeconds == 90 && port.internalLocal)
+        // A loopback endpoint stays (the `kubernetes` Service of a server on 127.0.0.1).
         #expect(port.endpoints == [
             ProxyEndpoint(ip: "10.244.0.5", port: 8080, nodeName: "n1"),
             ProxyEndpoint(ip: "10.244.0.6", port: 8080, ready: false, serving: true, terminating: true),
+            ProxyEndpoint(ip: "127.0.0.1", port: 8080),
         ])
     }
 

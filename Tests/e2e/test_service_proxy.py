@@ -221,6 +221,31 @@ def test_port_forward_and_in_cluster_clients_reach_the_same_pods(srv, ns, captur
     assert in_cluster <= set(web["names"]) and len(in_cluster) >= 2, in_cluster
 
 
+def test_a_pod_reaches_the_api_server_through_the_kubernetes_service(srv, ns, captured, client):
+    """In-cluster clients dial https://kubernetes.default.svc with the pod's ServiceAccount token
+    and CA: the Service's ClusterIP leads to the server on the host's loopback, and the serving
+    certificate names that address."""
+    kubernetes = get_json(srv, "service", "kubernetes", "default")
+    assert ipaddress.ip_address(kubernetes["spec"]["clusterIP"]) in ipaddress.ip_network(captured)
+    sa = "/var/run/secrets/kubernetes.io/serviceaccount"
+    code = ("import json, os, ssl, urllib.request\n"
+            f"token = open('{sa}/token').read().strip()\n"
+            f"ctx = ssl.create_default_context(cafile='{sa}/ca.crt')\n"
+            "for host in ('kubernetes.default.svc', os.environ['KUBERNETES_SERVICE_HOST']):\n"
+            "    req = urllib.request.Request(f'https://{host}/api', headers={'Authorization': 'Bearer ' + token})\n"
+            "    print(host, json.load(urllib.request.urlopen(req, context=ctx, timeout=10))['kind'])\n"
+            # The official client's in-cluster configuration reads the same environment and files.
+            "from kubernetes import client, config\n"
+            "config.load_incluster_config()\n"
+            "print('version', client.VersionApi().get_code().git_version)\n")
+    out = srv.kubectl("exec", "client", "-n", ns, "--", sys.executable, "-c", code, timeout=120).stdout.split("\n")
+    ip = kubernetes["spec"]["clusterIP"]
+    assert out[:2] == ["kubernetes.default.svc APIVersions", f"{ip} APIVersions"], out
+    assert out[2].startswith("version v1."), out
+    env = srv.kubectl("exec", "client", "-n", ns, "--", "sh", "-c", "echo $KUBERNETES_SERVICE_PORT $KUBERNETES_PORT").stdout.split()
+    assert env == ["443", f"tcp://{ip}:443"], env
+
+
 def test_service_without_endpoints_is_refused_at_once(srv, ns, captured, services, client):
     ip = services["empty"]["spec"]["clusterIP"]
     script = f'printf "GET / HTTP/1.0\\r\\n\\r\\n" | busybox nc -w 20 {ip} 80; echo exit=$?'

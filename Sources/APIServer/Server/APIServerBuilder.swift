@@ -118,9 +118,13 @@ public enum APIServerBuilder {
         }
     }
 
-    /// The serving certificate's SANs: the defaults plus a specific bind address.
+    /// The serving certificate's SANs: the defaults, the `kubernetes` Service's address in the
+    /// configured range (what in-cluster clients dial), and a specific bind address.
     static func serverNames(_ config: APIServerConfiguration) -> [String] {
         var names = PKI.serverNames()
+        if let range = ServiceIPRange(cidr: config.serviceClusterIPRange), !names.contains(range.firstAddress) {
+            names.append(range.firstAddress)
+        }
         if !["0.0.0.0", "::", ""].contains(config.bindAddress) && !names.contains(config.bindAddress) {
             names.append(config.bindAddress)
         }

@@ -26,13 +26,16 @@ public struct PodContext: Sendable {
 /// Builds a container's environment the way the kubelet does.
 public enum EnvResolver {
     /// The container's environment in order (envFrom first, then env; a later definition
-    /// replaces an earlier one in place), with `$(VAR)` expanded in literal values against the
-    /// variables defined before them. Throws `ContainerStartError` with reason
+    /// replaces an earlier one in place, then the service variables the container did not set),
+    /// with `$(VAR)` expanded in literal values against the variables defined before them and
+    /// the service variables. Throws `ContainerStartError` with reason
     /// `CreateContainerConfigError` for a missing non-optional Secret, ConfigMap or key.
     public static func resolve(container: JSONValue, context: PodContext, source: any ObjectSource) async throws
         -> [(name: String, value: String)]
     {
         var fetcher = ObjectFetcher(source: source, namespace: context.namespace)
+        let services = try await ServiceEnvironment.variables(for: context.pod, source: source)
+        let serviceValues = Dictionary(services.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         var order: [String] = []
         var values: [String: String] = [:]
         func set(_ name: String, _ value: String) {
@@ -70,7 +73,7 @@ public enum EnvResolver {
         for entry in container["env"]?.arrayValue ?? [] {
             guard let name = entry["name"]?.stringValue else { continue }
             if let literal = entry["value"]?.stringValue, !literal.isEmpty {
-                set(name, expand(literal, env: values))
+                set(name, expand(literal, env: serviceValues.merging(values) { _, declared in declared }))
             } else if let from = entry["valueFrom"], from.objectValue != nil {
                 guard let value = try await valueFrom(from, container: container, context: context, fetcher: &fetcher)
                 else { continue }  // optional and absent
@@ -79,6 +82,7 @@ public enum EnvResolver {
                 set(name, "")
             }
         }
+        for (name, value) in services where values[name] == nil { set(name, value) }
         return order.map { (name: $0, value: values[$0] ?? "") }
     }
 

@@ -11,6 +11,12 @@ public protocol ObjectSource: Sendable {
     func persistentVolumeClaim(namespace: String, name: String) async throws -> JSONValue?
     /// The PersistentVolume, or nil when it does not exist (404). Other failures throw.
     func persistentVolume(name: String) async throws -> JSONValue?
+    /// The Services of a namespace (for the service environment variables).
+    func services(namespace: String) async throws -> [JSONValue]
+}
+
+extension ObjectSource {
+    public func services(namespace: String) async throws -> [JSONValue] { [] }
 }
 
 /// Reads Secrets and ConfigMaps straight from the API server (the kubelet's credentials are
@@ -34,6 +40,10 @@ public struct RESTObjectSource: ObjectSource {
 
     public func persistentVolume(name: String) async throws -> JSONValue? {
         try await get("/api/v1/persistentvolumes/\(name)")
+    }
+
+    public func services(namespace: String) async throws -> [JSONValue] {
+        try await client.list("/api/v1/namespaces/\(namespace)/services")["items"]?.arrayValue ?? []
     }
 
     private func get(_ path: String) async throws -> JSONValue? {

@@ -126,8 +126,10 @@ extension ProxiedServicePort {
                 let serving = conditions?["serving"]?.boolValue ?? ready
                 let terminating = conditions?["terminating"]?.boolValue ?? false
                 for address in ep["addresses"]?.arrayValue ?? [] {
-                    guard let ip = address.stringValue, let parsed = IPv4CIDR.parseAddress(ip),
-                          parsed >> 24 != 127, seen.insert("\(ip):\(port)").inserted else { continue }
+                    // Loopback is kept: the `kubernetes` Service of a server on 127.0.0.1 (the pod
+                    // bridge routes DNAT to loopback, guarded; see PodNetworkHost).
+                    guard let ip = address.stringValue, IPv4CIDR.parseAddress(ip) != nil,
+                          seen.insert("\(ip):\(port)").inserted else { continue }
                     out.append(ProxyEndpoint(ip: ip, port: Int(port), nodeName: ep["nodeName"]?.stringValue,
                                              ready: ready, serving: serving, terminating: terminating))
                 }

@@ -79,6 +79,14 @@ enum PodNetworkHost {
         return (try? handle.write(contentsOf: Data("1".utf8))) != nil
     }
 
+    /// `net.ipv4.conf.BRIDGE.route_localnet=1`: packets from pods DNATed to 127.0.0.1 are
+    /// delivered instead of dropped as martians (as kube-proxy does for localhost node ports).
+    static func allowLoopbackDNAT(bridge: String) -> Bool {
+        guard let handle = FileHandle(forWritingAtPath: "/proc/sys/net/ipv4/conf/\(bridge)/route_localnet") else { return false }
+        defer { try? handle.close() }
+        return (try? handle.write(contentsOf: Data("1".utf8))) != nil
+    }
+
     /// Source NAT for pod traffic leaving through a non-bridge interface, so pods reach the
     /// outside world; pod-to-pod traffic (bridge to bridge) keeps its source IP. Best effort:
     /// nft, else iptables, else nothing. Returns what it did, for the log.
@@ -93,11 +101,17 @@ enum PodNetworkHost {
                 "add chain \(table) postrouting { type nat hook postrouting priority srcnat ; }",
                 "flush chain \(table) postrouting",
                 "add rule \(table) postrouting iifname \"\(bridge)\" oifname != \"\(bridgePrefix)*\" masquerade",
+                // Pods may reach loopback only through a Service DNAT (the `kubernetes` Service
+                // of a server listening on 127.0.0.1); nothing else they send to 127/8 is let in.
+                "add chain \(table) loopback-guard { type filter hook input priority 0 ; }",
+                "flush chain \(table) loopback-guard",
+                "add rule \(table) loopback-guard iifname \"\(bridge)\" ip daddr 127.0.0.0/8 ct status ! dnat drop",
             ].joined(separator: "; ")
             guard let result = try? await PodNetworkCommand.run(nft, [script]), result.status == 0 else {
                 return "nft failed"
             }
-            return "nft"
+            // With the guard in place, DNAT to loopback from the bridge may be routed.
+            return allowLoopbackDNAT(bridge: bridge) ? "nft" : "nft (no route_localnet: pods cannot reach a loopback API server)"
         }
         // iptables cannot match the input interface in POSTROUTING, hence one rule per range.
         let source = cidr.description

@@ -34,17 +34,33 @@ extension APIServerBuilder {
                 "ports": [["name": "https", "port": .int(Int64(config.port)), "protocol": "TCP"]],
             ]],
         ]
-        // Written to the store directly: Endpoints validation refuses loopback addresses from
-        // clients, but this one is the server's own. The port may differ from the last start.
-        let key = ResourceCatalog.key(endpoints.definition, namespace: "default", name: "kubernetes")
+        // Written to the store directly: validation refuses loopback addresses from clients,
+        // but this one is the server's own. The port may differ from the last start.
+        try await writeOwn(registry, ResourceCatalog.key(endpoints.definition, namespace: "default", name: "kubernetes"),
+                           ep, fields: ["subsets"])
+        // The slice is what service proxies read (the Endpoints carry skip-mirror).
+        guard let slices = registry.catalog.strategy(group: "discovery.k8s.io", plural: "endpointslices") else { return }
+        let slice: JSONValue = [
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": ["name": "kubernetes", "namespace": "default", "labels": ["kubernetes.io/service-name": "kubernetes"]],
+            "addressType": "IPv4",
+            "endpoints": [["addresses": ["127.0.0.1"], "conditions": ["ready": true, "serving": true, "terminating": false]]],
+            "ports": [["name": "https", "port": .int(Int64(config.port)), "protocol": "TCP"]],
+        ]
+        try await writeOwn(registry, ResourceCatalog.key(slices.definition, namespace: "default", name: "kubernetes"),
+                           slice, fields: ["endpoints", "ports"])
+    }
+
+    /// Creates `object` under `key` in the store, or brings `fields` of the stored one up to date.
+    private static func writeOwn(_ registry: Registry, _ key: String, _ object: JSONValue, fields: [String]) async throws {
         if try await registry.store.get(key: key) == nil {
-            var object = ep
-            ObjectMetaRules.prepareForCreate(&object, now: Date(), tracksGeneration: false)
-            do { _ = try await registry.store.create(key: key, object: object) } catch StoreError.alreadyExists {}
+            var created = object
+            ObjectMetaRules.prepareForCreate(&created, now: Date(), tracksGeneration: false)
+            do { _ = try await registry.store.create(key: key, object: created) } catch StoreError.alreadyExists {}
         } else {
             _ = try await registry.store.update(key: key) { current in
                 var o = current.object
-                o["subsets"] = ep["subsets"]
+                for field in fields { o[field] = object[field] }
                 return o == current.object ? nil : o
             }
         }
