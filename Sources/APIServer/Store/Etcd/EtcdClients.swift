@@ -79,22 +79,40 @@ final class EtcdClients: Sendable {
         return rpc.code == .unavailable || rpc.code == .deadlineExceeded
     }
 
-    /// Runs `body` against the current endpoint, trying each other endpoint once when it is
-    /// unreachable. Only requests that are safe to repeat come here: a compare-and-swap
-    /// transaction cannot apply twice.
+    /// Runs a read (safe to repeat) against the current endpoint; when the endpoint is
+    /// unreachable or its connection drops, the call is tried again, on the next endpoint, a
+    /// few rounds. Connections do drop in normal operation: etcd's gRPC server pings after
+    /// each request it receives (window estimation), and the HTTP/2 client closes a
+    /// connection past 200 pings in 30 seconds; the next call opens a new one.
     func call<R: Sendable>(_ body: (GRPCClient<EtcdTransport>) async throws -> R) async throws -> R {
         var last: (any Error)?
-        for _ in 0..<clients.count {
+        for attempt in 0..<(3 * clients.count + 2) {
             let (index, client) = active
             do {
                 return try await body(client)
             } catch where Self.isUnreachable(error) {
                 last = error
                 failover(from: index)
+                if attempt >= clients.count { try await Task.sleep(for: .milliseconds(100)) }
             }
         }
         throw StoreError.io("etcd is unreachable at \(endpoints.map(\.description).joined(separator: ",")): \(last.map { "\($0)" } ?? "")")
     }
+
+    /// Runs a write once: when its connection drops, whether etcd applied it is unknown, so
+    /// the caller gets `AmbiguousWrite` and reads the key to find out.
+    func write<R: Sendable>(_ body: (GRPCClient<EtcdTransport>) async throws -> R) async throws -> R {
+        let (index, client) = active
+        do {
+            return try await body(client)
+        } catch where Self.isUnreachable(error) {
+            failover(from: index)
+            throw AmbiguousWrite(cause: error)
+        }
+    }
+
+    /// A write whose connection dropped before its answer came.
+    struct AmbiguousWrite: Error { var cause: any Error }
 
     /// Closes every connection; calls in flight fail.
     func close() {

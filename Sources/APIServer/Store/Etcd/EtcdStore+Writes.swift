@@ -13,10 +13,20 @@ extension EtcdStore {
         var put = Etcdserverpb_PutRequest()
         put.key = etcdKey
         put.value = Self.encodeValue(object)
-        let response = try await txn(etcdKey, ifModRevision: 0, then: .requestPut(put))
-        guard response.succeeded else { throw StoreError.alreadyExists(key: key) }
-        let revision = response.header.revision
-        return StoredObject(key: key, revision: revision, object: Self.stamped(object, revision: revision))
+        while true {
+            let response: Etcdserverpb_TxnResponse
+            do {
+                response = try await txn(etcdKey, ifModRevision: 0, then: .requestPut(put))
+            } catch is EtcdClients.AmbiguousWrite {
+                // Ours if the key holds exactly our bytes (they carry a fresh uid); absent: not applied.
+                guard let kv = try await rawGet(etcdKey) else { continue }
+                guard kv.value == put.value else { throw StoreError.alreadyExists(key: key) }
+                return StoredObject(key: key, revision: kv.modRevision, object: Self.stamped(object, revision: kv.modRevision))
+            }
+            guard response.succeeded else { throw StoreError.alreadyExists(key: key) }
+            let revision = response.header.revision
+            return StoredObject(key: key, revision: revision, object: Self.stamped(object, revision: revision))
+        }
     }
 
     public func update(key: String, _ transform: @escaping @Sendable (StoredObject) throws -> JSONValue?) async throws -> StoredObject {
@@ -27,7 +37,17 @@ extension EtcdStore {
             var put = Etcdserverpb_PutRequest()
             put.key = etcdKey
             put.value = Self.encodeValue(updated)
-            let response = try await txn(etcdKey, ifModRevision: current.revision, then: .requestPut(put))
+            let response: Etcdserverpb_TxnResponse
+            do {
+                response = try await txn(etcdKey, ifModRevision: current.revision, then: .requestPut(put))
+            } catch is EtcdClients.AmbiguousWrite {
+                guard let kv = try await rawGet(etcdKey) else { throw StoreError.notFound(key: key) }
+                if kv.modRevision != current.revision && kv.value == put.value {
+                    return StoredObject(key: key, revision: kv.modRevision, object: Self.stamped(updated, revision: kv.modRevision))
+                }
+                current = try decode(kv, key: key)
+                continue
+            }
             if response.succeeded {
                 let revision = response.header.revision
                 return StoredObject(key: key, revision: revision, object: Self.stamped(updated, revision: revision))
@@ -45,7 +65,18 @@ extension EtcdStore {
             try precondition(current)
             var delete = Etcdserverpb_DeleteRangeRequest()
             delete.key = etcdKey
-            let response = try await txn(etcdKey, ifModRevision: current.revision, then: .requestDeleteRange(delete))
+            let response: Etcdserverpb_TxnResponse
+            do {
+                response = try await txn(etcdKey, ifModRevision: current.revision, then: .requestDeleteRange(delete))
+            } catch is EtcdClients.AmbiguousWrite {
+                // Gone: taken as this delete's (its revision is then the read's).
+                guard let kv = try await rawGet(etcdKey) else {
+                    let revision = try await currentRevision()
+                    return StoredObject(key: key, revision: revision, object: Self.stamped(current.object, revision: revision))
+                }
+                current = try decode(kv, key: key)
+                continue
+            }
             if response.succeeded {
                 let revision = response.header.revision
                 return StoredObject(key: key, revision: revision, object: Self.stamped(current.object, revision: revision))
@@ -75,8 +106,15 @@ extension EtcdStore {
         request.success = [success]
         request.failure = [failure]
         return try await mapErrors {
-            try await clients.call { try await Etcdserverpb_KV.Client(wrapping: $0).txn(request, options: EtcdClients.options) }
+            try await clients.write { try await Etcdserverpb_KV.Client(wrapping: $0).txn(request, options: EtcdClients.options) }
         }
+    }
+
+    /// The key as etcd holds it now.
+    private func rawGet(_ etcdKey: Data) async throws -> Mvccpb_KeyValue? {
+        var request = Etcdserverpb_RangeRequest()
+        request.key = etcdKey
+        return try await range(request).kvs.first
     }
 
     /// The object the failure branch read, or nil when the key is gone.
