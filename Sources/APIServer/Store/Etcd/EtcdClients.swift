@@ -20,7 +20,10 @@ final class EtcdClients: Sendable {
     init(_ config: EtcdConfiguration) throws {
         endpoints = config.endpoints
         clients = try config.endpoints.map { endpoint in
-            GRPCClient(transport: try .http2NIOPosix(target: Self.target(endpoint), transportSecurity: Self.security(endpoint, config)))
+            var transport = HTTP2ClientTransport.Posix.Config.defaults
+            transport.channelDebuggingCallbacks.onCreateTCPConnection = EtcdPingResponder.install
+            return GRPCClient(transport: try .http2NIOPosix(target: Self.target(endpoint), transportSecurity: Self.security(endpoint, config),
+                                                            config: transport))
         }
         let clients = clients
         connections.withLock {
