@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from e2eutil import free_port, serve, wait_for
+from e2eutil import SERVERS, CaravelServer, caravel_bin, free_port, serve, wait_for
 from test_crash import NS as CRASH_NS, THREADS, Ledger, verify, writer
 
 
@@ -140,34 +140,54 @@ def test_acknowledged_writes_on_etcd_survive_kill_9(tmp_path_factory, etcd):
         assert keys, "the configmaps are not under the server's prefix in etcd"
 
 
+class APIServerOnly(CaravelServer):
+    """`caravel apiserver`: the API alone, no controllers and no kubelet."""
+
+    def command(self) -> list[str]:
+        return [str(caravel_bin()), "apiserver", "--data-dir", str(self.data_dir), "--port", str(self.port), *self.extra_args]
+
+
 @pytest.mark.timeout(300)
 def test_two_api_servers_on_one_etcd_see_each_others_writes(tmp_path_factory, etcd):
-    from rawwatch import RawWatch
     prefix = ["--datastore-endpoint", etcd, "--datastore-prefix", "/shared"]
     with serve(tmp_path_factory, "etcd-api-a", extra_args=prefix) as a:
-        def share_keys(b):
-            # Secrets are sealed with the data dir's keys: servers on one etcd share them.
-            shutil.copy(a.data_dir / "encryption-keys.json", b.data_dir / "encryption-keys.json")
-        with serve(tmp_path_factory, "etcd-api-b", extra_args=prefix, prepare=share_keys) as b:
-            with b.session() as sb, a.session() as sa:
-                lst = sb.get(f"{b.url}/api/v1/namespaces/default/configmaps", timeout=30)
-                assert lst.status_code == 200, lst.text
-                rv = lst.json()["metadata"]["resourceVersion"]
-                with RawWatch(sb, f"{b.url}/api/v1/namespaces/default/configmaps",
-                              {"watch": "1", "resourceVersion": rv}) as w:
-                    assert w.status_code == 200, w.body
-                    made = sa.post(f"{a.url}/api/v1/namespaces/default/configmaps", timeout=30,
-                                   json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "from-a"},
-                                         "data": {"k": "v"}})
-                    assert made.status_code == 201, made.text
-                    events = w.wait_for(lambda evs: [e for e in evs if e["object"]["metadata"].get("name") == "from-a"],
-                                        timeout=60)
-                    assert events[0]["type"] == "ADDED"
-                    assert events[0]["object"]["metadata"]["resourceVersion"] == made.json()["metadata"]["resourceVersion"]
-                # A Secret written through B reads back through A.
-                s = sb.post(f"{b.url}/api/v1/namespaces/default/secrets", timeout=30,
-                            json={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared"},
-                                  "stringData": {"k": "v"}})
-                assert s.status_code == 201, s.text
-                got = sa.get(f"{a.url}/api/v1/namespaces/default/secrets/shared", timeout=30)
-                assert got.status_code == 200 and got.json()["data"]["k"] == "dg==", got.text
+        base = tmp_path_factory.mktemp("etcd-api-b")
+        b = APIServerOnly(base / "data", log_path=base / "server.log", name="etcd-api-b", extra_args=prefix)
+        SERVERS.append(b)
+        # One cluster: the same CA, ServiceAccount key and Secret encryption keys.
+        shutil.copytree(a.data_dir / "pki", b.data_dir / "pki")
+        shutil.copy(a.data_dir / "encryption-keys.json", b.data_dir / "encryption-keys.json")
+        try:
+            b.start()
+            _exchange(a, b)
+        finally:
+            b.stop()
+            b.cleanup()
+            SERVERS.remove(b)
+
+
+def _exchange(a, b):
+    """A write through A reaches a watch on B; a Secret written through B reads back through A."""
+    from rawwatch import RawWatch
+    with b.session() as sb, a.session() as sa:
+        lst = sb.get(f"{b.url}/api/v1/namespaces/default/configmaps", timeout=30)
+        assert lst.status_code == 200, lst.text
+        rv = lst.json()["metadata"]["resourceVersion"]
+        with RawWatch(sb, f"{b.url}/api/v1/namespaces/default/configmaps",
+                      {"watch": "1", "resourceVersion": rv}) as w:
+            assert w.status_code == 200, w.body
+            made = sa.post(f"{a.url}/api/v1/namespaces/default/configmaps", timeout=30,
+                           json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "from-a"},
+                                 "data": {"k": "v"}})
+            assert made.status_code == 201, made.text
+            events = w.wait_for(lambda evs: [e for e in evs if e["object"]["metadata"].get("name") == "from-a"],
+                                timeout=60)
+            assert events[0]["type"] == "ADDED"
+            assert events[0]["object"]["metadata"]["resourceVersion"] == made.json()["metadata"]["resourceVersion"]
+        # A Secret written through B reads back through A.
+        s = sb.post(f"{b.url}/api/v1/namespaces/default/secrets", timeout=30,
+                    json={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared"},
+                          "stringData": {"k": "v"}})
+        assert s.status_code == 201, s.text
+        got = sa.get(f"{a.url}/api/v1/namespaces/default/secrets/shared", timeout=30)
+        assert got.status_code == 200 and got.json()["data"]["k"] == "dg==", got.text
