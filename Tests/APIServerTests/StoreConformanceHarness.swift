@@ -81,13 +81,15 @@ final class EtcdProcess: @unchecked Sendable {
         self.dataDir = dataDir
     }
 
-    static func start() throws -> EtcdProcess {
+    /// - Parameter tls: serve clients over TLS with these files and require client
+    ///   certificates signed by `ca`.
+    static func start(tls: (ca: String, cert: String, key: String)? = nil) throws -> EtcdProcess {
         let binary = try binary()
         let clientPort = try freeLoopbackPort()
         let peerPort = try freeLoopbackPort()
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-etcd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
-        let client = "http://127.0.0.1:\(clientPort)"
+        let client = "\(tls == nil ? "http" : "https")://127.0.0.1:\(clientPort)"
         let peer = "http://127.0.0.1:\(peerPort)"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -97,7 +99,7 @@ final class EtcdProcess: @unchecked Sendable {
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", "conformance=\(peer)", "--initial-cluster-state", "new",
             "--logger", "zap", "--log-level", "error",
-        ]
+        ] + (tls.map { ["--cert-file", $0.cert, "--key-file", $0.key, "--trusted-ca-file", $0.ca, "--client-cert-auth"] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: {
             let log = dataDir.appendingPathComponent("etcd.log")
@@ -110,7 +112,10 @@ final class EtcdProcess: @unchecked Sendable {
 
     /// Connects a store, waiting for etcd to serve (it takes a moment to elect itself).
     func connect(historySize: Int, prefix: String = EtcdConfiguration.defaultPrefix) async throws -> EtcdStore {
-        let config = EtcdConfiguration(endpoints: try EtcdConfiguration.parseEndpoints(clientURL), prefix: prefix)
+        try await connect(EtcdConfiguration(endpoints: try EtcdConfiguration.parseEndpoints(clientURL), prefix: prefix), historySize: historySize)
+    }
+
+    func connect(_ config: EtcdConfiguration, historySize: Int = 100) async throws -> EtcdStore {
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
             do {

@@ -62,3 +62,51 @@ import Testing
         #expect(seen == created.revision)
     }
 }
+
+/// etcd over TLS asking for client certificates: the store connects with the CA and a client
+/// certificate, and without the client certificate it is refused.
+@Suite struct EtcdTLSTests {
+    /// CA, etcd's serving certificate for 127.0.0.1 and a client certificate, by openssl.
+    static func makeCertificates(in dir: URL) throws {
+        let script = """
+            set -e
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=etcd-test-ca 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=etcd 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' > server.ext
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile server.ext 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=caravel 2>/dev/null
+            printf 'extendedKeyUsage=clientAuth\\n' > client.ext
+            openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 1 -extfile client.ext 2>/dev/null
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script]
+        p.currentDirectoryURL = dir
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw StoreError.io("openssl could not make the test certificates (is openssl installed?)") }
+    }
+
+    @Test func clientCertificatesAndTheCAAreUsed() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-etcd-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.makeCertificates(in: dir)
+        let file = { (name: String) in dir.appendingPathComponent(name).path }
+        let etcd = try EtcdProcess.start(tls: (ca: file("ca.crt"), cert: file("server.crt"), key: file("server.key")))
+        defer { etcd.stop() }
+        let endpoints = try EtcdConfiguration.parseEndpoints(etcd.clientURL)
+        #expect(endpoints.first?.tls == true)
+        let config = EtcdConfiguration(endpoints: endpoints, caFile: file("ca.crt"), certFile: file("client.crt"), keyFile: file("client.key"))
+        let store = try await etcd.connect(config)
+        defer { store.close() }
+        let created = try await store.create(key: "/registry/core/configmaps/default/tls", object: ["metadata": ["name": "tls"]])
+        #expect(try await store.get(key: "/registry/core/configmaps/default/tls")?.revision == created.revision)
+        // Without a client certificate etcd refuses the connection.
+        let anonymous = EtcdConfiguration(endpoints: endpoints, caFile: file("ca.crt"))
+        await #expect(throws: (any Error).self) {
+            let s = try await EtcdStore.connect(anonymous, historySize: 100, compactionInterval: nil, startTimeout: .seconds(1))
+            s.close()
+        }
+    }
+}
