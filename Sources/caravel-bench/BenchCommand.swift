@@ -84,6 +84,10 @@ struct BenchCommand: AsyncParsableCommand {
             help: "A flag for the started server, e.g. --server-flag=--token-cache-ttl=0s (repeatable).")
     var serverFlags: [String] = []
 
+    @Option(name: .customLong("etcd"),
+            help: "Start this etcd binary on free loopback ports and run the started server on it (--datastore-endpoint), to compare with SQLite.")
+    var etcdBinary: String?
+
     @Option(name: .customLong("caravel"), help: "caravel binary for the fake kubelet (default: the --start-server one).")
     var caravelBinary: String?
 
@@ -113,6 +117,7 @@ struct BenchCommand: AsyncParsableCommand {
         guard soakRounds == 0 || kubeletFake else { throw ValidationError("--soak-rounds needs --kubelet-fake (its nodes run the pods)") }
         guard tokenCreates == 0 || startServer != nil else { throw ValidationError("--token-creates needs --start-server (it writes the token file)") }
         guard serverFlags.isEmpty || startServer != nil else { throw ValidationError("--server-flag needs --start-server") }
+        guard etcdBinary == nil || startServer != nil else { throw ValidationError("--etcd needs --start-server") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard gets == 0 || creates > 0 else { throw ValidationError("--gets needs --creates > 0 (it reads those objects)") }
     }
@@ -131,11 +136,14 @@ struct BenchCommand: AsyncParsableCommand {
         let options = KubeRESTClient.Options(maxConnectionsPerHost: concurrency + 2, userAgent: "caravel-bench")
         var server: LocalServer?
         let client: KubeRESTClient
+        let etcd = try etcdBinary.map { try EtcdChild.start(binary: $0) }
+        if let etcd { print("started etcd at \(etcd.endpoint) (pid \(etcd.child.pid))") }
         if let binary = startServer {
             // The built-in node is only wanted by the process phase; without it RSS is the server's own.
             var extra = kubeletProcess ? [] : ["--disable-kubelet"]
             if schedulerBacklog { extra.append("--disable-controllers") }
             extra += serverFlags
+            if let etcd { extra += ["--datastore-endpoint", etcd.endpoint] }
             let files = staticToken.map { ["tokens.csv": TokenPhase.tokenFileLine($0)] } ?? [:]
             let started = try LocalServer.start(binary: binary, extraArguments: extra, files: files)
             server = started
@@ -143,6 +151,7 @@ struct BenchCommand: AsyncParsableCommand {
             do { client = try await started.waitReady(options: options) } catch {
                 await started.stop()
                 print("server log kept in \(started.logPath)")
+                await etcd?.stop(keep: true)
                 throw error
             }
         } else {
@@ -164,6 +173,7 @@ struct BenchCommand: AsyncParsableCommand {
                 print("server \(ended); log kept in \(server.logPath)")
             }
         }
+        await etcd?.stop(keep: failure != nil)
         if let failure { throw failure }
     }
 

@@ -11,7 +11,7 @@ struct Caravel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caravel",
         abstract: "A Kubernetes-compatible control plane.",
-        subcommands: [ServerCommand.self, ControllerManagerCommand.self, KubeletCommand.self, NodeKubeconfigCommand.self,
+        subcommands: [ServerCommand.self, APIServerCommand.self, ControllerManagerCommand.self, KubeletCommand.self, NodeKubeconfigCommand.self,
                       KillAllCommand.self]
     )
 }

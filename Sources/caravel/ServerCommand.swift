@@ -10,7 +10,7 @@ import ServiceLifecycle
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run the all-in-one server: the Kubernetes API over an embedded SQLite store."
+        abstract: "Run the all-in-one server: the Kubernetes API over an embedded SQLite store or an etcd cluster."
     )
 
     @Option(help: "Directory for the store and the admin kubeconfig.")
@@ -87,6 +87,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "IPv4 range of Service cluster IPs, captured on the node by the service proxy. Default: 10.96.0.0/12, or a free 10.x.0.0/16 (x in 64-95) when another server on this host holds it; kept in DIR/network-ranges.json.")
     var serviceClusterIPRange: String?
 
+    @OptionGroup(title: "Datastore")
+    var datastore: DatastoreFlags
+
     @OptionGroup(title: "Horizontal pod autoscaler")
     var autoscaler: AutoscalerFlags
 
@@ -145,6 +148,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.tokenCacheTTL = tokenCacheTTL
         config.serviceClusterIPRange = ranges.serviceCIDR
         config.watchCacheBytes = Int(Quantity.parse(watchCacheBytes)?.value ?? Int64(WatchHub.defaultMaxBytes))
+        config.etcd = try datastore.etcd()
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         // The controllers and the kubelet talk to this server over HTTP(S) with their own client
         // certificates, as they would from another process; listed after it, they stop first.

@@ -20,9 +20,9 @@ public enum APIServerBuilder {
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         let keys = try EncryptionKeys.loadOrCreate(path: config.encryptionKeysPath, rotate: config.rotateEncryptionKey)
         let storeMetrics = StoreMetrics()
-        let store = EncryptingStore(wrapping: try SQLiteStore(path: config.databasePath, historySize: config.watchCacheSize,
-                                                              historyBytes: config.watchCacheBytes,
-                                                              metrics: storeMetrics, logger: logger), keys: keys)
+        let backend = try await openStore(config, metrics: storeMetrics, logger: logger)
+        // Secrets are sealed the same way whichever store holds them.
+        let store = EncryptingStore(wrapping: backend.store, keys: keys)
         let pki = config.tls ? try PKI.ensure(directory: config.pkiDirectory, serverNames: serverNames(config)) : nil
         // ServiceAccount tokens: signed with a key of the data dir, so they outlive restarts.
         let serviceAccountKey = try ServiceAccountSigningKey.loadOrCreate(directory: config.pkiDirectory)
@@ -84,7 +84,9 @@ public enum APIServerBuilder {
             }, timeouts: timeouts)
             return try tls.map { try TLSChannel(http, tlsConfiguration: $0) } ?? http
         }
-        var services: [any Service] = [ProgressTicker(store: store, interval: config.bookmarkInterval), nodeGraph]
+        // The store's closer first: services stop in reverse order, so it stops last.
+        var services: [any Service] = backend.close.map { [StoreCloser(close: $0)] } ?? []
+        services += [ProgressTicker(store: store, interval: config.bookmarkInterval), nodeGraph] as [any Service]
         if let audit { services.append(audit) }
         services.append(MetricsScraper(registry: registry, metrics: metricsAPIs, kubelets: kubelets, resolution: config.metricsResolution,
                                        logger: logger))

@@ -9,6 +9,9 @@ public struct APIServerConfiguration: Sendable {
     public var watchCacheSize: Int
     /// Serialized bytes those events may hold (`--watch-cache-bytes`).
     public var watchCacheBytes: Int = WatchHub.defaultMaxBytes
+    /// The etcd cluster that holds the state (`--datastore-endpoint`); nil keeps it in SQLite
+    /// at `databasePath`.
+    public var etcd: EtcdConfiguration?
     /// How often watchers that allow bookmarks get one.
     public var bookmarkInterval: Duration
     /// Serve HTTPS with the generated PKI and require credentials (`--tls`); plain HTTP

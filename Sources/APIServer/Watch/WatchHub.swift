@@ -102,6 +102,32 @@ public final class WatchHub: Sendable {
         }
     }
 
+    /// Records that every event up to `revision` has been published, though none may have
+    /// been for the hub's prefixes (an external store's progress notification): watches from
+    /// now start there, and progress marks carry it.
+    public func advance(to revision: Int64) {
+        state.withLock { s in s.lastRevision = max(s.lastRevision, revision) }
+    }
+
+    /// Forgets the history when the events before `revision` can no longer be replayed into
+    /// the hub (an external store compacted them while its feed was away): every watcher is
+    /// cut off as fallen behind, so its client lists again, and nothing older is served.
+    public func reset(at revision: Int64) {
+        state.withLock { s in
+            for (_, w) in s.watchers {
+                w.fellBehind.set()
+                w.continuation.finish()
+            }
+            s.watchers.removeAll()
+            s.ring = Array(repeating: nil, count: capacity)
+            s.head = 0
+            s.count = 0
+            s.bytes = 0
+            s.lastRevision = max(s.lastRevision, revision)
+            s.compactedRevision = s.lastRevision
+        }
+    }
+
     private static func append(_ e: StoreEvent, to s: inout State, capacity: Int, maxBytes: Int) {
         var e = e
         e.encodings = nil
