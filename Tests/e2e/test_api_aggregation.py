@@ -149,7 +149,7 @@ def test_aggregated_api_through_the_proxy(aserver, wardle):
 
     flunder = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Flunder", "metadata": {"name": "first", "namespace": ns},
                "spec": {"reference": "x"}}
-    cp = aserver.kubectl("create", "-f", "-", "--validate=false", input=json.dumps(flunder))
+    cp = aserver.kubectl("create", "-f", "-", input=json.dumps(flunder))
     assert "flunder.wardle.example.com/first created" in cp.stdout, cp.stdout
     listed = aserver.kubectl("get", "flunders", "-n", ns).stdout
     assert listed.splitlines()[0].split()[0] == "NAME" and "first" in listed, listed
