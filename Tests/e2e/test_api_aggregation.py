@@ -12,7 +12,7 @@ import base64
 import json
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
@@ -164,6 +164,21 @@ def test_aggregated_api_through_the_proxy(aserver, wardle):
     assert "system:masters" in posts[0]["groups"] and "system:authenticated" in posts[0]["groups"]
     assert posts[0]["authorization"] is None
     assert {r["client_cn"] for r in requests(wardle["log"])} == {"front-proxy-client"}
+
+    # A watch streams through the proxy as the backend sends its events.
+    watch = aserver.kubectl_popen("get", "flunders", "-n", ns, "--watch", "-o", "name")
+    seen: list[str] = []
+    threading.Thread(target=lambda: seen.extend(watch.stdout), daemon=True).start()
+    try:
+        wait_for(lambda: any("flunder.wardle.example.com/first" in line for line in seen), timeout=30, what="the listed flunder")
+        second = dict(flunder, metadata={"name": "second", "namespace": ns})
+        aserver.kubectl("create", "-f", "-", input=json.dumps(second))
+        wait_for(lambda: any("flunder.wardle.example.com/second" in line for line in seen), timeout=30,
+                 what="the new flunder as a watch event")
+        assert any("watch=true" in q["path"] for q in requests(wardle["log"]) if q["method"] == "GET")
+    finally:
+        watch.terminate()
+        watch.wait(10)
 
     # A client cannot speak for someone else through the proxy: its own X-Remote-* headers are dropped.
     session = aserver.session()

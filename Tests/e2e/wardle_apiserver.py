@@ -1,5 +1,5 @@
 """A small aggregated API server for the aggregation tests: `wardle.example.com/v1alpha1`
-with one namespaced kind, Flunder (`flunders`: list, get, create), kept in memory. It serves
+with one namespaced kind, Flunder (`flunders`: list, get, create, watch), kept in memory. It serves
 HTTPS on loopback, asks for a client certificate signed by the cluster CA (the API server's
 front-proxy identity) and appends each request it gets (method, path, X-Remote-* headers,
 client certificate CN) as a JSON line to a log file the test reads.
@@ -32,6 +32,8 @@ class Wardle:
     def __init__(self, port: int, cert: str, key: str, client_ca: str, log: str):
         self.flunders: dict[tuple[str, str], dict] = {}
         self.lock = threading.Lock()
+        # Watches wait on this for new flunders (ADDED events).
+        self.changed = threading.Condition(self.lock)
         self.log = open(log, "a", buffering=1)
         app = self
 
@@ -81,6 +83,8 @@ class Wardle:
                     return self.send(200, {"kind": "APIGroup", "apiVersion": "v1", "name": GROUP, "versions": [v], "preferredVersion": v})
                 if ns == "404":
                     return self.send(404, status(404, "NotFound", "the server could not find the requested resource"))
+                if "watch=true" in self.path or "watch=1" in self.path:
+                    return self.watch(ns)
                 with app.lock:
                     if name:
                         found = app.flunders.get((ns, name))
@@ -89,6 +93,28 @@ class Wardle:
                         return self.send(200, found)
                     items = [f for (n, _), f in sorted(app.flunders.items()) if not ns or n == ns]
                 return self.send(200, {"kind": "FlunderList", "apiVersion": GV, "metadata": {"resourceVersion": "1"}, "items": items})
+
+            def watch(self, ns: str):
+                """Streams ADDED events (chunked JSON lines) for the flunders there are and those to come."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                sent: set = set()
+                try:
+                    while True:
+                        with app.lock:
+                            fresh = [(k, f) for k, f in sorted(app.flunders.items()) if k not in sent and (not ns or k[0] == ns)]
+                            if not fresh:
+                                app.changed.wait(1)
+                                continue
+                        for k, f in fresh:
+                            sent.add(k)
+                            line = json.dumps({"type": "ADDED", "object": f}).encode() + b"\n"
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                            self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+                    return
 
             def do_POST(self):
                 self.record()
@@ -109,6 +135,7 @@ class Wardle:
                     # Who asked, as the API server said: proves the front-proxy headers arrived.
                     meta.setdefault("annotations", {})["wardle.example.com/created-by"] = self.headers.get("X-Remote-User", "")
                     app.flunders[(ns, name)] = body
+                    app.changed.notify_all()
                 return self.send(201, body)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
