@@ -77,6 +77,19 @@ def test_apiservice_per_crd_version(aserver):
              what="the CRD's APIService to go")
 
 
+def test_extension_apiserver_authentication_is_published(aserver):
+    """What aggregated API servers built on Kubernetes' apiserver library read to believe the proxy."""
+    cm = json.loads(aserver.kubectl("get", "configmap", "extension-apiserver-authentication", "-n", "kube-system", "-o", "json").stdout)
+    ca = (aserver.data_dir / "pki" / "ca.crt").read_text()
+    assert cm["data"]["requestheader-client-ca-file"] == ca and cm["data"]["client-ca-file"] == ca
+    assert json.loads(cm["data"]["requestheader-allowed-names"]) == ["front-proxy-client"]
+    assert json.loads(cm["data"]["requestheader-username-headers"]) == ["X-Remote-User"]
+    assert json.loads(cm["data"]["requestheader-group-headers"]) == ["X-Remote-Group"]
+    assert json.loads(cm["data"]["requestheader-extra-headers-prefix"]) == ["X-Remote-Extra-"]
+    role = json.loads(aserver.kubectl("get", "role", "extension-apiserver-authentication-reader", "-n", "kube-system", "-o", "json").stdout)
+    assert role["rules"][0]["resourceNames"] == ["extension-apiserver-authentication"]
+
+
 def test_apiservice_validation(aserver):
     def create(name: str, spec: dict):
         body = {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": name}, "spec": spec}

@@ -44,6 +44,7 @@ public enum APIServerBuilder {
         try await bootstrapStorageClasses(registry)
         try writeKubeconfigs(config, pki: pki)
         if let pki { try await ClusterInfo.prepareJoin(registry, config: config, server: ClusterInfo.serverURL(config), pki: pki, logger: logger) }
+        if let pki { try await ExtensionAPIServerAuthentication.publish(registry, caPEM: pki.ca.certificatePEM) }
         let tokens = try TokenFile.loadOrCreate(path: config.tokenFilePath)
         let health = HealthState()
         let audit = config.auditLevel == .none ? nil
