@@ -33,7 +33,7 @@ struct APIServiceProxy {
         do {
             (client, base) = try await remote.backend.client(registry: registry, identity: apis.clientIdentity, connectTimeout: .seconds(5))
         } catch {
-            throw Self.unavailable(remote, error.message)
+            throw Self.unavailable(error.message)
         }
         var body = ByteBuffer()
         var incoming = request
@@ -60,7 +60,7 @@ struct APIServiceProxy {
             response = try await client.execute(outgoing, deadline: deadline)
         } catch {
             try? await client.shutdown()
-            throw Self.unavailable(remote, "error trying to reach service: \(error)")
+            throw Self.unavailable("error trying to reach service: \(error)")
         }
         var headers = HTTPFields()
         for (name, value) in response.headers where Self.returned(name) {
@@ -79,7 +79,7 @@ struct APIServiceProxy {
     }
 
     /// kube-aggregator answers 503 when the backend cannot be reached.
-    static func unavailable(_ remote: AggregatedAPIs.Remote, _ why: String) -> APIError {
+    static func unavailable(_ why: String) -> APIError {
         APIError(code: 503, reason: "ServiceUnavailable", message: "the server is currently unable to handle the request: \(why)")
     }
 }

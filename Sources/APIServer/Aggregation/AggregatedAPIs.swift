@@ -41,11 +41,6 @@ public final class AggregatedAPIs: Sendable {
         state.withLock { $0 = next }
     }
 
-    /// Whether `group` has any remote version (its `/apis/group` document is then served here).
-    func hasGroup(_ group: String) -> Bool {
-        state.withLock { $0.values.contains { $0.group == group } }
-    }
-
     /// Remote groups whose discovery answered, versions by priority, groups by priority then name,
     /// leaving out groups the server serves itself (`local`).
     func groups(excluding local: Set<String>) -> [(name: String, versions: [String])] {
