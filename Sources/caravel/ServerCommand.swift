@@ -79,6 +79,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "How long Events are kept after their last write, e.g. 1h or 30m.")
     var eventTTL: Duration = .seconds(3600)
 
+    @Option(help: "How often the API server checks that each aggregated API server (an APIService with a service) answers, e.g. 10s.")
+    var apiserviceCheckInterval: Duration = .seconds(10)
+
     @OptionGroup(title: "Cluster DNS")
     var dns: DNSFlags
     @Option(help: "IPv4 range of pod addresses (nodes get /24s of it). Default: 10.244.0.0/16, or the next free 10.x.0.0/16 when another server on this host holds it; the choice is kept in DIR/network-ranges.json.")
@@ -106,6 +109,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard (0...65535).contains(kubeletPort) else { throw ValidationError("--kubelet-port must be between 0 and 65535") }
         guard metricsResolution >= .milliseconds(100) else { throw ValidationError("--metrics-resolution must be at least 100ms") }
         guard eventTTL >= .seconds(1) else { throw ValidationError("--event-ttl must be at least 1s") }
+        guard apiserviceCheckInterval >= .seconds(1) else { throw ValidationError("--apiservice-check-interval must be at least 1s") }
         guard tokenCacheTTL >= .zero, tokenCacheTTL <= .seconds(3600) else { throw ValidationError("--token-cache-ttl must be between 0s and 1h") }
         if let cidr = clusterCIDR {
             guard let range = IPv4CIDR(cidr), (8...24).contains(range.prefixLength) else {
@@ -145,6 +149,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.nodeName = disableKubelet ? nil : nodeName
         config.metricsResolution = metricsResolution
         config.eventTTL = eventTTL
+        config.apiServiceCheckInterval = apiserviceCheckInterval
         config.tokenCacheTTL = tokenCacheTTL
         config.serviceClusterIPRange = ranges.serviceCIDR
         config.watchCacheBytes = Int(Quantity.parse(watchCacheBytes)?.value ?? Int64(WatchHub.defaultMaxBytes))

@@ -21,12 +21,15 @@ public struct APIResponder: HTTPResponder {
     let limiter: InflightLimiter
     /// metrics.k8s.io, custom.metrics.k8s.io and external.metrics.k8s.io, served from memory.
     let metricsAPIs: MetricsAPIs?
+    /// Group/versions of other API servers (APIServices with a `spec.service`), proxied to.
+    let aggregated: AggregatedAPIs?
     /// Largest request body accepted, as kube-apiserver's 3 MiB.
     static let maxBodyBytes = 3 * 1024 * 1024
 
     public init(registry: Registry, metrics: RequestMetrics, health: HealthState,
                 authenticator: Authenticator, authorizer: any Authorizer = AlwaysAllowAuthorizer(), audit: AuditLog? = nil,
-                limiter: InflightLimiter = InflightLimiter(), metricsAPIs: MetricsAPIs? = nil) {
+                limiter: InflightLimiter = InflightLimiter(), metricsAPIs: MetricsAPIs? = nil, aggregated: AggregatedAPIs? = nil) {
+        self.aggregated = aggregated
         self.metricsAPIs = metricsAPIs
         self.audit = audit
         self.limiter = limiter
@@ -66,6 +69,16 @@ public struct APIResponder: HTTPResponder {
         let query = parsed.query
         let surface = registry.surface.current
         let (discovery, openAPI, openAPIV2) = (surface.discovery, surface.openAPI, surface.openAPIV2)
+        let aggregation = aggregated.map { AggregationRoutes(registry: registry, apis: $0) }
+        if path == "/apis" || path == "/apis/" {
+            var list = try await metricsAPIs?.answer(method: "GET", path: path, query: query, body: { .null }, discovery: discovery)
+                ?? discovery.groupList()
+            aggregation?.merge(into: &list, discovery: discovery)
+            return ResponseBuilder.json(list)
+        }
+        if let aggregation, let answer = try await aggregation.respond(request, parsed: parsed, user: user, discovery: discovery) {
+            return answer
+        }
         if let metricsAPIs, let answer = try await metricsAPIs.respond(request, parsed: parsed, discovery: discovery) {
             return answer
         }
@@ -76,7 +89,6 @@ public struct APIResponder: HTTPResponder {
         case "/version", "/version/": return ResponseBuilder.json(Discovery.version)
         case "/metrics": return ResponseBuilder.text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         case "/api", "/api/": return ResponseBuilder.json(discovery.coreVersions(host: request.head.authority))
-        case "/apis", "/apis/": return ResponseBuilder.json(discovery.groupList())
         case "/openapi/v3", "/openapi/v3/": return ResponseBuilder.json(openAPI.root())
         case "/openapi/v2":
             // kubectl asks for gnostic protobuf; anything else gets the JSON form. Like

@@ -6,7 +6,7 @@ extension Registry {
     public func create(_ strategy: any ResourceStrategy, version: String, namespace: String?, body: JSONValue,
                        options: WriteOptions, recordsManagedFields: Bool = true) async throws(APIError) -> WriteResult {
         let def = strategy.definition
-        var (object, warnings) = try admitBody(body, strategy: strategy, version: version, options: options)
+        var (object, warnings) = try await admitBody(body, strategy: strategy, version: version, options: options)
         if def.namespaced {
             guard let namespace else { throw APIError.badRequest("a namespace is required to create \(def.groupResource)") }
             if let ns = object.namespace, !ns.isEmpty, ns != namespace {
@@ -44,7 +44,7 @@ extension Registry {
         try await self.admission.validate(&admission, registry: self)
         warnings += admission.warnings.dropFirst(admittedWarnings)
         if options.dryRun {
-            return WriteResult(object: try present(object, strategy: strategy, version: version), code: 201, warnings: warnings)
+            return WriteResult(object: try await present(object, strategy: strategy, version: version), code: 201, warnings: warnings)
         }
         // Reserved under the allocator's lock before the write, undone if the write fails.
         let ticket = try strategy.allocate(&object, old: nil, name: name, environment: environment)
@@ -56,6 +56,6 @@ extension Registry {
             throw Self.storeError(error, def: def, name: name)
         }
         ticket?.commit()
-        return WriteResult(object: try present(stored.object, strategy: strategy, version: version), code: 201, warnings: warnings)
+        return WriteResult(object: try await present(stored.object, strategy: strategy, version: version), code: 201, warnings: warnings)
     }
 }

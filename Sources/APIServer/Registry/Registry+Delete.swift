@@ -25,7 +25,7 @@ extension Registry {
         let grace = period ?? 0
         let graceful = !finalizers.isEmpty || period != nil
         if options.dryRun {
-            return WriteResult(object: try present(current.object, strategy: strategy, version: version), code: 200, warnings: warnings)
+            return WriteResult(object: try await present(current.object, strategy: strategy, version: version), code: 200, warnings: warnings)
         }
         if !graceful {
             do {
@@ -34,7 +34,7 @@ extension Registry {
                     if !cur.object.finalizers.isEmpty { throw StoreError.conflict(key: objectKey, message: "finalizers were added concurrently") }
                 }
                 strategy.release(deleted.object, environment: environment)
-                return WriteResult(object: try present(deleted.object, strategy: strategy, version: version), code: 200, warnings: warnings)
+                return WriteResult(object: try await present(deleted.object, strategy: strategy, version: version), code: 200, warnings: warnings)
             } catch {
                 throw Self.storeError(error, def: def, name: name)
             }
@@ -60,7 +60,7 @@ extension Registry {
                 strategy.prepareForDeletion(&o)
                 return ObjectMetaRules.sameContent(o, cur.object) ? nil : o
             }
-            return WriteResult(object: try present(updated.object, strategy: strategy, version: version), code: 200, warnings: warnings)
+            return WriteResult(object: try await present(updated.object, strategy: strategy, version: version), code: 200, warnings: warnings)
         } catch {
             throw Self.storeError(error, def: def, name: name)
         }

@@ -31,7 +31,7 @@ extension Registry {
                 for (i, item) in page.items.enumerated() {
                     startAfter = item.key
                     guard options.matches(item.object, strategy: strategy) else { continue }
-                    items.append(try present(item.object, strategy: strategy, version: version))
+                    items.append(item.object)
                     if let limit = options.limit, items.count == limit {
                         if i < page.items.count - 1 || page.hasMore {
                             token = ContinueToken(revision: page.revision, startAfter: String(item.key.dropFirst(prefix.count))).encode()
@@ -48,7 +48,9 @@ extension Registry {
         } catch {
             throw Self.storeError(error, def: def, name: "")
         }
-        return ListResult(items: items, resourceVersion: revision ?? 0, continueToken: token)
+        // Converted once for the whole page: a conversion webhook gets one review, as kube-apiserver sends.
+        return ListResult(items: try await presentAll(items, strategy: strategy, version: version), resourceVersion: revision ?? 0,
+                          continueToken: token)
     }
 
     /// DELETE on a collection: deletes every matching object, one by one.

@@ -6,7 +6,7 @@ extension Registry {
         let def = strategy.definition
         do {
             guard let found = try await store.get(key: key(def, namespace, name)) else { throw APIError.notFound(def, name) }
-            return try present(found.object, strategy: strategy, version: version)
+            return try await present(found.object, strategy: strategy, version: version)
         } catch {
             throw Self.storeError(error, def: def, name: name)
         }

@@ -45,7 +45,7 @@ extension Registry {
         let objectKey = key(def, namespace, name)
         for _ in 0..<Self.updateAttempts {
             let current = try await self.current(strategy, namespace: namespace, name: name)
-            var (object, warnings) = try prepareUpdate(strategy, version: version, namespace: namespace, name: name, target: target,
+            var (object, warnings) = try await prepareUpdate(strategy, version: version, namespace: namespace, name: name, target: target,
                                                        options: options, kind: kind, recordsManagedFields: recordsManagedFields,
                                                        current: current.object, mutate: mutate)
             let old = current.object
@@ -64,7 +64,7 @@ extension Registry {
             }
             try runValidation(errors, def: def, name: name)
             if ObjectMetaRules.sameContent(object, old) {
-                return WriteResult(object: try present(await finishDeletion(old, strategy: strategy, key: objectKey), strategy: strategy,
+                return WriteResult(object: try await present(await finishDeletion(old, strategy: strategy, key: objectKey), strategy: strategy,
                                                        version: version),
                                    code: 200, warnings: warnings)
             }
@@ -73,7 +73,7 @@ extension Registry {
             try await self.admission.validate(&admission, registry: self)
             warnings += admission.warnings.dropFirst(admittedWarnings)
             if options.dryRun {
-                return WriteResult(object: try present(object, strategy: strategy, version: version), code: 200, warnings: warnings)
+                return WriteResult(object: try await present(object, strategy: strategy, version: version), code: 200, warnings: warnings)
             }
             let ticket = Locked<AllocationTicket?>(nil)
             let stored: StoredObject
@@ -92,7 +92,7 @@ extension Registry {
                 throw Self.storeError(error, def: def, name: name)
             }
             ticket.value?.commit()
-            return WriteResult(object: try present(try await finishDeletion(stored.object, strategy: strategy, key: objectKey),
+            return WriteResult(object: try await present(try await finishDeletion(stored.object, strategy: strategy, key: objectKey),
                                                    strategy: strategy, version: version),
                                code: 200, warnings: warnings)
         }
@@ -105,18 +105,19 @@ extension Registry {
     /// admission.
     private func prepareUpdate(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String,
                                target: UpdateTarget, options: WriteOptions, kind: String?, recordsManagedFields: Bool,
-                               current old: JSONValue, mutate: (JSONValue) throws -> JSONValue) throws(APIError) -> (JSONValue, [String]) {
+                               current old: JSONValue, mutate: (JSONValue) throws -> JSONValue) async throws(APIError) -> (JSONValue, [String]) {
         let def = strategy.definition
         let requested: JSONValue
+        let presented = try await present(old, strategy: strategy, version: version)
         do {
-            requested = try mutate(try present(old, strategy: strategy, version: version))
+            requested = try mutate(presented)
         } catch {
             throw Self.storeError(error, def: def, name: name)
         }
         if let rv = requested.resourceVersion, !rv.isEmpty, rv != old.resourceVersion {
             throw APIError.conflict(def, name, APIError.modifiedConflict)
         }
-        var (object, warnings) = try admitBody(requested, strategy: strategy, version: version, options: options, kind: kind)
+        var (object, warnings) = try await admitBody(requested, strategy: strategy, version: version, options: options, kind: kind)
         if let n = object.name, !n.isEmpty, n != name {
             throw APIError.badRequest("the name of the object (\(n)) does not match the name on the URL (\(name))")
         }

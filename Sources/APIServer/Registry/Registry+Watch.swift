@@ -83,7 +83,7 @@ extension Registry {
                     if options.allowWatchBookmarks { return bookmark(max(revision, startRevision), initialEnd: false) }
                 case .item(.event(let e)):
                     guard let output = self.filter(e, strategy: strategy, options: options) else { continue }
-                    guard let object = try? self.present(output.object, strategy: strategy, version: version) else { continue }
+                    guard let object = try? await self.present(output.object, strategy: strategy, version: version) else { continue }
                     // Only an event sent as committed shares its encoding; one re-shaped for a
                     // selection change is this watcher's own.
                     let shared = e.kind == .modified && output.type == "DELETED" ? nil : e.encodings

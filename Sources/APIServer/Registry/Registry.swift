@@ -35,7 +35,7 @@ public final class Registry: Sendable {
     /// schema does not know (reporting them per `fieldValidation`) and converts the object to
     /// the storage version.
     func admitBody(_ body: JSONValue, strategy: any ResourceStrategy, version: String, options: WriteOptions,
-                   kind: String? = nil) throws(APIError) -> (JSONValue, [String]) {
+                   kind: String? = nil) async throws(APIError) -> (JSONValue, [String]) {
         let def = strategy.definition
         guard body.objectValue != nil else { throw APIError.badRequest("the request body must be a JSON or YAML object") }
         var object = body
@@ -74,6 +74,10 @@ public final class Registry: Sendable {
             case .ignore: break
             }
         }
+        if let webhook = strategy.conversionWebhook, version != def.storageVersion {
+            object = try await convertByWebhook([object], webhook, strategy: strategy, to: def.storageVersion)[0]
+            return (object, warnings)
+        }
         do {
             object = try strategy.convertToStorage(object, fromVersion: version)
         } catch {
@@ -83,8 +87,11 @@ public final class Registry: Sendable {
     }
 
     /// The object as a client of `version` sees it.
-    func present(_ object: JSONValue, strategy: any ResourceStrategy, version: String) throws(APIError) -> JSONValue {
+    func present(_ object: JSONValue, strategy: any ResourceStrategy, version: String) async throws(APIError) -> JSONValue {
         if version == strategy.definition.storageVersion { return object }
+        if let webhook = strategy.conversionWebhook {
+            return try await convertByWebhook([object], webhook, strategy: strategy, to: version)[0]
+        }
         do {
             return try strategy.convert(object, toVersion: version)
         } catch {

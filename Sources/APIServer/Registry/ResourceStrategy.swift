@@ -43,6 +43,9 @@ public protocol ResourceStrategy: Sendable {
     func convert(_ object: JSONValue, toVersion version: String) throws -> JSONValue
     /// Converts an object in a served version to the storage version.
     func convertToStorage(_ object: JSONValue, fromVersion version: String) throws -> JSONValue
+    /// A webhook converting between versions instead of `convert`/`convertToStorage` (a custom
+    /// resource with `conversion.strategy: Webhook`).
+    var conversionWebhook: ConversionWebhook? { get }
     /// Where the `scale` subresource reads and writes replicas (workloads: `spec.replicas`).
     var scalePaths: ScalePaths { get }
     /// Drops the fields the kind's own schema does not declare and answers their paths; nil
@@ -88,6 +91,7 @@ extension ResourceStrategy {
     public func release(_ object: JSONValue, environment: ServerEnvironment) {}
     public func pruneUnknownFields(_ object: inout JSONValue, version: String) -> [String]? { nil }
     public var scalePaths: ScalePaths { .workload }
+    public var conversionWebhook: ConversionWebhook? { nil }
 
     public var tableColumns: [TableColumn] {
         [TableColumn("Name", format: "name", description: "Name of the object"), TableColumn("Age", description: "Time since creation")]

@@ -49,6 +49,8 @@ public enum BuiltinResources {
         CertificateSigningRequestStrategy(),
         // apiextensions.k8s.io/v1
         CustomResourceDefinitionStrategy(),
+        // apiregistration.k8s.io/v1
+        APIServiceStrategy(),
         // admissionregistration.k8s.io/v1
         ValidatingWebhookConfigurationStrategy(),
         MutatingWebhookConfigurationStrategy(),

@@ -45,6 +45,7 @@ public enum APIServerBuilder {
         try await bootstrapPriorityClasses(registry)
         try writeKubeconfigs(config, pki: pki)
         if let pki { try await ClusterInfo.prepareJoin(registry, config: config, server: ClusterInfo.serverURL(config), pki: pki, logger: logger) }
+        if let pki { try await ExtensionAPIServerAuthentication.publish(registry, caPEM: pki.ca.certificatePEM) }
         let tokens = try TokenFile.loadOrCreate(path: config.tokenFilePath)
         let health = HealthState()
         let audit = config.auditLevel == .none ? nil
@@ -61,9 +62,13 @@ public enum APIServerBuilder {
         let nodeGraph = NodeAuthorizationGraph(store: store, logger: logger)
         let authorizer = NodeAuthorizer(store: store, graph: nodeGraph, next: RBACAuthorizer(store: store))
         let metricsAPIs = MetricsAPIs(registry: registry)
+        // Aggregated API servers see the front-proxy client certificate and the X-Remote-* headers.
+        let aggregated = AggregatedAPIs(clientIdentity: try pki.map {
+            try FrontProxyIdentity(certificatePEM: $0.frontProxyClient.certificatePEM, keyPEM: $0.frontProxyClient.keyPEM)
+        })
         let responder = APIResponder(registry: registry, metrics: RequestMetrics(store: storeMetrics), health: health,
                                      authenticator: authenticator, authorizer: authorizer, audit: audit, limiter: limiter,
-                                     metricsAPIs: metricsAPIs)
+                                     metricsAPIs: metricsAPIs, aggregated: aggregated)
         if !config.tls {
             logger.warning("TLS is off (--tls=false): plain HTTP and no authentication, for debugging only")
         }
@@ -93,6 +98,8 @@ public enum APIServerBuilder {
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }
         services.append(EventExpiry(registry: registry, ttl: config.eventTTL, logger: logger))
         services.append(CustomResourceServing(registry: registry, logger: logger))
+        services.append(LocalAPIServices(registry: registry, extraGroups: MetricsAPIs.groups, logger: logger))
+        services.append(APIServiceAvailability(registry: registry, apis: aggregated, interval: config.apiServiceCheckInterval, logger: logger))
         services.append(WebhookConfigurationWatcher(store: store, configurations: webhooks))
         return Application(
             responder: responder,

@@ -49,6 +49,8 @@ public struct APIServerConfiguration: Sendable {
     public var metricsResolution: Duration = .seconds(15)
     /// How long Events are kept after their last write (`--event-ttl`).
     public var eventTTL: Duration = .seconds(3600)
+    /// How often each APIService's backend is checked for the Available condition (`--apiservice-check-interval`).
+    public var apiServiceCheckInterval: Duration = .seconds(10)
     /// Header, keep-alive idle and slow-body limits on client connections (`ConnectionTimeouts`).
     public var connectionTimeouts = ConnectionTimeouts()
 

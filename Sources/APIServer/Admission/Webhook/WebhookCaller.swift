@@ -82,30 +82,16 @@ enum WebhookCaller {
 
     /// A ready address of the Service and the target port behind its `port`.
     static func endpoint(namespace: String, service name: String, port: Int, registry: Registry) async throws(Failure) -> (ip: String, port: Int) {
-        guard let services = registry.catalog.strategy(group: "", plural: "services"),
-              let endpoints = registry.catalog.strategy(group: "", plural: "endpoints") else {
-            throw Failure(description: "failed to call webhook: services are not served")
-        }
-        let service: JSONValue
-        let eps: JSONValue
         do {
-            service = try await registry.get(services, version: "v1", namespace: namespace, name: name)
-            eps = try await registry.get(endpoints, version: "v1", namespace: namespace, name: name)
+            let found = try await ServiceEndpoint.resolve(namespace: namespace, service: name, port: port, registry: registry)
+            return (found.ip, found.port)
         } catch {
-            throw Failure(description: "failed to call webhook: service \"\(name)\" in namespace \"\(namespace)\": \(error.message)")
+            switch error {
+            case .serviceNotFound, .noSuchPort:
+                throw Failure(description: "failed to call webhook: \(error)")
+            case .missingEndpoints:
+                throw Failure(description: "failed to call webhook: service \(namespace)/\(name) has no ready endpoints")
+            }
         }
-        let ports = service[path: ["spec", "ports"]]?.arrayValue ?? []
-        guard let servicePort = ports.first(where: { $0["port"]?.intValue == Int64(port) }) else {
-            throw Failure(description: "failed to call webhook: service \(namespace)/\(name) has no port \(port)")
-        }
-        let portName = servicePort["name"]?.stringValue ?? ""
-        for subset in eps["subsets"]?.arrayValue ?? [] {
-            let subsetPorts = subset["ports"]?.arrayValue ?? []
-            let match = subsetPorts.first { ($0["name"]?.stringValue ?? "") == portName } ?? (subsetPorts.count == 1 ? subsetPorts[0] : nil)
-            guard let target = match?["port"]?.intValue,
-                  let ip = subset["addresses"]?.arrayValue?.first?["ip"]?.stringValue else { continue }
-            return (ip, Int(target))
-        }
-        throw Failure(description: "failed to call webhook: service \(namespace)/\(name) has no ready endpoints")
     }
 }

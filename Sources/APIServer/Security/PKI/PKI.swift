@@ -38,6 +38,9 @@ public struct PKI: Sendable {
     /// `CN=kube-apiserver-kubelet-client, O=system:masters`: the API server's identity towards
     /// kubelets (pods/log, pods/exec).
     public let kubeletClient: CertificateKeyPair
+    /// `CN=front-proxy-client`: the API server's identity towards aggregated API servers, which
+    /// believe its `X-Remote-*` headers when they trust the cluster CA for request headers.
+    public let frontProxyClient: CertificateKeyPair
 
     /// Validity of a new CA.
     static let caValidity: TimeInterval = 10 * 365 * 86_400
@@ -79,8 +82,10 @@ public struct PKI: Sendable {
                                          OrganizationName("system:masters")
                                          CommonName("kube-apiserver-kubelet-client")
                                      }, usage: .clientAuth, sans: nil)
+        let frontProxyClient = try leaf(store, name: "front-proxy-client", ca: ca, now: now,
+                                        subject: try DistinguishedName { CommonName("front-proxy-client") }, usage: .clientAuth, sans: nil)
         return PKI(directory: directory, ca: ca.pair, server: server, admin: admin, controllerManager: cm,
-                   kubeletClient: kubeletClient)
+                   kubeletClient: kubeletClient, frontProxyClient: frontProxyClient)
     }
 
     /// The client certificate of node `nodeName`'s kubelet: `CN=system:node:<name>, O=system:nodes`,

@@ -5,7 +5,8 @@ import KubeModel
 /// versions come from the definition; each version's `openAPIV3Schema` prunes, defaults and
 /// validates objects; `additionalPrinterColumns` make its table and `selectableFields` the
 /// fields its field selectors accept (those of the preferred version, as for the columns). Versions convert with
-/// `None` conversion (only `apiVersion` changes), as the definition's default strategy.
+/// `None` conversion (only `apiVersion` changes), as the definition's default strategy, or by
+/// the definition's conversion webhook (`strategy: Webhook`).
 public struct CustomResourceStrategy: ResourceStrategy {
     public let definition: ResourceDefinition
     let schemas: [String: CustomResourceSchema]
@@ -14,6 +15,7 @@ public struct CustomResourceStrategy: ResourceStrategy {
     /// Fields selectors may use besides metadata.name and metadata.namespace.
     let selectable: CustomResourceSelectableFields
     public let scalePaths: ScalePaths
+    public let conversionWebhook: ConversionWebhook?
 
     struct PrinterColumn: Sendable {
         var column: TableColumn
@@ -50,6 +52,7 @@ public struct CustomResourceStrategy: ResourceStrategy {
             if let schema = v[path: ["schema", "openAPIV3Schema"]] { schemas[name] = CustomResourceSchema(schema) }
         }
         self.schemas = schemas
+        conversionWebhook = ConversionWebhook(conversion: spec["conversion"], definition: crd.name ?? "\(plural).\(group)")
         selectable = CustomResourceSelectableFields(version: preferred)
         definition = ResourceDefinition(
             group: group, versions: servedNames, storageVersion: storage ?? servedNames[0], kind: kind, plural: plural,

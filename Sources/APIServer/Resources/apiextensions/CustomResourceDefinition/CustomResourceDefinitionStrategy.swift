@@ -94,12 +94,48 @@ public struct CustomResourceDefinitionStrategy: ResourceStrategy {
                                                                 path: "\(path).selectableFields")
             }
         }
+        errs += Self.validateConversion(spec["conversion"])
         let storage = versions.filter { $0["storage"]?.boolValue == true }.count
         if !versions.isEmpty && storage != 1 {
             errs.append(.invalid("spec.versions", "", "must have exactly one version marked as storage version"))
         }
         if !versions.isEmpty && !versions.contains(where: { $0["served"]?.boolValue == true }) {
             errs.append(.invalid("spec.versions", "", "must have at least one version marked as served"))
+        }
+        return errs
+    }
+
+    /// `spec.conversion` as apiextensions-apiserver checks it: `None`, or `Webhook` with a
+    /// client config (exactly one of url and service) and review versions this server speaks (v1).
+    static func validateConversion(_ conversion: JSONValue?) -> [FieldError] {
+        guard let conversion, !conversion.isNull else { return [] }
+        var errs = K.enumValue(conversion["strategy"], "spec.conversion.strategy", ["None", "Webhook"])
+        let webhook = conversion["webhook"]
+        guard conversion["strategy"]?.stringValue == "Webhook" else {
+            if let webhook, !webhook.isNull { errs.append(.forbidden("spec.conversion.webhook", "should not be set when strategy is not set to Webhook")) }
+            return errs
+        }
+        guard let webhook, !webhook.isNull else {
+            return errs + [.required("spec.conversion.webhook", "must be set when strategy is set to Webhook")]
+        }
+        let reviewVersions = K.array(webhook["conversionReviewVersions"]).compactMap(\.stringValue)
+        if reviewVersions.isEmpty {
+            errs.append(.required("spec.conversion.webhook.conversionReviewVersions", "must specify one of v1, v1beta1"))
+        } else if !reviewVersions.contains("v1") {
+            errs.append(.invalid("spec.conversion.webhook.conversionReviewVersions", "[" + reviewVersions.joined(separator: " ") + "]",
+                                 "must include at least one of v1"))
+        }
+        let client = webhook["clientConfig"]
+        let hasURL = !(client?["url"]?.stringValue ?? "").isEmpty
+        let hasService = client?["service"].map { !$0.isNull } ?? false
+        if hasURL == hasService {
+            errs.append(.required("spec.conversion.webhook.clientConfig", "exactly one of url or service is required"))
+        }
+        if hasURL, let url = client?["url"]?.stringValue, URL(string: url)?.scheme != "https" {
+            errs.append(.invalid("spec.conversion.webhook.clientConfig.url", url, "'https' is the only allowed URL scheme"))
+        }
+        if let ca = client?["caBundle"]?.stringValue, !ca.isEmpty, !K.isBase64(ca) {
+            errs.append(.invalid("spec.conversion.webhook.clientConfig.caBundle", ca, "must be base64 encoded"))
         }
         return errs
     }
