@@ -6,7 +6,7 @@ import KubeModel
 /// for policies `params`, `namespaceObject` and `variables`.
 enum AdmissionActivation {
     static func base(_ r: AdmissionRequest) -> [String: CELValue] {
-        var request = AdmissionReview.request(r, uid: "")
+        var request = AdmissionReview.request(r, uid: "")["request"] ?? .object([:])
         request["object"] = nil
         request["oldObject"] = nil
         request["uid"] = nil
