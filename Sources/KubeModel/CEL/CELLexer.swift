@@ -30,6 +30,7 @@ struct CELLexer {
         chars = Array(source)
     }
 
+    /// Words that may not name a variable or function; they remain valid field names (`request.namespace`).
     static let reserved: Set<String> = [
         "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop",
         "package", "namespace", "return", "var", "void", "while",
@@ -99,9 +100,7 @@ struct CELLexer {
         if c.isLetter || c == "_" {
             let start = pos
             while let d = current, d.isLetter || d.isNumber || d == "_" { pos += 1 }
-            let word = String(chars[start..<pos])
-            if Self.reserved.contains(word) { throw error("reserved identifier: \(word)", at: start) }
-            return .ident(word)
+            return .ident(String(chars[start..<pos]))
         }
         for op in ["&&", "||", "==", "!=", "<=", ">="] where matches(op) {
             pos += 2

@@ -178,7 +178,11 @@ struct CELParser {
             case "false": return .literal(.bool(false))
             case "null": return .literal(.null)
             case "in": throw error("mismatched input 'in'")
-            default: break
+            default:
+                if CELLexer.reserved.contains(name) {
+                    pos -= 1
+                    throw error("reserved identifier: \(name)")
+                }
             }
             guard accept("(") else { return .ident(name) }
             let args = try exprList(closing: ")")

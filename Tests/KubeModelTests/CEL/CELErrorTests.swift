@@ -48,6 +48,7 @@ import KubeModel
         ("has(self)", "ERROR: <input>:1:10: Syntax error: invalid argument to has() macro"),
         ("self.all(1, true)", "ERROR: <input>:1:18: Syntax error: argument must be a simple name"),
         ("var == 1", "ERROR: <input>:1:1: Syntax error: reserved identifier: var"),
+        ("self.x + namespace", "ERROR: <input>:1:10: Syntax error: reserved identifier: namespace"),
         ("'\\q'", "ERROR: <input>:1:2: Syntax error: invalid escape sequence: \\q"),
     ])
     func compileErrors(_ source: String, _ message: String) {

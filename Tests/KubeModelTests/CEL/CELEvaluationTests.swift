@@ -34,7 +34,7 @@ import KubeModel
         ("[1, 2, 3].exists_one(x, x > 1)", .bool(false)), ("[1, 2, 3].map(x, x * 2)", .list([.int(2), .int(4), .int(6)])),
         ("[1, 2, 3].map(x, x > 1, x * 10)", .list([.int(20), .int(30)])), ("[1, 2, 3].filter(x, x % 2 == 1)", .list([.int(1), .int(3)])),
         ("{'a': 1, 'b': 2}.all(k, k.size() == 1)", .bool(true)), ("[[1], [2, 3]].exists(l, l.exists(x, x == 3))", .bool(true)),
-        ("has({'a': 1}.a)", .bool(true)), ("has({'a': 1}.b)", .bool(false)), ("[].all(x, x)", .bool(true)),
+        ("has({'a': 1}.a)", .bool(true)), ("{'namespace': 'ns'}.namespace", .string("ns")), ("has({'a': 1}.b)", .bool(false)), ("[].all(x, x)", .bool(true)),
     ])
     func evaluates(_ source: String, _ expected: CELValue) throws {
         #expect(try Self.eval(source) == expected, "\(source)")
