@@ -127,3 +127,32 @@ def test_a_policy_that_does_not_compile_is_refused(server):
     assert "compilation failed: ERROR: <input>:1:" in r.stderr, r.stderr
     r = server.kubectl("apply", "-f", "-", input=policy(name, "authorizer.requestResource.check('get').allowed()"), check=False)
     assert r.returncode != 0 and "undeclared reference to 'authorizer'" in r.stderr, r.stderr
+
+
+def test_param_from_a_custom_resource(server, namespace, cleanup):
+    group = unique("limits", 4) + ".example.com"
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"replicalimits.{group}"},
+        "spec": {"group": group, "scope": "Cluster",
+                 "names": {"plural": "replicalimits", "singular": "replicalimit", "kind": "ReplicaLimit"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                     "type": "object", "properties": {"maxReplicas": {"type": "integer"}}}}}]},
+    }
+    server.kubectl("apply", "-f", "-", input=json.dumps(crd))
+    cleanup.append(("crd", f"replicalimits.{group}"))
+    server.kubectl("wait", "--for=condition=Established", f"crd/replicalimits.{group}", "--timeout=30s")
+    server.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": f"{group}/v1", "kind": "ReplicaLimit",
+                                                         "metadata": {"name": "two"}, "maxReplicas": 2}))
+    label = unique("crparams", 4)
+    name = unique("cr-replicas", 4)
+    server.kubectl("label", "namespace", namespace, f"{label}=true")
+    server.kubectl("apply", "-f", "-", input=policy(
+        name, "object.spec.replicas <= params.maxReplicas && request.namespace == namespaceObject.metadata.name",
+        message="over the ReplicaLimit", param_kind={"apiVersion": f"{group}/v1", "kind": "ReplicaLimit"}))
+    cleanup.append(("validatingadmissionpolicy", name))
+    server.kubectl("apply", "-f", "-", input=binding(name, name, ["Deny"], label, param_ref={"name": "two"}))
+    cleanup.append(("validatingadmissionpolicybinding", name))
+    r = server.kubectl("create", "-n", namespace, "-f", "-", input=deployment("three", 3), check=False)
+    assert r.returncode != 0 and "denied request: over the ReplicaLimit" in r.stderr, r.stderr
+    server.kubectl("create", "-n", namespace, "-f", "-", input=deployment("two", 2))
