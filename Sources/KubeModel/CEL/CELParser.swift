@@ -5,8 +5,9 @@ struct CELParser {
     private let tokens: [CELToken]
     private var pos = 0
     private var depth = 0
-    /// Deeper nesting is refused rather than risking the stack on hostile input.
-    static let maxDepth = 100
+    /// Deeper trees are refused rather than risking the stack on hostile input. Chains of
+    /// operators (`a + a + ...`, `a.b.c...`) count too: they nest as deeply as parentheses.
+    static let maxDepth = 250
 
     init(_ source: String) throws(CELError) {
         self.source = source
@@ -56,6 +57,13 @@ struct CELParser {
         return error("mismatched input '\(shown)'" + (expecting.map { " expecting '\($0)'" } ?? ""))
     }
 
+    /// One more level of a left-deep chain; `depth` is restored by the caller when the chain ends.
+    private mutating func grow(_ chain: inout Int) throws(CELError) {
+        chain += 1
+        depth += 1
+        guard depth <= Self.maxDepth else { throw error("expression recursion limit exceeded: \(Self.maxDepth)") }
+    }
+
     private mutating func nested<T>(_ body: (inout CELParser) throws(CELError) -> T) throws(CELError) -> T {
         depth += 1
         defer { depth -= 1 }
@@ -78,30 +86,46 @@ struct CELParser {
 
     private mutating func conditionalOr() throws(CELError) -> CELExpr {
         var e = try conditionalAnd()
-        while accept("||") { e = .or(e, try conditionalAnd()) }
+        var chain = 0
+        defer { depth -= chain }
+        while accept("||") {
+            try grow(&chain)
+            e = .or(e, try conditionalAnd())
+        }
         return e
     }
 
     private mutating func conditionalAnd() throws(CELError) -> CELExpr {
         var e = try relation()
-        while accept("&&") { e = .and(e, try relation()) }
+        var chain = 0
+        defer { depth -= chain }
+        while accept("&&") {
+            try grow(&chain)
+            e = .and(e, try relation())
+        }
         return e
     }
 
     private mutating func relation() throws(CELError) -> CELExpr {
         var e = try addition()
+        var chain = 0
+        defer { depth -= chain }
         while true {
             let op: CELBinaryOp
             if case .ident("in") = kind { op = .in } else if case .punct(let p) = kind,
                 let o = CELBinaryOp(rawValue: p), ["<", "<=", ">", ">=", "==", "!="].contains(p) { op = o } else { return e }
             pos += 1
+            try grow(&chain)
             e = .binary(op, e, try addition())
         }
     }
 
     private mutating func addition() throws(CELError) -> CELExpr {
         var e = try multiplication()
+        var chain = 0
+        defer { depth -= chain }
         while true {
+            if isPunct("+") || isPunct("-") { try grow(&chain) }
             if accept("+") { e = .binary(.add, e, try multiplication()) } else if accept("-") {
                 e = .binary(.subtract, e, try multiplication())
             } else { return e }
@@ -110,7 +134,10 @@ struct CELParser {
 
     private mutating func multiplication() throws(CELError) -> CELExpr {
         var e = try unary()
+        var chain = 0
+        defer { depth -= chain }
         while true {
+            if isPunct("*") || isPunct("/") || isPunct("%") { try grow(&chain) }
             if accept("*") { e = .binary(.multiply, e, try unary()) } else if accept("/") {
                 e = .binary(.divide, e, try unary())
             } else if accept("%") { e = .binary(.modulo, e, try unary()) } else { return e }
@@ -142,7 +169,10 @@ struct CELParser {
 
     private mutating func member(_ start: CELExpr) throws(CELError) -> CELExpr {
         var e = start
+        var chain = 0
+        defer { depth -= chain }
         while true {
+            if isPunct(".") || isPunct("[") { try grow(&chain) }
             if accept(".") {
                 guard case .ident(let name) = kind else { throw unexpected() }
                 pos += 1

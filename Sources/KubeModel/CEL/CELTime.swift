@@ -10,8 +10,9 @@ enum CELTime {
             guard let d = GoDuration.parse(s) else { throw CELError.eval("invalid duration: \(s)") }
             let (secs, atto) = d.components
             let (ns, o) = secs.multipliedReportingOverflow(by: 1_000_000_000)
-            guard !o else { throw CELError.eval("duration out of range: \(s)") }
-            return .duration(ns + atto / 1_000_000_000)
+            let (total, o2) = ns.addingReportingOverflow(atto / 1_000_000_000)
+            guard !o, !o2 else { throw CELError.eval("duration out of range: \(s)") }
+            return .duration(total)
         case ("timestamp", .string(let s)):
             guard let date = Timestamp.parse(s) else { throw CELError.eval("invalid timestamp: \(s)") }
             let t = date.timeIntervalSince1970
@@ -45,8 +46,11 @@ enum CELTime {
         var frac = ns % 1_000_000_000
         if frac < 0 { secs -= 1; frac += 1_000_000_000 }
         let c = components(secs, TimeZone(identifier: "UTC"))
-        var text = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0,
-                          c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+        func pad(_ v: Int?, _ width: Int) -> String {
+            let text = String(v ?? 0)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        var text = "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))"
         if frac != 0 {
             var f = String(frac)
             f = String(repeating: "0", count: 9 - f.count) + f

@@ -60,9 +60,17 @@ import KubeModel
         }
     }
 
-    @Test func deepNestingIsRefused() {
+    @Test func deepNestingIsRefused() throws {
         let source = String(repeating: "(", count: 500) + "1" + String(repeating: ")", count: 500)
         #expect(throws: CELError.self) { try CELProgram.compile(source, variables: []) }
+        // Long chains of operators and selections nest as deeply, and are refused the same way.
+        for chain in [Array(repeating: "1", count: 5000).joined(separator: " + "),
+                      Array(repeating: "true", count: 5000).joined(separator: " && "),
+                      "self" + String(repeating: ".a", count: 5000)] {
+            #expect(throws: CELError.self) { try CELProgram.compile(chain, variables: ["self"]) }
+        }
+        let fine = Array(repeating: "1", count: 100).joined(separator: " + ")
+        #expect(try CELProgram.compile(fine, variables: []).evaluate([:]) == .int(100))
     }
 
     @Test func costLimitStopsLongRules() throws {
