@@ -135,6 +135,41 @@ def test_mutating_webhook_patches_the_object_and_warns(wserver, webhook):
         wserver.kubectl("delete", "namespace", ns, "--wait=false")
 
 
+def test_match_conditions_decide_which_requests_reach_the_webhook(wserver, webhook):
+    ns = unique("conditions")
+    wserver.kubectl("create", "namespace", ns)
+    name = unique("conditions")
+    conditions = [
+        {"name": "not-skipped", "expression": "!object.metadata.name.startsWith('skip-')"},
+        {"name": "by-admin", "expression": "request.userInfo.username == 'caravel-admin'"},
+    ]
+    h = hook("conditions.caravel.test", {"url": webhook.url("/deny"), "caBundle": webhook.ca_bundle},
+             namespaceSelector={"matchLabels": {"kubernetes.io/metadata.name": ns}}, matchConditions=conditions)
+    bad = dict(h, matchConditions=[{"name": "broken", "expression": "object.metadata.name =="}])
+    cp = wserver.kubectl("apply", "-f", "-", input=configuration("ValidatingWebhookConfiguration", name, bad), check=False)
+    assert cp.returncode != 0
+    assert "webhooks[0].matchConditions[0].expression: Invalid value" in cp.stderr, cp.stderr
+    assert "compilation failed: ERROR: <input>:1:" in cp.stderr, cp.stderr
+    wserver.kubectl("apply", "-f", "-", input=configuration("ValidatingWebhookConfiguration", name, h))
+    try:
+        refused = wait_for(lambda: (lambda cp: cp if cp.returncode != 0 else None)(
+            apply_cm(wserver, ns, unique("cm"), {"deny": "true"})), what="the webhook to refuse")
+        assert 'admission webhook "conditions.caravel.test" denied the request' in refused.stderr
+        before = len(webhook.reviews)
+        assert apply_cm(wserver, ns, unique("skip-cm"), {"deny": "true"}).returncode == 0
+        assert not [r for r in webhook.reviews[before:] if r["request"]["name"].startswith("skip-")]
+        # A condition that fails to evaluate refuses the request under failurePolicy Fail.
+        h["matchConditions"] = [{"name": "needs-data", "expression": "object.data.mode == 'strict'"}]
+        wserver.kubectl("apply", "-f", "-", input=configuration("ValidatingWebhookConfiguration", name, h))
+        cp = wait_for(lambda: (lambda cp: cp if "match condition" in cp.stderr else None)(
+            apply_cm(wserver, ns, unique("nodata"), {"deny": "false"})), what="the condition's error to refuse")
+        assert cp.returncode != 0
+        assert "failed to evaluate match condition 'needs-data': no such key: data" in cp.stderr, cp.stderr
+    finally:
+        wserver.kubectl("delete", "validatingwebhookconfiguration", name)
+        wserver.kubectl("delete", "namespace", ns, "--wait=false")
+
+
 def test_failure_policies_against_a_webhook_that_is_not_there(wserver, webhook):
     ns = unique("absent")
     wserver.kubectl("create", "namespace", ns)

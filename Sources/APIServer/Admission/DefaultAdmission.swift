@@ -1,6 +1,7 @@
 /// The admission plugins `caravel server` runs, in Kubernetes' order: mutating defaults
 /// first (ServiceAccount, LimitRanger, Priority, then the mutating webhooks), policy checks after
-/// (PodSecurity, the validating webhooks, ResourceQuota last so refused writes use no quota).
+/// (PodSecurity, ValidatingAdmissionPolicies, the validating webhooks, ResourceQuota last so refused
+/// writes use no quota).
 enum DefaultAdmission {
     static func chain(_ config: APIServerConfiguration, webhooks: WebhookConfigurations = WebhookConfigurations()) -> AdmissionChain {
         var plugins: [any AdmissionPlugin] = []
@@ -13,6 +14,7 @@ enum DefaultAdmission {
         plugins.append(StorageObjectInUseProtection())
         plugins.append(MutatingAdmissionWebhook(configurations: webhooks))
         plugins.append(PodSecurityAdmission())
+        plugins.append(ValidatingAdmissionPolicyPlugin(configurations: webhooks))
         plugins.append(ValidatingAdmissionWebhook(configurations: webhooks))
         plugins.append(ResourceQuotaAdmission())
         _ = config

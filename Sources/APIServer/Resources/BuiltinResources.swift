@@ -54,5 +54,7 @@ public enum BuiltinResources {
         // admissionregistration.k8s.io/v1
         ValidatingWebhookConfigurationStrategy(),
         MutatingWebhookConfigurationStrategy(),
+        ValidatingAdmissionPolicyStrategy(),
+        ValidatingAdmissionPolicyBindingStrategy(),
     ]
 }

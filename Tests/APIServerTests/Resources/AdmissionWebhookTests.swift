@@ -49,7 +49,7 @@ import KubeModel
              "rules": [["operations": ["*", "CREATE"], "apiGroups": [], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Both"]]],
             ["name": "dup.example.com", "sideEffects": "None", "admissionReviewVersions": ["v1"],
              "clientConfig": ["url": "https://host/x", "service": ["namespace": "ns", "name": "svc"]],
-             "matchConditions": [["name": "c", "expression": "true"]]],
+             "matchConditions": [["name": "c", "expression": "true"], ["name": "c", "expression": "object.x +"]]],
             ["name": "short.name", "sideEffects": "None", "admissionReviewVersions": ["v1"], "clientConfig": ["service": ["path": "x"]]],
         ]]
         let messages = s.validate(bad).map(\.message)
@@ -64,7 +64,8 @@ import KubeModel
         #expect(messages.contains { $0.hasPrefix("webhooks[0].rules[0].scope: Unsupported value: \"Both\"") })
         #expect(messages.contains("webhooks[1].name: Duplicate value: \"dup.example.com\""))
         #expect(messages.contains("webhooks[1].clientConfig: Required value: exactly one of url or service is required"))
-        #expect(messages.contains("webhooks[1].matchConditions: Forbidden: CEL match conditions are not supported by this server"))
+        #expect(messages.contains("webhooks[1].matchConditions[1].name: Duplicate value: \"c\""))
+        #expect(messages.contains { $0.hasPrefix("webhooks[1].matchConditions[1].expression: Invalid value: \"object.x +\": compilation failed: ERROR: <input>:1:11: Syntax error") })
         #expect(messages.contains("webhooks[2].name: Invalid value: \"short.name\": should be a domain with at least three segments separated by dots"))
         #expect(messages.contains("webhooks[2].clientConfig.service.name: Required value: service name is required"))
         #expect(messages.contains("webhooks[2].clientConfig.service.path: Invalid value: \"x\": must start with a '/'"))

@@ -148,7 +148,8 @@ import KubeModel
                                "SelfSubjectRulesReview", "CertificateSigningRequest", "LimitRange", "ResourceQuota", "PodDisruptionBudget",
                                "Job", "CronJob", "CustomResourceDefinition", "DaemonSet", "StatefulSet", "ControllerRevision",
                                "ReplicationController", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
-                               "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService"])
+                               "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration",
+                               "MutatingWebhookConfiguration", "APIService", "PriorityClass"])
         #expect(kinds.count == Set(kinds).count)
         for s in BuiltinResources.all {
             #expect(s.tableColumns.count == s.tableCells(for: ["metadata": ["name": "x"]], now: Date()).count, "\(s.definition.kind)")

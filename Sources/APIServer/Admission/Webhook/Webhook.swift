@@ -30,6 +30,11 @@ struct Webhook: Sendable {
     var endpoint: Endpoint
     /// PEM trust roots for the webhook's serving certificate; nil trusts the system roots.
     var caBundle: String?
+    /// CEL conditions that must all hold for the webhook to be called, in order.
+    var matchConditions: [(name: String, program: CELProgram)]
+
+    /// What match conditions may use. `authorizer` is not offered (refused as undeclared).
+    static let matchConditionVariables: Set<String> = ["object", "oldObject", "request"]
 
     /// Reads a stored (defaulted, validated) webhook; nil for one the server could not call.
     init?(_ hook: JSONValue, configuration: String) {
@@ -56,6 +61,14 @@ struct Webhook: Sendable {
             return nil
         }
         caBundle = config["caBundle"]?.stringValue.flatMap { Data(base64Encoded: $0) }.flatMap { String(data: $0, encoding: .utf8) }
+        var conditions: [(String, CELProgram)] = []
+        for c in hook["matchConditions"]?.arrayValue ?? [] {
+            // Stored configurations compiled when written; one that no longer does is not called.
+            guard let source = c["expression"]?.stringValue,
+                  let program = try? CELProgram.compile(source, variables: Self.matchConditionVariables) else { return nil }
+            conditions.append((c["name"]?.stringValue ?? "", program))
+        }
+        matchConditions = conditions
     }
 
     /// nil for an empty selector (it selects everything, no lookup needed).

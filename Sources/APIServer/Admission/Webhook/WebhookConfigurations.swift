@@ -3,7 +3,8 @@ import KubeModel
 import Logging
 import ServiceLifecycle
 
-/// The webhooks of every stored Validating- and MutatingWebhookConfiguration, read again from
+/// The webhooks of every stored Validating- and MutatingWebhookConfiguration, and the compiled
+/// ValidatingAdmissionPolicies with their bindings (the same group, so one watch), read again from
 /// the store after a change: `WebhookConfigurationWatcher` marks them stale on every event
 /// under the group's prefix, and an admission finding them stale re-reads them first. Without a
 /// watch (a registry built by hand, or a watch cut off) every admission re-reads them.
@@ -12,6 +13,9 @@ public final class WebhookConfigurations: Sendable {
         /// Configurations sorted by name, webhooks in their listed order, as Kubernetes calls them.
         var validating: [Webhook] = []
         var mutating: [Webhook] = []
+        /// Policies by name; bindings sorted by name, the order kube-apiserver applies them in.
+        var policies: [String: ValidatingPolicy] = [:]
+        var bindings: [ValidatingPolicyBinding] = []
     }
 
     private struct State: Sendable {
@@ -55,23 +59,33 @@ public final class WebhookConfigurations: Sendable {
     static func read(_ store: any Store) async throws(APIError) -> Snapshot {
         var snapshot = Snapshot()
         for (plural, mutating) in [("validatingwebhookconfigurations", false), ("mutatingwebhookconfigurations", true)] {
-            var items: [JSONValue] = []
-            var after: String?
-            do {
-                repeat {
-                    let page = try await store.list(prefix: prefix + plural + "/", startAfter: after, limit: 500, atRevision: nil)
-                    items += page.items.map(\.object)
-                    after = page.hasMore ? page.items.last?.key : nil
-                } while after != nil
-            } catch {
-                throw APIError.internalError("reading \(plural): \(error)")
-            }
-            let hooks = items.sorted { ($0.name ?? "") < ($1.name ?? "") }.flatMap { config in
+            let items = try await list(store, plural)
+            let hooks = items.flatMap { config in
                 (config["webhooks"]?.arrayValue ?? []).compactMap { Webhook($0, configuration: config.name ?? "") }
             }
             if mutating { snapshot.mutating = hooks } else { snapshot.validating = hooks }
         }
+        for policy in try await list(store, "validatingadmissionpolicies").compactMap(ValidatingPolicy.init) {
+            snapshot.policies[policy.name] = policy
+        }
+        snapshot.bindings = try await list(store, "validatingadmissionpolicybindings").compactMap(ValidatingPolicyBinding.init)
         return snapshot
+    }
+
+    /// Every stored object of one resource of the group, sorted by name.
+    private static func list(_ store: any Store, _ plural: String) async throws(APIError) -> [JSONValue] {
+        var items: [JSONValue] = []
+        var after: String?
+        do {
+            repeat {
+                let page = try await store.list(prefix: prefix + plural + "/", startAfter: after, limit: 500, atRevision: nil)
+                items += page.items.map(\.object)
+                after = page.hasMore ? page.items.last?.key : nil
+            } while after != nil
+        } catch {
+            throw APIError.internalError("reading \(plural): \(error)")
+        }
+        return items.sorted { ($0.name ?? "") < ($1.name ?? "") }
     }
 }
 

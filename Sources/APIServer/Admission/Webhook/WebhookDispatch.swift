@@ -21,13 +21,35 @@ enum WebhookDispatch {
         let snapshot = try await configurations.current(store: registry.store)
         let hooks = mutating ? snapshot.mutating : snapshot.validating
         guard !hooks.isEmpty else { return [] }
-        let byRules = hooks.filter { $0.matchesRules(request) && $0.matchesObject(request) }
-        guard byRules.contains(where: { $0.namespaceSelector != nil }) else { return byRules }
-        let labels = try await namespaceLabels(request, registry: registry)
-        return byRules.filter { hook in
-            guard let selector = hook.namespaceSelector, let labels else { return true }
-            return selector.matches(labels)
+        var selected = hooks.filter { $0.matchesRules(request) && $0.matchesObject(request) }
+        if selected.contains(where: { $0.namespaceSelector != nil }) {
+            let labels = try await namespaceLabels(request, registry: registry)
+            selected = selected.filter { hook in
+                guard let selector = hook.namespaceSelector, let labels else { return true }
+                return selector.matches(labels)
+            }
         }
+        guard selected.contains(where: { !$0.matchConditions.isEmpty }) else { return selected }
+        let activation = AdmissionActivation.base(request)
+        var called: [Webhook] = []
+        for hook in selected where try matchesConditions(hook, activation) { called.append(hook) }
+        return called
+    }
+
+    /// Whether every match condition holds. A false one skips the webhook; one that fails to
+    /// evaluate skips it under failurePolicy Ignore and refuses the request under Fail.
+    static func matchesConditions(_ hook: Webhook, _ activation: [String: CELValue]) throws(APIError) -> Bool {
+        var firstError: (String, CELError)?
+        for (name, program) in hook.matchConditions {
+            do {
+                if try !program.evaluateBool(activation) { return false }
+            } catch {
+                firstError = firstError ?? (name, error)
+            }
+        }
+        guard let (name, error) = firstError else { return true }
+        _ = try failed(hook, "failed to evaluate match condition '\(name)': \(error.description)")
+        return false
     }
 
     /// The labels a namespace selector is matched against: the request's namespace, or the

@@ -58,11 +58,8 @@ enum WebhookRules {
             errs += validateClientConfig(hook["clientConfig"], path + ".clientConfig")
             errs += K.validateLabelSelector(hook["namespaceSelector"], path + ".namespaceSelector")
             errs += K.validateLabelSelector(hook["objectSelector"], path + ".objectSelector")
-            // Match conditions are CEL expressions; without a CEL evaluator the server refuses
-            // them rather than calling the webhook for requests they would have excluded.
-            if !K.array(hook["matchConditions"]).isEmpty {
-                errs.append(.forbidden(path + ".matchConditions", "CEL match conditions are not supported by this server"))
-            }
+            errs += PolicyExpressionRules.named(hook["matchConditions"], path + ".matchConditions",
+                                                variables: Webhook.matchConditionVariables)
         }
         return errs
     }

@@ -6,8 +6,13 @@ import KubeModel
 /// `default`s filled, then validated with kube-openapi's messages naming the field.
 struct CustomResourceSchema: Sendable {
     let root: JSONValue
+    /// The schema's `x-kubernetes-validations`, compiled.
+    let rules: CustomResourceValidationRules
 
-    init(_ root: JSONValue) { self.root = root }
+    init(_ root: JSONValue) {
+        self.root = root
+        rules = CustomResourceValidationRules(schema: root)
+    }
 
     /// Fields every object keeps whatever the schema says.
     static let rootFields: Set<String> = ["apiVersion", "kind", "metadata"]
@@ -85,10 +90,17 @@ struct CustomResourceSchema: Sendable {
 
     // MARK: validation
 
-    func validate(_ object: JSONValue) -> [FieldError] {
+    /// The schema's checks, then its CEL rules (with `old` on an update, for transition rules).
+    /// As kube-apiserver, the rules are skipped when a value has the wrong type.
+    func validate(_ object: JSONValue, old: JSONValue? = nil) -> [FieldError] {
         var errs: [FieldError] = []
         Self.check(object, root, path: "", isRoot: true, into: &errs)
-        return errs
+        guard !rules.isEmpty else { return errs }
+        if errs.contains(where: { $0.kind == .typeInvalid }) {
+            errs.append(.invalid("<nil>", "null", "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"))
+            return errs
+        }
+        return errs + rules.validate(object, old: old, schema: root)
     }
 
     private static func typeName(of v: JSONValue) -> String {

@@ -108,7 +108,11 @@ public struct CustomResourceStrategy: ResourceStrategy {
         schemas[definition.storageVersion]?.validate(object) ?? []
     }
 
-    public func validateStatusUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError] { validate(object) }
+    public func validateUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError] {
+        schemas[definition.storageVersion]?.validate(object, old: old) ?? []
+    }
+
+    public func validateStatusUpdate(_ object: JSONValue, old: JSONValue) -> [FieldError] { validateUpdate(object, old: old) }
 
     public func selectableField(_ field: String, of object: JSONValue) -> String?? {
         selectable.value(field, of: object)

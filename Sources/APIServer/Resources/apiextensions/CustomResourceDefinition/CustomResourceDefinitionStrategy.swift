@@ -95,6 +95,7 @@ public struct CustomResourceDefinitionStrategy: ResourceStrategy {
             }
         }
         errs += Self.validateConversion(spec["conversion"])
+        errs += Self.ruleErrors(versions)
         let storage = versions.filter { $0["storage"]?.boolValue == true }.count
         if !versions.isEmpty && storage != 1 {
             errs.append(.invalid("spec.versions", "", "must have exactly one version marked as storage version"))
@@ -136,6 +137,21 @@ public struct CustomResourceDefinitionStrategy: ResourceStrategy {
         }
         if let ca = client?["caBundle"]?.stringValue, !ca.isEmpty, !K.isBase64(ca) {
             errs.append(.invalid("spec.conversion.webhook.clientConfig.caBundle", ca, "must be base64 encoded"))
+        }
+        return errs
+    }
+
+    /// Compile errors of the schemas' CEL rules. As kube-apiserver, identical schemas of every
+    /// version are named as the definition-wide `spec.validation`.
+    static func ruleErrors(_ versions: [JSONValue]) -> [FieldError] {
+        let schemas = versions.map { $0[path: ["schema", "openAPIV3Schema"]] }
+        if let first = schemas.first, let schema = first, schemas.allSatisfy({ $0 == first }) {
+            return CustomResourceValidationRules.compileErrors(schema: schema, path: "spec.validation.openAPIV3Schema")
+        }
+        var errs: [FieldError] = []
+        for (i, schema) in schemas.enumerated() {
+            guard let schema else { continue }
+            errs += CustomResourceValidationRules.compileErrors(schema: schema, path: "spec.versions[\(i)].schema.openAPIV3Schema")
         }
         return errs
     }
