@@ -7,8 +7,15 @@ import ServiceLifecycle
 /// `Kubelet` per node (several only with the fake runtime, for scale tests like kwok).
 public struct KubeletService: Service {
     public struct Options: Sendable {
-        /// `process` or `fake`.
+        /// `process`, `oci` or `fake`.
         public var runtime: String = "process"
+        /// With `oci`: the low-level runtime, `runc` or `crun`.
+        public var ociRuntime: String = "runc"
+        /// Registries reached over plain HTTP (`HOST:PORT`).
+        public var insecureRegistries: [String] = []
+        /// k3s-format `registries.yaml` (mirrors, insecure endpoints, credentials); nil reads
+        /// `ROOT/registries.yaml`.
+        public var registriesConfig: String?
         /// Fake nodes to run (`--nodes`); named `<nodeName>-1` … when more than one.
         public var nodes: Int = 1
         public var serverPort: Int = 10250
@@ -87,7 +94,15 @@ public struct KubeletService: Service {
         guard FileManager.default.isExecutableFile(atPath: shim) else {
             throw KubeconfigError("caravel-shim not found at \(shim): build it with `swift build` (it sits next to caravel)")
         }
-        let runtime = ProcessRuntime(paths: paths, shimPath: shim, network: network, logger: logger)
+        let runtime: any ContainerRuntime
+        if options.runtime == "oci" {
+            let runc = try RuncCommand.locate(options.ociRuntime, stateRoot: paths.root + "/oci")
+            let registries = try RegistryHosts.load(path: options.registriesConfig ?? paths.root + "/registries.yaml",
+                                                    insecure: options.insecureRegistries)
+            runtime = OCIRuntime(paths: paths, shimPath: shim, network: network, runtime: runc, registries: registries, logger: logger)
+        } else {
+            runtime = ProcessRuntime(paths: paths, shimPath: shim, network: network, logger: logger)
+        }
         let dns = NodeDNS(options: options.dns, client: client, nodeName: nodeName, logger: logger)
         var proxy: ServiceProxy?
         if options.serviceProxy {

@@ -52,8 +52,14 @@ public struct LayerUnpacker: Sendable {
             }
             let whiteouts = try Self.convertWhiteouts(in: temp)
             let final = store.layerPath(digest)
-            try? fm.removeItem(atPath: final)
-            guard rename(temp, final) == 0 else { throw ImageError.transport("storing layer \(digest): \(String(cString: strerror(errno)))") }
+            // A concurrent pull of the same layer may have won; its directory may already be
+            // a container's lower layer, so it is kept and this copy dropped.
+            if rename(temp, final) != 0 {
+                guard fm.fileExists(atPath: final) else {
+                    throw ImageError.transport("storing layer \(digest): \(String(cString: strerror(errno)))")
+                }
+                try? fm.removeItem(atPath: temp)
+            }
             try whiteouts.joined(separator: "\n").write(toFile: whiteoutListPath(digest), atomically: true, encoding: .utf8)
         } catch {
             try? fm.removeItem(atPath: temp)
