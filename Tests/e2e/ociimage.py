@@ -93,7 +93,7 @@ def busybox_layer() -> bytes:
     return _layer(files, links)
 
 
-def write_layout(directory: Path, layers: list[bytes], config: dict, tag: str) -> str:
+def write_layout(directory: Path, layers: list[bytes], config: dict, tag: str, full_name: Optional[str] = None) -> str:
     """An OCI layout with one image tagged `tag`; returns the manifest digest."""
     blobs = directory / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
@@ -113,6 +113,8 @@ def write_layout(directory: Path, layers: list[bytes], config: dict, tag: str) -
     (directory / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     index = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest,
                                                 "size": len(manifest_bytes), "annotations": {"org.opencontainers.image.ref.name": tag}}]}
+    if full_name:
+        index["manifests"][0]["annotations"]["io.containerd.image.name"] = full_name
     (directory / "index.json").write_text(json.dumps(index))
     return manifest_digest
 
@@ -123,8 +125,15 @@ def demo_image(directory: Path, tag: str, version: str) -> str:
                         {"Entrypoint": ["/app/demo-app"], "Env": ["PATH=/bin:/app", f"DEMO_VERSION={version}"], "WorkingDir": "/"}, tag)
 
 
-def busybox_image(directory: Path, tag: str) -> str:
-    return write_layout(directory, [busybox_layer()], {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]}, tag)
+def busybox_image(directory: Path, tag: str, full_name: Optional[str] = None) -> str:
+    return write_layout(directory, [busybox_layer()], {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]}, tag, full_name)
+
+
+def tar_directory(directory: Path, output: Path) -> Path:
+    with tarfile.open(output, "w") as tar:
+        for entry in sorted(directory.iterdir()):
+            tar.add(entry, arcname=entry.name)
+    return output
 
 
 class Registry:

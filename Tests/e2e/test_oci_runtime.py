@@ -161,3 +161,29 @@ def test_missing_tag_ends_in_image_pull_backoff_with_the_registry_message(srv, n
     reasons = [(e["reason"], e["message"]) for e in events_for(srv, ns, "missing")]
     assert any(r == "Failed" and "Failed to pull image" in m for r, m in reasons), reasons
     assert any(r == "BackOff" for r, _ in reasons), reasons
+
+
+def test_imported_tarball_runs_with_pull_policy_never(srv, ns, images, tmp_path):
+    name = "registry.invalid/airgap/busybox:1"
+    layout = tmp_path / "layout"
+    ociimage.busybox_image(layout, "1", full_name=name)
+    archive = ociimage.tar_directory(layout, tmp_path / "busybox.tar")
+    container = {"name": "main", "image": name, "imagePullPolicy": "Never", "command": ["/bin/sh", "-c", "echo imported; sleep 3600"]}
+
+    # Not there yet: Never does not pull.
+    apply(srv, pod_spec("early", [container], terminationGracePeriodSeconds=2), ns)
+    pod = wait_pod(srv, "early", ns, lambda p: container_status(p).get("state", {}).get("waiting", {}).get("reason") == "ErrImageNeverPull",
+                   60, "ErrImageNeverPull")
+    assert "is not present with pull policy of Never" in container_status(pod)["state"]["waiting"]["message"]
+
+    cp = subprocess.run([str(caravel_bin()), "images", "import", "--data-dir", str(srv.data_dir), str(archive)],
+                        capture_output=True, text=True, timeout=300)
+    assert cp.returncode == 0, cp.stderr
+    listed = subprocess.run([str(caravel_bin()), "images", "list", "--data-dir", str(srv.data_dir)],
+                            capture_output=True, text=True, timeout=60).stdout
+    assert name in listed, listed
+    apply(srv, pod_spec("airgap", [container], terminationGracePeriodSeconds=2), ns)
+    wait_running_ready(srv, "airgap", ns, timeout=120)
+    wait_for(lambda: "imported" in srv.kubectl("logs", "airgap", "-n", ns).stdout, timeout=30, what="the imported image's output")
+    # The early pod gets it too once its back-off ends.
+    wait_running_ready(srv, "early", ns, timeout=120)

@@ -47,13 +47,20 @@ public actor ImageStore {
 
     /// The stored image a reference names (by tag or digest), if present.
     public func image(_ ref: ImageReference) -> StoredImage? {
+        reload()
         let key = ref.description
         return images.first { image in
             image.references.contains(key) || (ref.digest != nil && image.manifestDigest == ref.digest)
         }
     }
 
-    public func list() -> [StoredImage] { images }
+    public func list() -> [StoredImage] {
+        reload()
+        return images
+    }
+
+    /// `caravel images` changes the index from another process: each operation reads it first.
+    private func reload() { images = Self.readIndex(indexPath) }
 
     /// Pulls `ref` from its registry: index -> the linux/amd64 manifest -> config and layers,
     /// each verified and stored once, layers unpacked. Returns the image and the bytes fetched.
@@ -87,6 +94,7 @@ public actor ImageStore {
             throw ImageError.invalidContent("image config \(config.digest) is not valid: \(error)")
         }
         for layer in layers { try await unpacker.unpack(layer.digest) }
+        reload()
         for i in images.indices { images[i].references.removeAll { $0 == reference } }
         var image = StoredImage(references: [reference], manifestDigest: manifestDigest, configDigest: config.digest,
                                 layers: layers.map(\.digest), size: config.size + layers.reduce(0) { $0 + $1.size },
@@ -106,6 +114,7 @@ public actor ImageStore {
     /// layers no other image uses). Returns false when nothing had that name.
     @discardableResult
     public func remove(_ ref: ImageReference) throws -> Bool {
+        reload()
         guard let image = image(ref) else { return false }
         let key = ref.description
         if let i = images.firstIndex(where: { $0.manifestDigest == image.manifestDigest }) {
