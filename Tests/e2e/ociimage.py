@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 
 from e2eutil import REPO, free_port
 
-TOOLS = {"runc": "runc", "skopeo": "skopeo", "docker-registry": "docker-registry", "htpasswd": "apache2-utils",
+TOOLS = {"runc": "runc", "crun": "crun", "skopeo": "skopeo", "docker-registry": "docker-registry", "htpasswd": "apache2-utils",
          "busybox": "busybox-static"}
 
 

@@ -64,10 +64,13 @@ def overlay_mounts(root: str) -> list[str]:
         return [line.split()[4] for line in f if line.split()[4].startswith(root) and line.split()[4].endswith("/bundle/rootfs")]
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, registry, private):
-    args = ["--runtime", "oci", "--insecure-registry", registry.host, "--insecure-registry", private.host]
-    with serve(tmp_path_factory, "oci", controllers=True, kubelet=True, extra_args=args) as s:
+@pytest.fixture(scope="module", params=["runc", "crun"])
+def srv(request, tmp_path_factory, registry, private):
+    """A server whose node runs containers with runc, then one with crun (on a cgroup hybrid
+    host crun runs in a mount namespace without the v2 hierarchy)."""
+    args = ["--runtime", "oci", "--oci-runtime", request.param, "--insecure-registry", registry.host,
+            "--insecure-registry", private.host]
+    with serve(tmp_path_factory, f"oci-{request.param}", controllers=True, kubelet=True, extra_args=args) as s:
         yield s
         root = kubelet_root(s)
     remove_bridge(s)
@@ -78,9 +81,14 @@ def srv(tmp_path_factory, registry, private):
 def ns(srv):
     with namespace_on(srv, "oci") as namespace:
         yield namespace
-        srv.kubectl("delete", "deployments,pods", "--all", "-n", namespace, "--wait=false", check=False)
+        # The Deployments first (their ReplicaSets would replace deleted pods), then the pods.
+        srv.kubectl("delete", "deployments", "--all", "-n", namespace, "--cascade=foreground", "--timeout=120s", check=False,
+                    timeout=150)
+        srv.kubectl("delete", "pods", "--all", "-n", namespace, "--wait=false", check=False)
         wait_for(lambda: list_json(srv, "pods", namespace) == [], timeout=120, interval=1, what="pods deleted")
-        assert overlay_mounts(kubelet_root(srv)) == [], "a deleted pod's root file system is still mounted"
+        root = kubelet_root(srv)
+        wait_for(lambda: overlay_mounts(root) == [], timeout=30, interval=1,
+                 what="no container root file system left mounted")
 
 
 def probe(path: str, **extra) -> dict:

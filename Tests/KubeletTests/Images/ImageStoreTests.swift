@@ -115,3 +115,35 @@ s.serve_forever()
         #expect(LayerUnpacker.compression(of: [0x1f, 0x8b, 8, 0]) == .gzip)
     }
 }
+
+@Suite struct ImageArchiveTests {
+    @Test func importsADockerSaveArchive() async throws {
+        let base = NSTemporaryDirectory() + "caravel-imp-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let fm = FileManager.default
+        let archive = base + "/archive", tree = base + "/tree"
+        try fm.createDirectory(atPath: archive + "/layer1", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: tree + "/bin", withIntermediateDirectories: true)
+        try "#!/bin/sh\n".write(toFile: tree + "/bin/tool", atomically: true, encoding: .utf8)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        tar.arguments = ["-cf", archive + "/layer1/layer.tar", "-C", tree, "."]
+        try tar.run()
+        tar.waitUntilExit()
+        try #"{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/tool"]}}"#.write(toFile: archive + "/cfg.json", atomically: true, encoding: .utf8)
+        try #"[{"Config":"cfg.json","RepoTags":["example.com/tools/tool:2"],"Layers":["layer1/layer.tar"]}]"#
+            .write(toFile: archive + "/manifest.json", atomically: true, encoding: .utf8)
+
+        let store = ImageStore(root: base + "/images", hosts: RegistryHosts())
+        let imported = try await store.importArchive(archive)
+        #expect(imported.map(\.references) == [["example.com/tools/tool:2"]])
+        let image = try #require(await store.image(try ImageReference(parsing: "example.com/tools/tool:2")))
+        #expect(image.config.Cmd == ["/bin/tool"])
+        let layer = try #require(image.layers.first)
+        #expect(fm.fileExists(atPath: store.content.layerPath(layer) + "/bin/tool"))
+        // Something that is neither layout is refused.
+        try fm.createDirectory(atPath: base + "/empty", withIntermediateDirectories: true)
+        await #expect(throws: ImageError.self) { try await store.importArchive(base + "/empty") }
+        await store.shutdown()
+    }
+}

@@ -17,8 +17,8 @@ extension OCIRuntime {
         try requireRunning(id, command)
         let result: CommandResult
         do {
-            result = try await PodNetworkCommand.run(runc.binary, ["--root", runc.stateRoot, "exec", RuncCommand.containerName(id)] + command,
-                                                     timeout: timeout)
+            let argv = runc.arguments(["exec", RuncCommand.containerName(id)] + command)
+            result = try await PodNetworkCommand.run(argv[0], Array(argv.dropFirst()), timeout: timeout)
         } catch let error as PodNetworkError where error.status == nil && !error.stderr.hasPrefix("cannot start") {
             throw ExecTimeout()
         }

@@ -5,23 +5,32 @@ import Foundation
 public struct RuncCommand: Sendable {
     public let binary: String
     public let stateRoot: String
+    /// Runs before the binary: crun on a cgroup hybrid host goes through `unshare -m`, which
+    /// drops the v2 mount in a mount namespace of its own (crun refuses hybrid mode, and
+    /// works on the v1 controllers once it sees no v2 hierarchy).
+    public var wrapper: [String] = []
 
     public struct Unavailable: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// Finds `runc` or `crun` and checks this host can run it: crun refuses cgroup hybrid mode
-    /// (v1 controllers with a v2 hierarchy at /sys/fs/cgroup/unified), so it is refused here,
-    /// before any pod, with the reason.
+    /// Finds `runc` or `crun`. crun refuses cgroup hybrid mode (v1 controllers with a v2
+    /// hierarchy at /sys/fs/cgroup/unified): there it runs where that mount is hidden, and
+    /// without `unshare` it is refused here, before any pod, with the reason.
     public static func locate(_ name: String, stateRoot: String, cgroupMount: String = "/sys/fs/cgroup") throws -> RuncCommand {
         guard ["runc", "crun"].contains(name) else { throw Unavailable(description: "--oci-runtime must be runc or crun") }
         guard let binary = PodNetworkCommand.find(name) else {
             throw Unavailable(description: "\(name) not found in \(PodNetworkCommand.searchPath.joined(separator: ":")); install it (Debian: apt-get install \(name))")
         }
+        var command = RuncCommand(binary: binary, stateRoot: stateRoot)
         if name == "crun" && isHybrid(cgroupMount) {
-            throw Unavailable(description: "crun does not support cgroups in hybrid mode (cgroup v1 controllers with a v2 hierarchy at \(cgroupMount)/unified), which this host uses; use --oci-runtime runc")
+            guard let unshare = PodNetworkCommand.find("unshare"), let sh = PodNetworkCommand.find("sh") else {
+                throw Unavailable(description: "crun does not support cgroups in hybrid mode (cgroup v1 controllers with a v2 hierarchy at \(cgroupMount)/unified), which this host uses, and unshare is missing to hide it; use --oci-runtime runc")
+            }
+            command.wrapper = [unshare, "--mount", "--propagation", "private", "--", sh, "-c",
+                               "umount \(cgroupMount)/unified && exec \"$0\" \"$@\""]
         }
-        return RuncCommand(binary: binary, stateRoot: stateRoot)
+        return command
     }
 
     /// v1 controller hierarchies next to a v2 one at `unified`.
@@ -33,13 +42,14 @@ public struct RuncCommand: Sendable {
     /// runc's names allow letters, digits, `_`, `-`, `.` and `+`: `<pod uid>_<name>_<attempt>`.
     static func containerName(_ id: ContainerID) -> String { "\(id.podUID)_\(id.name)_\(id.attempt)" }
 
-    func arguments(_ rest: [String]) -> [String] { [binary, "--root", stateRoot] + rest }
+    func arguments(_ rest: [String]) -> [String] { wrapper + [binary, "--root", stateRoot] + rest }
 
     /// Runs a subcommand to its end (kill, delete, state); nil when it could not run.
     @discardableResult
     func run(_ rest: [String], timeout: Duration = .seconds(30)) async -> CommandResult? {
         try? FileManager.default.createDirectory(atPath: stateRoot, withIntermediateDirectories: true)
-        return try? await PodNetworkCommand.run(binary, Array(arguments(rest).dropFirst()), timeout: timeout)
+        let argv = arguments(rest)
+        return try? await PodNetworkCommand.run(argv[0], Array(argv.dropFirst()), timeout: timeout)
     }
 
     /// The container's init process as the host sees it (`state` JSON's `pid`).
