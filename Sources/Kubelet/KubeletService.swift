@@ -16,6 +16,9 @@ public struct KubeletService: Service {
         /// k3s-format `registries.yaml` (mirrors, insecure endpoints, credentials); nil reads
         /// `ROOT/registries.yaml`.
         public var registriesConfig: String?
+        /// Image garbage collection thresholds (percent of the images' file system).
+        public var imageGCHighThreshold: Int = 85
+        public var imageGCLowThreshold: Int = 80
         /// Fake nodes to run (`--nodes`); named `<nodeName>-1` … when more than one.
         public var nodes: Int = 1
         public var serverPort: Int = 10250
@@ -99,7 +102,9 @@ public struct KubeletService: Service {
             let runc = try RuncCommand.locate(options.ociRuntime, stateRoot: paths.root + "/oci")
             let registries = try RegistryHosts.load(path: options.registriesConfig ?? paths.root + "/registries.yaml",
                                                     insecure: options.insecureRegistries)
-            runtime = OCIRuntime(paths: paths, shimPath: shim, network: network, runtime: runc, registries: registries, logger: logger)
+            let gc = ImageGarbageCollector(highThresholdPercent: options.imageGCHighThreshold, lowThresholdPercent: options.imageGCLowThreshold)
+            runtime = OCIRuntime(paths: paths, shimPath: shim, network: network, runtime: runc, registries: registries, imageGC: gc,
+                                 logger: logger)
         } else {
             runtime = ProcessRuntime(paths: paths, shimPath: shim, network: network, logger: logger)
         }

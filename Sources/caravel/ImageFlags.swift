@@ -13,7 +13,17 @@ struct ImageFlags: ParsableArguments {
     @Option(help: "Registry mirrors, insecure endpoints and credentials in k3s' registries.yaml format (default: DATA_DIR/registries.yaml for the server, ROOT/registries.yaml for a kubelet).")
     var registriesConfig: String?
 
+    @Option(help: "Disk usage percent of the images' file system above which unused images are removed (after a pull).")
+    var imageGcHighThreshold: Int = 85
+
+    @Option(help: "Disk usage percent image garbage collection brings the images' file system down to.")
+    var imageGcLowThreshold: Int = 80
+
     func validate() throws {
+        guard (0...100).contains(imageGcHighThreshold), (0...100).contains(imageGcLowThreshold),
+              imageGcLowThreshold <= imageGcHighThreshold else {
+            throw ValidationError("--image-gc-low-threshold and --image-gc-high-threshold must be percents, low <= high")
+        }
         guard ["runc", "crun"].contains(ociRuntime) else { throw ValidationError("--oci-runtime must be runc or crun") }
         for host in insecureRegistry where host.isEmpty || host.contains("/") || host.contains(" ") {
             throw ValidationError("--insecure-registry takes HOST or HOST:PORT, got \"\(host)\"")
@@ -24,5 +34,7 @@ struct ImageFlags: ParsableArguments {
         options.ociRuntime = ociRuntime
         options.insecureRegistries = insecureRegistry
         options.registriesConfig = registriesConfig ?? defaultRegistriesConfig
+        options.imageGCHighThreshold = imageGcHighThreshold
+        options.imageGCLowThreshold = imageGcLowThreshold
     }
 }

@@ -117,11 +117,10 @@ s.serve_forever()
 }
 
 @Suite struct ImageArchiveTests {
-    @Test func importsADockerSaveArchive() async throws {
-        let base = NSTemporaryDirectory() + "caravel-imp-" + UUID().uuidString.prefix(8)
-        defer { try? FileManager.default.removeItem(atPath: base) }
+    /// A `docker save` directory with one image tagged `tag` running `cmd`.
+    static func dockerSave(at archive: String, work: String, tag: String, cmd: String) throws {
         let fm = FileManager.default
-        let archive = base + "/archive", tree = base + "/tree"
+        let tree = work + "/tree-" + UUID().uuidString.prefix(6)
         try fm.createDirectory(atPath: archive + "/layer1", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: tree + "/bin", withIntermediateDirectories: true)
         try "#!/bin/sh\n".write(toFile: tree + "/bin/tool", atomically: true, encoding: .utf8)
@@ -130,9 +129,17 @@ s.serve_forever()
         tar.arguments = ["-cf", archive + "/layer1/layer.tar", "-C", tree, "."]
         try tar.run()
         tar.waitUntilExit()
-        try #"{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/tool"]}}"#.write(toFile: archive + "/cfg.json", atomically: true, encoding: .utf8)
-        try #"[{"Config":"cfg.json","RepoTags":["example.com/tools/tool:2"],"Layers":["layer1/layer.tar"]}]"#
+        try #"{"architecture":"amd64","os":"linux","config":{"Cmd":["\#(cmd)"]}}"#.write(toFile: archive + "/cfg.json", atomically: true, encoding: .utf8)
+        try #"[{"Config":"cfg.json","RepoTags":["\#(tag)"],"Layers":["layer1/layer.tar"]}]"#
             .write(toFile: archive + "/manifest.json", atomically: true, encoding: .utf8)
+    }
+
+    @Test func importsADockerSaveArchive() async throws {
+        let base = NSTemporaryDirectory() + "caravel-imp-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let fm = FileManager.default
+        let archive = base + "/archive"
+        try Self.dockerSave(at: archive, work: base, tag: "example.com/tools/tool:2", cmd: "/bin/tool")
 
         let store = ImageStore(root: base + "/images", hosts: RegistryHosts())
         let imported = try await store.importArchive(archive)
@@ -144,6 +151,24 @@ s.serve_forever()
         // Something that is neither layout is refused.
         try fm.createDirectory(atPath: base + "/empty", withIntermediateDirectories: true)
         await #expect(throws: ImageError.self) { try await store.importArchive(base + "/empty") }
+        await store.shutdown()
+    }
+}
+
+@Suite struct ImageGarbageCollectorTests {
+    @Test func removesUnusedImagesAboveTheHighThreshold() async throws {
+        let base = NSTemporaryDirectory() + "caravel-gc-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let store = ImageStore(root: base + "/images", hosts: RegistryHosts())
+        for (i, tag) in ["example.com/a:1", "example.com/b:1"].enumerated() {
+            try ImageArchiveTests.dockerSave(at: base + "/archive\(i)", work: base, tag: tag, cmd: "/bin/\(i)")
+            _ = try await store.importArchive(base + "/archive\(i)")
+        }
+        let calm = ImageGarbageCollector(highThresholdPercent: 85, lowThresholdPercent: 80, usage: { _ in 50 })
+        #expect(await calm.collect(store, inUse: []).isEmpty)
+        let full = ImageGarbageCollector(highThresholdPercent: 85, lowThresholdPercent: 80, usage: { _ in 95 })
+        #expect(await full.collect(store, inUse: ["example.com/b:1"]) == ["example.com/a:1"])
+        #expect(await store.list().flatMap(\.references) == ["example.com/b:1"])
         await store.shutdown()
     }
 }

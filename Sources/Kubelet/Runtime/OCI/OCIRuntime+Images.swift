@@ -22,12 +22,27 @@ extension OCIRuntime {
             let started = clock.now
             do {
                 let image = try await images.pull(ref, credential: request.credentials[ref.registry])
-                return .pulled(sizeBytes: image.size, duration: clock.now - started)
+                let duration = clock.now - started
+                await collectImages(keeping: request.image)
+                return .pulled(sizeBytes: image.size, duration: duration)
             } catch {
                 throw ContainerStartError(reason: "ErrImagePull",
                                           message: "failed to pull and unpack image \"\(ref)\": \(error)")
             }
         }
+    }
+
+    /// Pulls are what fill the disk: after each, images no container uses go while the
+    /// disk is above the high threshold (the image being started counts as used).
+    func collectImages(keeping image: String) async {
+        var inUse = [image]
+        for podUID in (try? FileManager.default.contentsOfDirectory(atPath: processes.paths.podsDirectory)) ?? [] {
+            for id in processes.containerIDs(podUID: podUID) {
+                if let config = processes.record(id).config() { inUse.append(config.image) }
+            }
+        }
+        let removed = await imageGC.collect(images, inUse: inUse)
+        if !removed.isEmpty { logger.info("image garbage collection removed \(removed.joined(separator: ", "))") }
     }
 
     public func nodeImages() async -> [NodeImage] {

@@ -15,13 +15,15 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
     let processes: ProcessRuntime
     public let images: ImageStore
     let runc: RuncCommand
+    let imageGC: ImageGarbageCollector
     let logger: Logger
 
     public init(paths: KubeletPaths, shimPath: String, network: (any SandboxNetwork)?, runtime: RuncCommand,
-                registries: RegistryHosts, logger: Logger) {
+                registries: RegistryHosts, imageGC: ImageGarbageCollector = .init(), logger: Logger) {
         processes = ProcessRuntime(paths: paths, shimPath: shimPath, network: network, logger: logger)
         images = ImageStore(root: paths.root + "/images", hosts: registries)
         runc = runtime
+        self.imageGC = imageGC
         self.logger = logger
     }
 
