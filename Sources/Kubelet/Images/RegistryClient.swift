@@ -10,21 +10,28 @@ import NIOSSL
 /// a bearer token from the realm (with the credentials, when there are some) or basic auth.
 public final class RegistryClient: Sendable {
     let http: HTTPClient
+    /// Only for endpoints configured with `insecure_skip_verify`.
+    let unverified: HTTPClient
     let hosts: RegistryHosts
 
     public init(hosts: RegistryHosts) {
         self.hosts = hosts
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if hosts.skipVerify.isEmpty == false { tls.certificateVerification = .none }
-        // Registries often redirect blob requests to their storage.
-        let configuration = HTTPClient.Configuration(tlsConfiguration: tls,
-                                                     redirectConfiguration: .follow(max: 5, allowCycles: false),
-                                                     timeout: .init(connect: .seconds(15)))
-        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        func client(verify: Bool) -> HTTPClient {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if !verify { tls.certificateVerification = .none }
+            // Registries often redirect blob requests to their storage.
+            let configuration = HTTPClient.Configuration(tlsConfiguration: tls,
+                                                         redirectConfiguration: .follow(max: 5, allowCycles: false),
+                                                         timeout: .init(connect: .seconds(15)))
+            return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        }
+        http = client(verify: true)
+        unverified = client(verify: false)
     }
 
     public func shutdown() async {
         try? await http.shutdown()
+        try? await unverified.shutdown()
     }
 
     /// A resolved manifest or index: its bytes, media type and digest (checked when asked by digest).
@@ -84,12 +91,13 @@ public final class RegistryClient: Sendable {
         for endpoint in hosts.endpoints(for: ref.registry) {
             let url = "\(endpoint.baseURL)/v2/\(ref.repository)/\(path)"
             do {
-                var response = try await send(url, accept: accept, authorization: nil)
+                let client = endpoint.skipTLSVerify ? unverified : http
+                var response = try await send(client, url, accept: accept, authorization: nil)
                 if response.status == .unauthorized, let header = response.headers.first(name: "WWW-Authenticate"),
                    let challenge = AuthChallenge(header: header) {
                     _ = try? await response.body.collect(upTo: 1024 * 1024)
-                    let authorization = try await authorize(challenge, ref: ref, credential: credential)
-                    response = try await send(url, accept: accept, authorization: authorization)
+                    let authorization = try await authorize(challenge, ref: ref, credential: credential, client: client)
+                    response = try await send(client, url, accept: accept, authorization: authorization)
                 }
                 return response
             } catch let error as ImageError {
@@ -101,15 +109,16 @@ public final class RegistryClient: Sendable {
         throw lastError
     }
 
-    private func send(_ url: String, accept: [String], authorization: String?) async throws -> HTTPClientResponse {
+    private func send(_ client: HTTPClient, _ url: String, accept: [String], authorization: String?) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: accept.joined(separator: ", "))
         request.headers.add(name: "User-Agent", value: "caravel-kubelet")
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        return try await http.execute(request, timeout: .minutes(10))
+        return try await client.execute(request, timeout: .minutes(10))
     }
 
-    private func authorize(_ challenge: AuthChallenge, ref: ImageReference, credential: RegistryCredential?) async throws -> String {
+    private func authorize(_ challenge: AuthChallenge, ref: ImageReference, credential: RegistryCredential?,
+                           client: HTTPClient) async throws -> String {
         if challenge.scheme == "basic" {
             guard let credential else { throw ImageError.unauthorized("\(ref.name): authorization required (no credentials)") }
             return credential.basicHeader
@@ -119,7 +128,7 @@ public final class RegistryClient: Sendable {
         }
         var request = HTTPClientRequest(url: tokenURL)
         if let credential { request.headers.add(name: "Authorization", value: credential.basicHeader) }
-        let response = try await http.execute(request, timeout: .seconds(60))
+        let response = try await client.execute(request, timeout: .seconds(60))
         var body = try await response.body.collect(upTo: 1024 * 1024)
         let data = Data(body.readBytes(length: body.readableBytes) ?? [])
         guard response.status == .ok, let token = AuthChallenge.token(fromResponse: data) else {
