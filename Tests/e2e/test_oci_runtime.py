@@ -2,7 +2,8 @@
 and the demo app with its libraries), pushed with skopeo to Debian's docker-registry on
 loopback (one open, one with htpasswd logins), pulled and run by the built-in kubelet with
 the real kubectl: a Deployment with probes, a rollout to a second tag, imagePullSecrets, a
-missing tag's ImagePullBackOff, an imported image with imagePullPolicy Never."""
+missing tag's ImagePullBackOff, an imported image with imagePullPolicy Never, a liveness
+restart with a graceful stop. Every test runs on a runc node and on a crun node."""
 
 from __future__ import annotations
 
@@ -195,3 +196,22 @@ def test_imported_tarball_runs_with_pull_policy_never(srv, ns, images, tmp_path)
     wait_for(lambda: "imported" in srv.kubectl("logs", "airgap", "-n", ns).stdout, timeout=30, what="the imported image's output")
     # The early pod gets it too once its back-off ends.
     wait_running_ready(srv, "early", ns, timeout=120)
+
+
+def test_liveness_restart_stops_the_container_gracefully(srv, ns, registry):
+    """A failing exec probe (run with runc exec) restarts the container, whose next attempt has
+    a fresh root; the stop is a SIGTERM the container's shell traps (runc kill), seen in the
+    previous attempt's log."""
+    script = 'trap "echo got-term; exit 0" TERM; while true; do sleep 0.2; done'
+    container = {"name": "main", "image": f"{registry.host}/busybox:1", "command": ["/bin/sh", "-c", script],
+                 "livenessProbe": {"exec": {"command": ["test", "!", "-f", "/tmp/dead"]}, "periodSeconds": 1, "failureThreshold": 1}}
+    apply(srv, pod_spec("lively", [container], terminationGracePeriodSeconds=10), ns)
+    wait_running_ready(srv, "lively", ns, timeout=120)
+    srv.kubectl("exec", "lively", "-n", ns, "--", "touch", "/tmp/dead")
+    wait_pod(srv, "lively", ns, lambda p: container_status(p).get("restartCount", 0) >= 1 and is_ready(p), 90, "a liveness restart")
+    previous = srv.kubectl("logs", "lively", "-n", ns, "--previous").stdout
+    assert "got-term" in previous, previous
+    status = container_status(get_json(srv, "pod", "lively", ns))
+    assert status["lastState"]["terminated"]["exitCode"] == 0, status
+    srv.kubectl("delete", "pod", "lively", "-n", ns, "--wait=false")
+    wait_gone(srv, "pod", "lively", ns, timeout=60)
