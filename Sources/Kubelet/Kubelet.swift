@@ -124,6 +124,7 @@ public struct Kubelet: Service {
                                           logger: logger, reportInterval: config.fleet?.statusReportInterval,
                                           rootDirectory: config.rootDirectory,
                                           pressure: pressure)
+        if let imageService = runtime as? any ImageService { await reporter.reportImages { await imageService.nodeImages() } }
         // Ready comes from checks, as kubelet's: runtime, pod network, disk, pod lifecycle relists.
         let lifecycle = PodLifecycleMonitor(clock: ContinuousClock())
         // A simulated node has no disk of its own to check (thousands of fsyncs would only load the host).

@@ -7,8 +7,18 @@ import ServiceLifecycle
 /// `Kubelet` per node (several only with the fake runtime, for scale tests like kwok).
 public struct KubeletService: Service {
     public struct Options: Sendable {
-        /// `process` or `fake`.
+        /// `process`, `oci` or `fake`.
         public var runtime: String = "process"
+        /// With `oci`: the low-level runtime, `runc` or `crun`.
+        public var ociRuntime: String = "runc"
+        /// Registries reached over plain HTTP (`HOST:PORT`).
+        public var insecureRegistries: [String] = []
+        /// k3s-format `registries.yaml` (mirrors, insecure endpoints, credentials); nil reads
+        /// `ROOT/registries.yaml`.
+        public var registriesConfig: String?
+        /// Image garbage collection thresholds (percent of the images' file system).
+        public var imageGCHighThreshold: Int = 85
+        public var imageGCLowThreshold: Int = 80
         /// Fake nodes to run (`--nodes`); named `<nodeName>-1` … when more than one.
         public var nodes: Int = 1
         public var serverPort: Int = 10250
@@ -87,7 +97,17 @@ public struct KubeletService: Service {
         guard FileManager.default.isExecutableFile(atPath: shim) else {
             throw KubeconfigError("caravel-shim not found at \(shim): build it with `swift build` (it sits next to caravel)")
         }
-        let runtime = ProcessRuntime(paths: paths, shimPath: shim, network: network, logger: logger)
+        let runtime: any ContainerRuntime
+        if options.runtime == "oci" {
+            let runc = try RuncCommand.locate(options.ociRuntime, stateRoot: paths.root + "/oci")
+            let registries = try RegistryHosts.load(path: options.registriesConfig ?? paths.root + "/registries.yaml",
+                                                    insecure: options.insecureRegistries)
+            let gc = ImageGarbageCollector(highThresholdPercent: options.imageGCHighThreshold, lowThresholdPercent: options.imageGCLowThreshold)
+            runtime = OCIRuntime(paths: paths, shimPath: shim, network: network, runtime: runc, registries: registries, imageGC: gc,
+                                 logger: logger)
+        } else {
+            runtime = ProcessRuntime(paths: paths, shimPath: shim, network: network, logger: logger)
+        }
         let dns = NodeDNS(options: options.dns, client: client, nodeName: nodeName, logger: logger)
         var proxy: ServiceProxy?
         if options.serviceProxy {

@@ -12,7 +12,7 @@ struct Caravel: AsyncParsableCommand {
         commandName: "caravel",
         abstract: "A Kubernetes-compatible control plane.",
         subcommands: [ServerCommand.self, APIServerCommand.self, ControllerManagerCommand.self, KubeletCommand.self, NodeKubeconfigCommand.self,
-                      KillAllCommand.self]
+                      KillAllCommand.self, ImagesCommand.self]
     )
 }
 

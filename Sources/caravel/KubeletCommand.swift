@@ -40,8 +40,11 @@ struct KubeletCommand: AsyncParsableCommand {
     @Option(help: "Directory for pod volumes, container records and logs (default: ~/.caravel/kubelet-NODE).")
     var rootDir: String?
 
-    @Option(help: "Container runtime: process (real processes) or fake (containers that only pretend, for scale tests).")
+    @Option(help: "Container runtime: process (real processes), oci (images pulled from registries, run with runc) or fake (containers that only pretend, for scale tests).")
     var runtime: String = "process"
+
+    @OptionGroup(title: "Images (--runtime oci)")
+    var images: ImageFlags
 
     @Option(help: "With --runtime fake: how many nodes to run in this process (named NODE-1 … NODE-N).")
     var nodes: Int = 1
@@ -61,7 +64,8 @@ struct KubeletCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard ["process", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process or fake") }
+        guard ["process", "oci", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process, oci or fake") }
+        try images.validate()
         guard nodes >= 1 else { throw ValidationError("--nodes must be at least 1") }
         guard nodes == 1 || runtime == "fake" else { throw ValidationError("--nodes needs --runtime fake") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -92,6 +96,7 @@ struct KubeletCommand: AsyncParsableCommand {
         }
         var options = KubeletService.Options()
         options.runtime = runtime
+        images.apply(to: &options, defaultRegistriesConfig: nil)
         options.nodes = nodes
         options.serverPort = port
         options.bindAddress = bindAddress

@@ -31,8 +31,11 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Name of the built-in node.")
     var nodeName: String = ProcessInfo.processInfo.hostName.lowercased()
 
-    @Option(help: "Container runtime of the built-in node: process or fake.")
+    @Option(help: "Container runtime of the built-in node: process, oci (images pulled from registries, run with runc) or fake.")
     var runtime: String = "process"
+
+    @OptionGroup(title: "Images (--runtime oci)")
+    var images: ImageFlags
 
     @Option(help: "Port of the built-in kubelet's HTTPS server (logs, exec); 0 picks a free port.")
     var kubeletPort: Int = 10250
@@ -105,7 +108,8 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--watch-cache-bytes must be a quantity of at least 1Mi, got \"\(watchCacheBytes)\"")
         }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
-        guard ["process", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process or fake") }
+        guard ["process", "oci", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process, oci or fake") }
+        try images.validate()
         guard (0...65535).contains(kubeletPort) else { throw ValidationError("--kubelet-port must be between 0 and 65535") }
         guard metricsResolution >= .milliseconds(100) else { throw ValidationError("--metrics-resolution must be at least 100ms") }
         guard eventTTL >= .seconds(1) else { throw ValidationError("--event-ttl must be at least 1s") }
@@ -170,6 +174,7 @@ struct ServerCommand: AsyncParsableCommand {
         if !disableKubelet {
             var options = KubeletService.Options()
             options.runtime = runtime
+            images.apply(to: &options, defaultRegistriesConfig: (dataDir as NSString).appendingPathComponent("registries.yaml"))
             options.serverPort = kubeletPort
             options.waitForReady = true
             options.dns = dns.options

@@ -26,6 +26,8 @@ public actor NodeStatusReporter {
     let pressure: @Sendable () -> NodePressure
     /// When a check writes (every check unless a report interval is set).
     private var schedule: StatusReportSchedule
+    /// The runtime's images for `status.images` (runtimes that pull); nil lists none.
+    private var images: (@Sendable () async -> [NodeImage])?
     /// The registered Node's UID (for the Lease's ownerReference); nil before `register()`.
     public private(set) var nodeUID: String?
 
@@ -53,6 +55,15 @@ public actor NodeStatusReporter {
     }
 
     var path: String { Self.nodes.named(nodeName).path }
+
+    public func reportImages(_ source: @escaping @Sendable () async -> [NodeImage]) { images = source }
+
+    /// `status.images`: names and size, largest first (as the kubelet sorts them).
+    func imagesStatus() async -> JSONValue? {
+        guard let images else { return nil }
+        let list = await images().sorted { $0.sizeBytes > $1.sizeBytes }
+        return .array(list.map { ["names": .array($0.names.map { .string($0) }), "sizeBytes": .int($0.sizeBytes)] })
+    }
 
     // MARK: - registration
 
@@ -171,6 +182,7 @@ public actor NodeStatusReporter {
         for (key, value) in staticStatus.objectValue ?? [:] where current[path: ["status", key]] != value {
             status[key] = value
         }
+        if let images = await imagesStatus(), current[path: ["status", "images"]] != images { status["images"] = images }
         var statusPath = Self.nodes.named(nodeName)
         statusPath.subresource = "status"
         let updated = try await client.patch(statusPath.path, ["status": .object(status)], type: .merge)

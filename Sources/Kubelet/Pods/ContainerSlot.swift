@@ -22,6 +22,8 @@ struct ContainerSlot: Sendable {
     /// No start before this instant (crash-loop back-off).
     var notBefore: ContinuousClock.Instant?
     var backoff = CrashLoopBackoff()
+    /// Image pull back-off (10 s doubling to 5 min), reset by a successful pull.
+    var imageBackoff = CrashLoopBackoff()
     /// The previous attempt's end, for `lastState`.
     var lastTerminated: JSONValue?
 

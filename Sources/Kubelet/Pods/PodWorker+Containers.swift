@@ -53,6 +53,7 @@ extension PodWorker {
         let attempt = max(s.nextAttempt, (s.current?.attempt ?? -1) + 1)
         let id = ContainerID(podUID: uid, name: s.name, attempt: attempt)
         let spec = s.spec
+        guard await pullImage(init: isInit, i) else { return }
         let config: ContainerConfig
         do {
             config = try await containerConfig(spec, id: id)
@@ -93,9 +94,6 @@ extension PodWorker {
         }
         // The previous attempt's log file stays for `kubectl logs --previous`; its record goes.
         if let previous { await ctx.runtime.removeContainer(previous) }
-        if previous == nil && attempt == 0 {
-            await ctx.record(pod, "Normal", "Pulled", "Container image \"\(config.image)\" already present on machine", container: s)
-        }
         await ctx.record(pod, "Normal", "Created", "Created container: \(s.name)", container: s)
         await ctx.record(pod, "Normal", "Started", "Started container \(s.name)", container: s)
         if isInit && ctx.simulated {
@@ -156,6 +154,8 @@ extension PodWorker {
             logPath: ctx.paths.containerLogPath(namespace: namespace, pod: name, uid: uid, container: id.name, attempt: id.attempt),
             stdin: spec["stdin"]?.boolValue ?? false, tty: spec["tty"]?.boolValue ?? false)
         config.stdinOnce = spec["stdinOnce"]?.boolValue ?? false
+        config.security = ContainerSecurity(container: spec, pod: pod)
+        config.hostname = pod[path: ["spec", "hostname"]]?.stringValue ?? name
         return config
     }
 

@@ -1,12 +1,12 @@
 import Foundation
 
 /// The seam between the kubelet's pod workers and whatever runs containers: real processes
-/// (`ProcessRuntime`), nothing at all (`FakeRuntime`), later an OCI runtime. Shaped after the
+/// (`ProcessRuntime`), nothing at all (`FakeRuntime`), OCI images under runc (`OCIRuntime`). Shaped after the
 /// CRI: a pod sandbox (network, pod cgroup) holding containers identified by pod UID, name and
 /// attempt. Implementations keep their own records on disk so a restarted kubelet finds what
 /// is still running (`listContainers`) and neither orphans nor duplicates it.
 public protocol ContainerRuntime: Sendable {
-    /// `process` or `fake`; shown as the node's container runtime version.
+    /// `process`, `oci` or `fake`; shown as the node's container runtime version.
     var name: String { get }
 
     /// Creates (or finds, after a kubelet restart) the pod's sandbox: network namespace and IP,
@@ -182,6 +182,10 @@ public struct ContainerConfig: Sendable {
     public var tty: Bool
     /// Stdin ends when the first attached client detaches (`stdinOnce`).
     public var stdinOnce = false
+    /// The container's security context (runtimes that isolate containers apply it).
+    public var security = ContainerSecurity()
+    /// The pod's hostname (`spec.hostname`, else its name), for runtimes with a UTS namespace.
+    public var hostname: String?
 
     public init(id: ContainerID, namespace: String, podName: String, image: String, command: [String], args: [String],
                 env: [(name: String, value: String)], workingDir: String?, mounts: [Mount], limits: ResourceLimits,

@@ -91,21 +91,38 @@ public final class ProcessRuntime: ContainerRuntime {
     public func startContainer(_ config: ContainerConfig) async throws -> ContainerID {
         starting.withLock { _ = $0.insert(config.id) }
         defer { starting.withLock { _ = $0.remove(config.id) } }
-        let record = record(config.id)
-        let fm = FileManager.default
-        if record.config() != nil {
-            // Started before (possibly by a previous kubelet): never run an attempt twice. A
-            // start that failed (exec error, no monitor) may be retried in place.
-            let failedStart = record.exit()?.execError != nil || (record.pid() == nil && record.exit() == nil && !shimAlive(record))
-            if !failedStart { return config.id }
-            try? fm.removeItem(atPath: record.directory)
+        switch priorStart(config.id) {
+        case .ran: return config.id
+        case .failed: try? FileManager.default.removeItem(atPath: record(config.id).directory)
+        case .none: break
         }
         let env = Self.environment(config.env)
-        let envDict = Spawner.dictionary(env)
         var resolver = self.resolver
-        resolver.searchPath = envDict["PATH"] ?? ImageResolver.defaultPath
+        resolver.searchPath = Spawner.dictionary(env)["PATH"] ?? ImageResolver.defaultPath
         let argv = try resolver.resolve(image: config.image, command: config.command, args: config.args)
-        let sandbox = ShimRecord.decode(ProcessSandboxRecord.self, at: sandboxRecordPath(config.id.podUID))
+        try await launch(config, argv: argv, env: env, isolated: true)
+        return config.id
+    }
+
+    enum PriorStart { case none, ran, failed }
+
+    /// Whether this attempt was started before (possibly by a previous kubelet): one that ran
+    /// must never run twice; one whose start failed (exec error, no monitor) may be retried.
+    func priorStart(_ id: ContainerID) -> PriorStart {
+        let record = record(id)
+        guard record.config() != nil else { return .none }
+        let failedStart = record.exit()?.execError != nil || (record.pid() == nil && record.exit() == nil && !shimAlive(record))
+        return failedStart ? .failed : .ran
+    }
+
+    /// Writes the container's record and starts its shim, which runs `argv`. `isolated`: the
+    /// shim itself joins the pod's network namespace and cgroups and mounts the volumes; an
+    /// OCI runtime's `runc` does all that itself and the shim only watches it and its output.
+    func launch(_ config: ContainerConfig, argv: [String], env: [String], isolated: Bool) async throws {
+        let record = record(config.id)
+        let fm = FileManager.default
+        let envDict = Spawner.dictionary(env)
+        let sandbox = isolated ? ShimRecord.decode(ProcessSandboxRecord.self, at: sandboxRecordPath(config.id.podUID)) : nil
 
         do {
             try fm.createDirectory(atPath: record.directory, withIntermediateDirectories: true)
@@ -113,14 +130,14 @@ public final class ProcessRuntime: ContainerRuntime {
             throw ContainerStartError(reason: "CreateContainerError", message: "creating \(record.directory): \(error)")
         }
         var cgroupDirs: [String] = []
-        if cgroups.enabled {
+        if cgroups.enabled && isolated {
             do {
                 cgroupDirs = try cgroups.create(podUID: config.id.podUID, container: config.id, limits: config.limits)
             } catch {
                 warnOnce("container-cgroup", "container cgroups unavailable, limits not enforced: \(error)")
             }
         }
-        var mounts = config.mounts
+        var mounts = isolated ? config.mounts : []
         if !mounts.isEmpty && geteuid() != 0 {
             warnOnce("mounts", "not root: volumes are not mounted at their container paths; use them from the pod directory")
             mounts = []
@@ -142,7 +159,7 @@ public final class ProcessRuntime: ContainerRuntime {
         // The shim splits SRC:DST:MODE at the first colon and the last: paths with ':' in the
         // source are not supported.
         for mount in mounts { shimArgs += ["--mount", "\(mount.hostPath):\(mount.containerPath):\(mount.readOnly ? "ro" : "rw")"] }
-        if let dir = config.workingDir, !dir.isEmpty { shimArgs += ["--workdir", dir] }
+        if isolated, let dir = config.workingDir, !dir.isEmpty { shimArgs += ["--workdir", dir] }
         if config.tty || config.stdin {
             shimArgs += ["--console", config.tty ? "tty" : "stdin", "--stdin-once", config.stdinOnce ? "1" : "0"]
         }
@@ -169,7 +186,6 @@ public final class ProcessRuntime: ContainerRuntime {
         if let exit = record.exit(), let message = exit.execError {
             throw ContainerStartError(reason: "RunContainerError", message: message)
         }
-        return config.id
     }
 
     /// Waits for the shim to report the child's pid (and, when exec failed, its exit record).
