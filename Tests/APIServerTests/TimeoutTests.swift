@@ -5,9 +5,11 @@ import Testing
 /// Connection timeouts close slow or silent clients but never a watch, and a watch whose
 /// client hung up gives its per-user slot back promptly.
 @Suite struct TimeoutTests {
+    /// Short, but not so short that a request sent at once misses them while the whole unit
+    /// suite runs in parallel on two loaded cores.
     static func short(_ c: inout APIServerConfiguration) {
-        c.connectionTimeouts.header = .seconds(1)
-        c.connectionTimeouts.idle = .seconds(2)
+        c.connectionTimeouts.header = .seconds(4)
+        c.connectionTimeouts.idle = .seconds(5)
     }
 
     static let watchPath = "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=60"
@@ -26,7 +28,7 @@ import Testing
         try await withRawServer(Self.short) { port in
             // Connects and sends nothing.
             let silent = try await RawConnection.open(port: port)
-            // Sends a body far slower than the floor (1 KiB/s after the 1 s grace).
+            // Sends a body far slower than the floor (1 KiB/s after the header timeout as grace).
             let slow = try await RawConnection.open(port: port)
             let head = rawRequest("POST", "/api/v1/namespaces/default/configmaps", headers: ["Content-Type: application/json",
                                                                                              "Content-Length: 100000"])
@@ -56,10 +58,10 @@ import Testing
             let ok5 = await watch.wait(upTo: .seconds(20)) { bytes, _ in RawAnswer(bytes: bytes, closed: false).status == 200 }
             #expect(ok5)
             // Well past the header and idle timeouts, the watch still delivers events.
-            try await Task.sleep(for: .seconds(4))
+            try await Task.sleep(for: .seconds(8))
             #expect(!watch.isClosed)
             let body = Array(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"late"}}"#.utf8)
-            // The 1 s header timeout also applies to this POST: on a loaded machine its connection
+            // The short header timeout also applies to this POST: on a loaded machine its connection
             // may be closed before the request is read, so it is sent again (the watch is the subject).
             var created = RawAnswer(bytes: [], closed: true)
             for _ in 0..<5 where created.status == nil {
