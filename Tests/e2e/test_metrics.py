@@ -83,7 +83,11 @@ def test_kubectl_top_shows_declared_fake_usage(fake_srv):
             assert [r[0] for r in top(srv, "pods", "-n", ns, "-l", "app=web")] == ["web-a", "web-b"]
             assert [r[0] for r in top(srv, "pods", "-n", ns, "--sort-by", "cpu")] == ["db", "web-a", "web-b"]
             assert [r[0] for r in top(srv, "pods", "-n", ns, "--sort-by", "memory")] == ["db", "web-a", "web-b"]
-            everywhere = {(r[0], r[1]): r[2:] for r in top(srv, "pods", "-A")}
+            # The idle pod of the other namespace is in the next scrape's window, if not in this one.
+            def all_namespaces():
+                rows = {(r[0], r[1]): r[2:] for r in top(srv, "pods", "-A")}
+                return rows if (other, "idle") in rows else None
+            everywhere = wait_for(all_namespaces, timeout=60, interval=0.5, what="kubectl top pods -A with the idle pod")
             assert everywhere[(other, "idle")] == ["0m", "0Mi"], everywhere
             assert everywhere[(ns, "db")] == ["1000m", "256Mi"], everywhere
 
