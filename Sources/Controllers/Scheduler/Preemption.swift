@@ -57,6 +57,8 @@ enum Preemption {
         let topologyWide = !pod.antiAffinityTerms.isEmpty || !TopologySpread.hardConstraints(pod.pod).isEmpty
             || nodes.contains { $0.podsWithAntiAffinity > 0 }
         let shared = topologyWide ? nil : PreFilterState(pod: pod, nodes: nodes)
+        // The cluster as it is, for the first check of every node.
+        let current = shared ?? PreFilterState(pod: pod, nodes: nodes)
         var best: Candidate?
         var found = 0, notHelpful = 0, noVictims = 0
         for (index, node) in nodes.enumerated() where found < wanted {
@@ -70,7 +72,7 @@ enum Preemption {
                 guard let state else { return false }
                 return SchedulingFilters.failures(pod: pod, on: trial, state: state).isEmpty && extraFilter(pod, trial) == nil
             }
-            let failures = SchedulingFilters.failures(pod: pod, on: node, state: shared ?? PreFilterState(pod: pod, nodes: nodes))
+            let failures = SchedulingFilters.failures(pod: pod, on: node, state: current)
             if failures.contains(where: { !$0.isResolvedByPreemption }) || (failures.isEmpty && extraFilter(pod, node) != nil) {
                 notHelpful += 1
                 continue
