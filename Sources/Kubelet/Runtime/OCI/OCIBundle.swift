@@ -13,6 +13,8 @@ struct OCIBundle: Sendable {
     var networkNamespace: String?
     /// Relative to the cgroup roots, as runc's cgroupfs driver takes it.
     var cgroupsPath: String?
+    /// `linux.seccomp` (`SeccompProfile`); nil runs unfiltered.
+    var seccomp: JSONValue? = nil
 
     /// What runs, by Kubernetes' rule: `command` replaces Entrypoint and drops Cmd; `args`
     /// replace Cmd.
@@ -82,6 +84,7 @@ struct OCIBundle: Sendable {
             "resources": resources,
         ]
         if let cgroupsPath { linux["cgroupsPath"] = .string(cgroupsPath) }
+        if let seccomp { linux["seccomp"] = seccomp }
         if !security.privileged {
             linux["maskedPaths"] = .array(["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
                                            "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"].map { .string($0) })

@@ -57,6 +57,13 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         case .none: break
         }
         let image = try await presentImage(config.image)
+        let seccomp: JSONValue?
+        do {
+            seccomp = try SeccompProfile.spec(for: config.security, capabilities: OCIBundle.capabilities(config.security),
+                                              directory: processes.paths.seccompDirectory)
+        } catch {
+            throw ContainerStartError(reason: "CreateContainerError", message: "seccomp: \(error)")
+        }
         let bundle = bundleDirectory(id)
         let root = RootFilesystem(bundle: bundle)
         do {
@@ -71,7 +78,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
             let cgroupsPath = processes.cgroups.enabled
                 ? "/\(processes.cgroups.parent)/pod\(id.podUID)/\(Cgroups.containerName(id))" : nil
             let spec = OCIBundle(config: config, image: image.config, user: user, networkNamespace: sandbox?.networkNamespace,
-                                 cgroupsPath: cgroupsPath).spec
+                                 cgroupsPath: cgroupsPath, seccomp: seccomp).spec
             try Data(JSONWriter.bytes(spec)).write(to: URL(fileURLWithPath: bundle + "/config.json"))
         } catch {
             root.remove()
