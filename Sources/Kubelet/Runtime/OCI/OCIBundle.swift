@@ -15,6 +15,13 @@ struct OCIBundle: Sendable {
     var cgroupsPath: String?
     /// `linux.seccomp` (`SeccompProfile`); nil runs unfiltered.
     var seccomp: JSONValue? = nil
+    /// The limits are on the parent cgroup, the kubelet's (`OCIRuntime.containerCgroup`):
+    /// the spec leaves them out, or the child would hit them first and take the OOM count
+    /// with it when runc removes it.
+    var limitsInParent = false
+
+    /// The child of the container's cgroup that runc makes and removes.
+    static let runtimeCgroupName = "runtime"
 
     /// What runs, by Kubernetes' rule: `command` replaces Entrypoint and drops Cmd; `args`
     /// replace Cmd.
@@ -107,6 +114,7 @@ struct OCIBundle: Sendable {
             "devices": [["allow": false, "access": "rwm"]],
         ]
         if config.security.privileged { resources["devices"] = [["allow": true, "access": "rwm"]] }
+        if limitsInParent { return resources }
         if let memory = config.limits.memoryBytes { resources["memory"] = ["limit": .int(memory)] }
         if let cpu = config.limits.cpuMillis { resources["cpu"] = ["quota": .int(max(1000, cpu * 100)), "period": 100_000] }
         if let pids = config.limits.pids { resources["pids"] = ["limit": .int(pids)] }
