@@ -32,10 +32,14 @@ extension OCIRuntime {
         }
     }
 
+    /// The kubelet's periodic pass (`ImageGarbageCollector.period`).
+    public func collectUnusedImages() async { await collectImages(keeping: nil) }
+
     /// Pulls are what fill the disk: after each, images no container uses go while the
-    /// disk is above the high threshold (the image being started counts as used).
-    func collectImages(keeping image: String) async {
-        var inUse = [image]
+    /// disk is above the high threshold (the image being started counts as used). Every
+    /// container with a record on the node counts, running or exited.
+    func collectImages(keeping image: String?) async {
+        var inUse = image.map { [$0] } ?? []
         for podUID in (try? FileManager.default.contentsOfDirectory(atPath: processes.paths.podsDirectory)) ?? [] {
             for id in processes.containerIDs(podUID: podUID) {
                 if let config = processes.record(id).config() { inUse.append(config.image) }
