@@ -1,7 +1,7 @@
 """Container lifecycle on a separate `caravel kubelet` process (the server runs with
 --disable-kubelet): OOM kills under a memory limit, graceful deletion (preStop, SIGTERM, SIGKILL
 after the grace period, the pod object removed only once its processes are gone), these on the
-process runtime and on a second kubelet with the OCI runtime (runc); and a
+process runtime and on a second kubelet with the OCI runtime (runc, crun); and a
 kubelet killed with -9 and restarted: running pods keep their processes, none is duplicated,
 and a pod deleted while the kubelet was down has its processes killed when it returns;
 `caravel killall` ending the pods a stopped kubelet left, and a restart unmounting the volumes
@@ -69,7 +69,7 @@ def start_kubelet(srv, name: str, base, args=()) -> KubeletProcess:
     return k
 
 
-@pytest.fixture(scope="module", params=["process", "runc"])
+@pytest.fixture(scope="module", params=["process", "runc", "crun"])
 def node(request, srv, ns, tmp_path_factory):
     """Where the OOM and graceful-deletion tests run: the separate kubelet (process runtime),
     or a second `caravel kubelet` with the OCI runtime, which deletes its pods through the API

@@ -1,5 +1,5 @@
 """Probes on the built-in kubelet with demo-app, as real processes and in the demo image under
-the OCI runtime (runc): a failing liveness probe restarts the container with growing
+the OCI runtime (runc and crun): a failing liveness probe restarts the container with growing
 CrashLoopBackOff delays; a slow starter is not killed while its startup probe allows;
 readiness flapping moves the pod in and out of the Service's Endpoints without restarting it."""
 
@@ -28,7 +28,7 @@ def example(name: str, runtime) -> dict:
     return obj
 
 
-srv, ns = node_fixtures("kl-probes", TOKEN, runtimes=("process", "runc"))
+srv, ns = node_fixtures("kl-probes", TOKEN, runtimes=("process", "runc", "crun"))
 
 
 @pytest.fixture(scope="module")
