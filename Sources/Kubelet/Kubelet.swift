@@ -194,6 +194,9 @@ public struct Kubelet: Service {
                 }
             }
             if let proxy { group.addTask { await proxy.run() } }
+            if let images = runtime as? any ImageService {
+                group.addTask { await ImageGarbageCollector.runPeriodically { await images.collectUnusedImages() } }
+            }
             if !isFake {
                 let janitor = LocalVolumeJanitor(directory: ctx.paths.localVolumesDirectory, objects: ctx.objects,
                                                  interval: .seconds(10), logger: logger)

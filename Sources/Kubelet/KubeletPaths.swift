@@ -9,6 +9,7 @@ import KubeModel
 ///     ROOT/pods/<uid>/sandbox.json                  network namespace and IP
 ///     ROOT/logs/<ns>_<pod>_<uid>/<name>/<attempt>.log  container logs (+ .1, .2 … rotated)
 ///     ROOT/storage/<pv>_<ns>_<claim>/               local-path volumes (outlive their pods)
+///     ROOT/seccomp/<profile>                        Localhost seccomp profiles (the admin's)
 public struct KubeletPaths: Sendable {
     public let root: String
 
@@ -16,6 +17,8 @@ public struct KubeletPaths: Sendable {
 
     public var podsDirectory: String { root + "/pods" }
     public var logsDirectory: String { root + "/logs" }
+    /// Where `seccompProfile.localhostProfile` paths are resolved, as the kubelet's seccomp dir.
+    public var seccompDirectory: String { root + "/seccomp" }
     /// The directories of local-path volumes (one per claim), announced on the Node.
     public var localVolumesDirectory: String { root + "/" + LocalPathStorage.volumesDirectoryName }
 

@@ -51,5 +51,24 @@ import Testing
                           contents: Data("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n".utf8))
         #expect(cgroups.oomKilled(id, killedBySignal9: true))
         #expect(!cgroups.oomKilled(ContainerID(podUID: "u1", name: "other", attempt: 0), killedBySignal9: false))
+
+        // runc's child cgroup took the v1 kill count with it: the parent's peak at the limit
+        // and a SIGKILL are the OOM killer's; a SIGKILL below the limit is not.
+        let runc = ContainerID(podUID: "u1", name: "r", attempt: 0)
+        for dir in cgroups.containerDirectories(runc) {
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for file in ["memory.limit_in_bytes", "cgroup.subtree_control"] { _ = fm.createFile(atPath: dir + "/" + file, contents: nil) }
+        }
+        try cgroups.create(podUID: "u1", container: runc, limits: ResourceLimits(memoryBytes: 1 << 20))
+        func write(_ file: String, _ text: String) { _ = fm.createFile(atPath: mount + "/memory/caravel/podu1/r_0/" + file, contents: Data(text.utf8)) }
+        write("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+        write("memory.failcnt", "0\n")
+        write("memory.limit_in_bytes", "1048576\n")
+        write("memory.max_usage_in_bytes", "524288\n")
+        #expect(!cgroups.oomKilled(runc, killedBySignal9: true, childCgroups: true))
+        write("memory.max_usage_in_bytes", "1048576\n")
+        #expect(cgroups.oomKilled(runc, killedBySignal9: true, childCgroups: true))
+        #expect(!cgroups.oomKilled(runc, killedBySignal9: false, childCgroups: true))
+        #expect(!cgroups.oomKilled(runc, killedBySignal9: true))
     }
 }

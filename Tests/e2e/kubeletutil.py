@@ -53,7 +53,10 @@ def bridge_name(server) -> str:
 
 def remove_bridge(server) -> None:
     """Deletes the node's pod bridge once no pod is on it (`caravel killall` leaves bridges)."""
-    bridge = bridge_name(server)
+    remove_bridge_named(bridge_name(server))
+
+
+def remove_bridge_named(bridge: str) -> None:
     members = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True, timeout=30)
     if members.returncode == 0 and not members.stdout.strip():
         subprocess.run(["ip", "link", "del", "dev", bridge], capture_output=True, timeout=30)
@@ -62,7 +65,8 @@ def remove_bridge(server) -> None:
 # --------------------------------------------------------------------------- fixtures
 
 
-def node_fixtures(name: str, token: str, *, kubelet: bool = True, before_ns: Iterable[str] = ()):
+def node_fixtures(name: str, token: str, *, kubelet: bool = True, before_ns: Iterable[str] = (),
+                  runtimes: Iterable[str] = ()):
     """The module-scoped `srv` and `ns` fixtures of a kubelet e2e file, as
     `srv, ns = node_fixtures("kl-pods", TOKEN)`.
 
@@ -70,13 +74,25 @@ def node_fixtures(name: str, token: str, *, kubelet: bool = True, before_ns: Ite
     separate `caravel kubelet`) its built-in kubelet; at the end, whatever process still
     carries `token` is killed. `ns`: a namespace on it (after the fixtures named in
     `before_ns`, e.g. that separate kubelet); at the end its Deployments and pods are deleted
-    through the API and their processes waited for, before the server stops."""
+    through the API and their processes waited for, before the server stops.
 
-    @pytest.fixture(scope="module")
-    def srv(tmp_path_factory):
-        with serve(tmp_path_factory, name, controllers=True, kubelet=kubelet) as s:
-            yield s
-        kill_pids(token)
+    `runtimes` (e.g. `("process", "runc")`) runs the module once per container runtime of
+    the built-in node; `srv.runtime` (runtimes.NodeRuntime) names the images to use. Without
+    it the node runs the process runtime and the test ids carry no parameter."""
+    from runtimes import node_runtime
+
+    def server(request, tmp_path_factory):
+        with node_runtime(getattr(request, "param", "process"), tmp_path_factory) as runtime:
+            with serve(tmp_path_factory, name + runtime.suffix, controllers=True, kubelet=kubelet,
+                       extra_args=runtime.args) as s:
+                s.runtime = runtime
+                yield s
+            kill_pids(token)
+            if runtime.oci:
+                remove_bridge(s)
+
+    runtimes = list(runtimes)
+    srv = pytest.fixture(scope="module", params=runtimes or None, name="srv")(server)
 
     @pytest.fixture(scope="module")
     def ns(request, srv):
@@ -87,6 +103,8 @@ def node_fixtures(name: str, token: str, *, kubelet: bool = True, before_ns: Ite
             srv.kubectl("delete", "deployments,pods", "--all", "-n", namespace, "--wait=false", check=False)
             with contextlib.suppress(AssertionError):  # what is left, srv's teardown kills
                 wait_no_pids(token, timeout=60)
+                # Container root file systems go with the pods, before the server stops.
+                wait_for(lambda: list_json(srv, "pods", namespace) == [], timeout=60, interval=1, what="pods deleted")
 
     return srv, ns
 
@@ -120,9 +138,10 @@ def pod_spec(name: str, containers: list[dict], **spec: Any) -> dict:
             "spec": {"containers": containers, **spec}}
 
 
-def sh_container(name: str, script: str, **extra: Any) -> dict:
-    """A container that runs `sh -c script` (image busybox: the command is what runs)."""
-    return {"name": name, "image": "busybox:1.36", "command": ["sh", "-c", script], **extra}
+def sh_container(name: str, script: str, image: str = "busybox:1.36", **extra: Any) -> dict:
+    """A container that runs `sh -c script` (for the process runtime the command is what runs;
+    the OCI runtime needs an image with a shell, see runtimes.NodeRuntime.busybox)."""
+    return {"name": name, "image": image, "command": ["sh", "-c", script], **extra}
 
 
 def container_status(pod: dict, name: Optional[str] = None, init: bool = False) -> dict:

@@ -87,7 +87,8 @@ def demo_app_files() -> list[tuple[str, Path, int]]:
 def busybox_layer() -> bytes:
     busybox = shutil.which("busybox")
     assert busybox, "busybox-static is needed"
-    links = [(f"/bin/{name}", "busybox") for name in ("sh", "sleep", "cat", "echo", "ls", "wget", "touch", "test", "id", "env", "hostname", "true", "false", "ps", "mount")]
+    links = [(f"/bin/{name}", "busybox") for name in ("sh", "sleep", "cat", "echo", "ls", "wget", "touch", "test", "id", "env", "hostname", "true", "false", "ps", "mount",
+                                                          "date", "mkdir")]
     files = [("/bin/busybox", Path(busybox), 0o755), ("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n", 0o644),
              ("/etc/group", b"root:x:0:\nnogroup:x:65534:\n", 0o644), ("/tmp", None, 0o1777)]
     return _layer(files, links)

@@ -1,6 +1,7 @@
 """Container lifecycle on a separate `caravel kubelet` process (the server runs with
 --disable-kubelet): OOM kills under a memory limit, graceful deletion (preStop, SIGTERM, SIGKILL
-after the grace period, the pod object removed only once its processes are gone), and a
+after the grace period, the pod object removed only once its processes are gone), these on the
+process runtime and on a second kubelet with the OCI runtime (runc, crun); and a
 kubelet killed with -9 and restarted: running pods keep their processes, none is duplicated,
 and a pod deleted while the kubelet was down has its processes killed when it returns;
 `caravel killall` ending the pods a stopped kubelet left, and a restart unmounting the volumes
@@ -11,15 +12,17 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from dataclasses import dataclass
 
 import pytest
 import yaml
 
 from e2eutil import REPO, caravel_bin, unique, wait_for
-from kubeletutil import (IS_ROOT, KubeletProcess, apply, container_status, get_json, host_dir,
+from kubeletutil import (IS_ROOT, KubeletProcess, apply, container_status, fnv_hex, get_json, host_dir,
                          kill_pids, list_json, node_fixtures, node_kubeconfig, node_ready, pids_with,
-                         pod_spec, sh_container, sleeps, wait_gone, wait_no_pids, wait_pod,
+                         pod_spec, remove_bridge_named, sh_container, sleeps, wait_gone, wait_no_pids, wait_pod,
                          wait_running_ready)
+from runtimes import NodeRuntime, node_runtime
 
 TOKEN = unique("e2e-life", 8)
 NODE = unique("kl-ext", 5)
@@ -49,63 +52,130 @@ def kubelet(srv, tmp_path_factory):
     k.stop()
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="memory limits need cgroups (root)")
-def test_oom_killed_under_memory_limit(srv, ns):
+@dataclass
+class NodeUnderTest:
+    name: str
+    runtime: NodeRuntime
+
+
+def start_kubelet(srv, name: str, base, args=()) -> KubeletProcess:
+    kc = node_kubeconfig(srv, name, base / "node.kubeconfig")
+    k = KubeletProcess(kc, name, base / "root", base / "kubelet.log", extra_args=args).start()
+    try:
+        wait_for(lambda: node_ready(get_json(srv, "node", name)), timeout=60, what=f"node {name} Ready")
+    except AssertionError as e:
+        k.stop()
+        raise AssertionError(f"{e}\n--- kubelet log ---\n{k.log_tail()}") from None
+    return k
+
+
+@pytest.fixture(scope="module", params=["process", "runc", "crun"])
+def node(request, srv, ns, tmp_path_factory):
+    """Where the OOM and graceful-deletion tests run: the separate kubelet (process runtime),
+    or a second `caravel kubelet` with the OCI runtime, which deletes its pods through the API
+    before it stops."""
+    if request.param == "process":
+        request.getfixturevalue("kubelet")
+        yield NodeUnderTest(NODE, NodeRuntime("process"))
+        return
+    with node_runtime(request.param, tmp_path_factory) as runtime:
+        name = f"{NODE}-{request.param}"
+        base = tmp_path_factory.mktemp(f"kl-life-{request.param}")
+        k = start_kubelet(srv, name, base, runtime.args)
+        try:
+            yield NodeUnderTest(name, runtime)
+        finally:
+            def left() -> list[str]:
+                return [p["metadata"]["name"] for p in list_json(srv, "pods", ns) if p["spec"].get("nodeName") == name]
+            try:
+                if left():
+                    srv.kubectl("delete", "pods", *left(), "-n", ns, "--wait=false", check=False)
+                wait_for(lambda: not left(), timeout=90, interval=1, what=f"the pods of {name} deleted")
+            except AssertionError as e:
+                raise AssertionError(f"{e}: {left()}\n--- kubelet log ---\n{k.log_tail()}") from None
+            finally:
+                k.stop()
+            remove_bridge_named("cvl" + fnv_hex(os.path.normpath(os.path.abspath(base / "root")) + "\n" + name, 8))
+
+
+def oom_pod(node: NodeUnderTest) -> dict:
     obj = yaml.safe_load((REPO / "Manifests" / "examples" / "oom.yaml").read_text())
-    obj["spec"]["containers"][0]["env"] = token_env("oom")
-    obj["spec"]["nodeName"] = NODE
+    obj["metadata"]["name"] = "oom" + node.runtime.suffix
+    container = obj["spec"]["containers"][0]
+    container["env"] = token_env("oom" + node.runtime.suffix)
+    if node.runtime.oci:
+        # The busybox image has no python: a shell string that doubles until the limit.
+        container["image"] = node.runtime.busybox
+        container["command"] = ["/bin/sh", "-c", 's=x; i=0; while [ $i -lt 30 ]; do s="$s$s"; i=$((i+1)); done; '
+                                                 'echo "allocated 1 GiB and was not killed"; sleep 3600']
+    obj["spec"]["nodeName"] = node.name
+    return obj
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="memory limits need cgroups (root)")
+def test_oom_killed_under_memory_limit(srv, ns, node):
+    obj = oom_pod(node)
+    name = obj["metadata"]["name"]
     apply(srv, obj, ns)
 
     def oom(p):
         cs = container_status(p)
         term = cs.get("state", {}).get("terminated") or cs.get("lastState", {}).get("terminated") or {}
         return term.get("reason") == "OOMKilled" and term
-    pod = wait_pod(srv, "oom", ns, oom, 120, "terminated with reason OOMKilled")
+    pod = wait_pod(srv, name, ns, oom, 120, "terminated with reason OOMKilled")
     term = oom(pod)
     assert term["exitCode"] == 137, term
     assert pod["status"]["phase"] == "Failed", pod["status"]
-    out = srv.kubectl("logs", "oom", "-n", ns).stdout
+    out = srv.kubectl("logs", name, "-n", ns).stdout
     assert "was not killed" not in out, out
-    wait_no_pids(f"{TOKEN}-oom", timeout=30)
+    wait_no_pids(f"{TOKEN}-{name}", timeout=30)
 
 
-def graceful_pod(name: str, d, script: str, token: str) -> dict:
+def timestamp(node: NodeUnderTest) -> str:
+    """A shell command printing a fine-grained time: busybox's date has no %N, so in an image
+    the seconds since boot (the same clock for the hook and the container)."""
+    return "read up rest < /proc/uptime; echo $up" if node.runtime.oci else "date +%s.%N"
+
+
+def graceful_pod(name: str, d, script: str, token: str, node: NodeUnderTest) -> dict:
     return pod_spec(name, [sh_container(
-        "main", script, env=token_env(token),
+        "main", script, env=token_env(token), image=node.runtime.busybox,
         lifecycle={"preStop": {"exec": {"command": [
-            "sh", "-c", f"date +%s.%N > {d}/prestop-{name}; sleep 1"]}}},
+            "sh", "-c", f"{timestamp(node)} > {d}/prestop-{name}; sleep 1"]}}},
         volumeMounts=[{"name": "marker", "mountPath": str(d)}])],
-        nodeName=NODE, terminationGracePeriodSeconds=5,
+        nodeName=node.name, terminationGracePeriodSeconds=5,
         volumes=[{"name": "marker", "hostPath": {"path": str(d), "type": "Directory"}}])
 
 
-def test_graceful_deletion_runs_prestop_then_sigterm(srv, ns):
+def test_graceful_deletion_runs_prestop_then_sigterm(srv, ns, node):
+    name = "polite" + node.runtime.suffix
     with host_dir() as d:
-        script = (f"trap 'date +%s.%N > {d}/term-polite; exit 0' TERM; echo started; "
+        script = (f"trap '{timestamp(node)} > {d}/term-{name}; exit 0' TERM; echo started; "
                   "while true; do sleep 1 & wait $!; done")
-        apply(srv, graceful_pod("polite", d, script, "polite"), ns)
-        wait_running_ready(srv, "polite", ns)
-        assert pids_with(f"{TOKEN}-polite"), "no process carries the pod's token"
-        srv.kubectl("delete", "pod", "polite", "-n", ns, "--wait=true", timeout=120)
+        apply(srv, graceful_pod(name, d, script, name, node), ns)
+        wait_running_ready(srv, name, ns)
+        assert pids_with(f"{TOKEN}-{name}"), "no process carries the pod's token"
+        srv.kubectl("delete", "pod", name, "-n", ns, "--wait=true", timeout=120)
         # The delete returned: the object is gone, and so must be the processes.
-        assert pids_with(f"{TOKEN}-polite") == [], "processes outlived the pod object"
-        prestop, term = d / "prestop-polite", d / "term-polite"
+        assert pids_with(f"{TOKEN}-{name}") == [], "processes outlived the pod object"
+        prestop, term = d / f"prestop-{name}", d / f"term-{name}"
         assert prestop.exists(), "the preStop hook did not run"
         assert term.exists(), "the container got no SIGTERM (or could not handle it)"
         assert float(prestop.read_text()) <= float(term.read_text()), "SIGTERM came before preStop"
 
 
-def test_graceful_deletion_kills_after_grace_period(srv, ns):
+def test_graceful_deletion_kills_after_grace_period(srv, ns, node):
+    name = "stubborn" + node.runtime.suffix
     with host_dir() as d:
         script = ("trap 'echo ignoring TERM' TERM; echo started; "
                   "while true; do sleep 1; done")
-        apply(srv, graceful_pod("stubborn", d, script, "stubborn"), ns)
-        wait_running_ready(srv, "stubborn", ns)
+        apply(srv, graceful_pod(name, d, script, name, node), ns)
+        wait_running_ready(srv, name, ns)
         t0 = time.monotonic()
-        srv.kubectl("delete", "pod", "stubborn", "-n", ns, "--wait=true", timeout=120)
+        srv.kubectl("delete", "pod", name, "-n", ns, "--wait=true", timeout=120)
         took = time.monotonic() - t0
-        assert pids_with(f"{TOKEN}-stubborn") == [], "processes outlived the pod object"
-        assert (d / "prestop-stubborn").exists(), "the preStop hook did not run"
+        assert pids_with(f"{TOKEN}-{name}") == [], "processes outlived the pod object"
+        assert (d / f"prestop-{name}").exists(), "the preStop hook did not run"
         # terminationGracePeriodSeconds 5 (the preStop hook's time counts in it).
         assert took >= 4.5, f"deleted after {took:.1f}s, before the grace period was over"
 

@@ -1,7 +1,7 @@
-"""Probes on the built-in kubelet with demo-app as real processes: a failing liveness probe
-restarts the container with growing CrashLoopBackOff delays; a slow starter is not killed
-while its startup probe allows; readiness flapping moves the pod in and out of the Service's
-Endpoints without restarting it."""
+"""Probes on the built-in kubelet with demo-app, as real processes and in the demo image under
+the OCI runtime (runc and crun): a failing liveness probe restarts the container with growing
+CrashLoopBackOff delays; a slow starter is not killed while its startup probe allows;
+readiness flapping moves the pod in and out of the Service's Endpoints without restarting it."""
 
 from __future__ import annotations
 
@@ -18,22 +18,24 @@ TOKEN = unique("e2e-probes", 8)
 EXAMPLES = REPO / "Manifests" / "examples"
 
 
-def example(name: str) -> dict:
-    """An example manifest, with our token in each container's env (to find its processes)."""
+def example(name: str, runtime) -> dict:
+    """An example manifest, with our token in each container's env (to find its processes)
+    and the demo image of the node's runtime."""
     obj = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
     for c in obj["spec"]["containers"]:
         c.setdefault("env", []).append({"name": "E2E_TOKEN", "value": TOKEN})
+        c["image"] = runtime.demo
     return obj
 
 
-srv, ns = node_fixtures("kl-probes", TOKEN)
+srv, ns = node_fixtures("kl-probes", TOKEN, runtimes=("process", "runc", "crun"))
 
 
 @pytest.fixture(scope="module")
 def examples(srv, ns):
     """Both examples start at once: the liveness one needs a minute of restarts, which the
     other tests' time covers."""
-    apply(srv, [example("liveness-fail"), example("slow-start")], ns)
+    apply(srv, [example("liveness-fail", srv.runtime), example("slow-start", srv.runtime)], ns)
 
 
 def test_slow_start_not_killed_while_startup_probe_allows(srv, ns, examples):
@@ -77,7 +79,7 @@ def test_readiness_flapping_moves_pod_in_and_out_of_endpoints(srv, ns):
             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "flap"},
              "spec": {"selector": {"app": "flap"}, "ports": [{"port": 80, "targetPort": "http"}]}},
             pod_spec("flap", [{
-                "name": "demo", "image": "caravel/demo-app:1.0",
+                "name": "demo", "image": srv.runtime.demo,
                 "env": [{"name": "PORT", "value": "8085"}, {"name": "READY_FILE", "value": str(ready_file)},
                         {"name": "E2E_TOKEN", "value": TOKEN}],
                 "ports": [{"name": "http", "containerPort": 8085}],

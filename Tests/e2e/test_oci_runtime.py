@@ -3,7 +3,7 @@ and the demo app with its libraries), pushed with skopeo to Debian's docker-regi
 loopback (one open, one with htpasswd logins), pulled and run by the built-in kubelet with
 the real kubectl: a Deployment with probes, a rollout to a second tag, imagePullSecrets, a
 missing tag's ImagePullBackOff, an imported image with imagePullPolicy Never, a liveness
-restart with a graceful stop. Every test runs on a runc node and on a crun node."""
+restart with a graceful stop, seccomp profiles. Every test runs on a runc node and on a crun node."""
 
 from __future__ import annotations
 
@@ -215,3 +215,50 @@ def test_liveness_restart_stops_the_container_gracefully(srv, ns, registry):
     assert status["lastState"]["terminated"]["exitCode"] == 0, status
     srv.kubectl("delete", "pod", "lively", "-n", ns, "--wait=false")
     wait_gone(srv, "pod", "lively", ns, timeout=60)
+
+
+def test_seccomp_profiles_block_syscalls(srv, ns, registry):
+    """RuntimeDefault (set on the pod) refuses `unshare`, which the same image runs under a
+    container's Unconfined; a Localhost profile from the kubelet's seccomp directory refuses
+    mkdir; a missing one fails the container with CreateContainerError."""
+    image = f"{registry.host}/busybox:1"
+    def tries(call: str, what: str) -> list[str]:
+        return ["/bin/sh", "-c", f"if {call}; then echo {what}-ok; else echo {what}-refused; fi; sleep 3600"]
+    unshare = tries("/bin/busybox unshare -U /bin/true", "unshare")
+    apply(srv, pod_spec("seccomp", [
+        {"name": "confined", "image": image, "command": unshare},
+        {"name": "open", "image": image, "command": unshare, "securityContext": {"seccompProfile": {"type": "Unconfined"}}},
+    ], terminationGracePeriodSeconds=1, securityContext={"seccompProfile": {"type": "RuntimeDefault"}}), ns)
+    wait_running_ready(srv, "seccomp", ns, timeout=120)
+    def log(pod: str, container: str) -> str:
+        return srv.kubectl("logs", pod, "-n", ns, "-c", container).stdout.strip()
+    def verdict(pod: str, container: str) -> str:
+        """The shell's line, once written (stdout and stderr interleave in any order)."""
+        return next((line for line in log(pod, container).splitlines() if line.endswith(("-ok", "-refused"))), "")
+    wait_for(lambda: verdict("seccomp", "confined") and verdict("seccomp", "open"), timeout=30, what="both containers' verdicts")
+    assert verdict("seccomp", "confined") == "unshare-refused"
+    assert "Operation not permitted" in log("seccomp", "confined")
+    assert verdict("seccomp", "open") == "unshare-ok"
+
+    profiles = Path(kubelet_root(srv)) / "seccomp" / "team"
+    profiles.mkdir(parents=True, exist_ok=True)
+    (profiles / "no-mkdir.json").write_text(json.dumps({
+        "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}))
+    local = {"type": "Localhost", "localhostProfile": "team/no-mkdir.json"}
+    apply(srv, pod_spec("local", [{"name": "main", "image": image, "command": tries("/bin/busybox mkdir /tmp/d", "mkdir"),
+                                   "securityContext": {"seccompProfile": local}}], terminationGracePeriodSeconds=1), ns)
+    wait_running_ready(srv, "local", ns, timeout=120)
+    wait_for(lambda: verdict("local", "main"), timeout=30, what="the Localhost verdict")
+    assert verdict("local", "main") == "mkdir-refused"
+    assert "Operation not permitted" in log("local", "main")
+
+    missing = {"type": "Localhost", "localhostProfile": "team/missing.json"}
+    apply(srv, pod_spec("nofile", [{"name": "main", "image": image, "command": ["/bin/sh", "-c", "sleep 3600"],
+                                    "securityContext": {"seccompProfile": missing}}], terminationGracePeriodSeconds=1), ns)
+    pod = wait_pod(srv, "nofile", ns, lambda p: container_status(p).get("state", {}).get("waiting", {}).get("reason")
+                   == "CreateContainerError", 90, "CreateContainerError for a missing profile")
+    assert "team/missing.json" in container_status(pod)["state"]["waiting"]["message"]
+    for name in ("seccomp", "local", "nofile"):
+        srv.kubectl("delete", "pod", name, "-n", ns, "--wait=false")
+    for name in ("seccomp", "local", "nofile"):
+        wait_gone(srv, "pod", name, ns, timeout=60)

@@ -10,6 +10,9 @@ public struct StoredImage: Codable, Sendable, Equatable {
     /// Compressed size of config and layers, as `status.images[].sizeBytes`.
     public var size: Int64
     public var config: ImageConfig.Settings
+    /// When the node last pulled or imported it (nil in indexes written before it was kept):
+    /// garbage collection spares images younger than its minimum age.
+    public var pulledAt: Date?
 }
 
 /// The node's images under `ROOT/images`: content in a `ContentStore`, unpacked layers, and
@@ -98,9 +101,10 @@ public actor ImageStore {
         for i in images.indices { images[i].references.removeAll { $0 == reference } }
         var image = StoredImage(references: [reference], manifestDigest: manifestDigest, configDigest: config.digest,
                                 layers: layers.map(\.digest), size: config.size + layers.reduce(0) { $0 + $1.size },
-                                config: imageConfig.config ?? .init())
+                                config: imageConfig.config ?? .init(), pulledAt: Date())
         if let existing = images.firstIndex(where: { $0.manifestDigest == manifestDigest }) {
             images[existing].references.append(reference)
+            images[existing].pulledAt = image.pulledAt
             image = images[existing]
         } else {
             images.append(image)

@@ -12,6 +12,8 @@ public struct ContainerSecurity: Sendable, Equatable {
     /// Capability names without `CAP_` (`NET_ADMIN`), as the API writes them; `ALL` allowed.
     public var addCapabilities: [String] = []
     public var dropCapabilities: [String] = []
+    /// `seccompProfile`, the container's over the pod's; none set is `Unconfined`, as in Kubernetes.
+    public var seccomp: SeccompSetting = .unconfined
 
     public init() {}
 
@@ -27,5 +29,25 @@ public struct ContainerSecurity: Sendable, Equatable {
         allowPrivilegeEscalation = context?["allowPrivilegeEscalation"]?.boolValue
         addCapabilities = (context?[path: ["capabilities", "add"]]?.arrayValue ?? []).compactMap(\.stringValue)
         dropCapabilities = (context?[path: ["capabilities", "drop"]]?.arrayValue ?? []).compactMap(\.stringValue)
+        seccomp = SeccompSetting(context?["seccompProfile"] ?? podContext?["seccompProfile"])
+    }
+}
+
+/// A `seccompProfile` as the API writes it.
+public enum SeccompSetting: Sendable, Equatable {
+    case unconfined
+    case runtimeDefault
+    /// A profile file relative to the kubelet's seccomp directory.
+    case localhost(String)
+    /// A type the API does not know: the container fails to be created.
+    case unknown(String)
+
+    init(_ profile: JSONValue?) {
+        switch profile?["type"]?.stringValue {
+        case nil, "Unconfined": self = .unconfined
+        case "RuntimeDefault": self = .runtimeDefault
+        case "Localhost": self = .localhost(profile?["localhostProfile"]?.stringValue ?? "")
+        case let other?: self = .unknown(other)
+        }
     }
 }

@@ -41,4 +41,6 @@ public protocol ImageService: Sendable {
     func ensureImage(_ request: ImagePullRequest) async throws -> ImagePullOutcome
     /// The images on the node, for `status.images`.
     func nodeImages() async -> [NodeImage]
+    /// One image garbage collection pass (the kubelet runs it every 5 minutes).
+    func collectUnusedImages() async
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Kubelet
 
@@ -164,11 +165,60 @@ s.serve_forever()
             try ImageArchiveTests.dockerSave(at: base + "/archive\(i)", work: base, tag: tag, cmd: "/bin/\(i)")
             _ = try await store.importArchive(base + "/archive\(i)")
         }
-        let calm = ImageGarbageCollector(highThresholdPercent: 85, lowThresholdPercent: 80, usage: { _ in 50 })
+        let later: @Sendable () -> Date = { Date().addingTimeInterval(600) }
+        let calm = ImageGarbageCollector(highThresholdPercent: 85, lowThresholdPercent: 80, usage: { _ in 50 }, now: later)
         #expect(await calm.collect(store, inUse: []).isEmpty)
-        let full = ImageGarbageCollector(highThresholdPercent: 85, lowThresholdPercent: 80, usage: { _ in 95 })
+        // Just pulled: younger than the minimum age, so spared even on a full disk.
+        let fresh = ImageGarbageCollector(highThresholdPercent: 85, lowThresholdPercent: 80, usage: { _ in 95 })
+        #expect(await fresh.collect(store, inUse: []).isEmpty)
+        let full = ImageGarbageCollector(highThresholdPercent: 85, lowThresholdPercent: 80, usage: { _ in 95 }, now: later)
         #expect(await full.collect(store, inUse: ["example.com/b:1"]) == ["example.com/a:1"])
         #expect(await store.list().flatMap(\.references) == ["example.com/b:1"])
+        // A container naming the image by digest keeps it too.
+        let b = try #require(await store.list().first)
+        #expect(await full.collect(store, inUse: ["example.com/b@\(b.manifestDigest)"]).isEmpty)
         await store.shutdown()
     }
+
+    @Test func removesTheOldestPullsFirst() async throws {
+        let base = NSTemporaryDirectory() + "caravel-gc-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let store = ImageStore(root: base + "/images", hosts: RegistryHosts())
+        for (i, tag) in ["example.com/new:1", "example.com/old:1"].enumerated() {
+            try ImageArchiveTests.dockerSave(at: base + "/archive\(i)", work: base, tag: tag, cmd: "/bin/\(i)")
+            _ = try await store.importArchive(base + "/archive\(i)")
+        }
+        // Pull times as the index records them: "old" an hour before "new".
+        let index = base + "/images/index.json"
+        var images = try JSONDecoder().decode([StoredImage].self, from: Data(contentsOf: URL(fileURLWithPath: index)))
+        for i in images.indices { images[i].pulledAt = Date(timeIntervalSinceNow: images[i].references == ["example.com/old:1"] ? -7200 : -3600) }
+        try JSONEncoder().encode(images).write(to: URL(fileURLWithPath: index))
+        // The disk is full while the old image is there.
+        let gc = ImageGarbageCollector(highThresholdPercent: 85, lowThresholdPercent: 80, usage: { _ in
+            let text = (try? String(contentsOfFile: index, encoding: .utf8)) ?? ""
+            return text.contains("old:1") ? 95 : 70
+        })
+        let removed = await gc.collect(store, inUse: [])
+        #expect(removed == ["example.com/old:1"])
+        await store.shutdown()
+    }
+
+    @Test func periodicPassesRunAtStartAndStopWhenCancelled() async {
+        let (passes, continuation) = AsyncStream.makeStream(of: Int.self)
+        let count = PassCounter()
+        let loop = Task {
+            await ImageGarbageCollector.runPeriodically(every: .seconds(3600)) { continuation.yield(count.value(after: { $0 += 1 })) }
+        }
+        var iterator = passes.makeAsyncIterator()
+        #expect(await iterator.next() == 1)
+        loop.cancel()
+        await loop.value
+        #expect(count.value(after: { _ in }) == 1)
+    }
+}
+
+/// A count shared with `@Sendable` closures.
+final class PassCounter: Sendable {
+    private let storage = Mutex(0)
+    func value(after change: (inout Int) -> Void) -> Int { storage.withLock { change(&$0); return $0 } }
 }

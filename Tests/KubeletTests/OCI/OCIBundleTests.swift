@@ -88,4 +88,14 @@ import Testing
             #expect(crun.arguments(["state", "c"]).suffix(5) == [crun.binary, "--root", "/tmp/x", "state", "c"])
         }
     }
+
+    @Test func limitsOnTheKubeletsCgroupStayOutOfTheSpec() {
+        let spec = OCIBundle(config: config(), image: image, user: ContainerUser(uid: 0, gid: 0), networkNamespace: nil,
+                             cgroupsPath: "/caravel/podu1/app_0/runtime", limitsInParent: true).spec
+        #expect(spec[path: ["linux", "cgroupsPath"]] == "/caravel/podu1/app_0/runtime")
+        #expect(spec[path: ["linux", "resources", "memory"]] == nil)
+        #expect(spec[path: ["linux", "resources", "cpu"]] == nil)
+        #expect(spec[path: ["linux", "resources", "pids"]] == nil)
+        #expect(spec[path: ["linux", "resources", "devices"]] != nil)
+    }
 }

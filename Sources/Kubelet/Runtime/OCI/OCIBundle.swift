@@ -13,6 +13,15 @@ struct OCIBundle: Sendable {
     var networkNamespace: String?
     /// Relative to the cgroup roots, as runc's cgroupfs driver takes it.
     var cgroupsPath: String?
+    /// `linux.seccomp` (`SeccompProfile`); nil runs unfiltered.
+    var seccomp: JSONValue? = nil
+    /// The limits are on the parent cgroup, the kubelet's (`OCIRuntime.containerCgroup`):
+    /// the spec leaves them out, or the child would hit them first and take the OOM count
+    /// with it when runc removes it.
+    var limitsInParent = false
+
+    /// The child of the container's cgroup that runc makes and removes.
+    static let runtimeCgroupName = "runtime"
 
     /// What runs, by Kubernetes' rule: `command` replaces Entrypoint and drops Cmd; `args`
     /// replace Cmd.
@@ -82,6 +91,7 @@ struct OCIBundle: Sendable {
             "resources": resources,
         ]
         if let cgroupsPath { linux["cgroupsPath"] = .string(cgroupsPath) }
+        if let seccomp { linux["seccomp"] = seccomp }
         if !security.privileged {
             linux["maskedPaths"] = .array(["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
                                            "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"].map { .string($0) })
@@ -104,6 +114,7 @@ struct OCIBundle: Sendable {
             "devices": [["allow": false, "access": "rwm"]],
         ]
         if config.security.privileged { resources["devices"] = [["allow": true, "access": "rwm"]] }
+        if limitsInParent { return resources }
         if let memory = config.limits.memoryBytes { resources["memory"] = ["limit": .int(memory)] }
         if let cpu = config.limits.cpuMillis { resources["cpu"] = ["quota": .int(max(1000, cpu * 100)), "period": 100_000] }
         if let pids = config.limits.pids { resources["pids"] = ["limit": .int(pids)] }

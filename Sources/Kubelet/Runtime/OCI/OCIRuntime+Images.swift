@@ -32,17 +32,28 @@ extension OCIRuntime {
         }
     }
 
+    /// The kubelet's periodic pass (`ImageGarbageCollector.period`).
+    public func collectUnusedImages() async { await collectImages(keeping: nil) }
+
     /// Pulls are what fill the disk: after each, images no container uses go while the
-    /// disk is above the high threshold (the image being started counts as used).
-    func collectImages(keeping image: String) async {
-        var inUse = [image]
+    /// disk is above the high threshold (the image being started counts as used). Every
+    /// container with a record on the node counts, running or exited.
+    @discardableResult
+    func collectImages(keeping image: String?) async -> [String] {
+        let removed = await imageGC.collect(images, inUse: (image.map { [$0] } ?? []) + imagesInUse())
+        if !removed.isEmpty { logger.info("image garbage collection removed \(removed.joined(separator: ", "))") }
+        return removed
+    }
+
+    /// The images of every container with a record on the node, running or exited.
+    func imagesInUse() -> [String] {
+        var inUse: [String] = []
         for podUID in (try? FileManager.default.contentsOfDirectory(atPath: processes.paths.podsDirectory)) ?? [] {
             for id in processes.containerIDs(podUID: podUID) {
                 if let config = processes.record(id).config() { inUse.append(config.image) }
             }
         }
-        let removed = await imageGC.collect(images, inUse: inUse)
-        if !removed.isEmpty { logger.info("image garbage collection removed \(removed.joined(separator: ", "))") }
+        return inUse
     }
 
     public func nodeImages() async -> [NodeImage] {

@@ -20,7 +20,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
 
     public init(paths: KubeletPaths, shimPath: String, network: (any SandboxNetwork)?, runtime: RuncCommand,
                 registries: RegistryHosts, imageGC: ImageGarbageCollector = .init(), logger: Logger) {
-        processes = ProcessRuntime(paths: paths, shimPath: shimPath, network: network, logger: logger)
+        processes = ProcessRuntime(paths: paths, shimPath: shimPath, network: network, containersInChildCgroups: true, logger: logger)
         images = ImageStore(root: paths.root + "/images", hosts: registries)
         runc = runtime
         self.imageGC = imageGC
@@ -57,6 +57,13 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         case .none: break
         }
         let image = try await presentImage(config.image)
+        let seccomp: JSONValue?
+        do {
+            seccomp = try SeccompProfile.spec(for: config.security, capabilities: OCIBundle.capabilities(config.security),
+                                              directory: processes.paths.seccompDirectory)
+        } catch {
+            throw ContainerStartError(reason: "CreateContainerError", message: "seccomp: \(error)")
+        }
         let bundle = bundleDirectory(id)
         let root = RootFilesystem(bundle: bundle)
         do {
@@ -68,10 +75,12 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         do {
             let user = try ContainerUser.resolve(security: config.security, imageUser: image.config.User, rootfs: root.rootfs)
             let sandbox = ShimRecord.decode(ProcessSandboxRecord.self, at: processes.sandboxRecordPath(id.podUID))
+            let limitsInParent = containerCgroup(config)
             let cgroupsPath = processes.cgroups.enabled
-                ? "/\(processes.cgroups.parent)/pod\(id.podUID)/\(Cgroups.containerName(id))" : nil
+                ? "/\(processes.cgroups.parent)/pod\(id.podUID)/\(Cgroups.containerName(id))"
+                    + (limitsInParent ? "/" + OCIBundle.runtimeCgroupName : "") : nil
             let spec = OCIBundle(config: config, image: image.config, user: user, networkNamespace: sandbox?.networkNamespace,
-                                 cgroupsPath: cgroupsPath).spec
+                                 cgroupsPath: cgroupsPath, seccomp: seccomp, limitsInParent: limitsInParent).spec
             try Data(JSONWriter.bytes(spec)).write(to: URL(fileURLWithPath: bundle + "/config.json"))
         } catch {
             root.remove()
@@ -84,7 +93,27 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
             await teardown(id)
             throw error
         }
+        let record = processes.record(id)
+        let name = RuncCommand.containerName(id)
+        await RuncCommand.waitUntilStarted(status: { await runc.status(name) }, exited: { record.exit() != nil },
+                                           attempts: 500, pause: .milliseconds(20))
         return id
+    }
+
+    /// The container's cgroup, made by the kubelet with the limits, as the process runtime's:
+    /// runc runs the container in a child of it. `runc run` removes its own cgroup when it
+    /// returns, before the exit is read; the OOM kill counter of a cgroup it does not own is
+    /// still there for the verdict. False (runc then owns the cgroup and the limits) when it
+    /// cannot be made.
+    func containerCgroup(_ config: ContainerConfig) -> Bool {
+        guard processes.cgroups.enabled else { return false }
+        do {
+            try processes.cgroups.create(podUID: config.id.podUID, container: config.id, limits: config.limits)
+            return true
+        } catch {
+            logger.warning("container \(config.id): no cgroup of the kubelet's, an OOM kill shows as Error: \(error)")
+            return false
+        }
     }
 
     /// The stored image for `image`, which the worker's pull made present.

@@ -52,6 +52,32 @@ public struct RuncCommand: Sendable {
         return try? await PodNetworkCommand.run(argv[0], Array(argv.dropFirst()), timeout: timeout)
     }
 
+    /// `created`, `running` or `stopped` (`state` JSON's `status`); nil when the runtime knows
+    /// no such container (yet, or any more).
+    func status(_ name: String) async -> String? {
+        guard let result = await run(["state", name]), result.status == 0 else { return nil }
+        return Self.status(fromState: result.stdout)
+    }
+
+    static func status(fromState text: String) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
+        return object["status"] as? String
+    }
+
+    /// Waits while `runc run` sets the container up (no state yet, then `created`) so that a
+    /// container reported running runs its command, as after CRI's StartContainer. Returns
+    /// the last status seen; gives up when the attempt has exited or after `attempts` looks.
+    @discardableResult
+    static func waitUntilStarted(status: () async -> String?, exited: () -> Bool, attempts: Int, pause: Duration) async -> String? {
+        var last: String?
+        for _ in 0..<attempts {
+            last = await status()
+            if last == "running" || last == "stopped" || exited() { return last }
+            do { try await Task.sleep(for: pause) } catch { return last }
+        }
+        return last
+    }
+
     /// The container's init process as the host sees it (`state` JSON's `pid`).
     func initPid(_ name: String) async -> pid_t? {
         guard let result = await run(["state", name]), result.status == 0,

@@ -147,7 +147,9 @@ public struct Cgroups: Sendable {
 
     /// Whether the kernel OOM-killed a process of the container (or of its pod).
     /// `killedBySignal9` enables the v1 fallback for kernels without the `oom_kill` counter.
-    func oomKilled(_ id: ContainerID, killedBySignal9: Bool) -> Bool {
+    /// `childCgroups`: the processes ran in a child cgroup, now gone; v1 counts a kill in the
+    /// victim's own cgroup only, so a SIGKILL once the usage reached the limit here counts.
+    func oomKilled(_ id: ContainerID, killedBySignal9: Bool, childCgroups: Bool = false) -> Bool {
         // The pod's own limit counts only for a process that died by SIGKILL.
         for container in (killedBySignal9 ? [id, nil] : [id]) as [ContainerID?] {
             guard let (dir, v2) = directory(.memory, podUID: id.podUID, container: container) else { return false }
@@ -158,12 +160,21 @@ public struct Cgroups: Sendable {
             let control = read(dir + "/memory.oom_control")
             if let kills = Self.counter(control, key: "oom_kill") {
                 if kills > 0 { return true }
+                if childCgroups, killedBySignal9, reachedLimit(dir) { return true }
             } else if killedBySignal9, let text = read(dir + "/memory.failcnt"),
                       let failures = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)), failures > 0 {
                 return true
             }
         }
         return false
+    }
+
+    /// v1: the peak usage reached the memory limit (or a charge failed against it).
+    private func reachedLimit(_ dir: String) -> Bool {
+        func value(_ file: String) -> Int64? { read(dir + "/" + file).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+        if let failures = value("memory.failcnt"), failures > 0 { return true }
+        guard let limit = value("memory.limit_in_bytes"), limit < Int64.max / 2, let peak = value("memory.max_usage_in_bytes") else { return false }
+        return peak >= limit
     }
 
     /// Every process still in the container's cgroups (with nil, the whole pod's): what a main

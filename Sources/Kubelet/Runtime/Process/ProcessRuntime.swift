@@ -25,10 +25,15 @@ public final class ProcessRuntime: ContainerRuntime {
     /// How long after writing a container's config its shim must have recorded its pid: past
     /// that, a container with neither shim nor child is lost rather than starting.
     let launchGrace: TimeInterval
+    /// Containers run in a child of their cgroup that goes when they exit (the OCI runtime's
+    /// runc): an exit code of 137 is a SIGKILL, and the OOM verdict reads what the parent kept.
+    let containersInChildCgroups: Bool
 
     public init(paths: KubeletPaths, shimPath: String, network: (any SandboxNetwork)?, cgroupParent: String = "caravel",
-                logMaxBytes: Int = 10 * 1024 * 1024, logMaxFiles: Int = 5, launchGrace: TimeInterval = 60, logger: Logger) {
+                logMaxBytes: Int = 10 * 1024 * 1024, logMaxFiles: Int = 5, launchGrace: TimeInterval = 60,
+                containersInChildCgroups: Bool = false, logger: Logger) {
         self.paths = paths
+        self.containersInChildCgroups = containersInChildCgroups
         self.launchGrace = launchGrace
         self.shimPath = shimPath
         self.network = network

@@ -53,7 +53,8 @@ extension ProcessRuntime {
     private func oomKilled(_ id: ContainerID, record: ShimRecord, exit: ShimExit) -> Bool {
         if let cached = ShimRecord.readInt(record.oomPath) { return cached == 1 }
         guard cgroups.enabled else { return false }
-        let killed = cgroups.oomKilled(id, killedBySignal9: exit.signal == SIGKILL)
+        let sigkill = exit.signal == SIGKILL || (containersInChildCgroups && exit.exitCode == 128 + SIGKILL)
+        let killed = cgroups.oomKilled(id, killedBySignal9: sigkill, childCgroups: containersInChildCgroups)
         try? Data((killed ? "1\n" : "0\n").utf8).write(to: URL(fileURLWithPath: record.oomPath), options: .atomic)
         return killed
     }
