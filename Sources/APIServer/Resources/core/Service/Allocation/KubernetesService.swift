@@ -24,7 +24,7 @@ extension APIServerBuilder {
         // On a restart the rebuilt allocator already holds its address: look before creating.
         let serviceKey = ResourceCatalog.key(services.definition, namespace: "default", name: "kubernetes")
         if try await registry.store.get(key: serviceKey) == nil {
-            try await createIfMissing(registry, services, service)
+            try await createIfMissing(registry, services, service, key: serviceKey)
         }
         let ep: JSONValue = [
             "apiVersion": "v1", "kind": "Endpoints",
@@ -66,15 +66,17 @@ extension APIServerBuilder {
         }
     }
 
-    /// Creates `object` in `default`; false when it exists already.
-    @discardableResult
-    private static func createIfMissing(_ registry: Registry, _ strategy: any ResourceStrategy, _ object: JSONValue) async throws -> Bool {
+    /// Creates `object` in `default` unless it exists. Another API server starting on the same
+    /// store may create it first: then the address is taken (422) or the name is (409).
+    private static func createIfMissing(_ registry: Registry, _ strategy: any ResourceStrategy, _ object: JSONValue, key: String) async throws {
+        var failure: APIError?
         do {
             _ = try await registry.create(strategy, version: "v1", namespace: "default", body: object, options: WriteOptions())
-            return true
         } catch {
-            if error.code != 409 { throw error }
-            return false
+            failure = error
         }
+        guard let failure, failure.code != 409 else { return }
+        if failure.code == 422, try await registry.store.get(key: key) != nil { return }
+        throw failure
     }
 }
