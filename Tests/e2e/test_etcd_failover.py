@@ -19,8 +19,10 @@ import time
 
 import pytest
 import requests
+import yaml
 
 from e2eutil import SERVERS, CaravelServer, free_port, wait_for
+from liteutil import LITE, clean_env
 
 NS = "failover"
 PREFIX = "/failover"
@@ -186,6 +188,22 @@ def leaders(servers: list[CaravelServer]) -> list[CaravelServer]:
     return out
 
 
+def lite_reads_through_a_dead_server(dead: CaravelServer, live: CaravelServer, tmp) -> None:
+    assert LITE.exists(), f"{LITE} is not built"
+    get = ["get", "configmap", "w-0", "-n", NS, "-o", "jsonpath={.metadata.name}"]
+    r = subprocess.run([str(LITE), "--kubeconfig", live.kubeconfig, "--server", f"{dead.url},{live.url}", *get],
+                       capture_output=True, text=True, timeout=60, env=clean_env())
+    assert r.returncode == 0 and r.stdout == "w-0", r.stderr
+    config = yaml.safe_load(open(live.kubeconfig))
+    for entry in config["clusters"]:
+        entry["cluster"]["server"] = dead.url
+        entry["cluster"]["extensions"] = [{"name": "caravel.dev/servers", "extension": {"servers": [live.url]}}]
+    path = tmp / "several-servers.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    r = subprocess.run([str(LITE), "--kubeconfig", str(path), *get], capture_output=True, text=True, timeout=60, env=clean_env())
+    assert r.returncode == 0 and r.stdout == "w-0", r.stderr
+
+
 def endpoint_ports(srv: CaravelServer) -> list[int]:
     with srv.session() as s:
         ep = s.get(f"{srv.url}/api/v1/namespaces/default/endpoints/kubernetes", timeout=15).json()
@@ -238,6 +256,10 @@ def test_losing_an_api_server_and_an_etcd_member(tmp_path_factory):
                               what="a surviving server's controllers to take over")
         wait_for(lambda: endpoint_ports(survivors[0]) == sorted(s.port for s in survivors), timeout=60,
                  what="the kubernetes endpoints to drop the killed server")
+
+        # Caravel's clients move on too: kubectl-lite with a --server list, and with a kubeconfig
+        # whose cluster lists the other servers in the caravel.dev/servers extension.
+        lite_reads_through_a_dead_server(leader, survivors[0], tmp_path_factory.mktemp("failover-kubeconfig"))
 
         # One etcd member dies: the servers move on to the others.
         etcd.kill(etcd.names[0])
