@@ -46,6 +46,9 @@ public final class KubeRESTClient: Sendable {
     public let options: Options
     private let http: HTTPClient
     private let baseHeaders: HTTPHeaders
+    /// Index into `connection.servers` of the server requests go to; moves on when one
+    /// cannot be reached (`ServerFailover`).
+    private let currentServer = NIOLockedValueBox(0)
 
     /// Builds a client; reads any CA, certificate, key or token files the connection refers to.
     public init(connection: ClusterConnection, options: Options = Options()) throws {
@@ -57,12 +60,15 @@ public final class KubeRESTClient: Sendable {
         headers.add(name: "User-Agent", value: options.userAgent)
         if let auth = try Transport.authorization(for: connection) { headers.add(name: "Authorization", value: auth) }
 
-        let config = HTTPClient.Configuration(
+        var config = HTTPClient.Configuration(
             tlsConfiguration: tls,
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(10)),
             connectionPool: .init(idleTimeout: .seconds(60),
                                   concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, options.maxConnectionsPerHost)))
+        // With other servers to try, a refused connection fails at once instead of being
+        // retried until the connect timeout.
+        config.connectionPool.retryConnectionEstablishment = connection.fallbackServers.isEmpty
         self.connection = connection
         self.options = options
         self.baseHeaders = headers
@@ -200,10 +206,32 @@ public final class KubeRESTClient: Sendable {
         return try JSONParser.parse(payload)
     }
 
+    /// Sends the request to the current server; when it cannot be reached, to the next ones
+    /// in turn (each at most once), and the one that answers becomes the current server.
     private func execute(_ method: String, _ path: String, query: [String: String], body: [UInt8]?,
                          contentType: String?, deadline: NIODeadline,
                          headers extra: [(String, String)] = []) async throws -> HTTPClientResponse {
-        var request = HTTPClientRequest(url: url(path, query: query))
+        let servers = connection.servers
+        var index = currentServer.withLockedValue { $0 } % servers.count
+        var attempts = 1
+        while true {
+            do {
+                let response = try await execute(server: servers[index], method, path, query: query, body: body, contentType: contentType,
+                                                 deadline: deadline, headers: extra)
+                let chosen = index
+                currentServer.withLockedValue { $0 = chosen }
+                return response
+            } catch where attempts < servers.count && ServerFailover.shouldTryNext(error, method: method) {
+                attempts += 1
+                index = (index + 1) % servers.count
+            }
+        }
+    }
+
+    private func execute(server: String, _ method: String, _ path: String, query: [String: String], body: [UInt8]?,
+                         contentType: String?, deadline: NIODeadline,
+                         headers extra: [(String, String)]) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url(server: server, path, query: query))
         request.method = HTTPMethod(rawValue: method)
         request.headers = baseHeaders
         for (name, value) in extra {
@@ -219,7 +247,11 @@ public final class KubeRESTClient: Sendable {
 
     /// `server + path + ?query`, with query keys sorted so URLs are deterministic (logs, tests).
     func url(_ path: String, query: [String: String]) -> String {
-        var s = connection.server + (path.hasPrefix("/") ? path : "/" + path)
+        url(server: connection.servers[currentServer.withLockedValue { $0 } % connection.servers.count], path, query: query)
+    }
+
+    func url(server: String, _ path: String, query: [String: String]) -> String {
+        var s = server + (path.hasPrefix("/") ? path : "/" + path)
         if !query.isEmpty {
             s += "?" + query.sorted { $0.key < $1.key }
                 .map { PercentEncoding.encode($0.key) + "=" + PercentEncoding.encode($0.value) }

@@ -36,6 +36,9 @@ struct APIServerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @OptionGroup(title: "Advertising")
+    var advertise: AdvertiseFlags
+
     @OptionGroup(title: "Datastore")
     var datastore: DatastoreFlags
 
@@ -54,6 +57,7 @@ struct APIServerCommand: AsyncParsableCommand {
                                             tls: tls)
         config.serviceClusterIPRange = serviceClusterIPRange
         config.etcd = try datastore.etcd()
+        advertise.apply(to: &config)
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -22,6 +22,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Address the API server binds to.")
     var bindAddress: String = "127.0.0.1"
 
+    @OptionGroup(title: "Advertising")
+    var advertise: AdvertiseFlags
+
     @Option(help: "Number of recent events kept for resuming watches (at least 1000).")
     var watchCacheSize: Int = 10_000
 
@@ -158,6 +161,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.serviceClusterIPRange = ranges.serviceCIDR
         config.watchCacheBytes = Int(Quantity.parse(watchCacheBytes)?.value ?? Int64(WatchHub.defaultMaxBytes))
         config.etcd = try datastore.etcd()
+        advertise.apply(to: &config)
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
         // The controllers and the kubelet talk to this server over HTTP(S) with their own client
         // certificates, as they would from another process; listed after it, they stop first.

@@ -46,16 +46,16 @@ extension Registry {
         if options.dryRun {
             return WriteResult(object: try await present(object, strategy: strategy, version: version), code: 201, warnings: warnings)
         }
-        // Reserved under the allocator's lock before the write, undone if the write fails.
-        let ticket = try strategy.allocate(&object, old: nil, name: name, environment: environment)
+        // Reserved (in the store's allocation records) before the write, undone if the write fails.
+        let ticket = try await strategy.allocate(&object, old: nil, name: name, environment: environment)
         let stored: StoredObject
         do {
             stored = try await store.create(key: key(def, namespace, name), object: object)
         } catch {
-            ticket?.rollback()
+            await ticket?.rollback()
             throw Self.storeError(error, def: def, name: name)
         }
-        ticket?.commit()
+        await ticket?.commit()
         return WriteResult(object: try await present(stored.object, strategy: strategy, version: version), code: 201, warnings: warnings)
     }
 }

@@ -33,7 +33,7 @@ extension Registry {
                     try Self.checkPreconditionsThrowing(cur.object, options: options, def: def, name: name)
                     if !cur.object.finalizers.isEmpty { throw StoreError.conflict(key: objectKey, message: "finalizers were added concurrently") }
                 }
-                strategy.release(deleted.object, environment: environment)
+                await strategy.release(deleted.object, environment: environment)
                 return WriteResult(object: try await present(deleted.object, strategy: strategy, version: version), code: 200, warnings: warnings)
             } catch {
                 throw Self.storeError(error, def: def, name: name)

@@ -75,23 +75,25 @@ extension Registry {
             if options.dryRun {
                 return WriteResult(object: try await present(object, strategy: strategy, version: version), code: 200, warnings: warnings)
             }
-            let ticket = Locked<AllocationTicket?>(nil)
+            // Reserved before the write against the revision read (the write refuses any
+            // other), so the reservation may wait on the store's allocation records.
+            var ticket: AllocationTicket?
+            if case .main = target { ticket = try await strategy.allocate(&object, old: old, name: name, environment: environment) }
             let stored: StoredObject
             do {
-                stored = try await store.update(key: objectKey) { [object, environment] cur in
+                stored = try await store.update(key: objectKey) { [object] cur in
                     guard cur.revision == current.revision else { throw ChangedSinceRead() }
-                    var written = object
-                    if case .main = target { ticket.value = try strategy.allocate(&written, old: old, name: name, environment: environment) }
-                    return written
+                    return object
                 }
             } catch is ChangedSinceRead {
+                await ticket?.rollback()
                 await Task.yield()
                 continue
             } catch {
-                ticket.value?.rollback()
+                await ticket?.rollback()
                 throw Self.storeError(error, def: def, name: name)
             }
-            ticket.value?.commit()
+            await ticket?.commit()
             return WriteResult(object: try await present(try await finishDeletion(stored.object, strategy: strategy, key: objectKey),
                                                    strategy: strategy, version: version),
                                code: 200, warnings: warnings)
@@ -159,7 +161,7 @@ extension Registry {
         guard let deleted = try? await store.delete(key: objectKey, precondition: { cur in
             guard cur.object.finalizers.isEmpty else { throw StoreError.conflict(key: objectKey, message: "finalizers were added") }
         }) else { return object }
-        strategy.release(deleted.object, environment: environment)
+        await strategy.release(deleted.object, environment: environment)
         return deleted.object
     }
 }

@@ -67,9 +67,9 @@ public protocol ResourceStrategy: Sendable {
     /// Reserves what a create or update of the main resource needs beyond what `old` holds
     /// (addresses, ports), filling the object; the registry rolls the ticket back when the
     /// write fails and commits it when it succeeds.
-    func allocate(_ object: inout JSONValue, old: JSONValue?, name: String, environment: ServerEnvironment) throws(APIError) -> AllocationTicket?
+    func allocate(_ object: inout JSONValue, old: JSONValue?, name: String, environment: ServerEnvironment) async throws(APIError) -> AllocationTicket?
     /// Frees what a deleted object held.
-    func release(_ object: JSONValue, environment: ServerEnvironment)
+    func release(_ object: JSONValue, environment: ServerEnvironment) async
 }
 
 extension ResourceStrategy {
@@ -87,8 +87,8 @@ extension ResourceStrategy {
     public var storage: ResourceStorage? { nil }
     public func deletionGracePeriod(of object: JSONValue, options: DeleteOptions) -> Int64? { nil }
     public func prepareForDeletion(_ object: inout JSONValue) {}
-    public func allocate(_ object: inout JSONValue, old: JSONValue?, name: String, environment: ServerEnvironment) throws(APIError) -> AllocationTicket? { nil }
-    public func release(_ object: JSONValue, environment: ServerEnvironment) {}
+    public func allocate(_ object: inout JSONValue, old: JSONValue?, name: String, environment: ServerEnvironment) async throws(APIError) -> AllocationTicket? { nil }
+    public func release(_ object: JSONValue, environment: ServerEnvironment) async {}
     public func pruneUnknownFields(_ object: inout JSONValue, version: String) -> [String]? { nil }
     public var scalePaths: ScalePaths { .workload }
     public var conversionWebhook: ConversionWebhook? { nil }

@@ -40,6 +40,13 @@ public enum APIServerBuilder {
         try await bootstrap(registry)
         try await DefaultRoles.ensure(registry)
         try await bootstrapServices(registry, config)
+        let endpointReconciler = APIServerEndpointReconciler(
+            store: store, identity: APIServerIdentity(hostname: ProcessInfo.processInfo.hostName,
+                                                      address: APIServerIdentity.advertiseAddress(configured: config.advertiseAddress,
+                                                                                                  bindAddress: config.bindAddress),
+                                                      port: config.port),
+            leaseDuration: config.endpointLeaseDuration, clock: { Date() }, logger: logger)
+        try await endpointReconciler.reconcile()
         try await bootstrapClusterDNSService(registry, config)
         try await bootstrapStorageClasses(registry)
         try await bootstrapPriorityClasses(registry)
@@ -97,6 +104,7 @@ public enum APIServerBuilder {
                                        logger: logger))
         if config.runsNamespaceCleaner { services.append(NamespaceCleaner(registry: registry, logger: logger)) }
         services.append(EventExpiry(registry: registry, ttl: config.eventTTL, logger: logger))
+        services.append(endpointReconciler)
         services.append(CustomResourceServing(registry: registry, logger: logger))
         services.append(LocalAPIServices(registry: registry, extraGroups: MetricsAPIs.groups, logger: logger))
         services.append(APIServiceAvailability(registry: registry, apis: aggregated, interval: config.apiServiceCheckInterval, logger: logger))

@@ -5,6 +5,12 @@ public struct APIServerConfiguration: Sendable {
     public var dataDirectory: String
     public var port: Int
     public var bindAddress: String
+    /// The address the `kubernetes` Service's endpoints list for this server
+    /// (`--advertise-address`); nil: the bind address if specific, else 127.0.0.1.
+    public var advertiseAddress: String?
+    /// How long an API server's identity Lease lives without renewal before the others drop
+    /// it from the `kubernetes` endpoints (`--endpoint-lease-duration`).
+    public var endpointLeaseDuration: Duration = .seconds(15)
     /// Events kept for resuming watches (`--watch-cache-size`).
     public var watchCacheSize: Int
     /// Serialized bytes those events may hold (`--watch-cache-bytes`).

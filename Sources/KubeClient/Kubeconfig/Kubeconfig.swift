@@ -46,6 +46,13 @@ public struct ClusterConnection: Sendable, Equatable {
     public var namespace: String
     /// Name of the context this was picked from (empty when built by hand).
     public var contextName: String
+    /// Further API servers of the same cluster (same CA and credentials), tried in order
+    /// when `server` cannot be reached: the kubeconfig cluster's `caravel.dev/servers`
+    /// extension (`KubeconfigServers`).
+    public var fallbackServers: [String] = []
+
+    /// `server` first, then the fallbacks.
+    public var servers: [String] { [server] + fallbackServers }
 
     /// A connection built by hand (tests, in-cluster setups); `Kubeconfig` builds the usual ones.
     public init(
@@ -153,10 +160,12 @@ public enum Kubeconfig {
             throw KubeconfigError("cluster \"\(clusterName)\" sets both a certificate authority and insecure-skip-tls-verify")
         }
         let namespace = ctx["namespace"]?.stringValue ?? ""
-        return ClusterConnection(
+        var connection = ClusterConnection(
             server: server, certificateAuthority: ca, insecureSkipTLSVerify: insecure,
             clientCertificate: cert, clientKey: key, credential: credential,
             namespace: namespace.isEmpty ? "default" : namespace, contextName: contextName)
+        connection.fallbackServers = try KubeconfigServers.fallbacks(cluster, clusterName: clusterName, server: server)
+        return connection
     }
 
     // MARK: - helpers

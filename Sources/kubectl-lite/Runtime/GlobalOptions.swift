@@ -11,7 +11,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: [.customShort("n"), .customLong("namespace")], help: "If present, the namespace scope for this CLI request")
     var namespace: String?
 
-    @Option(name: .customLong("server"), help: "The address and port of the Kubernetes API server")
+    @Option(name: .customLong("server"), help: "The address and port of the Kubernetes API server; several, comma-separated, are tried in turn when one cannot be reached")
     var server: String?
 
     @Option(name: .customLong("token"), help: "Bearer token for authentication to the API server")

@@ -34,7 +34,12 @@ final class Session {
         } else {
             c = ClusterConnection(server: "http://localhost:8080")
         }
-        if let server = options.server { c.server = server }
+        if let server = options.server {
+            // A list: the first is the server, the others take over when it cannot be reached.
+            let list = server.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            c.server = list.first ?? server
+            c.fallbackServers = Array(list.dropFirst())
+        }
         if let token = options.token { c.credential = .token(token) }
         if let ns = options.namespace, !ns.isEmpty { c.namespace = ns }
         return c
