@@ -138,7 +138,10 @@ func quietLogger() -> Logger {
 /// Runs `services` (the last one the kubelet server) for `body` with the kubelet's bound
 /// port, then shuts them down gracefully.
 func withKubeletServer(_ server: KubeletServer, alongside others: [any Service] = [], _ body: (Int) async throws -> Void) async throws {
-    let group = ServiceGroup(configuration: .init(services: others + [server], logger: quietLogger()))
+    // A connection left open must not hold the shutdown until the suite's time limit.
+    var configuration = ServiceGroupConfiguration(services: others + [server], logger: quietLogger())
+    configuration.maximumGracefulShutdownDuration = .seconds(60)
+    let group = ServiceGroup(configuration: configuration)
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         do {
@@ -174,10 +177,35 @@ struct ExecTranscript {
     var status = ""
 }
 
-/// Runs an exec WebSocket session: sends `stdin` (then closes it, v5), collects frames until close.
+struct ExecSessionTimedOut: Error, CustomStringConvertible {
+    var transcript: ExecTranscript
+    var description: String { "the exec session did not close within its deadline; it received \(transcript)" }
+}
+
+/// Runs an exec WebSocket session: sends `stdin` (then closes it, v5), collects frames until
+/// close. A session still open after `deadline` fails with what it received so far, so a
+/// hang names its step instead of running into the suite's time limit.
 func execSession(_ url: String, tls: TLSConfiguration, protocol proto: String = "v5.channel.k8s.io",
-                 stdin: String? = nil) async throws -> ExecTranscript {
+                 stdin: String? = nil, deadline: Duration = .seconds(60)) async throws -> ExecTranscript {
     let transcript = LockedTranscript()
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            try await runExecSession(url, tls: tls, protocol: proto, stdin: stdin, into: transcript)
+            return true
+        }
+        group.addTask {
+            try await Task.sleep(for: deadline)
+            return false
+        }
+        let closed = try await group.next() ?? false
+        group.cancelAll()
+        if !closed { throw ExecSessionTimedOut(transcript: transcript.value) }
+    }
+    return transcript.value
+}
+
+private func runExecSession(_ url: String, tls: TLSConfiguration, protocol proto: String, stdin: String?,
+                            into transcript: LockedTranscript) async throws {
     try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: [.secWebSocketProtocol: proto], sniHostname: "localhost"),
                                       tlsConfiguration: tls, logger: quietLogger()) { inbound, outbound, _ in
         if let stdin {
@@ -191,7 +219,6 @@ func execSession(_ url: String, tls: TLSConfiguration, protocol proto: String = 
             transcript.add(channel, String(buffer: b))
         }
     }
-    return transcript.value
 }
 
 final class LockedTranscript: @unchecked Sendable {
