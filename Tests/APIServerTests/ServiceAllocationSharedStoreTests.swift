@@ -76,12 +76,16 @@ import KubeModel
         #expect(try await records.all(.nodePort).count == 60)
 
         // One requested address and one requested port, raced from both servers: one winner each.
+        // They are chosen among the values the 60 random allocations above left free.
+        let takenIPs = Set(results.map(T.clusterIP)), takenPorts = Set(results.map(T.nodePort))
+        let ip = (1...250).lazy.map { "10.96.9.\($0)" }.first { !takenIPs.contains($0) } ?? "10.96.9.9"
+        let port = (32000...32767).first { !takenPorts.contains(Int64($0)) }.map(Int64.init) ?? 32000
         let wins = await withTaskGroup(of: (Bool, Bool).self) { group in
             for i in 0..<10 {
                 let r = i % 2 == 0 ? p.a : p.b
                 group.addTask {
-                    let ip = (try? await T.create(r, p.services, T.service("ip-\(i)", clusterIP: "10.96.9.9"))) != nil
-                    let port = (try? await T.create(r, p.services, T.service("port-\(i)", type: "NodePort", nodePort: 32000))) != nil
+                    let ip = (try? await T.create(r, p.services, T.service("ip-\(i)", clusterIP: ip))) != nil
+                    let port = (try? await T.create(r, p.services, T.service("port-\(i)", type: "NodePort", nodePort: port))) != nil
                     return (ip, port)
                 }
             }
