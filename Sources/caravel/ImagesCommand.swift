@@ -34,11 +34,14 @@ struct ImagesCommand: AsyncParsableCommand {
         @OptionGroup var location: Location
         @Argument(help: "The archive or layout directory.")
         var file: String
+        @Option(help: ArgumentHelp("The repository for layout manifests whose ref name is only a tag: they are imported as NAME:TAG.",
+                                   valueName: "NAME"))
+        var baseName: String?
 
         func run() async throws {
             let store = location.store
             do {
-                for image in try await store.importArchive(file) {
+                for image in try await store.importArchive(file, baseName: baseName) {
                     print("imported \(image.references.joined(separator: ", ")) \(image.manifestDigest)")
                 }
             } catch {

@@ -3,11 +3,13 @@ import Foundation
 /// `caravel images import`: images from a tar file with no registry, for air-gapped nodes.
 /// Two layouts are read: an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/`;
 /// each manifest named by its `io.containerd.image.name` or a full
-/// `org.opencontainers.image.ref.name` annotation) and a `docker save` archive
+/// `org.opencontainers.image.ref.name` annotation; a ref name that is only a tag, as
+/// `skopeo copy … oci:DIR:TAG` writes it, is named `BASE:TAG` with a base name given) and a
+/// `docker save` archive
 /// (`manifest.json` with `Config`, `RepoTags` and `Layers`). Every blob is verified as it is
 /// stored.
 extension ImageStore {
-    public func importArchive(_ path: String) async throws -> [StoredImage] {
+    public func importArchive(_ path: String, baseName: String? = nil) async throws -> [StoredImage] {
         let fm = FileManager.default
         guard fm.fileExists(atPath: path) else { throw ImageError.notFound("\(path): no such file") }
         let temp = try content.makeTemporaryFile()
@@ -24,7 +26,7 @@ extension ImageStore {
             directory = temp
         }
         if fm.fileExists(atPath: directory + "/index.json") {
-            return try await importLayout(directory)
+            return try await importLayout(directory, baseName: baseName)
         }
         if fm.fileExists(atPath: directory + "/manifest.json") {
             return try await importDockerSave(directory)
@@ -42,14 +44,14 @@ extension ImageStore {
         try content.writeBlob(data, digest: digest)
     }
 
-    private func importLayout(_ directory: String) async throws -> [StoredImage] {
+    private func importLayout(_ directory: String, baseName: String?) async throws -> [StoredImage] {
         let index = try ManifestDocument.decode(try readFile(directory + "/index.json"))
         var imported: [StoredImage] = []
         for entry in index.manifests ?? [] {
             let annotations = entry.annotations ?? [:]
-            guard let name = annotations["io.containerd.image.name"] ?? annotations["org.opencontainers.image.ref.name"],
-                  name.contains("/") || name.contains("."), let ref = try? ImageReference(parsing: name) else {
-                throw ImageError.invalidContent("manifest \(entry.digest) has no full image name (annotation io.containerd.image.name or org.opencontainers.image.ref.name)")
+            guard let name = Self.layoutImageName(annotations, baseName: baseName), let ref = try? ImageReference(parsing: name) else {
+                throw ImageError.invalidContent("manifest \(entry.digest) has no full image name (annotation io.containerd.image.name or "
+                    + "org.opencontainers.image.ref.name; a ref name that is only a tag needs a base name)")
             }
             var descriptor = entry
             var document = try ManifestDocument.decode(try readFile(directory + "/blobs/sha256/" + ContentStore.hex(entry.digest)))
@@ -64,6 +66,18 @@ extension ImageStore {
             imported.append(try await register(ref.description, manifestDigest: descriptor.digest, config: config, layers: layers))
         }
         return imported
+    }
+
+    /// The full name of a layout's manifest: containerd's annotation, else the OCI ref name when
+    /// it names a repository, else `BASE:REF` when the ref name is a bare tag.
+    static func layoutImageName(_ annotations: [String: String], baseName: String?) -> String? {
+        if let name = annotations["io.containerd.image.name"] { return name }
+        guard let ref = annotations["org.opencontainers.image.ref.name"], !ref.isEmpty else { return nil }
+        if ref.contains("/") { return ref }
+        let isTag = ref.count <= 128 && ref.first.map { $0.isLetter || $0.isNumber || $0 == "_" } == true
+            && ref.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
+        if let baseName, isTag { return baseName + ":" + ref }
+        return ref.contains(".") ? ref : nil
     }
 
     private struct DockerSaveEntry: Decodable {

@@ -222,3 +222,81 @@ final class PassCounter: Sendable {
     private let storage = Mutex(0)
     func value(after change: (inout Int) -> Void) -> Int { storage.withLock { change(&$0); return $0 } }
 }
+
+@Suite struct ImageLayoutImportTests {
+    /// An OCI image layout whose one manifest is annotated with the bare tag `1` (as
+    /// `skopeo copy … oci:DIR:1` writes it) and whose one layer is zstd-compressed, with a whiteout.
+    static func zstdLayout(at layout: String, work: String) throws -> String {
+        let fm = FileManager.default
+        let tree = work + "/tree"
+        try fm.createDirectory(atPath: tree + "/etc", withIntermediateDirectories: true)
+        try "zstd\n".write(toFile: tree + "/etc/packed", atomically: true, encoding: .utf8)
+        try "".write(toFile: tree + "/etc/.wh.gone", atomically: true, encoding: .utf8)
+        try run("/usr/bin/tar", ["-cf", work + "/layer.tar", "-C", tree, "."])
+        try run("/usr/bin/env", ["zstd", "-q", "-f", work + "/layer.tar", "-o", work + "/layer.tar.zst"])
+        let layer = try Data(contentsOf: URL(fileURLWithPath: work + "/layer.tar.zst"))
+        let config = Data(#"{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]}}"#.utf8)
+        let manifest = Data("""
+        {"schemaVersion":2,"mediaType":"\(MediaType.ociManifest)","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(ContentStore.digest(of: config))","size":\(config.count)},
+         "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":"\(ContentStore.digest(of: layer))","size":\(layer.count)}]}
+        """.utf8)
+        let blobs = layout + "/blobs/sha256"
+        try fm.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+        for blob in [layer, config, manifest] {
+            try blob.write(to: URL(fileURLWithPath: blobs + "/" + ContentStore.hex(ContentStore.digest(of: blob))))
+        }
+        try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: layout + "/oci-layout", atomically: true, encoding: .utf8)
+        try """
+        {"schemaVersion":2,"manifests":[{"mediaType":"\(MediaType.ociManifest)","digest":"\(ContentStore.digest(of: manifest))","size":\(manifest.count),
+         "annotations":{"org.opencontainers.image.ref.name":"1"}}]}
+        """.write(toFile: layout + "/index.json", atomically: true, encoding: .utf8)
+        return ContentStore.digest(of: layer)
+    }
+
+    static func run(_ tool: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ImageError.invalidContent("\(tool) \(arguments) exited \(process.terminationStatus)") }
+    }
+
+    @Test func importsALayoutWithABareTagAndAZstdLayer() async throws {
+        let base = NSTemporaryDirectory() + "caravel-layout-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let layerDigest = try Self.zstdLayout(at: base + "/layout", work: base)
+        let store = ImageStore(root: base + "/images", hosts: RegistryHosts())
+
+        // A bare tag names no repository: refused without a base name, and nothing is stored.
+        do {
+            _ = try await store.importArchive(base + "/layout")
+            Issue.record("a layout named only by a tag was imported without a base name")
+        } catch let error as ImageError {
+            #expect("\(error)".contains("needs a base name"))
+        }
+        #expect(await store.list().isEmpty)
+
+        let imported = try await store.importArchive(base + "/layout", baseName: "registry.example/demo")
+        #expect(imported.map(\.references) == [["registry.example/demo:1"]])
+        let image = try #require(await store.image(try ImageReference(parsing: "registry.example/demo:1")))
+        #expect(image.layers == [layerDigest])
+        #expect(LayerUnpacker.compression(of: [UInt8](try Data(contentsOf: URL(fileURLWithPath: store.content.blobPath(layerDigest))).prefix(4))) == .zstd)
+        try await store.unpacker.unpack(layerDigest)
+        let layerDir = store.content.layerPath(layerDigest)
+        #expect((try? String(contentsOfFile: layerDir + "/etc/packed", encoding: .utf8)) == "zstd\n")
+        #expect(store.unpacker.whiteouts(layerDigest).deleted == ["etc/gone"])
+        await store.shutdown()
+    }
+
+    @Test func layoutNamesFollowTheAnnotations() {
+        typealias S = ImageStore
+        #expect(S.layoutImageName(["io.containerd.image.name": "docker.io/library/a:1", "org.opencontainers.image.ref.name": "1"], baseName: nil)
+                == "docker.io/library/a:1")
+        #expect(S.layoutImageName(["org.opencontainers.image.ref.name": "example.com/b:2"], baseName: "x") == "example.com/b:2")
+        #expect(S.layoutImageName(["org.opencontainers.image.ref.name": "v1.2"], baseName: "example.com/c") == "example.com/c:v1.2")
+        #expect(S.layoutImageName(["org.opencontainers.image.ref.name": "latest"], baseName: nil) == nil)
+        #expect(S.layoutImageName(["org.opencontainers.image.ref.name": "bad tag"], baseName: "example.com/c") == nil)
+        #expect(S.layoutImageName([:], baseName: "example.com/c") == nil)
+    }
+}
