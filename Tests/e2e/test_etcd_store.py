@@ -82,9 +82,9 @@ def test_a_deployment_on_etcd_survives_a_restart(tmp_path_factory, etcd):
 
         # The objects are etcd's: under the prefix, one key each; Secrets sealed at rest.
         keys = etcdctl(etcd, "get", "--prefix", "--keys-only", "/registry/").stdout.split()
-        assert "/registry/apps/deployments/default/web" in keys, keys[:50]
-        assert all(f"/registry/core/pods/default/{p}" in keys for p in pods), keys[:50]
-        secret = etcdctl(etcd, "get", "/registry/core/secrets/default/token", "--print-value-only").stdout
+        assert "/registry/deployments/default/web" in keys, keys[:50]
+        assert all(f"/registry/pods/default/{p}" in keys for p in pods), keys[:50]
+        secret = etcdctl(etcd, "get", "/registry/secrets/default/token", "--print-value-only").stdout
         assert secret and "s3cret" not in secret and "czNjcmV0" not in secret and "caravel.io/encrypted" in secret
 
         srv.restart()

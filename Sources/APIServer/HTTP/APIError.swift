@@ -99,4 +99,14 @@ public struct APIError: Error, Sendable {
     public static func timeout(_ message: String) -> APIError {
         APIError(code: 504, reason: "Timeout", message: message)
     }
+
+    /// kube-apiserver's answer to a resourceVersion its store has not reached after waiting:
+    /// 504 with the `ResourceVersionTooLarge` cause, which client-go's reflector retries.
+    public static func tooLargeResourceVersion(_ requested: Int64, current: Int64) -> APIError {
+        var e = APIError(code: 504, reason: "Timeout", message: "Timeout: Too large resource version: \(requested), current: \(current)",
+                         details: ["causes": [["reason": "ResourceVersionTooLarge", "message": "Too large resource version"]],
+                                   "retryAfterSeconds": 1])
+        e.headers = [("Retry-After", "1")]
+        return e
+    }
 }

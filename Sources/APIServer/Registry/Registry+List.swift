@@ -16,6 +16,9 @@ extension Registry {
         if let rv = options.resourceVersion, !rv.isEmpty, UInt64(rv) == nil {
             throw APIError.badRequest("invalid resource version: resourceVersion: Invalid value: \"\(rv)\": strconv.ParseUint: parsing \"\(rv)\": invalid syntax")
         }
+        if options.continueToken == nil, let rv = options.resourceVersion.flatMap({ Int64($0) }), rv > 0 {
+            try await awaitRevision(rv, def: def)
+        }
         var revision: Int64? = options.continueToken?.revision
         if revision == nil, options.resourceVersionMatch == "Exact", let rv = options.resourceVersion.flatMap({ Int64($0) }) {
             revision = rv
@@ -51,6 +54,22 @@ extension Registry {
         // Converted once for the whole page: a conversion webhook gets one review, as kube-apiserver sends.
         return ListResult(items: try await presentAll(items, strategy: strategy, version: version), resourceVersion: revision ?? 0,
                           continueToken: token)
+    }
+
+    /// How long a read waits for a resourceVersion newer than the store's (written through
+    /// another API server, or not yet at all) before the 504 kube-apiserver answers.
+    static let revisionWait: Duration = .seconds(3)
+
+    /// Returns once the store has reached `revision`, or throws 504 `ResourceVersionTooLarge`.
+    func awaitRevision(_ revision: Int64, def: ResourceDefinition) async throws(APIError) {
+        let deadline = ContinuousClock.now + Self.revisionWait
+        while true {
+            let current: Int64
+            do { current = try await store.currentRevision() } catch { throw Self.storeError(error, def: def, name: "") }
+            if revision <= current { return }
+            if ContinuousClock.now >= deadline || Task.isCancelled { throw APIError.tooLargeResourceVersion(revision, current: current) }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     /// DELETE on a collection: deletes every matching object, one by one.

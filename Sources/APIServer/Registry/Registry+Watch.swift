@@ -44,6 +44,7 @@ extension Registry {
             }
         } else {
             guard let after = Int64(rv) else { throw APIError.badRequest("invalid resourceVersion \"\(rv)\" for watch") }
+            try await awaitRevision(after, def: def)
             startRevision = after
             do {
                 subscription = try store.watch(prefix: prefix, after: after)

@@ -28,9 +28,28 @@ import Testing
 
     @Test func keysMapUnderThePrefixAndBack() {
         let layout = EtcdKeyLayout(prefix: "/cluster-a")
-        let key = layout.etcdKey("/registry/apps/deployments/default/web")
-        #expect(String(decoding: key, as: UTF8.self) == "/cluster-a/apps/deployments/default/web")
-        #expect(layout.storeKey(key) == "/registry/apps/deployments/default/web")
+        // Kubernetes' layout: built-in resources without their group, with its historical names.
+        let cases = [
+            ("/registry/apps/deployments/default/web", "/cluster-a/deployments/default/web"),
+            ("/registry/core/pods/default/p", "/cluster-a/pods/default/p"),
+            ("/registry/core/pods/", "/cluster-a/pods/"),
+            ("/registry/core/nodes/n1", "/cluster-a/minions/n1"),
+            ("/registry/core/services/default/kubernetes", "/cluster-a/services/specs/default/kubernetes"),
+            ("/registry/core/endpoints/default/kubernetes", "/cluster-a/services/endpoints/default/kubernetes"),
+            ("/registry/core/replicationcontrollers/ns/rc", "/cluster-a/controllers/ns/rc"),
+            ("/registry/coordination.k8s.io/leases/kube-system/apiserver-1", "/cluster-a/leases/kube-system/apiserver-1"),
+            ("/registry/rbac.authorization.k8s.io/clusterroles/admin", "/cluster-a/clusterroles/admin"),
+            // Groups kept: CRDs, APIServices, custom resources, the server's own records.
+            ("/registry/apiextensions.k8s.io/customresourcedefinitions/a.example.com", "/cluster-a/apiextensions.k8s.io/customresourcedefinitions/a.example.com"),
+            ("/registry/example.com/widgets/ns/w", "/cluster-a/example.com/widgets/ns/w"),
+            ("/registry/ranges/serviceips/10.96.0.1", "/cluster-a/ranges/serviceips/10.96.0.1"),
+            ("/registry/", "/cluster-a/"),
+        ]
+        for (store, etcd) in cases {
+            let key = layout.etcdKey(store)
+            #expect(String(decoding: key, as: UTF8.self) == etcd)
+            #expect(layout.storeKey(key) == store)
+        }
         #expect(layout.storeKey(Data("/other/x".utf8)) == nil)
         #expect(EtcdKeyLayout.rangeEnd(forPrefix: Data("/a/".utf8)) == Data("/a0".utf8))
         #expect(EtcdKeyLayout.rangeEnd(forPrefix: Data([0x61, 0xff])) == Data([0x62]))
