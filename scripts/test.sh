@@ -9,7 +9,8 @@
 #                      a path under .build/release/ makes this script build in release)
 #   SKIP_UNIT=1        skip `swift test`
 #   SKIP_E2E=1         skip the pytest end-to-end tests
-#   CI=true            fail if any test was skipped; run the API suites again with controllers on
+#   CI=true            fail if any test was skipped; run the API suites again with controllers on,
+#                      and once more with the state in etcd
 #   PYTHON             interpreter for pytest (default python3)
 set -euo pipefail
 
@@ -64,6 +65,11 @@ if [ "${SKIP_E2E:-0}" != "1" ]; then
     # once more with them on, as a server runs by default.
     section "pytest: API suites with the controllers on (CARAVEL_E2E_CONTROLLERS=1)"
     CARAVEL_E2E_CONTROLLERS=1 "$PYTHON" -m pytest -q -rs "${CONTROLLER_SUITES[@]}"
+  fi
+  if [ "${CI:-}" = "true" ] && [ "${SKIP_ETCD_RUN:-0}" != "1" ]; then
+    # The same API suites once more with the server's state in etcd instead of SQLite.
+    section "pytest: API suites on etcd (CARAVEL_E2E_DATASTORE=etcd)"
+    CARAVEL_E2E_DATASTORE=etcd "$PYTHON" -m pytest -q -rs "${CONTROLLER_SUITES[@]}"
   fi
 fi
 

@@ -18,17 +18,7 @@ struct APIServerCommand: AsyncParsableCommand {
     @Option(help: "Directory for the PKI, the encryption keys, the kubeconfigs and (without --datastore-endpoint) the SQLite store. API servers sharing an etcd need copies of one DIR/pki (CA, ServiceAccount key) and DIR/encryption-keys.json.")
     var dataDir: String = (NSHomeDirectory() as NSString).appendingPathComponent(".caravel")
 
-    @Option(help: "Port the API server listens on.")
-    var port: Int = 6443
-
-    @Option(help: "Address the API server binds to.")
-    var bindAddress: String = "127.0.0.1"
-
-    @Option(help: "Number of recent events kept for resuming watches (at least 1000).")
-    var watchCacheSize: Int = 10_000
-
-    @Option(help: "Serve HTTPS with generated certificates and require credentials; false serves plain HTTP without authentication (debugging only).")
-    var tls: Bool = true
+    @OptionGroup var api: APIServingFlags
 
     @Option(help: "IPv4 range of Service cluster IPs.")
     var serviceClusterIPRange: String = "10.96.0.0/12"
@@ -43,8 +33,6 @@ struct APIServerCommand: AsyncParsableCommand {
     var datastore: DatastoreFlags
 
     func validate() throws {
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
-        guard watchCacheSize >= 1000 else { throw ValidationError("--watch-cache-size must be at least 1000") }
         guard let range = IPv4CIDR(serviceClusterIPRange), (12...28).contains(range.prefixLength) else {
             throw ValidationError("--service-cluster-ip-range must be an IPv4 CIDR between /12 and /28, got \"\(serviceClusterIPRange)\"")
         }
@@ -53,8 +41,7 @@ struct APIServerCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "caravel")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var config = APIServerConfiguration(dataDirectory: dataDir, port: port, bindAddress: bindAddress, watchCacheSize: watchCacheSize,
-                                            tls: tls)
+        var config = api.configuration(dataDirectory: dataDir)
         config.serviceClusterIPRange = serviceClusterIPRange
         config.etcd = try datastore.etcd()
         advertise.apply(to: &config)

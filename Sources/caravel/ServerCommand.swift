@@ -16,20 +16,10 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Directory for the store and the admin kubeconfig.")
     var dataDir: String = (NSHomeDirectory() as NSString).appendingPathComponent(".caravel")
 
-    @Option(help: "Port the API server listens on.")
-    var port: Int = 6443
-
-    @Option(help: "Address the API server binds to.")
-    var bindAddress: String = "127.0.0.1"
+    @OptionGroup var api: APIServingFlags
 
     @OptionGroup(title: "Advertising")
     var advertise: AdvertiseFlags
-
-    @Option(help: "Number of recent events kept for resuming watches (at least 1000).")
-    var watchCacheSize: Int = 10_000
-
-    @Option(help: "Serialized size the watch cache's events may take, as a quantity (at least 1Mi).")
-    var watchCacheBytes: String = "64Mi"
 
     @Option(help: "Name of the built-in node.")
     var nodeName: String = ProcessInfo.processInfo.hostName.lowercased()
@@ -52,42 +42,6 @@ struct ServerCommand: AsyncParsableCommand {
     @Flag(help: "Do not run the controller manager inside the server.")
     var disableControllers = false
 
-    @Option(help: "Serve HTTPS with generated certificates and require credentials; false serves plain HTTP without authentication (debugging only).")
-    var tls: Bool = true
-
-    @Flag(help: "Add a new encryption key for Secrets at rest (DIR/encryption-keys.json) and re-encrypt every Secret with it.")
-    var rotateEncryptionKey = false
-
-    @Option(help: "Audit log level (DIR/audit.log): None or Metadata. Request bodies are never logged.")
-    var auditLevel: String = "Metadata"
-
-    @Option(name: .customLong("audit-log-maxsize"), help: "Rotate the audit log when it exceeds this many MiB.")
-    var auditLogMaxSize: Int = 100
-
-    @Option(name: .customLong("audit-log-maxbackup"), help: "Rotated audit log files to keep.")
-    var auditLogMaxBackup: Int = 5
-
-    @Option(help: "Read-only requests executing at once before 429 TooManyRequests (0: unlimited).")
-    var maxRequestsInflight: Int = 400
-
-    @Option(help: "Mutating requests executing at once before 429 TooManyRequests (0: unlimited).")
-    var maxMutatingRequestsInflight: Int = 200
-
-    @Option(help: "Open watches per user before 429 TooManyRequests (0: unlimited).")
-    var maxWatchesPerUser: Int = 1000
-
-    @Option(help: "How long a successful bearer-token authentication (ServiceAccount JWT, bootstrap token) is remembered, e.g. 10s; 0s checks every request.")
-    var tokenCacheTTL: Duration = .seconds(10)
-
-    @Option(help: "How often the API server scrapes every Ready node's kubelet (and annotated pods) for the metrics APIs, e.g. 1s or 15s.")
-    var metricsResolution: Duration = .seconds(15)
-
-    @Option(help: "How long Events are kept after their last write, e.g. 1h or 30m.")
-    var eventTTL: Duration = .seconds(3600)
-
-    @Option(help: "How often the API server checks that each aggregated API server (an APIService with a service) answers, e.g. 10s.")
-    var apiserviceCheckInterval: Duration = .seconds(10)
-
     @OptionGroup(title: "Cluster DNS")
     var dns: DNSFlags
     @Option(help: "IPv4 range of pod addresses (nodes get /24s of it). Default: 10.244.0.0/16, or the next free 10.x.0.0/16 when another server on this host holds it; the choice is kept in DIR/network-ranges.json.")
@@ -103,21 +57,9 @@ struct ServerCommand: AsyncParsableCommand {
     var autoscaler: AutoscalerFlags
 
     func validate() throws {
-        guard AuditLevel(rawValue: auditLevel) != nil else { throw ValidationError("--audit-level must be None or Metadata") }
-        guard auditLogMaxSize >= 1 else { throw ValidationError("--audit-log-maxsize must be at least 1") }
-        guard auditLogMaxBackup >= 0 else { throw ValidationError("--audit-log-maxbackup must not be negative") }
-        guard watchCacheSize >= 1000 else { throw ValidationError("--watch-cache-size must be at least 1000") }
-        guard let bytes = Quantity.parse(watchCacheBytes)?.value, bytes >= 1 << 20 else {
-            throw ValidationError("--watch-cache-bytes must be a quantity of at least 1Mi, got \"\(watchCacheBytes)\"")
-        }
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         guard ["process", "oci", "fake"].contains(runtime) else { throw ValidationError("--runtime must be process, oci or fake") }
         try images.validate()
         guard (0...65535).contains(kubeletPort) else { throw ValidationError("--kubelet-port must be between 0 and 65535") }
-        guard metricsResolution >= .milliseconds(100) else { throw ValidationError("--metrics-resolution must be at least 100ms") }
-        guard eventTTL >= .seconds(1) else { throw ValidationError("--event-ttl must be at least 1s") }
-        guard apiserviceCheckInterval >= .seconds(1) else { throw ValidationError("--apiservice-check-interval must be at least 1s") }
-        guard tokenCacheTTL >= .zero, tokenCacheTTL <= .seconds(3600) else { throw ValidationError("--token-cache-ttl must be between 0s and 1h") }
         if let cidr = clusterCIDR {
             guard let range = IPv4CIDR(cidr), (8...24).contains(range.prefixLength) else {
                 throw ValidationError("--cluster-cidr must be an IPv4 CIDR between /8 and /24, got \"\(cidr)\"")
@@ -142,24 +84,11 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDir, clusterCIDR: clusterCIDR ?? (existingStore ? NetworkRanges.defaultClusterCIDR : nil),
             serviceCIDR: serviceClusterIPRange ?? (existingStore ? NetworkRanges.defaultServiceCIDR : nil))
         logger.info("network ranges", metadata: ["clusterCIDR": "\(ranges.clusterCIDR)", "serviceCIDR": "\(ranges.serviceCIDR)"])
-        var config = APIServerConfiguration(dataDirectory: dataDir, port: port, bindAddress: bindAddress, watchCacheSize: watchCacheSize,
-                                            tls: tls)
+        var config = api.configuration(dataDirectory: dataDir)
         // Without the controller manager, the server finalizes deleted namespaces itself.
         config.runsNamespaceCleaner = disableControllers
-        config.auditLevel = AuditLevel(rawValue: auditLevel) ?? .metadata
-        config.auditLogMaxSizeMiB = auditLogMaxSize
-        config.auditLogMaxBackups = auditLogMaxBackup
-        config.maxRequestsInflight = maxRequestsInflight
-        config.maxMutatingRequestsInflight = maxMutatingRequestsInflight
-        config.maxWatchesPerUser = maxWatchesPerUser
-        config.rotateEncryptionKey = rotateEncryptionKey
         config.nodeName = disableKubelet ? nil : nodeName
-        config.metricsResolution = metricsResolution
-        config.eventTTL = eventTTL
-        config.apiServiceCheckInterval = apiserviceCheckInterval
-        config.tokenCacheTTL = tokenCacheTTL
         config.serviceClusterIPRange = ranges.serviceCIDR
-        config.watchCacheBytes = Int(Quantity.parse(watchCacheBytes)?.value ?? Int64(WatchHub.defaultMaxBytes))
         config.etcd = try datastore.etcd()
         advertise.apply(to: &config)
         let app = try await APIServerBuilder.build(config, strategies: BuiltinResources.all, logger: logger)
@@ -171,7 +100,7 @@ struct ServerCommand: AsyncParsableCommand {
             var cmOptions = ControllerManager.Options()
             cmOptions.autoscaling = autoscaler.options
             cmOptions.clusterCIDR = ranges.clusterCIDR
-            cmOptions.csrSigning = tls ? try CSRSigning(signer: CSRSigner(pkiDirectory: config.pkiDirectory)) : nil
+            cmOptions.csrSigning = api.tls ? try CSRSigning(signer: CSRSigner(pkiDirectory: config.pkiDirectory)) : nil
             services.append(ControllerManagerService(kubeconfigPath: config.controllerManagerKubeconfigPath, waitForReady: true,
                                                      options: cmOptions, logger: logger))
         }

@@ -34,6 +34,71 @@ import Testing
         #expect(c.victims.first.map { Scheduler.priority($0.pod) } == 1)
     }
 
+    static func budget(app: String, allowed: Int64, disrupted: [String] = []) -> PreemptionBudget? {
+        var status: JSONValue = ["disruptionsAllowed": .int(allowed)]
+        if !disrupted.isEmpty { status["disruptedPods"] = .object(Dictionary(uniqueKeysWithValues: disrupted.map { ($0, "2026-01-01T00:00:00Z") })) }
+        return PreemptionBudget(["metadata": ["name": .string("pdb-\(app)"), "namespace": "default"],
+                                 "spec": ["selector": ["matchLabels": ["app": .string(app)]]], "status": status])
+    }
+
+    static func labelled(_ pod: JSONValue, app: String) -> JSONValue {
+        var p = pod
+        p[path: ["metadata", "labels"]] = ["app": .string(app)]
+        return p
+    }
+
+    @Test func nodesWhoseVictimsBreakNoBudgetArePreferred() throws {
+        // Node a's victim would be the cheaper one, but a budget allows it no disruption.
+        let a = F.info(F.node("a"), [Self.labelled(Self.pod("guarded", cpu: "2", priority: 1, node: "a"), app: "db")])
+        let b = F.info(F.node("b"), [Self.labelled(Self.pod("free", cpu: "2", priority: 5, node: "b"), app: "web")])
+        let budgets = [try #require(Self.budget(app: "db", allowed: 0)), try #require(Self.budget(app: "web", allowed: 1))]
+        guard case .preempt(let c) = Preemption.find(pod: PodInfo(Self.pod("urgent", cpu: "1", priority: 100)), nodes: [a, b], budgets: budgets) else {
+            Issue.record("expected a candidate")
+            return
+        }
+        #expect(c.node == "b")
+        #expect(c.budgetViolations == 0)
+        // Without budgets the cheaper victim on a is chosen.
+        guard case .preempt(let plain) = find(Self.pod("urgent", cpu: "1", priority: 100), [a, b]) else {
+            Issue.record("expected a candidate")
+            return
+        }
+        #expect(plain.node == "a")
+        // When breaking a budget is the only way, it is broken (a preemption is not an eviction).
+        guard case .preempt(let forced) = Preemption.find(pod: PodInfo(Self.pod("urgent", cpu: "1", priority: 100)), nodes: [a], budgets: budgets) else {
+            Issue.record("expected a candidate")
+            return
+        }
+        #expect(forced.victims.map(\.pod.name) == ["guarded"])
+        #expect(forced.budgetViolations == 1)
+    }
+
+    @Test func protectedPodsAreSparedBeforeOthersOnANode() throws {
+        // Either pod alone makes room; the one no budget protects goes, though it matters more.
+        let a = F.info(F.node("a"), [Self.labelled(Self.pod("guarded", cpu: "1", priority: 1, node: "a"), app: "db"),
+                                     Self.labelled(Self.pod("plain", cpu: "1", priority: 3, node: "a"), app: "web")])
+        let budgets = [try #require(Self.budget(app: "db", allowed: 0))]
+        guard case .preempt(let c) = Preemption.find(pod: PodInfo(Self.pod("urgent", cpu: "1", priority: 100)), nodes: [a], budgets: budgets) else {
+            Issue.record("expected a candidate")
+            return
+        }
+        #expect(c.victims.map(\.pod.name) == ["plain"])
+        #expect(c.budgetViolations == 0)
+        // A pod the budget already counts as disrupted does not count against it again.
+        let counted = [try #require(Self.budget(app: "db", allowed: 0, disrupted: ["guarded"]))]
+        #expect(PreemptionBudget.split([PodInfo(Self.labelled(Self.pod("guarded", cpu: "1", priority: 1, node: "a"), app: "db"))],
+                                       budgets: counted).violating.isEmpty)
+        // Budgets with one disruption left: the first covered pod fits in it, the second breaks it.
+        let one = [try #require(Self.budget(app: "db", allowed: 1))]
+        let pods = ["x", "y"].map { PodInfo(Self.labelled(Self.pod($0, cpu: "1", priority: 1, node: "a"), app: "db")) }
+        let split = PreemptionBudget.split(pods, budgets: one)
+        #expect(split.others.map(\.pod.name) == ["x"])
+        #expect(split.violating.map(\.pod.name) == ["y"])
+        // An empty selector protects nothing here.
+        #expect(PreemptionBudget(["metadata": ["name": "all", "namespace": "default"], "spec": ["selector": [:]],
+                                  "status": ["disruptionsAllowed": 0]]) == nil)
+    }
+
     @Test func equalOrHigherPrioritiesAreNeverVictims() {
         let a = F.info(F.node("a"), [Self.pod("peer", cpu: "2", priority: 100, node: "a")])
         guard case .none(let why) = find(Self.pod("urgent", cpu: "1", priority: 100), [a]) else {

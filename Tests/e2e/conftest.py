@@ -17,11 +17,13 @@ server, with no controller writing to their objects (CARAVEL_E2E_CONTROLLERS=1 k
 
 Env: CARAVEL_BIN (server binary, default .build/debug/caravel), CARAVEL_KUBECTL,
 CARAVEL_READY_TIMEOUT (default 60 s), CARAVEL_TEST_TIMEOUT (per test, default 300 s),
-CARAVEL_E2E_CONTROLLERS, CI (=true: a skipped test fails).
+CARAVEL_E2E_CONTROLLERS, CARAVEL_E2E_DATASTORE (=etcd: the shared server stores its state in
+a one-member etcd the session starts), CI (=true: a skipped test fails).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -29,6 +31,7 @@ import signal
 import pytest
 
 from e2eutil import SERVERS, CaravelServer, new_server, serve, unique, wait_for
+from etcdprocess import single_member_etcd
 
 # Every server started by the tests, so that a failing test shows their logs.
 DEFAULT_TEST_TIMEOUT = int(os.environ.get("CARAVEL_TEST_TIMEOUT", "300"))
@@ -92,8 +95,14 @@ def _time_limit(request):
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    with serve(tmp_path_factory, "caravel") as s:
-        yield s
+    # CARAVEL_E2E_DATASTORE=etcd: the shared server keeps its state in a one-member etcd.
+    with contextlib.ExitStack() as stack:
+        extra: list[str] = []
+        if os.environ.get("CARAVEL_E2E_DATASTORE") == "etcd":
+            endpoint = stack.enter_context(single_member_etcd(tmp_path_factory.mktemp("etcd")))
+            extra = ["--datastore-endpoint", endpoint]
+        with serve(tmp_path_factory, "caravel", extra_args=extra) as s:
+            yield s
 
 
 @pytest.fixture

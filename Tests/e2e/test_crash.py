@@ -161,18 +161,14 @@ def verify(srv: CaravelServer, ledger: Ledger, label: str):
         return len(stored)
 
 
-@pytest.mark.timeout(600)
-def test_acknowledged_writes_survive_kill_9(start_server):
-    srv = start_server("caravel-crash")
-    with srv.session() as s:
-        r = s.post(f"{srv.url}/api/v1/namespaces", timeout=30,
-                   json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-        assert r.status_code == 201, r.text
-
+def crash_rounds(srv, *, rounds: int, seed: int, acks: tuple[int, int], window: float, label: str) -> Ledger:
+    """Rounds of THREADS writers against `srv`, each ended by kill -9 once a random number of
+    writes in `acks` were acknowledged (or `window` seconds passed); after each restart every
+    acknowledged write must be there. Returns the ledger of what was acknowledged."""
     ledger = Ledger()
     owned: dict[int, list] = {t: [] for t in range(THREADS)}
-    rng = random.Random(1234)
-    for rnd in range(ROUNDS):
+    rng = random.Random(seed)
+    for rnd in range(rounds):
         ledger.acks_this_round = 0
         stop = threading.Event()
         threads = [threading.Thread(target=writer, daemon=True,
@@ -181,8 +177,8 @@ def test_acknowledged_writes_survive_kill_9(start_server):
         for t in threads:
             t.start()
         # let a good number of writes through, then crash at a random moment
-        target = rng.randint(400, 1500)
-        deadline = time.monotonic() + 10
+        target = rng.randint(*acks)
+        deadline = time.monotonic() + window
         while ledger.acks_this_round < target and time.monotonic() < deadline:
             time.sleep(0.05)
             if not any(t.is_alive() for t in threads):
@@ -194,13 +190,24 @@ def test_acknowledged_writes_survive_kill_9(start_server):
             t.join(40)
             assert not t.is_alive(), "writer thread hung after the server was killed"
         assert not ledger.unexpected, "non-2xx answers while healthy:\n" + "\n".join(ledger.unexpected[:20])
-        assert ledger.acks_this_round > 0, f"round {rnd}: no write was acknowledged"
+        assert ledger.acks_this_round > 0, f"{label} {rnd}: no write was acknowledged"
 
         srv.start()
-        n = verify(srv, ledger, f"round{rnd}")
-        print(f"round {rnd}: {ledger.acks_this_round} writes acknowledged before kill -9, "
+        n = verify(srv, ledger, f"{label}{rnd}")
+        print(f"{label} {rnd}: {ledger.acks_this_round} writes acknowledged before kill -9, "
               f"{n} objects stored")
+    return ledger
 
+
+@pytest.mark.timeout(600)
+def test_acknowledged_writes_survive_kill_9(start_server):
+    srv = start_server("caravel-crash")
+    with srv.session() as s:
+        r = s.post(f"{srv.url}/api/v1/namespaces", timeout=30,
+                   json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        assert r.status_code == 201, r.text
+
+    ledger = crash_rounds(srv, rounds=ROUNDS, seed=1234, acks=(400, 1500), window=10, label="round")
     # and a graceful restart loses nothing either
     srv.stop()
     srv.start()

@@ -22,6 +22,7 @@ import requests
 import yaml
 
 from e2eutil import SERVERS, CaravelServer, free_port, wait_for
+from etcdprocess import etcdctl, stop
 from liteutil import LITE, clean_env
 
 NS = "failover"
@@ -66,22 +67,9 @@ class EtcdCluster:
 
     def stop(self):
         for p in self.procs.values():
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(10)
+            stop(p)
         for log in self.logs:
             log.close()
-
-
-def etcdctl(endpoints: str, *args: str) -> subprocess.CompletedProcess:
-    binary = shutil.which("etcdctl")
-    assert binary, "etcdctl is not installed (apt-get install etcd-client)"
-    return subprocess.run([binary, "--endpoints", endpoints, *args], capture_output=True, text=True, timeout=30,
-                          env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
 
 
 class Writer:

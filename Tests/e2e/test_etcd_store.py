@@ -9,44 +9,19 @@ test fails, not skips, without it."""
 from __future__ import annotations
 
 import json
-import random
 import shutil
-import subprocess
-import threading
-import time
 
 import pytest
 
-from e2eutil import SERVERS, CaravelServer, caravel_bin, free_port, serve, wait_for
-from test_crash import NS as CRASH_NS, THREADS, Ledger, verify, writer
+from e2eutil import SERVERS, CaravelServer, caravel_bin, serve, wait_for
+from etcdprocess import etcdctl, single_member_etcd
+from test_crash import NS as CRASH_NS, crash_rounds
 
 
 @pytest.fixture(scope="module")
 def etcd(tmp_path_factory):
-    binary = shutil.which("etcd")
-    assert binary, "etcd is not installed (apt-get install etcd-server): the etcd store cannot be tested"
-    data = tmp_path_factory.mktemp("etcd")
-    client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-    log = open(data / "etcd.log", "wb")
-    proc = subprocess.Popen([binary, "--name", "e2e", "--data-dir", str(data / "member"),
-                             "--listen-client-urls", client, "--advertise-client-urls", client,
-                             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                             "--initial-cluster", f"e2e={peer}", "--logger", "zap", "--log-level", "error"],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: etcdctl(client, "endpoint", "health").returncode == 0, timeout=60, what="etcd to be healthy")
+    with single_member_etcd(tmp_path_factory.mktemp("etcd")) as client:
         yield client
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
-
-
-def etcdctl(endpoint: str, *args: str) -> subprocess.CompletedProcess:
-    binary = shutil.which("etcdctl")
-    assert binary, "etcdctl is not installed (apt-get install etcd-client)"
-    return subprocess.run([binary, "--endpoints", endpoint, *args], capture_output=True, text=True, timeout=30,
-                          env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
 
 
 def deployment(name: str, replicas: int) -> str:
@@ -112,31 +87,8 @@ def test_acknowledged_writes_on_etcd_survive_kill_9(tmp_path_factory, etcd):
             r = s.post(f"{srv.url}/api/v1/namespaces", timeout=30,
                        json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": CRASH_NS}})
             assert r.status_code == 201, r.text
-        ledger = Ledger()
-        owned: dict[int, list] = {t: [] for t in range(THREADS)}
-        rng = random.Random(2379)
-        for rnd in range(2):
-            ledger.acks_this_round = 0
-            stop = threading.Event()
-            threads = [threading.Thread(target=writer, daemon=True,
-                                        args=(srv.url, srv.session, t, rnd, ledger, owned[t], stop))
-                       for t in range(THREADS)]
-            for t in threads:
-                t.start()
-            target = rng.randint(200, 600)
-            deadline = time.monotonic() + 20
-            while ledger.acks_this_round < target and time.monotonic() < deadline:
-                time.sleep(0.05)
-            srv.kill()
-            stop.set()
-            for t in threads:
-                t.join(40)
-                assert not t.is_alive(), "writer thread hung after the server was killed"
-            assert not ledger.unexpected, "non-2xx answers while healthy:\n" + "\n".join(ledger.unexpected[:20])
-            assert ledger.acks_this_round > 0, f"round {rnd}: no write was acknowledged"
-            srv.start()
-            assert verify(srv, ledger, f"etcd-round{rnd}") > 0
-        keys = etcdctl(etcd, "get", "--prefix", "--keys-only", f"/crash-test/core/configmaps/{CRASH_NS}/").stdout.split()
+        crash_rounds(srv, rounds=2, seed=2379, acks=(200, 600), window=20, label="etcd-round")
+        keys = etcdctl(etcd, "get", "--prefix", "--keys-only", f"/crash-test/configmaps/{CRASH_NS}/").stdout.split()
         assert keys, "the configmaps are not under the server's prefix in etcd"
 
 

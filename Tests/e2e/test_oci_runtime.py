@@ -7,7 +7,6 @@ restart with a graceful stop, seccomp profiles. Every test runs on a runc node a
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -113,10 +112,24 @@ def ready_pods(srv, ns, app: str, image: str) -> list[dict]:
             and not p["metadata"].get("deletionTimestamp")]
 
 
+def pod_report(srv, ns) -> str:
+    """The namespace's pods (phase, readiness, each container's state) and events, for a
+    failure message."""
+    lines = []
+    for p in list_json(srv, "pods", ns):
+        states = [(c["name"], c.get("ready"), c.get("restartCount"), c.get("state")) for c in p["status"].get("containerStatuses", [])]
+        lines.append(f"pod {p['metadata']['name']} {p['status'].get('phase')} ready={is_ready(p)} {states}")
+    events = srv.kubectl("get", "events", "-n", ns, "--sort-by=.lastTimestamp", check=False).stdout
+    return "\n".join(lines) + "\nevents:\n" + "\n".join(events.splitlines()[-40:])
+
+
 def test_deployment_runs_three_ready_replicas_then_rolls_out_a_second_tag(srv, ns, registry):
     image1, image2 = f"{registry.host}/demo:1", f"{registry.host}/demo:2"
     apply(srv, demo_deployment("web", image1), ns)
-    wait_for(lambda: len(ready_pods(srv, ns, "web", image1)) == 3, timeout=240, interval=1, what="3 Ready replicas of demo:1")
+    try:
+        wait_for(lambda: len(ready_pods(srv, ns, "web", image1)) == 3, timeout=240, interval=1, what="3 Ready replicas of demo:1")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{pod_report(srv, ns)}") from None
     pod = ready_pods(srv, ns, "web", image1)[0]
     name = pod["metadata"]["name"]
     status = container_status(pod)

@@ -2,18 +2,23 @@ import KubeModel
 
 /// Kubernetes' DefaultPreemption, run when a pod fits nowhere: find nodes where deleting pods
 /// of lower priority would make room, keep as few of those victims as possible (each is
-/// spared, highest priority first, if the pod still fits with it), and pick the node whose
-/// victims matter least. Pure: the scheduler feeds it a snapshot of its cache.
+/// spared, highest priority first, if the pod still fits with it; pods a PodDisruptionBudget
+/// protects are spared before the others), and pick the node whose victims break the fewest
+/// budgets and matter least. Pure: the scheduler feeds it a snapshot of its cache.
 enum Preemption {
     /// A node the pod fits on once `victims` are gone.
     struct Candidate: Sendable {
         let node: String
         let victims: [PodInfo]
+        /// Victims whose deletion takes a PodDisruptionBudget below zero.
+        var budgetViolations = 0
 
-        /// Kubernetes' order between candidates: the lowest highest-victim priority, then the
-        /// smallest sum of priorities, then the fewest victims; then the name, to be stable.
+        /// Kubernetes' order between candidates: the fewest budgets broken, the lowest
+        /// highest-victim priority, the smallest sum of priorities, the fewest victims; then
+        /// the name, to be stable.
         func isBetter(than other: Candidate) -> Bool {
-            let mine = (highest, sum, victims.count), theirs = (other.highest, other.sum, other.victims.count)
+            let mine = (budgetViolations, highest, sum, victims.count)
+            let theirs = (other.budgetViolations, other.highest, other.sum, other.victims.count)
             return mine != theirs ? mine < theirs : node < other.node
         }
 
@@ -48,7 +53,7 @@ enum Preemption {
     }
 
     /// The best candidate over `nodes`, or why there is none.
-    static func find(pod: PodInfo, nodes: [NodeInfo],
+    static func find(pod: PodInfo, nodes: [NodeInfo], budgets: [PreemptionBudget] = [],
                      extraFilter: (PodInfo, NodeInfo) -> FilterFailure? = { _, _ in nil }) -> Outcome {
         if let refusal = refusal(pod: pod, nodes: nodes) { return .none(refusal) }
         let priority = Scheduler.priority(pod.pod)
@@ -84,17 +89,21 @@ enum Preemption {
                 noVictims += 1
                 continue
             }
-            // Spare the most important victims first: each goes back if the pod still fits.
+            // Spare the pods budgets protect, then the others, most important first: each goes
+            // back if the pod still fits.
+            let (violating, others) = PreemptionBudget.split(lower.sorted(by: Self.moreImportant), budgets: budgets)
             var victims: [PodInfo] = []
-            for candidate in lower.sorted(by: Self.moreImportant) {
+            var violations = 0
+            for (candidate, breaksBudget) in violating.map({ ($0, true) }) + others.map({ ($0, false) }) {
                 trial.add(candidate)
                 if !fits(trial) {
                     trial.remove(candidate.key)
                     victims.append(candidate)
+                    if breaksBudget { violations += 1 }
                 }
             }
             found += 1
-            let c = Candidate(node: node.name, victims: victims)
+            let c = Candidate(node: node.name, victims: victims, budgetViolations: violations)
             if best.map({ c.isBetter(than: $0) }) ?? true { best = c }
         }
         if let best { return .preempt(best) }

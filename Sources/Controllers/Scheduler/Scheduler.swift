@@ -28,13 +28,16 @@ public struct Scheduler: Reconciler {
     let backoff: UnschedulableBackoff
     /// The pods' PersistentVolumeClaims (nil: pods are placed as if they had none).
     let volumes: VolumeBinding?
+    /// PodDisruptionBudgets, which preemption tries not to break (nil: none known).
+    let budgets: ObjectCache?
     /// Folds a pod's repeated FailedScheduling events into counts.
     let correlator = EventCorrelator()
 
     init(client: any ResourceClient, pods: ObjectCache, cache: SchedulerCache<ContinuousClock>,
          waiting: UnschedulablePods = UnschedulablePods(), backoff: UnschedulableBackoff = UnschedulableBackoff(),
-         volumes: VolumeBinding? = nil) {
+         volumes: VolumeBinding? = nil, budgets: ObjectCache? = nil) {
         self.client = client
+        self.budgets = budgets
         self.pods = pods
         self.cache = cache
         self.waiting = waiting
@@ -56,7 +59,7 @@ public struct Scheduler: Reconciler {
             wiring.watch(nodeResource, nodeHandler(cache: cache, waiting: waiting, enqueue: wiring.enqueue))
             let pods = wiring.cache(podResource)
             return Scheduler(client: client, pods: pods, cache: cache, waiting: waiting,
-                             volumes: VolumeBinding.wire(wiring, pods: pods))
+                             volumes: VolumeBinding.wire(wiring, pods: pods), budgets: wiring.cache(DisruptionController.resource))
         }
     }
 
@@ -106,7 +109,8 @@ public struct Scheduler: Reconciler {
             return .done
         case .unschedulable(let message):
             waiting.insert(key)
-            switch Preemption.find(pod: info, nodes: cache.nodes, extraFilter: volumeFilter) {
+            let budgets = self.budgets?.list().compactMap(PreemptionBudget.init) ?? []
+            switch Preemption.find(pod: info, nodes: cache.nodes, budgets: budgets, extraFilter: volumeFilter) {
             case .preempt(let candidate):
                 try await recordUnschedulable(pod, message: message, nominatedNode: candidate.node)
                 await preempt(candidate, for: pod)

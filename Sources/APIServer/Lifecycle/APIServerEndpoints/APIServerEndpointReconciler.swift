@@ -53,21 +53,7 @@ struct APIServerEndpointReconciler: Service {
     private func renew(now: Date) async throws {
         let key = APIServerIdentity.key(identity.leaseName)
         let lease = identity.lease(now: now, duration: leaseDuration)
-        if try await store.get(key: key) == nil {
-            var created = lease
-            ObjectMetaRules.prepareForCreate(&created, now: now, tracksGeneration: false)
-            do {
-                _ = try await store.create(key: key, object: created)
-                return
-            } catch StoreError.alreadyExists {}
-        }
-        _ = try await store.update(key: key) { current in
-            var o = current.object
-            o["spec"] = lease["spec"]
-            o[path: ["metadata", "labels"]] = lease[path: ["metadata", "labels"]]
-            o[path: ["metadata", "annotations"]] = lease[path: ["metadata", "annotations"]]
-            return o
-        }
+        try await KubernetesEndpoints.writeOwn(store, key, lease, fields: ["spec"], metadataFields: ["labels", "annotations"], now: now)
     }
 
     /// The endpoints of every live identity Lease; expired ones are deleted on the way.

@@ -64,9 +64,10 @@ enum KubernetesEndpoints {
         }
     }
 
-    /// Creates `object` under `key`, or brings `fields` of the stored one up to date (a field
-    /// absent from `object` is removed).
-    static func writeOwn(_ store: any Store, _ key: String, _ object: JSONValue, fields: [String], now: Date) async throws {
+    /// Creates `object` under `key`, or brings `fields` (and `metadataFields` of its metadata)
+    /// of the stored one up to date (a field absent from `object` is removed).
+    static func writeOwn(_ store: any Store, _ key: String, _ object: JSONValue, fields: [String], metadataFields: [String] = [],
+                         now: Date) async throws {
         if try await store.get(key: key) == nil {
             var created = object
             ObjectMetaRules.prepareForCreate(&created, now: now, tracksGeneration: false)
@@ -78,6 +79,7 @@ enum KubernetesEndpoints {
         _ = try await store.update(key: key) { current in
             var o = current.object
             for field in fields { o[field] = object[field] }
+            for field in metadataFields { o[path: ["metadata", field]] = object[path: ["metadata", field]] }
             return o == current.object ? nil : o
         }
     }
