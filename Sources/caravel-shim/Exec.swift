@@ -13,25 +13,41 @@ struct ExecOptions {
     var argv: [String] = []
 }
 
-/// Enters a running container (its network and mount namespaces, its cgroups) and execs the
-/// command there, with the shim's environment. Never returns.
+/// Enters a running container (its namespaces, its cgroups, its working directory) and execs
+/// the command there, with the shim's environment. Never returns.
 func execInContainer(_ options: ExecOptions) -> Never {
     let target = "/proc/\(options.targetPid)"
     // Cgroups first: /proc/PID/cgroup is read in the node's view.
     joinCgroups(of: target)
-    for (name, flag) in [("net", CLONE_NEWNET), ("mnt", CLONE_NEWNS)] {
+    // Every descriptor is opened before the first setns: once in the container's mount
+    // namespace, /proc is the container's and PID means another process or none.
+    var entries: [(name: String, flag: Int32, fd: Int32)] = []
+    for (name, flag) in [("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS), ("net", CLONE_NEWNET), ("pid", CLONE_NEWPID), ("mnt", CLONE_NEWNS)] {
         var mine = stat(), theirs = stat()
         guard stat("/proc/self/ns/\(name)", &mine) == 0, stat("\(target)/ns/\(name)", &theirs) == 0 else {
             fail("container process \(options.targetPid) not found")
         }
         if mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev { continue }
         let fd = open("\(target)/ns/\(name)", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0, setns(fd, flag) == 0 else { fail("setns \(name): \(errnoString(errno))") }
-        close(fd)
+        guard fd >= 0 else { fail("open \(target)/ns/\(name): \(errnoString(errno))") }
+        entries.append((name, flag, fd))
+    }
+    let cwd = options.workdir == nil ? open("\(target)/cwd", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
+    // The PID namespace applies to the child forked below: the command is one of the
+    // container's processes, and sees only them.
+    for entry in entries {
+        guard setns(entry.fd, entry.flag) == 0 else { fail("setns \(entry.name): \(errnoString(errno))") }
+        close(entry.fd)
+    }
+    // Entering a mount namespace moves to its root; the container's working directory is
+    // reached through the descriptor taken before.
+    if cwd >= 0 {
+        _ = fchdir(cwd)
+        close(cwd)
     }
     // Its own process group, so a timeout or a client that went away can kill all of it.
     _ = setpgid(0, 0)
-    let workdir = options.workdir ?? readLink("\(target)/cwd")
+    let workdir = options.workdir
     let argv = makeCArgv(options.argv)
     guard let first = argv.first, let program = first else { fail("no command") }
     // The command runs in a child without the descriptors the spawner left open (Foundation
@@ -60,13 +76,6 @@ func execInContainer(_ options: ExecOptions) -> Never {
     var status: Int32 = 0
     while waitpid(child, &status, 0) < 0 && errno == EINTR {}
     exit(decodeWaitStatus(status).code)
-}
-
-private func readLink(_ path: String) -> String? {
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink(path, &buf, 4095)
-    guard n > 0 else { return nil }
-    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// Moves this process into each cgroup of the target that differs from its own.

@@ -142,6 +142,9 @@ func decodeWaitStatus(_ status: Int32) -> (code: Int32, signal: Int32?) {
 // setns and unshare are _GNU_SOURCE declarations the Glibc module does not import; look them
 // up in libc instead (no C target needed for two calls).
 let CLONE_NEWNS: Int32 = 0x0002_0000
+let CLONE_NEWUTS: Int32 = 0x0400_0000
+let CLONE_NEWIPC: Int32 = 0x0800_0000
+let CLONE_NEWPID: Int32 = 0x2000_0000
 let CLONE_NEWNET: Int32 = 0x4000_0000
 
 private typealias NamespaceCall = @convention(c) (Int32, Int32) -> Int32

@@ -3,7 +3,8 @@ and the demo app with its libraries), pushed with skopeo to Debian's docker-regi
 loopback (one open, one with htpasswd logins), pulled and run by the built-in kubelet with
 the real kubectl: a Deployment with probes, a rollout to a second tag, imagePullSecrets, a
 missing tag's ImagePullBackOff, an imported image with imagePullPolicy Never, a liveness
-restart with a graceful stop, seccomp profiles. Every test runs on a runc node and on a crun node."""
+restart with a graceful stop, seccomp profiles, `kubectl exec -it` inside the container's
+namespaces. Every test runs on a runc node and on a crun node."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import ociimage
 from e2eutil import caravel_bin, serve, unique, wait_for
 from kubeletutil import (apply, container_status, events_for, get_json, is_ready, kubelet_root, list_json, namespace_on,
                          pod_spec, remove_bridge, wait_gone, wait_pod, wait_running_ready)
+from test_tty import finish, kubectl_pty
 
 USER, PASSWORD = "puller", unique("pw", 10)
 
@@ -275,3 +277,28 @@ def test_seccomp_profiles_block_syscalls(srv, ns, registry):
         srv.kubectl("delete", "pod", name, "-n", ns, "--wait=false")
     for name in ("seccomp", "local", "nofile"):
         wait_gone(srv, "pod", name, ns, timeout=60)
+
+
+def test_exec_it_enters_the_container_namespaces(srv, ns, registry):
+    """`kubectl exec -it` (a terminal, through the shim rather than runc exec) runs in the
+    container's PID, UTS, IPC and mount namespaces and its working directory."""
+    container = {"name": "main", "image": f"{registry.host}/busybox:1", "command": ["/bin/sh", "-c", "sleep 3600"],
+                 "workingDir": "/tmp"}
+    apply(srv, pod_spec("inside", [container], terminationGracePeriodSeconds=2), ns)
+    wait_running_ready(srv, "inside", ns, timeout=120)
+    child = kubectl_pty(srv, "exec", "-it", "-n", ns, "inside", "--", "/bin/sh")
+    try:
+        # A new PID namespace: the shell's PID is small and only the container's few processes
+        # are visible, not the host's.
+        child.sendline("set -- /proc/[0-9]*; echo pid=$$ count=$#")
+        child.expect(r"pid=(\d+) count=(\d+)")
+        assert int(child.match.group(1)) < 50 and int(child.match.group(2)) <= 6, child.match.group(0)
+        child.sendline("echo host=$(hostname) dir=$(pwd)")
+        child.expect(r"host=inside dir=/tmp")
+        child.sendline("exit 3")
+        assert finish(child) == 3
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    srv.kubectl("delete", "pod", "inside", "-n", ns, "--wait=false")
+    wait_gone(srv, "pod", "inside", ns, timeout=60)
