@@ -87,7 +87,10 @@ final class EtcdProcess: @unchecked Sendable {
         let binary = try binary()
         let clientPort = try freeLoopbackPort()
         let peerPort = try freeLoopbackPort()
-        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-etcd-\(UUID().uuidString)")
+        // In memory where there is a tmpfs: the unit tests start several members at once, and
+        // their WAL preallocations and fsyncs on disk would starve everything else running.
+        let base = FileManager.default.isWritableFile(atPath: "/dev/shm") ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
+        let dataDir = base.appendingPathComponent("caravel-etcd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         let client = "\(tls == nil ? "http" : "https")://127.0.0.1:\(clientPort)"
         let peer = "http://127.0.0.1:\(peerPort)"

@@ -165,7 +165,8 @@ func withKubeletServer(_ server: KubeletServer, alongside others: [any Service] 
 func httpsGet(_ url: String, tls: TLSConfiguration) async throws -> (Int, String) {
     var request = HTTPClientRequest(url: url)
     request.tlsConfiguration = tls
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
+    // Generous: a parallel unit run on two loaded cores can take seconds per step.
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
     let body = try await response.body.collect(upTo: 1 << 20)
     return (Int(response.status.code), String(buffer: body))
 }

@@ -56,13 +56,9 @@ extension Registry {
                           continueToken: token)
     }
 
-    /// How long a read waits for a resourceVersion newer than the store's (written through
-    /// another API server, or not yet at all) before the 504 kube-apiserver answers.
-    static let revisionWait: Duration = .seconds(3)
-
     /// Returns once the store has reached `revision`, or throws 504 `ResourceVersionTooLarge`.
     func awaitRevision(_ revision: Int64, def: ResourceDefinition) async throws(APIError) {
-        let deadline = ContinuousClock.now + Self.revisionWait
+        let deadline = ContinuousClock.now + revisionWait
         while true {
             let current: Int64
             do { current = try await store.currentRevision() } catch { throw Self.storeError(error, def: def, name: "") }

@@ -14,10 +14,15 @@ public final class Registry: Sendable {
     public let environment: ServerEnvironment
     /// Admission plugins run on every create (`AdmissionChain`).
     let admission: AdmissionChain
+    /// How long a read waits for a resourceVersion newer than the store's (written through
+    /// another API server, or not yet at all) before the 504 kube-apiserver answers.
+    let revisionWait: Duration
 
     public init(store: any Store, catalog: ResourceCatalog, admission: AdmissionChain = AdmissionChain(),
-                environment: ServerEnvironment = ServerEnvironment(), clock: @escaping @Sendable () -> Date = { Date() }) {
+                environment: ServerEnvironment = ServerEnvironment(), clock: @escaping @Sendable () -> Date = { Date() },
+                revisionWait: Duration = .seconds(3)) {
         self.store = store
+        self.revisionWait = revisionWait
         self.surface = APISurface(builtins: catalog.strategies)
         self.admission = admission
         self.environment = environment

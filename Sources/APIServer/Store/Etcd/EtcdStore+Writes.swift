@@ -41,11 +41,14 @@ extension EtcdStore {
             do {
                 response = try await txn(etcdKey, ifModRevision: current.revision, then: .requestPut(put))
             } catch is EtcdClients.AmbiguousWrite {
+                // Unchanged since the read: not applied, so decide again. Changed: by this write,
+                // or by another that decided the same or other bytes from the same version; a
+                // read-modify-write cannot tell which, so the caller hears that the outcome is
+                // unknown rather than a success that may not be its own.
                 guard let kv = try await rawGet(etcdKey) else { throw StoreError.notFound(key: key) }
-                if kv.modRevision != current.revision && kv.value == put.value {
-                    return StoredObject(key: key, revision: kv.modRevision, object: Self.stamped(updated, revision: kv.modRevision))
+                guard kv.modRevision == current.revision else {
+                    throw StoreError.io("the outcome of the update of \(key) is unknown: the etcd connection failed before its answer; read it again")
                 }
-                current = try decode(kv, key: key)
                 continue
             }
             if response.succeeded {
