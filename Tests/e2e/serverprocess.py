@@ -93,6 +93,9 @@ def serve(tmp_path_factory, name: str, *, controllers: bool = False, kubelet: bo
             # pods do (the tests delete those first); killall removes what is left.
             subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(s.data_dir)],
                            capture_output=True, timeout=120)
+            # killall leaves the pod bridge; it goes once no pod is on it.
+            from kubeletutil import remove_bridge  # imported here: kubeletutil imports this module
+            remove_bridge(s)
         s.cleanup()
         if s in SERVERS:
             SERVERS.remove(s)
