@@ -13,12 +13,13 @@ struct ExecOptions {
     var argv: [String] = []
 }
 
-/// Enters a running container (its namespaces, its cgroups, its working directory) and execs
-/// the command there, with the shim's environment. Never returns.
+/// Enters a running container (its namespaces, its cgroups, its working directory, its user
+/// and capabilities) and execs the command there, with the shim's environment. Never returns.
 func execInContainer(_ options: ExecOptions) -> Never {
     let target = "/proc/\(options.targetPid)"
-    // Cgroups first: /proc/PID/cgroup is read in the node's view.
+    // Cgroups first: /proc/PID/cgroup is read in the node's view; so is the identity.
     joinCgroups(of: target)
+    guard let identity = ContainerIdentity.read(pid: options.targetPid) else { fail("container process \(options.targetPid) not found") }
     // Every descriptor is opened before the first setns: once in the container's mount
     // namespace, /proc is the container's and PID means another process or none.
     var entries: [(name: String, flag: Int32, fd: Int32)] = []
@@ -64,6 +65,11 @@ func execInContainer(_ options: ExecOptions) -> Never {
         }
         if let workdir, chdir(workdir) != 0 {
             writeAll(2, Array("caravel-shim exec: chdir \(workdir): \(errnoString(errno))\n".utf8))
+            _exit(126)
+        }
+        // The container's user, groups and capabilities, not the kubelet's.
+        if let problem = identity.apply() {
+            writeAll(2, Array("caravel-shim exec: \(problem)\n".utf8))
             _exit(126)
         }
         execvp(program, argv)

@@ -281,9 +281,10 @@ def test_seccomp_profiles_block_syscalls(srv, ns, registry):
 
 def test_exec_it_enters_the_container_namespaces(srv, ns, registry):
     """`kubectl exec -it` (a terminal, through the shim rather than runc exec) runs in the
-    container's PID, UTS, IPC and mount namespaces and its working directory."""
+    container's PID, UTS, IPC and mount namespaces and its working directory, as its user and
+    with its capabilities."""
     container = {"name": "main", "image": f"{registry.host}/busybox:1", "command": ["/bin/sh", "-c", "sleep 3600"],
-                 "workingDir": "/tmp"}
+                 "workingDir": "/tmp", "securityContext": {"runAsUser": 65534, "runAsGroup": 65534}}
     apply(srv, pod_spec("inside", [container], terminationGracePeriodSeconds=2), ns)
     wait_running_ready(srv, "inside", ns, timeout=120)
     child = kubectl_pty(srv, "exec", "-it", "-n", ns, "inside", "--", "/bin/sh")
@@ -295,6 +296,10 @@ def test_exec_it_enters_the_container_namespaces(srv, ns, registry):
         assert int(child.match.group(1)) < 50 and int(child.match.group(2)) <= 6, child.match.group(0)
         child.sendline("echo host=$(hostname) dir=$(pwd)")
         child.expect(r"host=inside dir=/tmp")
+        # The container's user and group, and no capability (a non-root user without added ones).
+        child.sendline("echo uid=$(id -u) gid=$(id -g); while read k v; do [ \"$k\" = CapEff: ] && echo eff=$v; done < /proc/self/status")
+        child.expect(r"uid=65534 gid=65534")
+        child.expect(r"eff=0000000000000000")
         child.sendline("exit 3")
         assert finish(child) == 3
     finally:
