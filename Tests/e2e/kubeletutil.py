@@ -342,6 +342,12 @@ class KubeletProcess:
             self._log.close()
             self._log = None
 
+    def clean_up_node(self) -> None:
+        """After stop(): `caravel killall` ends what the node left (its pods, its nftables
+        tables), then its pod bridge goes once no pod is on it."""
+        subprocess.run([str(caravel_bin()), "killall", "--root-dir", str(self.root_dir)], capture_output=True, timeout=120)
+        remove_bridge_named("cvl" + fnv_hex(os.path.normpath(os.path.abspath(self.root_dir)) + "\n" + self.node_name, 8))
+
     def log_tail(self, n: int = 60) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])

@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from e2eutil import REPO, caravel_bin, unique, wait_for
-from kubeletutil import (IS_ROOT, KubeletProcess, apply, container_status, fnv_hex, get_json, host_dir,
+from kubeletutil import (IS_ROOT, KubeletProcess, apply, container_status, get_json, host_dir,
                          kill_pids, list_json, node_fixtures, node_kubeconfig, node_ready, pids_with,
-                         pod_spec, remove_bridge_named, sh_container, sleeps, wait_gone, wait_no_pids, wait_pod,
+                         pod_spec, sh_container, sleeps, wait_gone, wait_no_pids, wait_pod,
                          wait_running_ready)
 from runtimes import NodeRuntime, node_runtime
 
@@ -50,6 +50,7 @@ def kubelet(srv, tmp_path_factory):
     if not k.alive():
         k.start()
     k.stop()
+    k.clean_up_node()
 
 
 @dataclass
@@ -95,7 +96,7 @@ def node(request, srv, ns, tmp_path_factory):
                 raise AssertionError(f"{e}: {left()}\n--- kubelet log ---\n{k.log_tail()}") from None
             finally:
                 k.stop()
-            remove_bridge_named("cvl" + fnv_hex(os.path.normpath(os.path.abspath(base / "root")) + "\n" + name, 8))
+            k.clean_up_node()
 
 
 def oom_pod(node: NodeUnderTest) -> dict:
