@@ -41,6 +41,7 @@ def nodes(srv, tmp_path_factory):
     finally:
         for k in kubelets:
             k.stop()
+            k.clean_up_node()
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ def joined(srv, tmp_path_factory):
         yield kubelet
     finally:
         kubelet.stop()
+        kubelet.clean_up_node()
 
 
 def claim(name: str, storage: str = "64Mi", storage_class: str | None = None) -> dict:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 
 import pytest
 
-from e2eutil import caravel_bin, unique, wait_for
+from e2eutil import unique, wait_for
 from kubeletutil import (IS_ROOT, KubeletProcess, get_json, is_ready, kill_pids, list_json, namespace_on, node_kubeconfig,
                          node_ready, parse_time, pids_with, serve, sh_container, wait_no_pids)
 
@@ -44,8 +43,7 @@ def joined(srv, tmp_path_factory):
     finally:
         for kubelet in kubelets:
             kubelet.stop()
-        for name in JOINED:
-            subprocess.run([str(caravel_bin()), "killall", "--root-dir", str(base / name)], capture_output=True, timeout=120)
+            kubelet.clean_up_node()
 
 
 @pytest.fixture
