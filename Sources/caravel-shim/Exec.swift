@@ -20,6 +20,7 @@ func execInContainer(_ options: ExecOptions) -> Never {
     // Cgroups first: /proc/PID/cgroup is read in the node's view; so is the identity.
     joinCgroups(of: target)
     guard let identity = ContainerIdentity.read(pid: options.targetPid) else { fail("container process \(options.targetPid) not found") }
+    let mine = ContainerIdentity.read(pid: getpid())
     // Every descriptor is opened before the first setns: once in the container's mount
     // namespace, /proc is the container's and PID means another process or none.
     var entries: [(name: String, flag: Int32, fd: Int32)] = []
@@ -67,8 +68,9 @@ func execInContainer(_ options: ExecOptions) -> Never {
             writeAll(2, Array("caravel-shim exec: chdir \(workdir): \(errnoString(errno))\n".utf8))
             _exit(126)
         }
-        // The container's user, groups and capabilities, not the kubelet's.
-        if let problem = identity.apply() {
+        // The container's user, groups and capabilities, not the kubelet's (nothing to change
+        // when they are the same, as for a kubelet that is not root).
+        if identity != mine, let problem = identity.apply() {
             writeAll(2, Array("caravel-shim exec: \(problem)\n".utf8))
             _exit(126)
         }
