@@ -38,6 +38,24 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("watch-events"), help: "Updates whose watch delivery is timed.")
     var watchEvents = 500
 
+    @Option(name: .customLong("list-pods"),
+            help: "Pods no scheduler takes, then whole-collection LISTs of them timed (--list-repeats); 0 skips.")
+    var listPods = 0
+
+    @Option(name: .customLong("list-repeats"), help: "LISTs timed in the --list-pods phase.")
+    var listRepeats = 20
+
+    @Option(name: .customLong("watchers"),
+            help: "Concurrent watches, each on its own connection, all timed on --watcher-updates updates; 0 skips. The started server gets --max-watches-per-user 0.")
+    var watchers = 0
+
+    @Option(name: .customLong("watcher-updates"), help: "Updates delivered to every one of --watchers.")
+    var watcherUpdates = 50
+
+    @Option(name: .customLong("watch-replay"),
+            help: "ConfigMaps created, then one watch from before them timed to the last event (events/s to one watcher); 0 skips.")
+    var watchReplay = 0
+
     @Flag(name: .customLong("kubelet-fake"),
           help: "Fake-node scale phase: start `caravel kubelet --runtime fake` (needs --start-server or --caravel).")
     var kubeletFake = false
@@ -118,6 +136,9 @@ struct BenchCommand: AsyncParsableCommand {
         guard tokenCreates == 0 || startServer != nil else { throw ValidationError("--token-creates needs --start-server (it writes the token file)") }
         guard serverFlags.isEmpty || startServer != nil else { throw ValidationError("--server-flag needs --start-server") }
         guard etcdBinary == nil || startServer != nil else { throw ValidationError("--etcd needs --start-server") }
+        guard listPods >= 0, listRepeats >= 1, watchers >= 0, watcherUpdates >= 1, watchReplay >= 0 else {
+            throw ValidationError("--list-pods, --watchers and --watch-replay must not be negative; --list-repeats and --watcher-updates at least 1")
+        }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard gets == 0 || creates > 0 else { throw ValidationError("--gets needs --creates > 0 (it reads those objects)") }
     }
@@ -142,6 +163,7 @@ struct BenchCommand: AsyncParsableCommand {
             // The built-in node is only wanted by the process phase; without it RSS is the server's own.
             var extra = kubeletProcess ? [] : ["--disable-kubelet"]
             if schedulerBacklog { extra.append("--disable-controllers") }
+            if watchers > 0 { extra += ["--max-watches-per-user", "0"] }
             extra += serverFlags
             if let etcd { extra += ["--datastore-endpoint", etcd.endpoint] }
             let files = staticToken.map { ["tokens.csv": TokenPhase.tokenFileLine($0)] } ?? [:]
@@ -189,6 +211,7 @@ struct BenchCommand: AsyncParsableCommand {
         var failure: (any Error)?
         do {
             let api = try await runPhases(phases, pid: pid, report: report)
+            try await runAPIScalePhases(client: client, namespace: namespace, pid: pid, report: report)
             if ceilings, let server {
                 try await runCeilings(CeilingPhase(client: client, namespace: namespace, scratchDirectory: server.baseDir,
                                                    pkiDirectory: client.connection.usesTLS ? server.dataDir + "/pki" : nil), api: api)

@@ -80,6 +80,7 @@ struct KubeletPhases: Sendable {
         let tracker = PodTracker(client: client, namespace: namespace)
         try await tracker.start()
         defer { tracker.stop() }
+        let mutatingBefore = try await ServerLatencyHistogram.scrape(client, verbs: ServerLatencyHistogram.mutatingVerbs)
         let start = monotonicNanos()
         _ = try await client.create(deployments.path, Self.fakeDeployment(replicas: pods))
         try await tracker.wait(stall: .seconds(60), what: "fake pods Ready", progress: { $0.values.filter { $0.ready != nil }.count }) {
@@ -100,7 +101,16 @@ struct KubeletPhases: Sendable {
         if let s = LatencySummary(seen.compactMap { Self.conditionLatencyMs($0.object) }) {
             print("pod creationTimestamp → Ready lastTransitionTime ms (1 s resolution): \(s.line)")
         }
-        if let serverPID { print(rssLine(pid: serverPID, label: "server RSS after pods")) }
+        // Every write of the rollout: the ReplicaSet's creates, the bindings, the kubelets' status.
+        let mutatingAfter = try await ServerLatencyHistogram.scrape(client, verbs: ServerLatencyHistogram.mutatingVerbs)
+        if let p99 = mutatingBefore.quantile(0.99, until: mutatingAfter) {
+            print("API mutating requests during the rollout: \(mutatingBefore.count(until: mutatingAfter)), p99 ≤ \(fmt(p99, 3)) s (server histogram bucket)")
+            report.atMost("API mutating p99 with \(pods) pods (bucket bound)", p99, "s", target: 1)
+        }
+        if let serverPID {
+            print(rssLine(pid: serverPID, label: "server RSS after pods"))
+            if let kib = residentKiB(pid: serverPID) { report.atMost("server RSS with \(pods) pods", Double(kib) / 1024, "MiB", target: 1024) }
+        }
         print(rssLine(pid: kubelet.pid, label: "fake kubelet RSS after pods"))
     }
 

@@ -7,17 +7,7 @@ import KubeModel
 /// server may have written it), then answers 504 with the `ResourceVersionTooLarge` cause.
 @Suite struct ResourceVersionFreshnessTests {
     static func configMaps(wait: Duration) async throws -> (Registry, any ResourceStrategy) {
-        let registry = Registry(store: try SQLiteStore(path: nil, historySize: 1000), catalog: ResourceCatalog(BuiltinResources.all),
-                                revisionWait: wait)
-        guard let namespaces = registry.catalog.strategy(group: "", plural: "namespaces") else {
-            throw APIError.internalError("namespaces must be served")
-        }
-        _ = try await registry.create(namespaces, version: "v1", namespace: nil,
-                                      body: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "default"]], options: WriteOptions())
-        guard let configMaps = registry.catalog.strategy(group: "", plural: "configmaps") else {
-            throw APIError.internalError("configmaps must be served")
-        }
-        return (registry, configMaps)
+        try await RegistryFixture.open(try SQLiteStore(path: nil, historySize: 1000), plural: "configmaps", revisionWait: wait)
     }
 
     static func options(_ rv: Int64, match: String? = nil) -> ListOptions {

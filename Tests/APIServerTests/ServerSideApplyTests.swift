@@ -8,14 +8,7 @@ import KubeModel
     let deployments: any ResourceStrategy
 
     init() async throws {
-        registry = Registry(store: try SQLiteStore(path: nil, historySize: 1000), catalog: ResourceCatalog(BuiltinResources.all))
-        guard let d = registry.catalog.strategy(group: "apps", plural: "deployments"),
-              let ns = registry.catalog.strategy(group: "", plural: "namespaces") else {
-            throw APIError.internalError("deployments and namespaces must be served")
-        }
-        deployments = d
-        _ = try await registry.create(ns, version: "v1", namespace: nil, body: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "default"]],
-                                      options: WriteOptions())
+        (registry, deployments) = try await RegistryFixture.open(try SQLiteStore(path: nil, historySize: 1000), group: "apps", plural: "deployments")
     }
 
     func config(replicas: Int64? = 2, image: String = "nginx:1.27", labels: JSONValue = ["app": "web"], sidecar: Bool = false) -> JSONValue {

@@ -8,16 +8,8 @@ import KubeModel
 /// never handed out twice under concurrent creates.
 @Suite struct ServiceAllocationTests {
     static func open(_ path: String?) async throws -> (Registry, any ResourceStrategy) {
-        let registry = Registry(store: try SQLiteStore(path: path, historySize: 1000), catalog: ResourceCatalog(BuiltinResources.all))
-        guard let services = registry.catalog.strategy(group: "", plural: "services"),
-              let ns = registry.catalog.strategy(group: "", plural: "namespaces") else {
-            throw APIError.internalError("services and namespaces must be served")
-        }
+        let (registry, services) = try await RegistryFixture.open(try SQLiteStore(path: path, historySize: 1000), plural: "services")
         try await registry.restoreServiceAllocations()
-        do {
-            _ = try await registry.create(ns, version: "v1", namespace: nil, body: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "default"]],
-                                          options: WriteOptions())
-        } catch where error.code == 409 {}
         return (registry, services)
     }
 

@@ -7,15 +7,7 @@ import Testing
 /// than queueing without bound, and a reader that keeps up gets every event once.
 @Suite struct WatchBacklogTests {
     static func open(backlog: Int) async throws -> (Registry, any ResourceStrategy) {
-        let store = try SQLiteStore(path: nil, historySize: 1000, watcherBacklog: backlog)
-        let registry = Registry(store: store, catalog: ResourceCatalog(BuiltinResources.all))
-        guard let configMaps = registry.catalog.strategy(group: "", plural: "configmaps"),
-              let ns = registry.catalog.strategy(group: "", plural: "namespaces") else {
-            throw APIError.internalError("configmaps and namespaces must be served")
-        }
-        _ = try await registry.create(ns, version: "v1", namespace: nil, body: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "default"]],
-                                      options: WriteOptions())
-        return (registry, configMaps)
+        try await RegistryFixture.open(try SQLiteStore(path: nil, historySize: 1000, watcherBacklog: backlog), plural: "configmaps")
     }
 
     static func configMap(_ name: String) -> JSONValue {

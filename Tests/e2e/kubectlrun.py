@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from e2eenv import KUBECTL
+
+if TYPE_CHECKING:
+    import pexpect
 
 
 class KubectlError(AssertionError):
@@ -59,3 +62,19 @@ def parse_table(text: str) -> list[dict[str, str]]:
             row[n] = ln[s:e].strip() if s < len(ln) else ""
         rows.append(row)
     return rows
+
+
+def kubectl_pty(srv, *args: str, rows: int = 24, cols: int = 80) -> "pexpect.spawn":
+    """kubectl on a pseudo-terminal of `rows` x `cols`, as a person at a terminal runs it."""
+    import pexpect
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"KUBECTL_KUBERC": "false", "TERM": "xterm"}
+    return pexpect.spawn(str(KUBECTL), ["--kubeconfig", str(srv.kubeconfig), "--cache-dir", str(srv.kube_cache), *args],
+                         env=env, encoding="utf-8", timeout=60, dimensions=(rows, cols))
+
+
+def finish(child: "pexpect.spawn") -> int:
+    """Waits for a terminal kubectl to end; its exit status."""
+    import pexpect
+    child.expect(pexpect.EOF, timeout=60)
+    child.close()
+    return child.exitstatus

@@ -19,7 +19,7 @@ import ociimage
 from e2eutil import caravel_bin, serve, unique, wait_for
 from kubeletutil import (apply, container_status, events_for, get_json, is_ready, kubelet_root, list_json, namespace_on,
                          pod_spec, remove_bridge, wait_gone, wait_pod, wait_running_ready)
-from test_tty import finish, kubectl_pty
+from kubectlrun import finish, kubectl_pty
 
 USER, PASSWORD = "puller", unique("pw", 10)
 

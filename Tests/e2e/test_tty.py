@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 
-import pexpect
 import pytest
 
-from e2eutil import KUBECTL, serve, unique, wait_for
+from e2eutil import serve, unique, wait_for
+from kubectlrun import finish, kubectl_pty
 from kubeletutil import (apply, kill_pids, namespace_on, pod_spec, sh_container, sleeps, wait_no_pids,
                          wait_running_ready)
 
@@ -37,18 +37,6 @@ def ns(srv):
         finally:
             srv.kubectl("delete", "pods", "--all", "-n", name, "--wait=false", check=False)
             wait_no_pids(TOKEN, timeout=90)
-
-
-def kubectl_pty(srv, *args: str, rows: int = 24, cols: int = 80) -> pexpect.spawn:
-    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"KUBECTL_KUBERC": "false", "TERM": "xterm"}
-    return pexpect.spawn(str(KUBECTL), ["--kubeconfig", str(srv.kubeconfig), "--cache-dir", str(srv.kube_cache), *args],
-                         env=env, encoding="utf-8", timeout=60, dimensions=(rows, cols))
-
-
-def finish(child: pexpect.spawn) -> int:
-    child.expect(pexpect.EOF, timeout=60)
-    child.close()
-    return child.exitstatus
 
 
 def test_exec_it_gets_a_terminal_with_the_window_size(srv, ns):

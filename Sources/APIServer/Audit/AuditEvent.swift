@@ -102,15 +102,7 @@ public struct AuditEvent: Sendable, Equatable {
     }
 
     /// RFC 3339 with microseconds, as kube's MicroTime.
-    static func timestamp(_ d: Date) -> String {
-        let seconds = d.timeIntervalSince1970
-        let whole = seconds.rounded(.down)
-        let micros = min(999_999, Int(((seconds - whole) * 1_000_000).rounded()))
-        // ISO8601Format() is `yyyy-MM-ddTHH:mm:ssZ` in UTC; the fraction goes before the Z.
-        let base = Date(timeIntervalSince1970: whole).ISO8601Format()
-        let fraction = String(micros)
-        return "\(base.dropLast())." + String(repeating: "0", count: 6 - fraction.count) + fraction + "Z"
-    }
+    static func timestamp(_ d: Date) -> String { Timestamp.formatMicro(d) }
 
     /// Go's duration form: `1.5ms`, `2.25s`.
     static func duration(_ seconds: TimeInterval) -> String {

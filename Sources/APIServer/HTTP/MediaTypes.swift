@@ -9,7 +9,7 @@ enum MediaTypes {
     /// Whether the first media type of `Accept` this server can serve is `application/yaml`
     /// (without `as=`: tables and metadata stay JSON).
     static func prefersYAML(accept: String?) -> Bool {
-        guard let accept else { return false }
+        guard let accept, accept != "application/json" else { return false }
         for option in accept.split(separator: ",") {
             let parts = option.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard let type = parts.first else { continue }
@@ -22,7 +22,8 @@ enum MediaTypes {
     /// Reads `Accept` as client-go writes it: a list of media types with `as`, `g`, `v`
     /// parameters. The first one we can serve wins; JSON is the fallback.
     static func shape(accept: String?) throws(APIError) -> ResponseShape {
-        guard let accept, !accept.isEmpty else { return .object }
+        // What most clients send, answered without parsing.
+        guard let accept, !accept.isEmpty, accept != "application/json" else { return .object }
         var sawServable = false
         for option in accept.split(separator: ",") {
             let parts = option.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }

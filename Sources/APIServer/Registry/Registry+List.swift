@@ -59,12 +59,17 @@ extension Registry {
     /// Returns once the store has reached `revision`, or throws 504 `ResourceVersionTooLarge`.
     func awaitRevision(_ revision: Int64, def: ResourceDefinition) async throws(APIError) {
         let deadline = ContinuousClock.now + revisionWait
-        while true {
-            let current: Int64
-            do { current = try await store.currentRevision() } catch { throw Self.storeError(error, def: def, name: "") }
-            if revision <= current { return }
-            if ContinuousClock.now >= deadline || Task.isCancelled { throw APIError.tooLargeResourceVersion(revision, current: current) }
-            try? await Task.sleep(for: .milliseconds(50))
+        do {
+            while try await !store.hasReached(revision) {
+                if ContinuousClock.now >= deadline || Task.isCancelled {
+                    throw APIError.tooLargeResourceVersion(revision, current: try await store.currentRevision())
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        } catch let e as APIError {
+            throw e
+        } catch {
+            throw Self.storeError(error, def: def, name: "")
         }
     }
 

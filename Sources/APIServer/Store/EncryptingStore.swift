@@ -126,6 +126,8 @@ public final class EncryptingStore: Store {
 
     public func currentRevision() async throws -> Int64 { try await inner.currentRevision() }
 
+    public func hasReached(_ revision: Int64) async throws -> Bool { try await inner.hasReached(revision) }
+
     public func watch(prefix: String, after: Int64) throws -> WatchSubscription {
         decrypting(try inner.watch(prefix: prefix, after: after), prefix: prefix)
     }

@@ -13,6 +13,9 @@ public final class SQLiteStore: Store {
     /// Revision bookkeeping, touched only on the serialized writer queue.
     private let revisions: Locked<(last: Int64, compacted: Int64, writesSinceCompaction: Int)>
     let historySize: Int
+    typealias Write = @Sendable (Database, Int64) throws -> StoreEvent
+    /// Concurrent writes share one transaction and one fsync.
+    private let writes = GroupCommit<Write, StoreEvent>()
     /// Compaction outcomes, shown in `/metrics`.
     public let metrics: StoreMetrics
     let logger: Logger
@@ -80,10 +83,10 @@ public final class SQLiteStore: Store {
 
     private static func latestRow(_ db: Database, key: String, atRevision: Int64? = nil) throws -> Row? {
         if let atRevision {
-            return try Row.fetchOne(db, sql: "SELECT revision, kind, value FROM log WHERE key = ? AND revision <= ? ORDER BY revision DESC LIMIT 1",
+            return try Row.fetchOne(db.cachedStatement(sql: "SELECT revision, kind, value FROM log WHERE key = ? AND revision <= ? ORDER BY revision DESC LIMIT 1"),
                                     arguments: [key, atRevision])
         }
-        return try Row.fetchOne(db, sql: "SELECT revision, kind, value FROM log WHERE key = ? ORDER BY revision DESC LIMIT 1", arguments: [key])
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT revision, kind, value FROM log WHERE key = ? ORDER BY revision DESC LIMIT 1"), arguments: [key])
     }
 
     private static func decode(_ row: Row, key: String) throws -> StoredObject? {
@@ -112,22 +115,22 @@ public final class SQLiteStore: Store {
             // agree. Compaction through C removes rows a read at C or earlier needs, so such a
             // read is refused here, inside the snapshot, rather than answered with rows missing.
             if let atRevision {
-                let compacted = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'compacted'") ?? 0
+                let compacted = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE name = 'compacted'")) ?? 0
                 if atRevision <= compacted { throw StoreError.compacted(requested: atRevision, oldest: compacted + 1) }
             }
-            let current = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM log") ?? 0
+            let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(revision) FROM log")) ?? 0
             let rev = atRevision ?? current
             // Keys are compared as text; start strictly after the last key of the previous page.
             let lower = startAfter.map { max(prefix, $0) } ?? prefix
             let lowerOp = startAfter == nil ? ">=" : ">"
             let upper = prefix + "\u{10FFFF}"
             let fetchLimit = limit.map { $0 + 1 } ?? -1
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT l.key, l.revision, l.kind, l.value FROM log l
                 JOIN (SELECT key, MAX(revision) AS r FROM log WHERE key \(lowerOp) ? AND key < ? AND revision <= ? GROUP BY key) m
                   ON l.key = m.key AND l.revision = m.r
                 WHERE l.kind != 2 ORDER BY l.key LIMIT ?
-                """, arguments: [lower, upper, rev, fetchLimit])
+                """), arguments: [lower, upper, rev, fetchLimit])
             var items: [StoredObject] = []
             items.reserveCapacity(rows.count)
             for row in rows.prefix(limit ?? Int.max) {
@@ -158,32 +161,60 @@ public final class SQLiteStore: Store {
     }
 
     private func commitOnce(_ body: @escaping @Sendable (Database, Int64) throws -> StoreEvent) async throws -> StoreEvent {
-        let event: StoreEvent = try await db.writeWithoutTransaction { [revisions, hub] db in
-            let next = revisions.value.last + 1
-            try db.beginTransaction(.immediate)
-            let event: StoreEvent
-            do {
-                event = try body(db, next)
-                try db.execute(sql: "INSERT OR REPLACE INTO meta(name, value) VALUES ('revision', ?)", arguments: [next])
-                try db.commit()
-            } catch {
-                try? db.rollback()
-                throw error
-            }
-            revisions.withLock { $0.last = next; $0.writesSinceCompaction += 1 }
-            // Publishing on the writer queue keeps watch events in commit order.
-            hub.publish([event])
-            return event
-        }
+        let event = try await writes.submit(body) { batch in await commitBatch(batch) }
         await compactIfDue()
         return event
+    }
+
+    /// One transaction for every queued write, each in its own savepoint: a write that fails
+    /// is rolled back alone and the others commit, sharing one fsync. Events are published in
+    /// commit order, after the commit.
+    private func commitBatch(_ batch: [Write]) async -> [Result<StoreEvent, any Error>] {
+        do {
+            return try await db.writeWithoutTransaction { [revisions, hub] db in
+                let first = revisions.value.last
+                var last = first
+                var results: [Result<StoreEvent, any Error>] = []
+                results.reserveCapacity(batch.count)
+                try db.beginTransaction(.immediate)
+                do {
+                    for body in batch {
+                        try db.cachedStatement(sql: "SAVEPOINT write").execute()
+                        do {
+                            let event = try body(db, last + 1)
+                            try db.cachedStatement(sql: "RELEASE write").execute()
+                            last += 1
+                            results.append(.success(event))
+                        } catch {
+                            try db.cachedStatement(sql: "ROLLBACK TO write").execute()
+                            try db.cachedStatement(sql: "RELEASE write").execute()
+                            results.append(.failure(error))
+                        }
+                    }
+                    if last > first {
+                        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta(name, value) VALUES ('revision', ?)").execute(arguments: [last])
+                    }
+                    try db.commit()
+                } catch {
+                    try? db.rollback()
+                    throw error
+                }
+                revisions.withLock { $0.last = last; $0.writesSinceCompaction += Int(last - first) }
+                // Publishing on the writer queue keeps watch events in commit order.
+                hub.publish(results.compactMap { try? $0.get() })
+                return results
+            }
+        } catch {
+            // Nothing of the batch was committed.
+            return batch.map { _ in .failure(error) }
+        }
     }
 
     /// Appends one row to the log; returns the stored value's size in bytes.
     private func insert(_ db: Database, revision: Int64, key: String, kind: StoreEvent.Kind, prev: Int64, object: JSONValue) throws -> Int {
         let value = Data(JSONWriter.bytes(object))
-        try db.execute(sql: "INSERT INTO log(revision, key, kind, prev_revision, value) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [revision, key, kind.rawValue, prev, value])
+        try db.cachedStatement(sql: "INSERT INTO log(revision, key, kind, prev_revision, value) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [revision, key, kind.rawValue, prev, value])
         return value.count
     }
 

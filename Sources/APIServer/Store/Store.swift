@@ -84,6 +84,9 @@ public protocol Store: Sendable {
     func list(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreListResult
     /// The newest committed revision.
     func currentRevision() async throws -> Int64
+    /// Whether `revision` is committed. A store whose watch cache already holds it answers
+    /// without asking the backend.
+    func hasReached(_ revision: Int64) async throws -> Bool
     /// Events under `prefix` with a revision greater than `after`, then live ones.
     func watch(prefix: String, after: Int64) throws -> WatchSubscription
     /// Live events under `prefix` from now on, and the revision "now" is: every event after
@@ -93,4 +96,8 @@ public protocol Store: Sendable {
     func oldestRevision() -> Int64
     /// Sends a progress mark to every watcher (bookmarks).
     func broadcastProgress()
+}
+
+extension Store {
+    public func hasReached(_ revision: Int64) async throws -> Bool { try await currentRevision() >= revision }
 }

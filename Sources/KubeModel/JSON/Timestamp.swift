@@ -7,14 +7,40 @@ public enum Timestamp {
         var t = time_t(date.timeIntervalSince1970.rounded(.down))
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday, tmv.tm_hour, tmv.tm_min, tmv.tm_sec)
+        // Written digit by digit: String(format:) goes through NSString, and every write stamps times.
+        var out = [UInt8]()
+        out.reserveCapacity(27)
+        digits(Int(tmv.tm_year) + 1900, 4, &out); out.append(UInt8(ascii: "-"))
+        digits(Int(tmv.tm_mon) + 1, 2, &out); out.append(UInt8(ascii: "-"))
+        digits(Int(tmv.tm_mday), 2, &out); out.append(UInt8(ascii: "T"))
+        digits(Int(tmv.tm_hour), 2, &out); out.append(UInt8(ascii: ":"))
+        digits(Int(tmv.tm_min), 2, &out); out.append(UInt8(ascii: ":"))
+        digits(Int(tmv.tm_sec), 2, &out); out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
+    /// RFC 3339 with microseconds, as Kubernetes' MicroTime.
     public static func formatMicro(_ date: Date) -> String {
         let secs = date.timeIntervalSince1970.rounded(.down)
-        let micros = Int((date.timeIntervalSince1970 - secs) * 1_000_000)
-        let base = format(date)
-        return String(base.dropLast()) + String(format: ".%06dZ", micros)
+        let micros = min(999_999, max(0, Int(((date.timeIntervalSince1970 - secs) * 1_000_000).rounded())))
+        var out = Array(format(date).utf8.dropLast())
+        out.append(UInt8(ascii: "."))
+        digits(micros, 6, &out)
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `value` in decimal, zero-padded to `width` digits.
+    private static func digits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
+        var v = max(0, value)
+        var buf = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+        var i = width - 1
+        while i >= 0 {
+            buf[i] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+            i -= 1
+        }
+        out += buf
     }
 
     public static func now() -> String { format(Date()) }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOSSL
+import Synchronization
 import X509
 
 /// Who made a request, as Kubernetes' `user.Info`.
@@ -33,6 +34,9 @@ public struct Authenticator: Sendable {
     /// Further bearer-token checkers (ServiceAccount JWTs, bootstrap join tokens), asked in
     /// order after the static file.
     let tokenAuthenticators: [any TokenAuthenticator]
+    /// Users of client certificates already read: parsing a certificate costs more than the
+    /// rest of a GET, and clients send the same one on every connection.
+    let certificateUsers = CertificateUsers()
 
     /// An authenticator over the given tokens.
     public init(tokens: [String: UserInfo], allowAnonymousAsAdmin: Bool = false, tokenAuthenticators: [any TokenAuthenticator] = []) {
@@ -52,7 +56,7 @@ public struct Authenticator: Sendable {
     /// The user behind a request, or `nil` when it carries no valid credentials. As
     /// kube-apiserver's union authenticator, a valid client certificate wins over the token.
     public func authenticate(authorization: String?, peerCertificate: @Sendable () async -> NIOSSLCertificate?) async -> UserInfo? {
-        if let cert = await peerCertificate(), let user = Self.user(of: cert) {
+        if let cert = await peerCertificate(), let user = certificateUsers.user(of: cert) {
             return Self.withAuthenticatedGroup(user)
         }
         if let authorization, let token = Self.bearerToken(authorization) {
@@ -92,6 +96,24 @@ public struct Authenticator: Sendable {
         }
         guard let name, !name.isEmpty else { return nil }
         return UserInfo(name: name, groups: groups)
+    }
+
+    /// A bounded memo of `Authenticator.user(of:)` by the certificate's DER bytes. The chain
+    /// was verified by the handshake, so the bytes alone decide the answer.
+    final class CertificateUsers: Sendable {
+        private let users = Mutex<[[UInt8]: UserInfo]>([:])
+        static let capacity = 1024
+
+        func user(of certificate: NIOSSLCertificate) -> UserInfo? {
+            guard let der = try? certificate.toDERBytes() else { return nil }
+            if let known = users.withLock({ $0[der] }) { return known }
+            guard let user = Authenticator.user(of: certificate) else { return nil }
+            users.withLock { u in
+                if u.count >= Self.capacity { u.removeAll(keepingCapacity: true) }
+                u[der] = user
+            }
+            return user
+        }
     }
 
     static func withAuthenticatedGroup(_ user: UserInfo) -> UserInfo {

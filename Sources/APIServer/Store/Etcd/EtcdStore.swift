@@ -92,6 +92,13 @@ public final class EtcdStore: Store {
         try await mapErrors { try await Self.currentRevision(clients, layout: layout) }
     }
 
+    /// The watch feed's newest revision is local and never ahead of etcd: only a revision
+    /// beyond it costs a round trip.
+    public func hasReached(_ revision: Int64) async throws -> Bool {
+        if hub.lastRevision >= revision { return true }
+        return try await currentRevision() >= revision
+    }
+
     public func oldestRevision() -> Int64 { hub.compactedRevision + 1 }
 
     public func get(key: String) async throws -> StoredObject? {

@@ -6,28 +6,24 @@ import KubeModel
 /// from the store's records once, since other servers may have freed values meanwhile.
 extension ServiceAllocations {
     func claimNextIP(owner: AllocationRecords.Owner) async throws(APIError) -> String {
-        var resynced = false
-        while true {
-            guard let ip = state.withLock({ $0.ips.allocateNext() }) else {
-                if resynced { throw APIError.internalError("failed to allocate a serviceIP: range is full") }
-                try await resyncFromRecords()
-                resynced = true
-                continue
-            }
-            if try await record(.ip, ip, owner: owner) { return ip }
-        }
+        try await claimNext(.ip, what: "a serviceIP", owner: owner, next: { $0.ips.allocateNext() }, render: { $0 })
     }
 
     func claimNextPort(owner: AllocationRecords.Owner) async throws(APIError) -> Int {
+        try await claimNext(.nodePort, what: "a nodePort", owner: owner, next: { $0.ports.allocateNext() }, render: { String($0) })
+    }
+
+    private func claimNext<Value: Sendable>(_ kind: AllocationRecords.Kind, what: String, owner: AllocationRecords.Owner,
+                                  next: (inout State) -> Value?, render: (Value) -> String) async throws(APIError) -> Value {
         var resynced = false
         while true {
-            guard let port = state.withLock({ $0.ports.allocateNext() }) else {
-                if resynced { throw APIError.internalError("failed to allocate a nodePort: range is full") }
+            guard let value = state.withLock({ next(&$0) }) else {
+                if resynced { throw APIError.internalError("failed to allocate \(what): range is full") }
                 try await resyncFromRecords()
                 resynced = true
                 continue
             }
-            if try await record(.nodePort, String(port), owner: owner) { return port }
+            if try await record(kind, render(value), owner: owner) { return value }
         }
     }
 

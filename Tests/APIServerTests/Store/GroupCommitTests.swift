@@ -1,0 +1,116 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import APIServer
+import KubeModel
+
+/// Group commit: every writer gets its own write's result, writers queued behind a commit
+/// share the next one, and a write that fails takes no other write with it.
+@Suite struct GroupCommitTests {
+    /// Records each batch the leaders ran, and holds the first one until released, so the
+    /// writers that arrive meanwhile must queue.
+    final class Committer: Sendable {
+        let batches = Mutex<[[Int]]>([])
+        let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let held = Mutex(false)
+
+        func commit(_ batch: [Int]) async -> [Result<String, any Error>] {
+            let first = batches.withLock { b in b.append(batch); return b.count == 1 }
+            if first {
+                await withCheckedContinuation { c in
+                    gate.withLock { $0 = c }
+                    held.withLock { $0 = true }
+                }
+            }
+            return batch.map { $0 < 0 ? .failure(StoreError.notFound(key: String($0))) : .success("w\($0)") }
+        }
+
+        func release() { gate.withLock { $0?.resume(); $0 = nil } }
+    }
+
+    @Test func writersQueuedBehindACommitShareTheNext() async throws {
+        let group = GroupCommit<Int, String>()
+        let committer = Committer()
+        let first = Task { try await group.submit(0) { await committer.commit($0) } }
+        while !committer.held.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        // Ten writers arrive while the first commit is held.
+        let later = (1...10).map { i in Task { try await group.submit(i) { await committer.commit($0) } } }
+        try await Task.sleep(for: .milliseconds(50))
+        committer.release()
+        #expect(try await first.value == "w0")
+        for (i, t) in later.enumerated() { #expect(try await t.value == "w\(i + 1)") }
+        let batches = committer.batches.withLock { $0 }
+        #expect(batches.first == [0])
+        #expect(batches.dropFirst().flatMap { $0 }.sorted() == Array(1...10))
+        #expect(batches.count < 11, "the queued writers must have shared commits: \(batches)")
+    }
+
+    @Test func aFailedWriteFailsAlone() async throws {
+        let group = GroupCommit<Int, String>()
+        let committer = Committer()
+        let first = Task { try await group.submit(0) { await committer.commit($0) } }
+        while !committer.held.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        let good = Task { try await group.submit(1) { await committer.commit($0) } }
+        let bad = Task { try await group.submit(-1) { await committer.commit($0) } }
+        try await Task.sleep(for: .milliseconds(50))
+        committer.release()
+        _ = try await first.value
+        #expect(try await good.value == "w1")
+        await #expect(throws: StoreError.self) { try await bad.value }
+    }
+
+    @Test func batchesAreCapped() async throws {
+        let group = GroupCommit<Int, String>(maxBatch: 3)
+        let committer = Committer()
+        let first = Task { try await group.submit(0) { await committer.commit($0) } }
+        while !committer.held.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        let later = (1...7).map { i in Task { try await group.submit(i) { await committer.commit($0) } } }
+        try await Task.sleep(for: .milliseconds(50))
+        committer.release()
+        _ = try await first.value
+        for t in later { _ = try await t.value }
+        #expect(committer.batches.withLock { $0 }.allSatisfy { $0.count <= 3 })
+    }
+
+    /// Through the store: concurrent creates and updates of the same keys commit as if one at
+    /// a time (one create per key wins, every increment counted), revisions are consecutive
+    /// and every event is published once, in revision order.
+    @Test func concurrentWritesOnTheStoreStayConsistent() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("group-commit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore(path: dir.appendingPathComponent("state.db").path, historySize: 10_000)
+        let (sub, start) = store.watchFromNow(prefix: "/registry/")
+        let created = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<64 {
+                // Four writers race for each key.
+                group.addTask { (try? await store.create(key: "/registry/k/\(i % 16)", object: ["n": 0])) != nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(created == 16)
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<160 {
+                group.addTask {
+                    _ = try? await store.update(key: "/registry/k/\(i % 16)") { current in
+                        var o = current.object
+                        o["n"] = .int((current.object["n"]?.intValue ?? 0) + 1)
+                        return o
+                    }
+                }
+            }
+        }
+        for k in 0..<16 {
+            #expect(try await store.get(key: "/registry/k/\(k)")?.object["n"]?.intValue == 10)
+        }
+        let end = try await store.currentRevision()
+        #expect(end == start + 16 + 160)
+        var revisions: [Int64] = []
+        for await item in sub.items {
+            if case .event(let e) = item { revisions.append(e.revision) }
+            if revisions.count == 176 { break }
+        }
+        sub.cancel()
+        #expect(revisions == Array((start + 1)...end))
+    }
+}
