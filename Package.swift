@@ -111,6 +111,7 @@ let package = Package(
         ),
         // The system zlib: SPDY/3.1 header blocks of `kubectl port-forward`.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // The per-container monitor (like conmon): sets up namespaces, mounts and cgroups, runs the
         // container's process, writes its output to the log file and its exit status to disk.
         // Glibc only, so it stays single-threaded and survives kubelet restarts.
@@ -125,6 +126,7 @@ let package = Package(
             name: "caravel",
             dependencies: [
                 "APIServer",
+                "CMalloc",
                 "Controllers",
                 "Kubelet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

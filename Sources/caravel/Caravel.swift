@@ -14,5 +14,20 @@ struct Caravel: AsyncParsableCommand {
         subcommands: [ServerCommand.self, APIServerCommand.self, ControllerManagerCommand.self, KubeletCommand.self, NodeKubeconfigCommand.self,
                       KillAllCommand.self, ImagesCommand.self]
     )
+
+    /// ArgumentParser's own entry point, after the heap is set up.
+    static func main() async {
+        MallocArenas.limit()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 

@@ -1,0 +1,18 @@
+#if canImport(Glibc)
+import CMalloc
+import Glibc
+#endif
+
+/// glibc gives threads that contend for the heap arenas of their own, up to eight per core,
+/// and memory freed into an arena stays with it. A server runs many threads (event loops, the
+/// task pool, SQLite's queues), so after a large LIST most of what it freed stayed resident:
+/// 2 GiB with 10,000 pods against 770 MiB with two arenas, at the same speed. Two arenas are
+/// used unless `MALLOC_ARENA_MAX` says otherwise.
+enum MallocArenas {
+    static func limit(_ arenas: Int32 = 2) {
+        #if canImport(Glibc)
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
+        _ = mallopt(M_ARENA_MAX, arenas)
+        #endif
+    }
+}
