@@ -29,6 +29,9 @@ final class GroupCommit<Write: Sendable, Output: Sendable>: Sendable {
         self.maxBatch = max(1, maxBatch)
     }
 
+    /// Writes waiting for a commit (not counting a batch being committed).
+    var queued: Int { state.withLock { $0.queue.count } }
+
     /// Queues `write` and returns its result. `commit` runs one batch, in queue order, and
     /// answers one result per write; it is called by whichever writer leads at that moment.
     func submit(_ write: Write, commit: ([Write]) async -> [Result<Output, any Error>]) async throws -> Output {
