@@ -189,6 +189,11 @@ struct BenchCommand: AsyncParsableCommand {
         try? await client.shutdown()
         if let server {
             let ended = await server.stop()
+            // Pods outlive the server: the built-in node's network namespaces, cgroups and
+            // nftables tables go with `caravel killall`, as after any server on this host.
+            if kubeletProcess, let binary = startServer {
+                await Self.killAll(binary: binary, dataDir: server.dataDir, logDir: server.baseDir)
+            }
             if failure == nil && ended.clean {
                 server.cleanup()
             } else {
@@ -297,6 +302,17 @@ struct BenchCommand: AsyncParsableCommand {
         if kubeletProcess, let root = kubeletRoot ?? server.map({ $0.dataDir + "/kubelet" }) {
             try await phases.processPods(count: processPods, kubeletRoot: root)
             if let pid { print(rssLine(pid: pid, label: "server RSS after process pods")) }
+        }
+    }
+
+    /// Runs `binary killall --data-dir DIR` and prints what it reports.
+    static func killAll(binary: String, dataDir: String, logDir: String) async {
+        do {
+            let child = try ChildProcess.start(binary: binary, arguments: ["killall", "--data-dir", dataDir], log: logDir + "/killall.log")
+            let exit = await child.finish(within: .seconds(120))
+            print("caravel killall: \(exit); " + child.logTail(bytes: 600).split(separator: "\n").joined(separator: "; "))
+        } catch {
+            print("caravel killall could not run: \(error)")
         }
     }
 }

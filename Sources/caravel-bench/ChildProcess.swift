@@ -32,6 +32,13 @@ final class ChildProcess: @unchecked Sendable {
         await LocalServer.terminate(process, grace: grace)
     }
 
+    /// Waits up to `timeout` for the process to end by itself, then stops it.
+    func finish(within timeout: Duration) async -> LocalServer.Exit {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        return await stop()
+    }
+
     func logTail(bytes: Int = 4000) -> String {
         guard let data = FileManager.default.contents(atPath: logPath) else { return "(no log)" }
         return String(decoding: data.suffix(bytes), as: UTF8.self)

@@ -6,7 +6,7 @@ import Logging
 struct KillAllCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "killall",
-        abstract: "Stop every pod of a data directory: processes, network namespaces, cgroups, tmpfs mounts, the NetworkPolicy table.",
+        abstract: "Stop every pod of a data directory: processes, network namespaces, cgroups, tmpfs mounts, nftables tables, the pod bridge.",
         discussion: """
             Pods outlive `caravel server` and `caravel kubelet` (a restart adopts them). This ends them, \
             as k3s-killall.sh does: stop the server or kubelet first, or it starts them again. Pods' \
@@ -19,6 +19,9 @@ struct KillAllCommand: AsyncParsableCommand {
 
     @Option(help: "A kubelet root directory (`caravel kubelet --root-dir`) instead of a data directory.")
     var rootDir: String?
+
+    @Option(help: "The node's name, whose pod bridge is removed once no pod is attached (default: this host's name, as `caravel server` names its node).")
+    var nodeName: String = ProcessInfo.processInfo.hostName.lowercased()
 
     func validate() throws {
         guard (dataDir == nil) != (rootDir == nil) else { throw ValidationError("give one of --data-dir or --root-dir") }
@@ -33,7 +36,7 @@ struct KillAllCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "caravel.killall")
         logger.logLevel = .warning
-        let report = await PodReaper(rootDirectory: root, logger: logger).run()
+        let report = await PodReaper(rootDirectory: root, nodeName: nodeName, logger: logger).run()
         print("caravel killall \(root)")
         print(report.summary)
         if !report.problems.isEmpty { throw ExitCode(1) }

@@ -52,7 +52,7 @@ def bridge_name(server) -> str:
 
 
 def remove_bridge(server) -> None:
-    """Deletes the node's pod bridge once no pod is on it (`caravel killall` leaves bridges)."""
+    """Deletes the node's pod bridge once no pod is on it (`caravel killall` removes only the host-named node's)."""
     remove_bridge_named(bridge_name(server))
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -27,7 +26,7 @@ import pytest
 import requests
 
 from e2eutil import LineReader, caravel_bin, free_port, serve, unique, wait_for
-from kubeletutil import (IS_ROOT, apply, fnv_hex, get_json, host_dir, is_ready, kill_pids, kubelet_root, list_json, namespace_on,
+from kubeletutil import (IS_ROOT, apply, bridge_name, fnv_hex, get_json, host_dir, is_ready, kill_pids, kubelet_root, list_json, namespace_on,
                          network_ranges, remove_bridge, sh_container, wait_no_pids, wait_running_ready)
 
 pytestmark = pytest.mark.skipif(not IS_ROOT or shutil.which("nft") is None,
@@ -322,10 +321,13 @@ def test_killall_removes_the_proxy_table(srv, ns, captured, web, services, clien
     srv.stop()
     # The rules outlive the server (pods do too); killall takes them away.
     assert nft_table(table), f"table {table} should stay while the node is merely stopped"
-    cp = subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(srv.data_dir)],
+    cp = subprocess.run([str(caravel_bin()), "killall", "--data-dir", str(srv.data_dir), "--node-name", srv.node_name],
                         capture_output=True, text=True, timeout=120)
     assert cp.returncode == 0, (cp.stdout, cp.stderr)
     assert "nftables tables removed: 2" in cp.stdout, cp.stdout
+    # With every pod gone, the node's bridge has nothing attached and goes too.
+    assert f"pod bridge removed: {bridge_name(srv)}" in cp.stdout, cp.stdout
+    assert subprocess.run(["ip", "link", "show", "dev", bridge_name(srv)], capture_output=True, timeout=30).returncode != 0
     listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=30).stdout
     assert table not in listed, listed
     assert json.loads((srv.data_dir / "network-ranges.json").read_text())["serviceCIDR"] == captured

@@ -5,7 +5,8 @@ import Logging
 /// the kubelet by design (a restarted kubelet adopts them), so this is how to end them on
 /// purpose. For each pod directory: its containers' processes (SIGKILL to each process group,
 /// then whatever is left in its cgroups), its network namespace and veth, its cgroups, and its
-/// tmpfs volumes; then the directory itself. The node's NetworkPolicy table goes too. Run it
+/// tmpfs volumes; then the directory itself. The node's NetworkPolicy table and nftables
+/// tables go too, and, given the node's name, its pod bridge once nothing is attached. Run it
 /// with the kubelet (or `caravel server`) stopped, or that kubelet starts the pods again.
 public struct PodReaper: Sendable {
     /// What was done, for the operator.
@@ -19,6 +20,8 @@ public struct PodReaper: Sendable {
         public var policyTableRemoved: String?
         /// The kubelet's nftables tables (service proxy, pod masquerade) removed.
         public var nftTablesRemoved = 0
+        /// The node's pod bridge, when it was removed.
+        public var bridgeRemoved: String?
         /// Things that could not be undone (a busy mount, ...).
         public var problems: [String] = []
 
@@ -31,6 +34,7 @@ public struct PodReaper: Sendable {
                 "tmpfs mounts unmounted: \(tmpfsUnmounted)",
                 "network policy table removed: \(policyTableRemoved ?? "none")",
                 "nftables tables removed: \(nftTablesRemoved)",
+                "pod bridge removed: \(bridgeRemoved ?? "none")",
             ]
             lines += problems.map { "not done: \($0)" }
             return lines.joined(separator: "\n")
@@ -38,10 +42,13 @@ public struct PodReaper: Sendable {
     }
 
     let paths: KubeletPaths
+    /// The node whose pod bridge goes at the end; nil leaves bridges alone.
+    let nodeName: String?
     let logger: Logger
 
-    public init(rootDirectory: String, logger: Logger) {
+    public init(rootDirectory: String, nodeName: String? = nil, logger: Logger) {
         self.paths = KubeletPaths(root: rootDirectory)
+        self.nodeName = nodeName
         self.logger = logger
     }
 
@@ -52,7 +59,10 @@ public struct PodReaper: Sendable {
         }
         await removeTables(&report)
         let uids = ((try? FileManager.default.contentsOfDirectory(atPath: paths.podsDirectory)) ?? []).sorted()
-        guard !uids.isEmpty else { return report }
+        guard !uids.isEmpty else {
+            await removeBridge(&report)
+            return report
+        }
         let network = PodNetwork(paths: paths, nodeName: "", logger: logger)
         // The shim is never started here: only records are read and processes stopped.
         let runtime = ProcessRuntime(paths: paths, shimPath: "/nonexistent/caravel-shim", network: network, logger: logger)
@@ -77,7 +87,27 @@ public struct PodReaper: Sendable {
                 report.problems.append("pod \(uid): a volume stays mounted under \(paths.podDirectory(uid))")
             }
         }
+        await removeBridge(&report)
         return report
+    }
+
+    /// The node's pod bridge, once no interface is attached to it (each pod's veth went with
+    /// its namespace); k3s-killall removes its bridge the same way.
+    func removeBridge(_ report: inout Report) async {
+        guard let nodeName, let ip = PodNetworkCommand.find("ip") else { return }
+        let bridge = PodNetworkHost.bridgeName(rootDirectory: paths.root, nodeName: nodeName)
+        do {
+            guard try await PodNetworkCommand.run(ip, ["-o", "link", "show", "dev", bridge]).status == 0 else { return }
+            let members = try await PodNetworkCommand.run(ip, ["-o", "link", "show", "master", bridge])
+            // Something still attached is not this reaper's to judge: the bridge stays.
+            guard members.status == 0, members.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
+            let deleted = try await PodNetworkCommand.run(ip, ["link", "del", "dev", bridge])
+            if deleted.status == 0 { report.bridgeRemoved = bridge } else {
+                report.problems.append("bridge \(bridge): \(deleted.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
+        } catch {
+            report.problems.append("bridge \(bridge): \(error)")
+        }
     }
 
     /// The service proxy's and the pod masquerade's tables of this root (nothing else's).
