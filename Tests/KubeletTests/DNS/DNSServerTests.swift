@@ -58,8 +58,10 @@ import Testing
         let upstream = DNSServer(host: "127.0.0.1", port: 0, respond: { fake.respond($0, $1) })
         try await Self.serving(upstream) { upstreamAddress in
             let resolver = try #require(ClusterDNSResolver(clusterDomain: "cluster.local"))
-            let handler = DNSQueryHandler(resolver: resolver, forwarder: DNSForwarder(nameservers: ["127.0.0.1:\(upstreamAddress.port ?? 0)"]),
-                                          index: { Self.index })
+            // A long forwarding timeout: the fake upstream answers at once, but a loaded
+            // machine (the whole suite runs in parallel) can stall a task for seconds.
+            let forwarder = DNSForwarder(nameservers: ["127.0.0.1:\(upstreamAddress.port ?? 0)"], timeout: .seconds(60))
+            let handler = DNSQueryHandler(resolver: resolver, forwarder: forwarder, index: { Self.index })
             try await Self.serving(DNSServer(host: "127.0.0.1", port: 0, handler: handler)) { node in
                 // The zone, over both transports.
                 for tcp in [false, true] {
