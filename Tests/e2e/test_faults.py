@@ -277,6 +277,7 @@ def test_controller_manager_and_kubelet_kill9_while_scaling(tmp_path):
     finally:
         cm.stop()
         kubelet.stop()
+        kubelet.clean_up_node()  # its nftables tables and pod bridge outlive it
         srv.stop()
         srv.cleanup()
         for pid in pids_with(token):
