@@ -59,10 +59,14 @@ public struct PodReaper: Sendable {
         }
         await removeTables(&report)
         let uids = ((try? FileManager.default.contentsOfDirectory(atPath: paths.podsDirectory)) ?? []).sorted()
-        guard !uids.isEmpty else {
-            await removeBridge(&report)
-            return report
-        }
+        if !uids.isEmpty { await reapPods(uids, &report) }
+        // Last: each pod's veth had to go with its namespace first.
+        await removeBridge(&report)
+        return report
+    }
+
+    /// Stops and removes each pod directory's processes, namespace, cgroups and volumes.
+    func reapPods(_ uids: [String], _ report: inout Report) async {
         let network = PodNetwork(paths: paths, nodeName: "", logger: logger)
         // The shim is never started here: only records are read and processes stopped.
         let runtime = ProcessRuntime(paths: paths, shimPath: "/nonexistent/caravel-shim", network: network, logger: logger)
@@ -87,8 +91,6 @@ public struct PodReaper: Sendable {
                 report.problems.append("pod \(uid): a volume stays mounted under \(paths.podDirectory(uid))")
             }
         }
-        await removeBridge(&report)
-        return report
     }
 
     /// The node's pod bridge, once no interface is attached to it (each pod's veth went with
