@@ -116,12 +116,7 @@ struct KubeletPhases: Sendable {
 
     private func cleanUpFake(nodes: Int) async {
         _ = try? await client.delete(deployments.named("fake-bench").path, options: ["propagationPolicy": "Background"])
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline {
-            let left = (try? await client.list(pods.path))?["items"]?.arrayValue?.count ?? 0
-            if left == 0 { break }
-            try? await Task.sleep(for: .milliseconds(250))
-        }
+        _ = try? await client.waitUntilEmpty(pods.path, timeout: .seconds(120))
         // Sixteen deletes in flight: thousands of nodes one at a time would take minutes.
         await withTaskGroup(of: Void.self) { group in
             for lane in 0..<16 {
@@ -221,10 +216,7 @@ struct KubeletPhases: Sendable {
         }
         // Wait for the kubelet to stop them: the server may be stopped next, leaving processes.
         for name in names { _ = try? await client.delete(pods.named(name).path) }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, ((try? await client.list(pods.path))?["items"]?.arrayValue?.count ?? 0) > 0 {
-            try? await Task.sleep(for: .milliseconds(250))
-        }
+        _ = try? await client.waitUntilEmpty(pods.path, timeout: .seconds(60))
     }
 
     static func sleeperPod(_ name: String, node: String) -> JSONValue {

@@ -50,12 +50,8 @@ struct ListPhase: Sendable {
     /// Deletes the pods in one request and waits until they are gone.
     func deletePods() async throws {
         _ = try await client.raw("DELETE", pods.path, query: ["labelSelector": "app=list-bench"])
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline {
-            let left = try await client.list(pods.path, query: ["labelSelector": "app=list-bench", "limit": "1"])
-            if (left["items"]?.arrayValue ?? []).isEmpty { return }
-            try await Task.sleep(for: .milliseconds(500))
+        guard try await client.waitUntilEmpty(pods.path, query: ["labelSelector": "app=list-bench"], timeout: .seconds(120), every: .milliseconds(500)) else {
+            throw BenchError("the LIST phase's pods were not gone 120 s after their delete")
         }
-        throw BenchError("the LIST phase's pods were not gone 120 s after their delete")
     }
 }
