@@ -76,6 +76,10 @@ public struct Kubelet: Service {
             events: EventRecorder(client: client, component: "kubelet", host: config.nodeName, correlator: EventCorrelator()), hostIP: hostIP,
             nodeAllocatable: Self.stringMap(capacity.allocatableJSON), simulated: isFake,
             syncInterval: config.syncInterval, logger: logger)
+        // A fleet of fake nodes records no Normal pod events (Pulled, Created, Started,
+        // Killing), as kwok's simulated nodes: they would be most of a large rollout's writes.
+        // Warnings are still recorded.
+        context.quietNormalEvents = config.fleet != nil
         if let dns {
             context.podDNS = PodDNSFiles(clusterDomain: dnsOptions.clusterDomain, resolvConfPath: dnsOptions.resolvConf, nameserver: dns.address)
         }
@@ -118,7 +122,8 @@ public struct Kubelet: Service {
         if isFake { labels["type"] = "fake" }
         let noPressure: @Sendable () -> NodePressure = { NodePressure() }
         let pressure: (@Sendable () -> NodePressure)? = isFake ? noPressure : nil
-        let reporter = NodeStatusReporter(client: client, nodeName: config.nodeName, runtimeName: runtime.name, kubeletPort: port,
+        let heartbeatClient = config.fleet?.heartbeatClient ?? client
+        let reporter = NodeStatusReporter(client: heartbeatClient, nodeName: config.nodeName, runtimeName: runtime.name, kubeletPort: port,
                                           hostIP: hostIP, capacity: capacity, labels: labels,
                                           annotations: [LocalPathStorage.nodeDirectoryAnnotation: ctx.paths.localVolumesDirectory],
                                           logger: logger, reportInterval: config.fleet?.statusReportInterval,
@@ -170,15 +175,17 @@ public struct Kubelet: Service {
                                              baseQuery: ["fieldSelector": "spec.nodeName=\(config.nodeName)"]))
             : nil
         informer?.addHandler(podHandler)
-        let lease = LeaseHeartbeat(client: client, nodeName: config.nodeName, nodeUID: nodeUID, logger: logger)
+        let lease = LeaseHeartbeat(client: heartbeatClient, nodeName: config.nodeName, nodeUID: nodeUID, gate: fleet?.leases, logger: logger)
         let leaseDelay = fleet == nil ? Duration.zero : Jitter.offset(within: lease.interval, random: Double.random(in: 0..<1))
         let statusDelay = fleet == nil ? Duration.zero : Jitter.offset(within: reporter.statusInterval, random: Double.random(in: 0..<1))
         defer { fleet?.pods.unsubscribe(node: config.nodeName) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await lease.run(initialDelay: leaseDelay) }
-            group.addTask { await reporter.run(initialDelay: statusDelay, readiness: { await health.evaluate() }) }
+            group.addTask { await reporter.run(initialDelay: statusDelay, gate: fleet?.statusPosts, readiness: { await health.evaluate() }) }
             group.addTask {
-                await lifecycle.run(period: .seconds(1)) {
+                // A simulated node's relist only shows the loop is alive: thousands of them need
+                // not do it every second.
+                await lifecycle.run(period: isFake ? .seconds(10) : .seconds(1)) {
                     _ = await runtime.listContainers()
                     _ = await workers.count
                 }

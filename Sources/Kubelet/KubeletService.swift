@@ -66,7 +66,17 @@ public struct KubeletService: Service {
             guard await cancelWhenGracefulShutdown({ await client.waitUntilReady() }) else { return }
         }
         let clientCA = Self.pem(connection.certificateAuthority)
-        let fleet = fleetSize > 1 ? FleetSharing(pods: NodePodFeed(client: client)) : nil
+        var fleet: FleetSharing?
+        if fleetSize > 1 {
+            // Heartbeats get connections of their own, as kubelet's heartbeat client: queued
+            // behind a rollout's pod status writes they would come too late, and nodes whose
+            // Leases lapse turn NotReady.
+            let heartbeats = try KubeRESTClient(connection: connection,
+                                                options: .init(maxConnectionsPerHost: FleetSharing.heartbeatConnections,
+                                                               userAgent: "caravel-kubelet/\(nodeName)"))
+            fleet = FleetSharing(pods: NodePodFeed(client: client), heartbeatClient: heartbeats)
+        }
+        defer { if let heartbeats = fleet?.heartbeatClient { Task { try? await heartbeats.shutdown() } } }
         let kubelets = try makeKubelets(client: client, clientCA: clientCA, fleet: fleet)
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let fleet {

@@ -46,10 +46,12 @@ struct KubeletPhases: Sendable {
         } catch {
             failure = error
         }
-        // Pods on fake nodes need their kubelet to finish deleting: delete them before it stops.
-        await cleanUpFake(nodes: nodes)
-        if let serverPID { print(rssLine(pid: serverPID, label: "server RSS after deleting fake pods and nodes")) }
+        // Pods on fake nodes need their kubelet to finish deleting: delete them before it stops;
+        // nodes after it stopped, or it registers them again.
+        await deleteFakePods()
         let exit = await kubelet.stop()
+        await deleteFakeNodes(nodes)
+        if let serverPID { print(rssLine(pid: serverPID, label: "server RSS after deleting fake pods and nodes")) }
         if failure == nil, exit.clean { try? FileManager.default.removeItem(atPath: root) } else {
             print("fake kubelet \(exit); log kept in \(root)/kubelet.log")
         }
@@ -114,9 +116,12 @@ struct KubeletPhases: Sendable {
         print(rssLine(pid: kubelet.pid, label: "fake kubelet RSS after pods"))
     }
 
-    private func cleanUpFake(nodes: Int) async {
+    private func deleteFakePods() async {
         _ = try? await client.delete(deployments.named("fake-bench").path, options: ["propagationPolicy": "Background"])
         _ = try? await client.waitUntilEmpty(pods.path, timeout: .seconds(120))
+    }
+
+    private func deleteFakeNodes(_ nodes: Int) async {
         // Sixteen deletes in flight: thousands of nodes one at a time would take minutes.
         await withTaskGroup(of: Void.self) { group in
             for lane in 0..<16 {

@@ -18,6 +18,8 @@ struct Caravel: AsyncParsableCommand {
     /// ArgumentParser's own entry point, after the heap is set up.
     static func main() async {
         MallocArenas.limit()
+        let trimming = Task { await MallocArenas.returnFreePages() }
+        defer { trimming.cancel() }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

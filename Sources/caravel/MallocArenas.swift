@@ -15,4 +15,16 @@ enum MallocArenas {
         _ = mallopt(M_ARENA_MAX, arenas)
         #endif
     }
+
+    /// Hands the heap's free pages back to the system every `interval` until cancelled, as
+    /// Go's scavenger does for kube-apiserver: glibc returns only the top of an arena on its
+    /// own, so memory freed after a burst (pods deleted, a large LIST sent) stayed resident.
+    static func returnFreePages(every interval: Duration = .seconds(10)) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            #if canImport(Glibc)
+            _ = malloc_trim(0)
+            #endif
+        }
+    }
 }

@@ -37,6 +37,17 @@ import Testing
         #expect(slice["endpoints"]?.arrayValue?.count == 2)
     }
 
+    @Test func onlyWhatIsPublishedWakesTheController() {
+        let published = ClusterDNSEndpointsController.published
+        var heartbeat = Self.node("a", address: "10.244.0.1", ready: true)
+        heartbeat[path: ["status", "conditions"]] = [["type": "Ready", "status": "True", "lastHeartbeatTime": "2026-01-01T00:00:00Z"]]
+        // A status post that changes nothing published (the common case on a large fleet).
+        #expect(published(heartbeat) == published(Self.node("a", address: "10.244.0.1", ready: true)))
+        #expect(published(Self.node("a", address: "10.244.0.1", ready: false)) != published(heartbeat))
+        #expect(published(Self.node("a", address: "10.244.0.2", ready: true)) != published(heartbeat))
+        #expect(published(Self.node("f", address: nil, ready: true)) == nil)
+    }
+
     @Test func subdomainPodsGetTheirHostnameOnlyUnderTheirService() {
         let pod: JSONValue = ["spec": ["hostname": "db-0", "subdomain": "db"]]
         #expect(ServiceEndpoints.hostname(of: pod, service: "db") == "db-0")

@@ -168,4 +168,21 @@ import Testing
         #expect(creates.compactMap { $0.object.flatMap(DaemonPlacement.node(of:)) } == ["b"])
         #expect(creates.first?.object?.labels["controller-revision-hash"] == currentHash(ds))
     }
+
+    @Test func onlyNodeChangesPlacementReadsWakeTheDaemonSets() {
+        let a = node("a", labels: ["disk": "ssd"])
+        var heartbeat = a
+        heartbeat[path: ["status", "conditions"]] = [["type": "Ready", "status": "True", "lastHeartbeatTime": "2026-01-01T00:00:10Z"]]
+        heartbeat[path: ["metadata", "resourceVersion"]] = "9"
+        #expect(DaemonPlacement.placementView(of: a) == DaemonPlacement.placementView(of: heartbeat))
+        var relabelled = a
+        relabelled[path: ["metadata", "labels", "disk"]] = "hdd"
+        var tainted = a
+        tainted[path: ["spec", "taints"]] = [["key": "k", "effect": "NoSchedule"]]
+        var deleting = a
+        deleting[path: ["metadata", "deletionTimestamp"]] = "2026-01-01T00:00:00Z"
+        for changed in [relabelled, tainted, deleting] {
+            #expect(DaemonPlacement.placementView(of: a) != DaemonPlacement.placementView(of: changed))
+        }
+    }
 }

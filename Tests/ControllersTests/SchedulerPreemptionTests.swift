@@ -1,4 +1,5 @@
 import KubeModel
+import NIOConcurrencyHelpers
 import KubeTesting
 import Testing
 @testable import Controllers
@@ -159,5 +160,105 @@ import Testing
         #expect(client.actions(on: "events").contains {
             $0.object?["reason"]?.stringValue == "Preempted" && $0.object?[path: ["involvedObject", "name"]]?.stringValue == "low"
         })
+    }
+
+    @Test func aRetryBeforeTheInformerShowsTheDeletionPreemptsNoMore() async throws {
+        let client = RecordingClient()
+        let pods = ObjectCache()
+        let cache = SchedulerCache(clock: ContinuousClock())
+        cache.setNode(F.node("a"))
+        let lows = [Self.pod("low1", cpu: "1", priority: 0, node: "a"), Self.pod("low2", cpu: "1", priority: 0, node: "a")]
+        for low in lows {
+            cache.setPod(low)
+            client.seed(low, as: Scheduler.podResource.inNamespace("default"), into: pods)
+        }
+        let urgent = Self.pod("urgent", cpu: "1", priority: 1000)
+        client.seed(urgent, as: Scheduler.podResource.inNamespace("default"), into: pods)
+        let s = Scheduler(client: client, pods: pods, cache: cache)
+        _ = try await s.reconcile(key: "default/urgent")
+        // The informer shows the nomination, not yet the victim's deletion; the pod is retried.
+        var nominated = urgent
+        nominated[path: ["status", "nominatedNodeName"]] = "a"
+        client.seed(nominated, as: Scheduler.podResource.inNamespace("default"), into: pods)
+        _ = try await s.reconcile(key: "default/urgent")
+        #expect(client.actions(on: "pods").filter { $0.matches("delete", "pods") }.count == 1)
+        #expect(client.actions(on: "events").filter { $0.object?["reason"]?.stringValue == "Preempted" }.count == 1)
+        // A stale copy of the victim from the informer does not undo what the scheduler knows.
+        let victim = try #require(client.actions(on: "pods").first { $0.matches("delete", "pods") }?.name)
+        cache.setPod(try #require(lows.first { $0.name == victim }))
+        #expect(Preemption.refusal(pod: PodInfo(nominated), nodes: cache.nodes)
+                == "not eligible due to a terminating pod on the nominated node.")
+        // Once it is gone, the room is the preemptor's.
+        cache.removePod(key: "default/\(victim)")
+        #expect(Preemption.refusal(pod: PodInfo(nominated), nodes: cache.nodes) == nil)
+    }
+
+    @Test func theSchedulersOwnStatusWriteDoesNotRequeueTheWaitingPod() async {
+        let queued = NIOLockedValueBox<[String]>([])
+        let handler = Scheduler.podHandler(cache: SchedulerCache(clock: ContinuousClock()), waiting: UnschedulablePods(),
+                                           enqueue: { key in queued.withLockedValue { $0.append(key) } })
+        let pod = Self.pod("urgent", cpu: "1", priority: 1000)
+        var written = pod
+        written[path: ["status", "nominatedNodeName"]] = "a"
+        written[path: ["metadata", "resourceVersion"]] = "7"
+        await handler.onUpdate(pod, written)
+        #expect(queued.withLockedValue { $0 }.isEmpty)
+        var relabelled = written
+        relabelled[path: ["metadata", "labels"]] = ["tier": "gold"]
+        await handler.onUpdate(written, relabelled)
+        #expect(queued.withLockedValue { $0 } == ["default/urgent"])
+    }
+
+    @Test func aNominationReservesTheNodeFromPodsNoMoreImportant() {
+        let cache = SchedulerCache(clock: ContinuousClock())
+        cache.setNode(F.node("a"))
+        cache.setPod(Self.pod("low1", cpu: "1", priority: 0, node: "a"))
+        let urgent = PodInfo(Self.pod("urgent", cpu: "1", priority: 1000))
+        cache.nominate(urgent, on: "a")
+        func decide(_ pod: JSONValue) -> SchedulingDecision {
+            let info = PodInfo(pod)
+            return cache.place(info) { nodes, start in SchedulingScore.schedule(pod: info, nodes: nodes, start: start) }
+        }
+        // The replacement of a victim does not take the room the preemptor waits for.
+        guard case .unschedulable = decide(Self.pod("low2", cpu: "1", priority: 0)) else {
+            Issue.record("a lower pod took the nominated room")
+            return
+        }
+        // A more important pod may; the nominated pod itself does, and its nomination ends.
+        guard case .bind("a") = decide(urgent.pod) else {
+            Issue.record("the nominated pod did not fit its own reservation")
+            return
+        }
+        #expect(cache.nomination(of: "default/urgent") == nil)
+    }
+
+    @Test func anOlderCopyKeepsANominationAndAWithdrawnOneEndsIt() {
+        let cache = SchedulerCache(clock: ContinuousClock())
+        cache.setNode(F.node("a"))
+        let urgent = Self.pod("urgent", cpu: "1", priority: 1000)
+        cache.nominate(PodInfo(urgent), on: "a")
+        // The informer still shows the pod as it was before the nomination was written.
+        cache.setPod(urgent)
+        #expect(cache.nomination(of: "default/urgent") == "a")
+        var nominated = urgent
+        nominated[path: ["status", "nominatedNodeName"]] = "a"
+        cache.setPod(nominated)
+        // Once shown, a copy without it is a withdrawal.
+        cache.setPod(urgent)
+        #expect(cache.nomination(of: "default/urgent") == nil)
+        cache.setPod(nominated)
+        cache.removePod(key: "default/urgent")
+        #expect(cache.nomination(of: "default/urgent") == nil)
+    }
+
+    @Test func aPodNotStartedYetIsTheFirstVictimAmongEquals() {
+        var started = Self.pod("started", cpu: "1", priority: 0, node: "a")
+        started[path: ["status", "startTime"]] = "2026-01-01T00:00:00Z"
+        let fresh = Self.pod("fresh", cpu: "1", priority: 0, node: "a")
+        guard case .preempt(let c) = find(Self.pod("urgent", cpu: "1", priority: 100), [F.info(F.node("a"), [started, fresh])]) else {
+            Issue.record("expected a candidate")
+            return
+        }
+        #expect(c.victims.map(\.pod.name) == ["fresh"])
     }
 }

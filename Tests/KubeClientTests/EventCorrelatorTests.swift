@@ -65,6 +65,23 @@ import Testing
         #expect(actions.last?.object?["count"]?.intValue == 5)
     }
 
+    /// Thousands of objects each with their own events within the window (pods created and
+    /// deleted in a loop) keep the tables at their bound, the newest entries kept.
+    @Test func manyObjectsKeepTheTablesBounded() {
+        let time = FakeTime()
+        let correlator = EventCorrelator(now: { time.now })
+        for i in 0..<20_000 {
+            let decision = correlator.correlate(object: "pod-\(i)", type: "Normal", reason: "Scheduled", message: "assigned")
+            if case .create(_, let key) = decision { correlator.remember(key, name: "pod-\(i).1") }
+            time.advance(0.01)
+        }
+        let sizes = correlator.sizes
+        for size in [sizes.seen, sizes.similar, sizes.buckets] { #expect(size <= EventCorrelator.sweepAbove && size > 0) }
+        // The newest object is still remembered: its repeat is a bump.
+        #expect(correlator.correlate(object: "pod-19999", type: "Normal", reason: "Scheduled", message: "assigned")
+                == .bump(name: "pod-19999.1", count: 2, message: "assigned", key: ["pod-19999", "Normal", "Scheduled", "assigned"].joined(separator: "\u{0}")))
+    }
+
     @Test func aFloodOfOneEventIsCutToItsBurstAndRefills() {
         let time = FakeTime()
         let correlator = EventCorrelator(burst: 25, refill: 300, now: { time.now })

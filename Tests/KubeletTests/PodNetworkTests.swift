@@ -197,7 +197,7 @@ private func fetch(_ url: String, from netns: String? = nil) async throws -> Str
             try await sh("ip", "link", "del", "dev", fixture.bridge)
             let uid = newUID()
             let error = try await #require(throws: PodNetworkError.self) { try await network.setUp(podUID: uid) }
-            #expect(error.description.contains("ip link set dev \(PodNetworkHost.hostVethName(podUID: uid)) master"))
+            #expect(error.description.contains("link set dev \(PodNetworkHost.hostVethName(podUID: uid)) master"))
             #expect(error.description.contains(fixture.bridge))
             #expect(try await !namespaces().contains(PodNetworkHost.netnsName(podUID: uid)))
             #expect(!FileManager.default.fileExists(atPath: fixture.paths.sandboxFile(uid)))

@@ -97,6 +97,34 @@ import Testing
         #expect(PodStatusBuilder.sameStatus(first, second))
     }
 
+    @Test func inputsMoveWithEveryChangeTheStatusShows() {
+        let running = Self.slot("app", state: .running(startedAt: Self.t0))
+        let b = builder(Self.pod(), [], [running])
+        #expect(b.inputs == builder(Self.pod(), [], [running]).inputs)
+        var ready = running
+        ready.readinessHealthy = true
+        var crashing = running
+        crashing.waiting = ("CrashLoopBackOff", "back-off 10s")
+        var exited = running
+        exited.runtimeState = .exited(exitCode: 1, signal: nil, reason: "Error", startedAt: Self.t0, finishedAt: Self.t0)
+        var restarted = running
+        restarted.current = ContainerID(podUID: "u1", name: "app", attempt: 1)
+        for slot in [ready, crashing, exited, restarted] {
+            #expect(builder(Self.pod(), [], [slot]).inputs != b.inputs)
+        }
+        var updated = Self.pod()
+        updated[path: ["metadata", "resourceVersion"]] = "42"
+        #expect(builder(updated, [], [running]).inputs != b.inputs)
+        var moved = b
+        moved.podIP = "10.244.0.6"
+        #expect(moved.inputs != b.inputs)
+        // Probe bookkeeping the status does not show leaves them alone.
+        var counted = running
+        counted.missedLooks = 1
+        counted.livenessHealthy = false
+        #expect(builder(Self.pod(), [], [counted]).inputs == b.inputs)
+    }
+
     @Test func qosClasses() {
         let guaranteed: JSONValue = ["spec": ["containers": [["name": "a", "resources": ["limits": ["cpu": "1", "memory": "1Gi"]]]]]]
         let burstable: JSONValue = ["spec": ["containers": [["name": "a", "resources": ["requests": ["cpu": "100m"]]]]]]

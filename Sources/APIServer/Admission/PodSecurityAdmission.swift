@@ -113,7 +113,7 @@ public struct PodSecurityAdmission: AdmissionPlugin {
 
     /// The namespace's policy, or nil when the namespace is missing (the registry reports that).
     static func policy(namespace: String, registry: Registry) async -> Policy? {
-        guard let found = try? await registry.find(registry.namespaces, namespace: nil, name: namespace) else { return nil }
+        guard let found = try? await registry.admissionFind(registry.namespaces, namespace: nil, name: namespace) else { return nil }
         var labels: [String: String] = [:]
         for (k, v) in found[path: ["metadata", "labels"]]?.objectValue ?? [:] { labels[k] = v.stringValue ?? "" }
         return Policy(labels: labels)

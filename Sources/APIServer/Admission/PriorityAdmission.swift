@@ -48,7 +48,7 @@ public struct PriorityAdmission: AdmissionPlugin {
             }
         } else {
             guard let strategy = registry.catalog.strategy(group: "scheduling.k8s.io", plural: "priorityclasses"),
-                  let found = try await registry.find(strategy, namespace: nil, name: className) else {
+                  let found = try await registry.admissionFind(strategy, namespace: nil, name: className) else {
                 throw APIError.forbidden(request.resource, request.name, "no PriorityClass with name \(className) was found")
             }
             priority = found["value"]?.intValue ?? 0
@@ -79,7 +79,7 @@ public struct PriorityAdmission: AdmissionPlugin {
     /// The global default class; the lowest value wins when a race left several.
     static func globalDefault(_ registry: Registry) async throws(APIError) -> JSONValue? {
         guard let strategy = registry.catalog.strategy(group: "scheduling.k8s.io", plural: "priorityclasses") else { return nil }
-        return try await registry.listAll(strategy, namespace: nil)
+        return try await registry.admissionList(strategy, namespace: nil)
             .filter { $0["globalDefault"]?.boolValue == true }
             .min { ($0["value"]?.intValue ?? 0) < ($1["value"]?.intValue ?? 0) }
     }

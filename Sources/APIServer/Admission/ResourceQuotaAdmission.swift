@@ -99,9 +99,9 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
         return total
     }
 
-    /// Every stored object of a namespaced resource in one namespace, through the registry.
+    /// Every stored object of a namespaced resource in one namespace, as admission sees them.
     static func listAll(_ def: ResourceDefinition, namespace: String, registry: Registry) async throws(APIError) -> [JSONValue] {
         guard let strategy = registry.catalog.strategy(group: def.group, plural: def.plural) else { return [] }
-        return try await registry.listAll(strategy, namespace: namespace)
+        return try await registry.admissionList(strategy, namespace: namespace)
     }
 }

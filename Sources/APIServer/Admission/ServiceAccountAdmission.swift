@@ -95,7 +95,7 @@ public struct ServiceAccountAdmission: AdmissionPlugin {
     /// that does not exist is left for the create's own namespace check to report.
     static func serviceAccount(_ ns: String, _ name: String, strategy: any ResourceStrategy, registry: Registry,
                                dryRun: Bool) async throws(APIError) -> JSONValue? {
-        if let found = try? await registry.find(strategy, namespace: ns, name: name) { return found }
+        if let found = try? await registry.admissionFind(strategy, namespace: ns, name: name) { return found }
         guard name == "default" else { return nil }
         guard !dryRun else { return ["metadata": ["name": "default", "namespace": .string(ns)]] }
         let body: JSONValue = ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "default"]]

@@ -31,6 +31,9 @@ struct ResourceEndpoint {
                 options.fieldSelector = try? FieldSelector.parse("metadata.name=\(name)")
             }
             if watch { return try await WatchStreamer.stream(registry: registry, strategy: strategy, version: info.version, namespace: ns, options: options, shape: shape, query: query) }
+            if shape == .object, !ResponseBuilder.servesYAML, info.version == def.storageVersion {
+                return renderList(try await registry.listSerialized(strategy, namespace: ns, options: options))
+            }
             let result = try await registry.list(strategy, version: info.version, namespace: ns, options: options)
             return renderList(result, shape: shape)
         }
@@ -112,8 +115,7 @@ struct ResourceEndpoint {
     }
 
     func renderList(_ result: Registry.ListResult, shape: ResponseShape) -> Response {
-        var meta: JSONValue = ["resourceVersion": .string(String(result.resourceVersion))]
-        if let c = result.continueToken { meta["continue"] = .string(c) }
+        let meta = listMeta(result.resourceVersion, continueToken: result.continueToken)
         switch shape {
         case .object:
             return ResponseBuilder.json(["kind": .string(def.kind + "List"), "apiVersion": .string(def.apiVersion(info.version)),
@@ -123,6 +125,19 @@ struct ResourceEndpoint {
         case .partialMetadata:
             return ResponseBuilder.json(TableConverter.partialMetadataList(result.items, listMeta: meta))
         }
+    }
+
+    /// A `<Kind>List` whose items are the store's bytes.
+    func renderList(_ result: Registry.SerializedListResult) -> Response {
+        ResponseBuilder.raw(ResponseBuilder.listBody(kind: def.kind + "List", apiVersion: def.apiVersion(info.version),
+                                                     metadata: listMeta(result.resourceVersion, continueToken: result.continueToken),
+                                                     items: result.items.map(\.bytes)))
+    }
+
+    func listMeta(_ resourceVersion: Int64, continueToken: String?) -> JSONValue {
+        var meta: JSONValue = ["resourceVersion": .string(String(resourceVersion))]
+        if let c = continueToken { meta["continue"] = .string(c) }
+        return meta
     }
 
     // MARK: request parts

@@ -23,6 +23,10 @@ enum ResponseBuilder {
 
     /// Already-serialized JSON.
     static func raw(_ bytes: [UInt8], code: Int = 200, warnings: [String] = [], extraHeaders: [(String, String)] = []) -> Response {
+        raw(ByteBuffer(bytes: bytes), code: code, warnings: warnings, extraHeaders: extraHeaders)
+    }
+
+    static func raw(_ buffer: ByteBuffer, code: Int = 200, warnings: [String] = [], extraHeaders: [(String, String)] = []) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-cache, private"
@@ -34,7 +38,24 @@ enum ResponseBuilder {
         for (k, v) in extraHeaders {
             if let name = HTTPField.Name(k) { headers.append(HTTPField(name: name, value: v)) }
         }
-        return Response(status: .init(code: code), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: .init(code: code), headers: headers, body: ResponseBody(byteBuffer: buffer))
+    }
+
+    /// A list's JSON around items that are already serialized, each copied once into the
+    /// body: the same bytes as `json` of the list with the items parsed.
+    static func listBody(kind: String, apiVersion: String, metadata: JSONValue, items: [Data]) -> ByteBuffer {
+        var head = JSONWriter.kubernetesBytes(["kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": metadata])
+        head.removeLast()  // the closing brace: the items follow
+        head.append(contentsOf: #","items":["#.utf8)
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(head.count + items.reduce(0) { $0 + $1.count + 1 } + 3)
+        buffer.writeBytes(head)
+        for (i, item) in items.enumerated() {
+            if i > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+            buffer.writeBytes(item)
+        }
+        buffer.writeBytes(Array("]}\n".utf8))
+        return buffer
     }
 
     static func error(_ e: APIError) -> Response {

@@ -19,14 +19,15 @@ struct PrometheusText: Sendable, Equatable {
     static func parse(_ text: String) -> PrometheusText {
         var out = PrometheusText()
         for raw in text.split(whereSeparator: \.isNewline) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            // Trimmed without Foundation: a scrape of thousands of nodes parses every line.
+            let line = trimmed(raw)
             if line.isEmpty { continue }
             if line.hasPrefix("#") {
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
                 if fields.count >= 4, fields[1] == "TYPE" { out.types[String(fields[2])] = String(fields[3]) }
                 continue
             }
-            if let sample = sample(Substring(line)) { out.samples.append(sample) }
+            if let sample = sample(line) { out.samples.append(sample) }
         }
         return out
     }
@@ -61,7 +62,7 @@ struct PrometheusText: Sendable, Equatable {
             rest = rest.drop { $0 == " " || $0 == "," }
             if rest.first == "}" { return (labels, rest.dropFirst()) }
             guard let eq = rest.firstIndex(of: "=") else { return nil }
-            let key = rest[..<eq].trimmingCharacters(in: .whitespaces)
+            let key = String(trimmed(rest[..<eq]))
             rest = rest[rest.index(after: eq)...].drop { $0 == " " }
             guard rest.first == "\"", !key.isEmpty else { return nil }
             rest = rest.dropFirst()
@@ -85,6 +86,12 @@ struct PrometheusText: Sendable, Equatable {
             guard closed else { return nil }
             labels[key] = value
         }
+    }
+
+    static func trimmed(_ s: Substring) -> Substring {
+        let blank = { (c: Character) in c == " " || c == "\t" }
+        guard let first = s.firstIndex(where: { !blank($0) }), let last = s.lastIndex(where: { !blank($0) }) else { return "" }
+        return s[first...last]
     }
 
     static func number(_ s: Substring) -> Double? {

@@ -1,3 +1,4 @@
+import Foundation
 import KubeModel
 
 extension Registry {
@@ -8,9 +9,51 @@ extension Registry {
         public var continueToken: String?
     }
 
+    /// A LIST's items as the store serialized them, in the storage version.
+    public struct SerializedListResult: Sendable {
+        public var items: [SerializedObject]
+        public var resourceVersion: Int64
+        public var continueToken: String?
+    }
+
     /// LIST: selectors are applied while reading, and a page is filled up to `limit`
     /// matching items, as kube-apiserver does; later pages read at the first page's revision.
     public func list(_ strategy: any ResourceStrategy, version: String, namespace: String?, options: ListOptions) async throws(APIError) -> ListResult {
+        let page = try await scan(strategy, namespace: namespace, options: options, key: \StoredObject.key) { [store] prefix, after, batch, revision in
+            let page = try await store.list(prefix: prefix, startAfter: after, limit: batch, atRevision: revision)
+            return (page.items, page.revision, page.hasMore)
+        } keep: { item in
+            options.matches(item.object, strategy: strategy)
+        }
+        // Converted once for the whole page: a conversion webhook gets one review, as kube-apiserver sends.
+        return ListResult(items: try await presentAll(page.items.map(\.object), strategy: strategy, version: version),
+                          resourceVersion: page.revision, continueToken: page.token)
+    }
+
+    /// LIST in the storage version without rendering the objects again: each item is the
+    /// store's bytes. Only a selector makes an item be parsed, to be matched.
+    public func listSerialized(_ strategy: any ResourceStrategy, namespace: String?, options: ListOptions) async throws(APIError) -> SerializedListResult {
+        let page = try await scan(strategy, namespace: namespace, options: options, key: \SerializedObject.key) { [store] prefix, after, batch, revision in
+            let page = try await store.listSerialized(prefix: prefix, startAfter: after, limit: batch, atRevision: revision)
+            return (page.items, page.revision, page.hasMore)
+        } keep: { item in
+            guard options.hasSelectors else { return true }
+            do {
+                return options.matches(try JSONParser.parse(item.bytes), strategy: strategy)
+            } catch {
+                throw StoreError.io("corrupt value at \(item.key): \(error)")
+            }
+        }
+        return SerializedListResult(items: page.items, resourceVersion: page.revision, continueToken: page.token)
+    }
+
+    /// Reads pages from the store from the list's start (or its continue token) and keeps the
+    /// items `keep` accepts, until `limit` are kept or the keys run out.
+    private func scan<Item: Sendable>(
+        _ strategy: any ResourceStrategy, namespace: String?, options: ListOptions, key: KeyPath<Item, String>,
+        read: (_ prefix: String, _ startAfter: String?, _ limit: Int?, _ revision: Int64?) async throws -> ([Item], Int64, Bool),
+        keep: (Item) throws -> Bool
+    ) async throws(APIError) -> (items: [Item], revision: Int64, token: String?) {
         let def = strategy.definition
         let prefix = ResourceCatalog.keyPrefix(def, namespace: namespace)
         if let rv = options.resourceVersion, !rv.isEmpty, UInt64(rv) == nil {
@@ -24,25 +67,26 @@ extension Registry {
             revision = rv
         }
         var startAfter = options.continueToken.map { prefix + $0.startAfter }
-        var items: [JSONValue] = []
+        var items: [Item] = []
         var token: String?
         let batch = options.hasSelectors ? max(options.limit ?? 0, 500) : options.limit
         do {
             scan: while true {
-                let page = try await store.list(prefix: prefix, startAfter: startAfter, limit: batch, atRevision: revision)
-                revision = page.revision
-                for (i, item) in page.items.enumerated() {
-                    startAfter = item.key
-                    guard options.matches(item.object, strategy: strategy) else { continue }
-                    items.append(item.object)
+                let (page, pageRevision, hasMore) = try await read(prefix, startAfter, batch, revision)
+                revision = pageRevision
+                for (i, item) in page.enumerated() {
+                    let itemKey = item[keyPath: key]
+                    startAfter = itemKey
+                    guard try keep(item) else { continue }
+                    items.append(item)
                     if let limit = options.limit, items.count == limit {
-                        if i < page.items.count - 1 || page.hasMore {
-                            token = ContinueToken(revision: page.revision, startAfter: String(item.key.dropFirst(prefix.count))).encode()
+                        if i < page.count - 1 || hasMore {
+                            token = ContinueToken(revision: pageRevision, startAfter: String(itemKey.dropFirst(prefix.count))).encode()
                         }
                         break scan
                     }
                 }
-                if !page.hasMore { break }
+                if !hasMore { break }
             }
         } catch let e as APIError {
             throw e
@@ -51,9 +95,7 @@ extension Registry {
         } catch {
             throw Self.storeError(error, def: def, name: "")
         }
-        // Converted once for the whole page: a conversion webhook gets one review, as kube-apiserver sends.
-        return ListResult(items: try await presentAll(items, strategy: strategy, version: version), resourceVersion: revision ?? 0,
-                          continueToken: token)
+        return (items, revision ?? 0, token)
     }
 
     /// Returns once the store has reached `revision`, or throws 504 `ResourceVersionTooLarge`.

@@ -17,6 +17,8 @@ public final class Registry: Sendable {
     /// How long a read waits for a resourceVersion newer than the store's (written through
     /// another API server, or not yet at all) before the 504 kube-apiserver answers.
     let revisionWait: Duration
+    /// In-memory copies of what admission reads on every write, by group-resource.
+    let mirrors: [String: ObjectMirror]
 
     public init(store: any Store, catalog: ResourceCatalog, admission: AdmissionChain = AdmissionChain(),
                 environment: ServerEnvironment = ServerEnvironment(), clock: @escaping @Sendable () -> Date = { Date() },
@@ -24,6 +26,7 @@ public final class Registry: Sendable {
         self.store = store
         self.revisionWait = revisionWait
         self.surface = APISurface(builtins: catalog.strategies)
+        self.mirrors = Self.mirrors(catalog)
         self.admission = admission
         self.environment = environment
         self.clock = clock
@@ -106,14 +109,11 @@ public final class Registry: Sendable {
 
     /// Refuses writes into a namespace that is missing or being deleted.
     func checkNamespace(_ namespace: String, def: ResourceDefinition, name: String) async throws(APIError) {
-        let key = ResourceCatalog.key(namespaces.definition, namespace: nil, name: namespace)
-        let found: StoredObject?
-        do { found = try await store.get(key: key) } catch { throw Self.storeError(error, def: def, name: name) }
-        guard let ns = found else {
+        guard let ns = try await admissionFind(namespaces, namespace: nil, name: namespace) else {
             throw APIError(code: 404, reason: "NotFound", message: "namespaces \"\(namespace)\" not found",
                            details: ["name": .string(namespace), "kind": "namespaces"])
         }
-        if ns.object[path: ["metadata", "deletionTimestamp"]] != nil {
+        if ns[path: ["metadata", "deletionTimestamp"]] != nil {
             throw APIError.forbidden(def, name, "unable to create new content in namespace \(namespace) because it is being terminated")
         }
     }

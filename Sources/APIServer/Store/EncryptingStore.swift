@@ -124,6 +124,14 @@ public final class EncryptingStore: Store {
         return page
     }
 
+    /// Sealed values are opened, so they are parsed; other prefixes pass the inner bytes on.
+    public func listSerialized(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreSerializedListResult {
+        guard overlaps(prefix) else {
+            return try await inner.listSerialized(prefix: prefix, startAfter: startAfter, limit: limit, atRevision: atRevision)
+        }
+        return StoreSerializedListResult(serializing: try await list(prefix: prefix, startAfter: startAfter, limit: limit, atRevision: atRevision))
+    }
+
     public func currentRevision() async throws -> Int64 { try await inner.currentRevision() }
 
     public func hasReached(_ revision: Int64) async throws -> Bool { try await inner.hasReached(revision) }
@@ -138,6 +146,11 @@ public final class EncryptingStore: Store {
     }
 
     public func oldestRevision() -> Int64 { inner.oldestRevision() }
+
+    /// Sealed values would reach the observer sealed: such prefixes are not observed.
+    public func observe(prefix: String, _ apply: @escaping @Sendable (ObservedChange) -> Void) -> StoreObservation? {
+        overlaps(prefix) ? nil : inner.observe(prefix: prefix, apply)
+    }
 
     public func broadcastProgress() { inner.broadcastProgress() }
 

@@ -63,12 +63,13 @@ public final class SQLiteStore: Store {
                 WHERE l.revision > ? ORDER BY l.revision DESC LIMIT ?
                 """, arguments: [compacted, historySize])
             let events = rows.reversed().compactMap { row -> StoreEvent? in
-                guard let obj = try? JSONParser.parse(row["value"] as Data) else { return nil }
+                let value = row["value"] as Data
+                guard let obj = try? JSONParser.parse(value) else { return nil }
                 let prevBytes = row["prev"] as Data?
                 let prev = prevBytes.flatMap { try? JSONParser.parse($0) }
                 return StoreEvent(kind: StoreEvent.Kind(rawValue: row["kind"]) ?? .modified, key: row["key"],
                                   revision: row["revision"], object: obj, prevObject: prev,
-                                  size: (row["value"] as Data).count + (prevBytes?.count ?? 0))
+                                  size: value.count + (prevBytes?.count ?? 0), serialized: Array(value))
             }
             return (max(maxRev, metaRev), compacted, events)
         }
@@ -107,38 +108,61 @@ public final class SQLiteStore: Store {
 
     public func currentRevision() async throws -> Int64 { revisions.value.last }
 
+    public func observe(prefix: String, _ apply: @escaping @Sendable (ObservedChange) -> Void) -> StoreObservation? {
+        hub.observe(prefix: prefix, apply)
+    }
+
     public func oldestRevision() -> Int64 { revisions.value.compacted + 1 }
 
     public func list(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreListResult {
         try await db.read { db in
-            // The read transaction is a snapshot: the revision, the compaction mark and the rows
-            // agree. Compaction through C removes rows a read at C or earlier needs, so such a
-            // read is refused here, inside the snapshot, rather than answered with rows missing.
-            if let atRevision {
-                let compacted = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE name = 'compacted'")) ?? 0
-                if atRevision <= compacted { throw StoreError.compacted(requested: atRevision, oldest: compacted + 1) }
-            }
-            let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(revision) FROM log")) ?? 0
-            let rev = atRevision ?? current
-            // Keys are compared as text; start strictly after the last key of the previous page.
-            let lower = startAfter.map { max(prefix, $0) } ?? prefix
-            let lowerOp = startAfter == nil ? ">=" : ">"
-            let upper = prefix + "\u{10FFFF}"
-            let fetchLimit = limit.map { $0 + 1 } ?? -1
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT l.key, l.revision, l.kind, l.value FROM log l
-                JOIN (SELECT key, MAX(revision) AS r FROM log WHERE key \(lowerOp) ? AND key < ? AND revision <= ? GROUP BY key) m
-                  ON l.key = m.key AND l.revision = m.r
-                WHERE l.kind != 2 ORDER BY l.key LIMIT ?
-                """), arguments: [lower, upper, rev, fetchLimit])
+            let (rows, rev, more) = try Self.liveRows(db, prefix: prefix, startAfter: startAfter, limit: limit, atRevision: atRevision)
             var items: [StoredObject] = []
             items.reserveCapacity(rows.count)
-            for row in rows.prefix(limit ?? Int.max) {
+            for row in rows {
                 if let o = try Self.decode(row, key: row["key"]) { items.append(o) }
             }
-            let more = limit.map { rows.count > $0 } ?? false
-            return StoreListResult(items: items, revision: max(rev, 0), hasMore: more, remaining: nil)
+            return StoreListResult(items: items, revision: rev, hasMore: more, remaining: nil)
         }
+    }
+
+    /// The rows hold JSON in Kubernetes field order with the resourceVersion stamped: they
+    /// are handed over as they are.
+    public func listSerialized(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreSerializedListResult {
+        try await db.read { db in
+            let (rows, rev, more) = try Self.liveRows(db, prefix: prefix, startAfter: startAfter, limit: limit, atRevision: atRevision)
+            let items = rows.map { SerializedObject(key: $0["key"], revision: $0["revision"], bytes: $0["value"]) }
+            return StoreSerializedListResult(items: items, revision: rev, hasMore: more)
+        }
+    }
+
+    /// The live rows of a list page (at most `limit`), the revision read at, and whether more follow.
+    private static func liveRows(_ db: Database, prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) throws -> ([Row], Int64, Bool) {
+        // The read transaction is a snapshot: the revision, the compaction mark and the rows
+        // agree. Compaction through C removes rows a read at C or earlier needs, so such a
+        // read is refused here, inside the snapshot, rather than answered with rows missing.
+        if let atRevision {
+            let compacted = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE name = 'compacted'")) ?? 0
+            if atRevision <= compacted { throw StoreError.compacted(requested: atRevision, oldest: compacted + 1) }
+        }
+        let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(revision) FROM log")) ?? 0
+        let rev = atRevision ?? current
+        // Keys are compared as text; start strictly after the last key of the previous page.
+        let lower = startAfter.map { max(prefix, $0) } ?? prefix
+        let lowerOp = startAfter == nil ? ">=" : ">"
+        let upper = prefix + "\u{10FFFF}"
+        let fetchLimit = limit.map { $0 + 1 } ?? -1
+        // Walks the (key, revision) index in key order and keeps each key's newest row at
+        // `rev`: no temporary B-tree, which for a large list spilled every value to a file.
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT l.key, l.revision, l.kind, l.value FROM log l
+            WHERE l.key \(lowerOp) ? AND l.key < ?
+              AND l.revision = (SELECT MAX(n.revision) FROM log n WHERE n.key = l.key AND n.revision <= ?)
+              AND l.kind != 2
+            ORDER BY l.key LIMIT ?
+            """), arguments: [lower, upper, rev, fetchLimit])
+        let more = limit.map { rows.count > $0 } ?? false
+        return (Array(rows.prefix(limit ?? Int.max)), max(rev, 0), more)
     }
 
     // MARK: writes
@@ -210,12 +234,13 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Appends one row to the log; returns the stored value's size in bytes.
-    private func insert(_ db: Database, revision: Int64, key: String, kind: StoreEvent.Kind, prev: Int64, object: JSONValue) throws -> Int {
-        let value = Data(JSONWriter.bytes(object))
+    /// Appends one row to the log; returns the stored value's bytes. The value is
+    /// written as a response writes it, so a LIST can send it without parsing.
+    private func insert(_ db: Database, revision: Int64, key: String, kind: StoreEvent.Kind, prev: Int64, object: JSONValue) throws -> [UInt8] {
+        let bytes = JSONWriter.kubernetesBytes(object)
         try db.cachedStatement(sql: "INSERT INTO log(revision, key, kind, prev_revision, value) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [revision, key, kind.rawValue, prev, value])
-        return value.count
+            .execute(arguments: [revision, key, kind.rawValue, prev, Data(bytes)])
+        return bytes
     }
 
     private static func valueSize(_ row: Row) -> Int { (row["value"] as Data?)?.count ?? 0 }
@@ -228,8 +253,8 @@ public final class SQLiteStore: Store {
                 prev = row["revision"]
             }
             let stamped = Self.stamp(object, revision: rev)
-            let size = try self.insert(db, revision: rev, key: key, kind: .added, prev: prev, object: stamped)
-            return StoreEvent(kind: .added, key: key, revision: rev, object: stamped, prevObject: nil, size: size)
+            let bytes = try self.insert(db, revision: rev, key: key, kind: .added, prev: prev, object: stamped)
+            return StoreEvent(kind: .added, key: key, revision: rev, object: stamped, prevObject: nil, size: bytes.count, serialized: bytes)
         }
         return StoredObject(key: key, revision: e.revision, object: e.object)
     }
@@ -244,9 +269,9 @@ public final class SQLiteStore: Store {
                 }
                 guard let updated = try transform(current) else { throw Unchanged(current: current) }
                 let stamped = Self.stamp(updated, revision: rev)
-                let size = try self.insert(db, revision: rev, key: key, kind: .modified, prev: current.revision, object: stamped)
+                let bytes = try self.insert(db, revision: rev, key: key, kind: .modified, prev: current.revision, object: stamped)
                 return StoreEvent(kind: .modified, key: key, revision: rev, object: stamped, prevObject: current.object,
-                                  size: size + Self.valueSize(row))
+                                  size: bytes.count + Self.valueSize(row), serialized: bytes)
             }
             return StoredObject(key: key, revision: e.revision, object: e.object)
         } catch let u as Unchanged {
@@ -261,9 +286,9 @@ public final class SQLiteStore: Store {
             }
             try precondition(current)
             let stamped = Self.stamp(current.object, revision: rev)
-            let size = try self.insert(db, revision: rev, key: key, kind: .deleted, prev: current.revision, object: stamped)
+            let bytes = try self.insert(db, revision: rev, key: key, kind: .deleted, prev: current.revision, object: stamped)
             return StoreEvent(kind: .deleted, key: key, revision: rev, object: stamped, prevObject: current.object,
-                              size: size + Self.valueSize(row))
+                              size: bytes.count + Self.valueSize(row), serialized: bytes)
         }
         return StoredObject(key: key, revision: e.revision, object: e.object)
     }
@@ -299,11 +324,15 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Removes history at or below `revision`; the newest live row of every key stays.
+    /// Removes history at or below `revision`, as etcd's compaction does: each key keeps its
+    /// newest row at or below `revision` (unless that row is a deletion), so that a read at any
+    /// later revision, such as the next page of a list, still finds the key as it was then.
+    /// A row superseded only after `revision` stays.
     public func compact(through revision: Int64) async throws {
         try await db.write { [revisions] db in
             try db.execute(sql: """
-                DELETE FROM log WHERE revision <= ? AND (kind = 2 OR revision < (SELECT MAX(l2.revision) FROM log l2 WHERE l2.key = log.key))
+                DELETE FROM log WHERE revision <= ?1 AND (kind = 2
+                  OR revision < (SELECT MAX(l2.revision) FROM log l2 WHERE l2.key = log.key AND l2.revision <= ?1))
                 """, arguments: [revision])
             try db.execute(sql: "INSERT OR REPLACE INTO meta(name, value) VALUES ('compacted', ?)", arguments: [revision])
             revisions.withLock { $0.compacted = max($0.compacted, revision) }

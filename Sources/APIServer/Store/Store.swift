@@ -1,3 +1,4 @@
+import Foundation
 import KubeModel
 
 /// One object as the store holds it: its key and the revision of its last write.
@@ -28,6 +29,9 @@ public struct StoreEvent: Sendable {
     /// Watch lines already encoded for this event, shared by the watchers it is delivered to
     /// (never kept in the watch cache itself).
     public var encodings: WatchEventEncodings? = nil
+    /// `object` as the store wrote it, when the store has it at hand: the watch cache keeps
+    /// these bytes rather than serializing the object again.
+    public var serialized: [UInt8]? = nil
 }
 
 /// A page of a list, read at one revision.
@@ -39,6 +43,29 @@ public struct StoreListResult: Sendable {
     public var hasMore: Bool
     /// Number of items after this page, when cheap to know.
     public var remaining: Int?
+}
+
+/// One object as the store serialized it: JSON in Kubernetes field order with its
+/// `resourceVersion`, ready to be sent as it is.
+public struct SerializedObject: Sendable {
+    public var key: String
+    public var revision: Int64
+    public var bytes: Data
+}
+
+/// A page of a list whose items are not parsed.
+public struct StoreSerializedListResult: Sendable {
+    public var items: [SerializedObject]
+    public var revision: Int64
+    public var hasMore: Bool
+}
+
+extension StoreSerializedListResult {
+    /// The page of a parsed list, each item serialized as a response writes it.
+    public init(serializing page: StoreListResult) {
+        self.init(items: page.items.map { SerializedObject(key: $0.key, revision: $0.revision, bytes: Data(JSONWriter.kubernetesBytes($0.object))) },
+                  revision: page.revision, hasMore: page.hasMore)
+    }
 }
 
 public enum StoreError: Error, Sendable, Equatable {
@@ -56,6 +83,20 @@ public enum StoreError: Error, Sendable, Equatable {
 public enum WatchItem: Sendable {
     case event(StoreEvent)
     case progress(Int64)
+}
+
+/// What an observer of the store's commits is told: an event, or that its observation ended
+/// (the history was reset or the store closed) and what it mirrors may be stale.
+public enum ObservedChange: Sendable {
+    case event(StoreEvent)
+    case reset
+}
+
+/// An observation of the store's commits: every event after `revision` reaches the observer
+/// until `cancel` is called or a `.reset` ends it.
+public struct StoreObservation: Sendable {
+    public var revision: Int64
+    public var cancel: @Sendable () -> Void
 }
 
 /// A live subscription to committed changes under a key prefix.
@@ -82,6 +123,9 @@ public protocol Store: Sendable {
     func get(key: String) async throws -> StoredObject?
     /// Keys under `prefix`, in key order, after `startAfter`, at `revision` (nil: the newest).
     func list(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreListResult
+    /// `list` without parsing: a store that keeps objects as response bytes hands them over,
+    /// so a LIST that needs nothing inside the objects is a concatenation.
+    func listSerialized(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreSerializedListResult
     /// The newest committed revision.
     func currentRevision() async throws -> Int64
     /// Whether `revision` is committed. A store whose watch cache already holds it answers
@@ -96,8 +140,17 @@ public protocol Store: Sendable {
     func oldestRevision() -> Int64
     /// Sends a progress mark to every watcher (bookmarks).
     func broadcastProgress()
+    /// Calls `apply` with every event under `prefix` as the store publishes it (see
+    /// `WatchHub.observe`); nil when this store cannot be observed so.
+    func observe(prefix: String, _ apply: @escaping @Sendable (ObservedChange) -> Void) -> StoreObservation?
 }
 
 extension Store {
     public func hasReached(_ revision: Int64) async throws -> Bool { try await currentRevision() >= revision }
+
+    public func observe(prefix: String, _ apply: @escaping @Sendable (ObservedChange) -> Void) -> StoreObservation? { nil }
+
+    public func listSerialized(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreSerializedListResult {
+        StoreSerializedListResult(serializing: try await list(prefix: prefix, startAfter: startAfter, limit: limit, atRevision: atRevision))
+    }
 }

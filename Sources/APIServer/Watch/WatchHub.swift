@@ -1,3 +1,4 @@
+import KubeModel
 import Synchronization
 
 /// The watch cache: a ring of the newest committed events and the live watchers they fan out
@@ -24,8 +25,13 @@ public final class WatchHub: Sendable {
         var isSet: Bool { value.load(ordering: .relaxed) }
     }
 
+    struct Observer {
+        var prefix: String
+        var apply: @Sendable (ObservedChange) -> Void
+    }
+
     struct State {
-        var ring: [StoreEvent?]
+        var ring: [CachedEvent?]
         var head = 0  // index of the oldest event
         var count = 0
         /// Sum of the `size` of the events in the ring.
@@ -34,7 +40,11 @@ public final class WatchHub: Sendable {
         /// Newest revision known to be gone from the ring (or compacted before start).
         var compactedRevision: Int64
         var watchers: [Int: Watcher] = [:]
+        var observers: [Int: Observer] = [:]
         var nextID = 0
+        /// The newest object the ring holds for each key: an update's `prevObject` is that
+        /// same object, so the ring keeps one copy of its bytes, not two.
+        var newest: [String: (revision: Int64, object: [UInt8])] = [:]
     }
 
     private let state: Mutex<State>
@@ -60,14 +70,19 @@ public final class WatchHub: Sendable {
 
     /// Seeds the ring with events recovered from disk at start, oldest first.
     public func preload(_ events: [StoreEvent]) {
+        let bytes = events.map(Self.bytes)
         state.withLock { s in
-            for e in events { Self.append(e, to: &s, capacity: capacity, maxBytes: maxBytes) }
+            for (e, b) in zip(events, bytes) { Self.append(e, b, to: &s, capacity: capacity, maxBytes: maxBytes) }
         }
     }
+
+    /// The event's object as the store wrote it, or serialized now (outside the lock).
+    private static func bytes(_ e: StoreEvent) -> [UInt8] { e.serialized ?? JSONWriter.kubernetesBytes(e.object) }
 
     public var lastRevision: Int64 { state.withLock { $0.lastRevision } }
     public var compactedRevision: Int64 { state.withLock { $0.compactedRevision } }
     public var watcherCount: Int { state.withLock { $0.watchers.count } }
+    public var observerCount: Int { state.withLock { $0.observers.count } }
     /// Events and serialized bytes the ring holds now.
     public var usage: (events: Int, bytes: Int) { state.withLock { ($0.count, $0.bytes) } }
 
@@ -76,10 +91,13 @@ public final class WatchHub: Sendable {
 
     /// Delivers committed events, in revision order, to the ring and every matching watcher.
     public func publish(_ events: [StoreEvent]) {
+        let bytes = events.map(Self.bytes)
         state.withLock { s in
-            for e in events {
-                Self.append(e, to: &s, capacity: capacity, maxBytes: maxBytes)
+            for (e, b) in zip(events, bytes) {
+                Self.append(e, b, to: &s, capacity: capacity, maxBytes: maxBytes)
+                for (_, o) in s.observers where e.key.hasPrefix(o.prefix) { o.apply(.event(e)) }
                 var delivered = e
+                delivered.serialized = nil
                 var dropped: [Int] = []
                 for (id, w) in s.watchers where e.revision > w.after && e.key.hasPrefix(w.prefix) {
                     if delivered.encodings == nil { delivered.encodings = WatchEventEncodings() }
@@ -92,6 +110,26 @@ public final class WatchHub: Sendable {
                 }
             }
         }
+    }
+
+    /// Calls `apply` with every event under `prefix` published from now on, inside `publish`
+    /// (for a store that publishes on commit: before the write returns to its caller), and
+    /// and the revision after which it sees every event. `apply` must be quick and must not
+    /// call into the hub. A reset or shutdown sends `.reset` and ends the observation.
+    public func observe(prefix: String, _ apply: @escaping @Sendable (ObservedChange) -> Void) -> StoreObservation {
+        let (id, revision) = state.withLock { s in
+            s.observers[s.nextID] = Observer(prefix: prefix, apply: apply)
+            s.nextID += 1
+            return (s.nextID - 1, s.lastRevision)
+        }
+        return StoreObservation(revision: revision, cancel: { [weak self] in
+            self?.state.withLock { _ = $0.observers.removeValue(forKey: id) }
+        })
+    }
+
+    private static func resetObservers(_ s: inout State) {
+        for (_, o) in s.observers { o.apply(.reset) }
+        s.observers.removeAll()
     }
 
     /// Tells every watcher that all events up to the newest revision have been sent.
@@ -119,7 +157,9 @@ public final class WatchHub: Sendable {
                 w.continuation.finish()
             }
             s.watchers.removeAll()
+            Self.resetObservers(&s)
             s.ring = Array(repeating: nil, count: capacity)
+            s.newest.removeAll()
             s.head = 0
             s.count = 0
             s.bytes = 0
@@ -128,11 +168,19 @@ public final class WatchHub: Sendable {
         }
     }
 
-    private static func append(_ e: StoreEvent, to s: inout State, capacity: Int, maxBytes: Int) {
-        var e = e
-        e.encodings = nil
+    private static func append(_ e: StoreEvent, _ bytes: [UInt8], to s: inout State, capacity: Int, maxBytes: Int) {
         while s.count > 0 && (s.count == capacity || s.bytes + e.size > maxBytes) { dropOldest(&s, capacity: capacity) }
-        s.ring[(s.head + s.count) % capacity] = e
+        var prev: [UInt8]?
+        if let p = e.prevObject {
+            if let newest = s.newest[e.key], p.resourceVersion == String(newest.revision) {
+                prev = newest.object
+            } else {
+                prev = JSONWriter.kubernetesBytes(p)
+            }
+        }
+        s.newest[e.key] = e.kind == .deleted ? nil : (e.revision, bytes)
+        s.ring[(s.head + s.count) % capacity] = CachedEvent(kind: e.kind, key: e.key, revision: e.revision, size: e.size,
+                                                            object: bytes, prevObject: prev)
         s.count += 1
         s.bytes += e.size
         s.lastRevision = max(s.lastRevision, e.revision)
@@ -142,6 +190,7 @@ public final class WatchHub: Sendable {
         if let oldest = s.ring[s.head] {
             s.compactedRevision = max(s.compactedRevision, oldest.revision)
             s.bytes -= oldest.size
+            if s.newest[oldest.key]?.revision == oldest.revision { s.newest[oldest.key] = nil }
         }
         s.ring[s.head] = nil
         s.head = (s.head + 1) % capacity
@@ -152,23 +201,29 @@ public final class WatchHub: Sendable {
     /// then streams live events. Throws `compacted` if events after `after` are gone.
     public func subscribe(prefix: String, after: Int64) throws(StoreError) -> WatchSubscription {
         let flag = FellBehindFlag()
-        let result: Result<(Int, AsyncStream<WatchItem>, AsyncStream<WatchItem>.Continuation), StoreError> = state.withLock { s in
+        let result: Result<(Int, ReplayThenLive, AsyncStream<WatchItem>.Continuation), StoreError> = state.withLock { s in
             if after < s.compactedRevision {
                 return .failure(StoreError.compacted(requested: after, oldest: s.compactedRevision + 1))
             }
-            var replay: [StoreEvent] = []
+            var replay: [CachedEvent] = []
             for i in 0..<s.count {
                 if let e = s.ring[(s.head + i) % capacity], e.revision > after, e.key.hasPrefix(prefix) { replay.append(e) }
             }
+            // Live events queue behind the replay, which is parsed as the watcher pulls it.
             let (stream, continuation) = AsyncStream<WatchItem>.makeStream(bufferingPolicy: .bufferingOldest(replay.count + bufferLimit))
-            for e in replay { continuation.yield(.event(e)) }
             let id = s.nextID
             s.nextID += 1
             s.watchers[id] = Watcher(prefix: prefix, after: after, continuation: continuation, fellBehind: flag)
-            return .success((id, stream, continuation))
+            return .success((id, ReplayThenLive(replay: replay, live: stream), continuation))
         }
-        let (id, stream, continuation) = try result.get()
-        return subscription(id: id, stream: stream, continuation: continuation, flag: flag)
+        let (id, items, continuation) = try result.get()
+        var sub = subscription(id: id, stream: items.stream, continuation: continuation, flag: flag)
+        let cancel = sub.cancel
+        sub.cancel = {
+            items.cancel()
+            cancel()
+        }
+        return sub
     }
 
     private func subscription(id: Int, stream: AsyncStream<WatchItem>, continuation: AsyncStream<WatchItem>.Continuation,
@@ -197,6 +252,7 @@ public final class WatchHub: Sendable {
         state.withLock { s in
             for (_, w) in s.watchers { w.continuation.finish() }
             s.watchers.removeAll()
+            Self.resetObservers(&s)
         }
     }
 }

@@ -21,6 +21,13 @@ enum DaemonPlacement {
         ["key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"],
     ]
 
+    /// What `verdict` reads of a node: a node update that leaves it alone (a status heartbeat)
+    /// changes no DaemonSet's placement.
+    static func placementView(of node: JSONValue) -> JSONValue {
+        ["labels": node[path: ["metadata", "labels"]] ?? .null, "spec": node["spec"] ?? .null,
+         "deleting": .bool(ObjectRules.isTerminating(node))]
+    }
+
     /// Placement of `ds`'s pod on `node`: its nodeSelector and required node affinity must
     /// match, NoSchedule and NoExecute taints must be tolerated to start, NoExecute ones to stay.
     static func verdict(for ds: JSONValue, on node: JSONValue) -> Verdict {

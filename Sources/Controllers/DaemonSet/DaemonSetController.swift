@@ -35,8 +35,9 @@ public struct DaemonSetController: Reconciler {
         self.now = now
     }
 
-    /// Watches DaemonSets, their pods and revisions, and nodes (any node change wakes every
-    /// DaemonSet: a new node needs its pods, a relabelled or tainted one may lose them).
+    /// Watches DaemonSets, their pods and revisions, and nodes (a node added, removed, or
+    /// changed where placement reads it wakes every DaemonSet: a new node needs its pods, a
+    /// relabelled or tainted one may lose them; status heartbeats wake none).
     static func descriptor(client: any ResourceClient, workers: Int) -> ControllerDescriptor {
         ControllerDescriptor(name: "daemonset", workers: workers) { wiring in
             let expectations = Expectations()
@@ -47,9 +48,12 @@ public struct DaemonSetController: Reconciler {
             wiring.watch(ControllerHistory.resource, ControllerEvents.dependentHandler(ownerKind: "DaemonSet", owners: daemonSets,
                                                                                       expectations: nil, enqueue: wiring.enqueue))
             let enqueue = wiring.enqueue
-            wiring.watch(nodeResource, .any { _ in
+            let wakeAll: @Sendable (JSONValue) async -> Void = { _ in
                 for ds in daemonSets.list() { if let key = ObjectCache.key(of: ds) { enqueue(key) } }
-            })
+            }
+            wiring.watch(nodeResource, InformerHandler(onAdd: wakeAll, onUpdate: { old, new in
+                if DaemonPlacement.placementView(of: old) != DaemonPlacement.placementView(of: new) { await wakeAll(new) }
+            }, onDelete: wakeAll))
             return DaemonSetController(client: client, daemonSets: daemonSets, pods: wiring.cache(podResource),
                                        nodes: wiring.cache(nodeResource), revisions: wiring.cache(ControllerHistory.resource),
                                        expectations: expectations)

@@ -82,10 +82,10 @@ public struct NodeLifecycleController: Reconciler {
         // Look again when the lease would go stale, or when the next toleration runs out.
         var next = stale ? nil : NodeLifecycle.lastHeartbeat(node: node, lease: lease).map { $0.addingTimeInterval(grace) }
         let stamped = taintClock.stamp(node: name, taints: NodeLifecycle.taints(node), now: now)
-        // Only NoExecute taints evict: without one, the node's pods are not looked at (a scan of
-        // every pod per node is quadratic with thousands of nodes).
+        // Only NoExecute taints evict: without one, the node's pods are not looked at. The cache's
+        // node index finds them: a scan of every pod per node is quadratic with thousands of nodes.
         let evicting = stamped.contains { $0["effect"]?.stringValue == "NoExecute" }
-        for pod in evicting ? pods.list() : [] where pod[path: ["spec", "nodeName"]]?.stringValue == name && !ObjectRules.isTerminating(pod) {
+        for pod in evicting ? pods.list(nodeName: name) : [] where !ObjectRules.isTerminating(pod) {
             switch NodeLifecycle.eviction(pod: pod, taints: stamped, now: now) {
             case .keep: continue
             case .at(let date): next = min(next ?? date, date)

@@ -39,11 +39,12 @@ enum Preemption {
 
     /// Whether `pod` may preempt at all: not with `preemptionPolicy: Never`, and not again
     /// while pods it already preempted on its nominated node are still terminating.
-    static func refusal(pod: PodInfo, nodes: [NodeInfo]) -> String? {
+    /// `nominated` is the scheduler's own record, which may be ahead of the pod's status.
+    static func refusal(pod: PodInfo, nodes: [NodeInfo], nominated: String? = nil) -> String? {
         if pod.pod[path: ["spec", "preemptionPolicy"]]?.stringValue == "Never" {
             return "not eligible due to preemptionPolicy=Never."
         }
-        let nominated = pod.pod[path: ["status", "nominatedNodeName"]]?.stringValue ?? ""
+        let nominated = nominated ?? pod.pod[path: ["status", "nominatedNodeName"]]?.stringValue ?? ""
         guard !nominated.isEmpty, let node = nodes.first(where: { $0.name == nominated }) else { return nil }
         let priority = Scheduler.priority(pod.pod)
         let terminating = node.podInfos.values.contains {
@@ -53,9 +54,9 @@ enum Preemption {
     }
 
     /// The best candidate over `nodes`, or why there is none.
-    static func find(pod: PodInfo, nodes: [NodeInfo], budgets: [PreemptionBudget] = [],
+    static func find(pod: PodInfo, nodes: [NodeInfo], nominated: String? = nil, budgets: [PreemptionBudget] = [],
                      extraFilter: (PodInfo, NodeInfo) -> FilterFailure? = { _, _ in nil }) -> Outcome {
-        if let refusal = refusal(pod: pod, nodes: nodes) { return .none(refusal) }
+        if let refusal = refusal(pod: pod, nodes: nodes, nominated: nominated) { return .none(refusal) }
         let priority = Scheduler.priority(pod.pod)
         let wanted = candidatesWanted(total: nodes.count)
         // Topology-wide rules read every node, so each trial needs its own pre-filter state.
@@ -113,11 +114,13 @@ enum Preemption {
         return .none(SchedulingScore.message(total: nodes.count, reasons: reasons))
     }
 
-    /// Higher priority first, then the pod that started earlier (it has run longer).
+    /// Higher priority first, then the pod that started earlier (it has run longer); a pod
+    /// not started yet counts as starting now, after every started one.
     static func moreImportant(_ a: PodInfo, _ b: PodInfo) -> Bool {
         let pa = Scheduler.priority(a.pod), pb = Scheduler.priority(b.pod)
         if pa != pb { return pa > pb }
         let sa = a.pod[path: ["status", "startTime"]]?.stringValue ?? "", sb = b.pod[path: ["status", "startTime"]]?.stringValue ?? ""
+        if sa.isEmpty != sb.isEmpty { return !sa.isEmpty }
         return sa != sb ? sa < sb : a.key < b.key
     }
 }

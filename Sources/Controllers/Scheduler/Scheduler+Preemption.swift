@@ -25,6 +25,7 @@ extension Scheduler {
             } catch {
                 continue
             }
+            cache.markDeleting(key: victim.key, uid: victim.uid)
             await event(target, type: "Normal", reason: "Preempted",
                         message: "Preempted by pod \(pod.uid ?? "") on node \(candidate.node)")
         }

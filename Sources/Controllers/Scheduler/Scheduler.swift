@@ -110,8 +110,10 @@ public struct Scheduler: Reconciler {
         case .unschedulable(let message):
             waiting.insert(key)
             let budgets = self.budgets?.list().compactMap(PreemptionBudget.init) ?? []
-            switch Preemption.find(pod: info, nodes: cache.nodes, budgets: budgets, extraFilter: volumeFilter) {
+            switch Preemption.find(pod: info, nodes: cache.nodes(for: info), nominated: cache.nomination(of: key),
+                                   budgets: budgets, extraFilter: volumeFilter) {
             case .preempt(let candidate):
+                cache.nominate(info, on: candidate.node)
                 try await recordUnschedulable(pod, message: message, nominatedNode: candidate.node)
                 await preempt(candidate, for: pod)
             case .none(let why):
@@ -202,7 +204,7 @@ public struct Scheduler: Reconciler {
             },
             onUpdate: { old, new in
                 cache.setPod(new)
-                if needsScheduling(new), let key = ObjectCache.key(of: new) { enqueue(key) }
+                if needsScheduling(new), !sameSpec(old, new), let key = ObjectCache.key(of: new) { enqueue(key) }
                 let wasHolding = !(old[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty && ObjectRules.isActive(old)
                 let isHolding = !(new[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty && ObjectRules.isActive(new)
                 if wasHolding && !isHolding { enqueueWaiting(waiting, enqueue) }
@@ -213,6 +215,20 @@ public struct Scheduler: Reconciler {
                 waiting.remove(key)
                 if !(pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty { enqueueWaiting(waiting, enqueue) }
             })
+    }
+
+    /// Whether an update left everything but the status (and bookkeeping) alone: then a
+    /// waiting pod keeps waiting, as in Kubernetes' queue. The scheduler's own status write
+    /// (PodScheduled, the nomination) must not send the pod straight back into a cycle that
+    /// would not yet see its victims going.
+    static func sameSpec(_ old: JSONValue, _ new: JSONValue) -> Bool {
+        func stripped(_ pod: JSONValue) -> JSONValue {
+            var p = pod
+            p["status"] = nil
+            for field in ["resourceVersion", "generation", "managedFields"] { p[path: ["metadata", field]] = nil }
+            return p
+        }
+        return stripped(old) == stripped(new)
     }
 
     /// Nodes: every change feeds the cache; one that can alter a filter's answer queues the

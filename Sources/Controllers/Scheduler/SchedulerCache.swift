@@ -9,6 +9,10 @@ import NIOConcurrencyHelpers
 /// forgotten if the binding fails or, once it has been sent, if the informer has not shown the
 /// pod bound within `assumedTTL`.
 ///
+/// It also holds the nominations (Kubernetes' nominator): a pod that preempted others waits
+/// for them to go with the node reserved for it, so that a pod of no higher priority is
+/// placed as if the nominated pod already ran there.
+///
 /// Decisions run under the cache's lock (`place`), one at a time, each seeing the previous
 /// one; informer events wait for a decision in progress, never the other way round.
 final class SchedulerCache<C: Clock>: Sendable where C.Duration == Duration {
@@ -17,6 +21,14 @@ final class SchedulerCache<C: Clock>: Sendable where C.Duration == Duration {
         var uid: String
         /// Set once the binding was sent; until then the pod never expires.
         var deadline: C.Instant?
+    }
+
+    private struct Nomination {
+        var node: String
+        var pod: PodInfo
+        /// Whether the informer has shown the pod nominated; until then the nomination lives
+        /// only here, and a copy without one is older than it, not a withdrawal.
+        var confirmed: Bool
     }
 
     private struct State {
@@ -28,6 +40,11 @@ final class SchedulerCache<C: Clock>: Sendable where C.Duration == Duration {
         /// Node of every pod the cache counts, by pod key.
         var podNode: [String: String] = [:]
         var assumed: [String: Assumed] = [:]
+        /// Pods this scheduler deleted to make room, by key, with their uid: they count as
+        /// terminating before the informer says so.
+        var deleting: [String: String] = [:]
+        /// Waiting pods nominated to a node, by key.
+        var nominations: [String: Nomination] = [:]
         /// Where the next cycle starts looking (Kubernetes' nextStartNodeIndex).
         var nextStart = 0
 
@@ -44,6 +61,29 @@ final class SchedulerCache<C: Clock>: Sendable where C.Duration == Duration {
             } else {
                 pending[node]?[key] = nil
                 if pending[node]?.isEmpty == true { pending[node] = nil }
+            }
+        }
+
+        /// The nodes as `pod` must see them: with the pods nominated to them that are at
+        /// least as important as it, as if they already ran there.
+        func nodes(for pod: PodInfo) -> [NodeInfo] {
+            guard !nominations.isEmpty else { return nodes }
+            let priority = Scheduler.priority(pod.pod)
+            var out = nodes
+            for (key, n) in nominations where key != pod.key && Scheduler.priority(n.pod.pod) >= priority {
+                if let i = index[n.node] { out[i].add(n.pod) }
+            }
+            return out
+        }
+
+        /// An unbound pod changed: its nomination follows the copy, unless the copy predates
+        /// a nomination made here.
+        mutating func updateNomination(_ pod: JSONValue, key: String) {
+            let node = pod[path: ["status", "nominatedNodeName"]]?.stringValue ?? ""
+            if !node.isEmpty && Scheduler.needsScheduling(pod) {
+                nominations[key] = Nomination(node: node, pod: PodInfo(pod), confirmed: true)
+            } else if let n = nominations[key], n.confirmed || n.pod.uid != (pod.uid ?? "") || !Scheduler.needsScheduling(pod) {
+                nominations[key] = nil
             }
         }
     }
@@ -99,14 +139,49 @@ final class SchedulerCache<C: Clock>: Sendable where C.Duration == Duration {
                 if node == nil && assumed.uid == (pod.uid ?? "") { return }
                 s.assumed[key] = nil
             }
-            if let node { s.place(PodInfo(pod), on: node) } else { s.unplace(key) }
+            guard let node else {
+                s.updateNomination(pod, key: key)
+                return s.unplace(key)
+            }
+            s.nominations[key] = nil
+            s.place(PodInfo(Self.terminating(pod, if: s.deleting[key]) ?? pod), on: node)
         }
+    }
+
+    /// `pod` preempted others on `node` and waits for them there.
+    func nominate(_ pod: PodInfo, on node: String) {
+        state.withLockedValue { s in s.nominations[pod.key] = Nomination(node: node, pod: pod, confirmed: false) }
+    }
+
+    /// The node `key` is nominated to, if any.
+    func nomination(of key: String) -> String? { state.withLockedValue { $0.nominations[key]?.node } }
+
+    /// The scheduler deleted this pod (a preemption victim): until the informer shows it gone,
+    /// it counts as terminating, so that a retry of the preemptor sees its victims on their way
+    /// out even if the informer has not shown the deletion yet.
+    func markDeleting(key: String, uid: String) {
+        state.withLockedValue { s in
+            s.deleting[key] = uid
+            guard let node = s.podNode[key], let i = s.index[node], let info = s.nodes[i].podInfos[key],
+                  let pod = Self.terminating(info.pod, if: uid) else { return }
+            s.place(PodInfo(pod), on: node)
+        }
+    }
+
+    /// `pod` with a deletionTimestamp when it is the one being deleted and has none yet.
+    private static func terminating(_ pod: JSONValue, if deletingUID: String?) -> JSONValue? {
+        guard let deletingUID, pod.uid == deletingUID, pod[path: ["metadata", "deletionTimestamp"]] == nil else { return nil }
+        var marked = pod
+        marked[path: ["metadata", "deletionTimestamp"]] = .string(Timestamp.now())
+        return marked
     }
 
     /// A pod went away.
     func removePod(key: String) {
         state.withLockedValue { s in
             s.assumed[key] = nil
+            s.deleting[key] = nil
+            s.nominations[key] = nil
             s.unplace(key)
         }
     }
@@ -120,9 +195,10 @@ final class SchedulerCache<C: Clock>: Sendable where C.Duration == Duration {
         let now = clock.now
         return state.withLockedValue { s in
             expire(&s, now: now)
-            let (decision, evaluated) = decide(s.nodes, s.nextStart)
+            let (decision, evaluated) = decide(s.nodes(for: pod), s.nextStart)
             if !s.nodes.isEmpty { s.nextStart = (s.nextStart + evaluated) % s.nodes.count }
             if case .bind(let node) = decision {
+                s.nominations[pod.key] = nil
                 var bound = pod.pod
                 bound[path: ["spec", "nodeName"]] = .string(node)
                 s.place(PodInfo(bound), on: node)
@@ -171,6 +247,10 @@ final class SchedulerCache<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Every node the cache knows, with its pods.
     var nodes: [NodeInfo] { state.withLockedValue { $0.nodes } }
+
+    /// The nodes as `pod` sees them: with the pods nominated there that are at least as
+    /// important as it.
+    func nodes(for pod: PodInfo) -> [NodeInfo] { state.withLockedValue { $0.nodes(for: pod) } }
 
     /// The node a pod counts on, if any.
     func node(ofPod key: String) -> String? { state.withLockedValue { $0.podNode[key] } }

@@ -52,8 +52,17 @@ public final class EventCorrelator: Sendable {
 
     /// The prefix of an event that stands for several similar ones.
     static let combinedPrefix = "(combined from similar events): "
-    /// Entries kept per table before expired ones are swept.
+    /// Entries kept per table, as client-go's 4,096-entry LRU caches: past it, expired entries
+    /// are swept and then the oldest, down to half, so a sweep runs once per 2,048 new keys.
     static let sweepAbove = 4096
+
+    static func bound<Value>(_ table: inout [String: Value], expired: (Value) -> Bool, age: (Value) -> Date) {
+        guard table.count > sweepAbove else { return }
+        table = table.filter { !expired($0.value) }
+        guard table.count > sweepAbove / 2 else { return }
+        let newest = table.sorted { age($0.value) > age($1.value) }.prefix(sweepAbove / 2)
+        table = Dictionary(uniqueKeysWithValues: newest.map { ($0.key, $0.value) })
+    }
 
     /// client-go's defaults: 10 minutes, 10 similar messages, a burst of 25 refilled every 5 minutes.
     public init(window: TimeInterval = 600, maxSimilar: Int = 10, burst: Int = 25, refill: TimeInterval = 300,
@@ -72,7 +81,7 @@ public final class EventCorrelator: Sendable {
         let similarKey = [object, type, reason].joined(separator: sep)
         let exactKey = similarKey + sep + message
         return state.withLockedValue { s in
-            if s.buckets.count > Self.sweepAbove { s.buckets = s.buckets.filter { now.timeIntervalSince($0.value.last) < refill * burst } }
+            Self.bound(&s.buckets, expired: { now.timeIntervalSince($0.last) >= refill * burst }, age: \.last)
             var bucket = s.buckets[exactKey] ?? Bucket(tokens: burst, last: now)
             bucket.tokens = min(burst, bucket.tokens + max(0, now.timeIntervalSince(bucket.last)) / refill)
             bucket.last = now
@@ -83,7 +92,7 @@ public final class EventCorrelator: Sendable {
             bucket.tokens -= 1
             s.buckets[exactKey] = bucket
 
-            if s.similar.count > Self.sweepAbove { s.similar = s.similar.filter { now.timeIntervalSince($0.value.first) < window } }
+            Self.bound(&s.similar, expired: { now.timeIntervalSince($0.first) >= window }, age: \.first)
             var similar = s.similar[similarKey].flatMap { now.timeIntervalSince($0.first) < window ? $0 : nil }
                 ?? Similar(messages: [], first: now)
             similar.messages.insert(message)
@@ -105,10 +114,13 @@ public final class EventCorrelator: Sendable {
     func remember(_ key: String, name: String) {
         let now = now()
         state.withLockedValue { s in
-            if s.seen.count > Self.sweepAbove { s.seen = s.seen.filter { now.timeIntervalSince($0.value.first) < window } }
+            Self.bound(&s.seen, expired: { now.timeIntervalSince($0.first) >= window }, age: \.first)
             s.seen[key] = Seen(name: name, count: 1, first: now)
         }
     }
+
+    /// Entries in each table now: seen, similar, buckets.
+    var sizes: (seen: Int, similar: Int, buckets: Int) { state.withLockedValue { ($0.seen.count, $0.similar.count, $0.buckets.count) } }
 
     func forget(_ key: String) { _ = state.withLockedValue { $0.seen.removeValue(forKey: key) } }
 }

@@ -8,6 +8,18 @@ public final class ObjectCache: Sendable {
     private struct State {
         var objects: [String: JSONValue] = [:]
         var byNamespace: [String: Set<String>] = [:]
+        /// Keys of the objects bound to each node (`spec.nodeName`: pods), as client-go's
+        /// pod indexer by node: a node's pods without a pass over every pod.
+        var byNode: [String: Set<String>] = [:]
+
+        mutating func index(_ key: String, node: String?, was old: String?) {
+            guard node != old else { return }
+            if let old {
+                byNode[old]?.remove(key)
+                if byNode[old]?.isEmpty == true { byNode[old] = nil }
+            }
+            if let node { byNode[node, default: []].insert(key) }
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -47,6 +59,16 @@ public final class ObjectCache: Sendable {
         state.withLockedValue { s in (s.byNamespace[namespace] ?? []).compactMap { s.objects[$0] } }
     }
 
+    /// Every object bound to node `name` (`spec.nodeName`).
+    public func list(nodeName name: String) -> [JSONValue] {
+        state.withLockedValue { s in (s.byNode[name] ?? []).compactMap { s.objects[$0] } }
+    }
+
+    static func nodeName(of object: JSONValue) -> String? {
+        guard let name = object[path: ["spec", "nodeName"]]?.stringValue, !name.isEmpty else { return nil }
+        return name
+    }
+
     /// Every key.
     public func keys() -> [String] { state.withLockedValue { Array($0.objects.keys) } }
 
@@ -57,9 +79,12 @@ public final class ObjectCache: Sendable {
     @discardableResult
     func put(_ object: JSONValue) -> JSONValue? {
         guard let key = Self.key(of: object) else { return nil }
+        let node = Self.nodeName(of: object)
         return state.withLockedValue { s in
             s.byNamespace[object.namespace ?? "", default: []].insert(key)
-            return s.objects.updateValue(object, forKey: key)
+            let old = s.objects.updateValue(object, forKey: key)
+            s.index(key, node: node, was: old.flatMap(Self.nodeName))
+            return old
         }
     }
 
@@ -71,6 +96,7 @@ public final class ObjectCache: Sendable {
             let ns = old.namespace ?? ""
             s.byNamespace[ns]?.remove(key)
             if s.byNamespace[ns]?.isEmpty == true { s.byNamespace[ns] = nil }
+            s.index(key, node: nil, was: Self.nodeName(of: old))
             return old
         }
     }
@@ -82,6 +108,7 @@ public final class ObjectCache: Sendable {
             guard let key = Self.key(of: o) else { continue }
             fresh.objects[key] = o
             fresh.byNamespace[o.namespace ?? "", default: []].insert(key)
+            fresh.index(key, node: Self.nodeName(of: o), was: nil)
         }
         return state.withLockedValue { s in
             defer { s = fresh }

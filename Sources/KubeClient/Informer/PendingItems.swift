@@ -5,12 +5,12 @@ struct PendingItems<Item: Hashable & Sendable>: Sendable {
     /// FIFO storage: `fifo[head...]` wait, in order.
     private var fifo: [Item] = []
     private var head = 0
-    /// Priority storage: a binary max-heap on (priority, -sequence).
-    private var heap: [Entry] = []
+    /// Priority storage: a heap on (priority, -sequence).
+    private var heap = BinaryHeap<Entry>()
     private var sequence: UInt64 = 0
     let prioritized: Bool
 
-    struct Entry: Sendable {
+    struct Entry: Sendable, HeapOrdered {
         var item: Item
         var priority: Int
         var sequence: UInt64
@@ -33,14 +33,7 @@ struct PendingItems<Item: Hashable & Sendable>: Sendable {
             return
         }
         sequence += 1
-        heap.append(Entry(item: item, priority: priority, sequence: sequence))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
+        heap.push(Entry(item: item, priority: priority, sequence: sequence))
     }
 
     mutating func pop() -> Item? {
@@ -54,21 +47,6 @@ struct PendingItems<Item: Hashable & Sendable>: Sendable {
             }
             return item
         }
-        guard let first = heap.first else { return nil }
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var best = parent
-                if left < heap.count && heap[left].precedes(heap[best]) { best = left }
-                if right < heap.count && heap[right].precedes(heap[best]) { best = right }
-                if best == parent { break }
-                heap.swapAt(parent, best)
-                parent = best
-            }
-        }
-        return first.item
+        return heap.popFirst()?.item
     }
 }

@@ -26,7 +26,7 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
         var processing: Set<Item> = []
         var waiters: [Waiter] = []
         var nextWaiterID: UInt64 = 0
-        var delayed: [Item: C.Instant] = [:]
+        var delayed = DelayedItems<Item, C.Instant>()
         var backoff: ItemBackoff<Item>
         var shuttingDown = false
         /// Passes of `run()`'s loop: one per deadline or wake, never a spin.
@@ -86,9 +86,7 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
         let at = clock.now.advanced(by: delay)
         let changed = state.withLockedValue { s -> Bool in
             guard !s.shuttingDown else { return false }
-            if let existing = s.delayed[item], existing <= at { return false }
-            s.delayed[item] = at
-            return true
+            return s.delayed.schedule(item, at: at)
         }
         if changed { wake.signal() }
     }
@@ -208,12 +206,7 @@ public final class WorkQueue<Item: Hashable & Sendable, C: Clock>: Sendable wher
         let (due, next, stop) = state.withLockedValue { s -> ([Item], C.Instant?, Bool) in
             if s.shuttingDown { return ([], nil, true) }
             s.releasePasses += 1
-            var due: [Item] = []
-            var next: C.Instant?
-            for (item, at) in s.delayed {
-                if at <= now { due.append(item) } else if next.map({ at < $0 }) ?? true { next = at }
-            }
-            for item in due { s.delayed[item] = nil }
+            let (due, next) = s.delayed.popDue(now: now)
             return (due, next, false)
         }
         if stop { return .stop }

@@ -10,21 +10,27 @@ import Logging
 public actor LeaseHeartbeat {
     public static let namespace = "kube-node-lease"
     public static let leaseDurationSeconds: Int64 = 40
+    static let firstRetry: Duration = .milliseconds(200)
+    static let maxRetry: Duration = .seconds(7)
     static let leases = ResourcePath(group: "coordination.k8s.io", version: "v1", plural: "leases", namespace: namespace)
 
     public nonisolated let nodeName: String
     let client: KubeRESTClient
     let nodeUID: String
     let interval: Duration
+    /// Shared by a fleet of fake nodes: renewals in flight at once across all of them.
+    let gate: ConcurrencyGate?
     let logger: Logger
     /// The Lease as last read or written; nil until the first renewal.
     private var lease: JSONValue?
 
-    public init(client: KubeRESTClient, nodeName: String, nodeUID: String, interval: Duration = .seconds(10), logger: Logger) {
+    public init(client: KubeRESTClient, nodeName: String, nodeUID: String, interval: Duration = .seconds(10),
+                gate: ConcurrencyGate? = nil, logger: Logger) {
         self.client = client
         self.nodeName = nodeName
         self.nodeUID = nodeUID
         self.interval = interval
+        self.gate = gate
         self.logger = logger
     }
 
@@ -36,15 +42,20 @@ public actor LeaseHeartbeat {
         if initialDelay > .zero {
             do { try await Task.sleep(for: initialDelay) } catch { return }
         }
+        var retry = Self.firstRetry
         while !Task.isCancelled {
             do {
-                try await renew()
+                _ = try await gate.run { try await self.renew() }
+                retry = Self.firstRetry
             } catch is CancellationError {
                 return
             } catch {
                 logger.warning("lease renewal failed", metadata: ["node": .string(nodeName), "error": .string("\(error)")])
-                // Kubernetes retries a failed renewal sooner than the interval.
-                do { try await Task.sleep(for: min(interval, .milliseconds(500))) } catch { return }
+                // Kubernetes retries a failed renewal sooner than the interval, doubling the wait
+                // up to 7 s: thousands of nodes retrying at a fixed pace would keep an
+                // overloaded server overloaded.
+                do { try await Task.sleep(for: min(retry, interval)) } catch { return }
+                retry = min(retry * 2, Self.maxRetry)
                 continue
             }
             let wait = Jitter.apply(interval, factor: Jitter.kubeletFactor, random: Double.random(in: 0..<1))

@@ -64,6 +64,23 @@ struct ContainerSlot: Sendable {
     /// `ready`: started and passing readiness (no readiness probe: ready once started).
     var ready: Bool { started && (!hasReadinessProbe || readinessHealthy) }
 
+    /// Everything `status(image:)` reads that changes between syncs (name, kind and spec come
+    /// with the pod): equal keys give equal entries.
+    struct StatusKey: Equatable {
+        var current: ContainerID?
+        var runtimeState: ContainerRuntimeState?
+        var waitingReason: String?
+        var waitingMessage: String?
+        var startupSucceeded: Bool
+        var readinessHealthy: Bool
+        var lastTerminated: JSONValue?
+    }
+
+    var statusKey: StatusKey {
+        StatusKey(current: current, runtimeState: runtimeState, waitingReason: waiting?.reason, waitingMessage: waiting?.message,
+                  startupSucceeded: startupSucceeded, readinessHealthy: readinessHealthy, lastTerminated: lastTerminated)
+    }
+
     /// The `containerStatuses[]` entry.
     func status(image: String) -> JSONValue {
         var s: JSONValue = [

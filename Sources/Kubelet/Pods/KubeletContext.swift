@@ -23,12 +23,15 @@ struct KubeletContext: Sendable {
     let logger: Logger
     /// Pods' /etc/resolv.conf and /etc/hosts (process runtime only).
     var podDNS: PodDNSFiles? = nil
+    /// Only Warning events are recorded (a fleet of fake nodes).
+    var quietNormalEvents = false
 
     func podContext(_ pod: JSONValue, podIP: String?) -> PodContext {
         PodContext(pod: pod, nodeName: nodeName, hostIP: hostIP, podIP: podIP ?? "", nodeAllocatable: nodeAllocatable)
     }
 
     func record(_ pod: JSONValue, _ type: String = "Normal", _ reason: String, _ message: String, container: ContainerSlot? = nil) async {
+        if quietNormalEvents && type == "Normal" { return }
         let fieldPath = container.map { "spec.\($0.isInit ? "initContainers" : "containers"){\($0.name)}" }
         await events.record(pod, apiVersion: "v1", kind: "Pod", type: type, reason: reason, message: message, fieldPath: fieldPath)
     }

@@ -12,6 +12,24 @@ struct PodStatusBuilder {
     var sandboxReady: Bool
     var now: Date = Date()
 
+    /// Everything `build` reads but the previous status and the clock: the same inputs and the
+    /// same previous status build the same status, so a worker that found nothing to write
+    /// need not build again until one of these moves (the pod's changes move its
+    /// resourceVersion).
+    struct Inputs: Equatable {
+        var podUID: String?
+        var podVersion: String?
+        var slots: [ContainerSlot.StatusKey]
+        var hostIP: String
+        var podIP: String?
+        var sandboxReady: Bool
+    }
+
+    var inputs: Inputs {
+        Inputs(podUID: pod.uid, podVersion: pod.resourceVersion, slots: (initSlots + appSlots).map(\.statusKey),
+               hostIP: hostIP, podIP: podIP, sandboxReady: sandboxReady)
+    }
+
     var restartPolicy: String { pod[path: ["spec", "restartPolicy"]]?.stringValue ?? "Always" }
 
     /// Init containers that finished with exit 0, in order, before the first one that did not.

@@ -51,7 +51,8 @@ extension PodWorker {
         if case .failure(let message) = update.attempt {
             await ctx.record(pod, "Warning", "Unhealthy", "\(label) probe failed: \(message)", container: s)
         }
-        guard update.changed || (update.kind == .startup && update.healthy) else { return }
+        // Recording suspends: the attempt may have been replaced meanwhile.
+        guard update.changed || (update.kind == .startup && update.healthy), appSlots[i].current == id else { return }
         switch update.kind {
         case .startup:
             if update.healthy {

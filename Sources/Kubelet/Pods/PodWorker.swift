@@ -20,6 +20,9 @@ actor PodWorker {
     var lastVolumeRefresh = ContinuousClock.now
     /// The status last written (or found on the object): writes happen only on change.
     var reported: JSONValue?
+    /// The inputs of the last build that found nothing new to write: until they move, a
+    /// periodic sync skips building the status (thousands of idle fake pods sync every 10 s).
+    private var settledInputs: PodStatusBuilder.Inputs?
     /// Reached Succeeded or Failed: nothing starts again.
     var terminal = false
     var finished = false
@@ -118,7 +121,7 @@ actor PodWorker {
         }
     }
 
-    private func nap(_ d: Duration) async {
+    func nap(_ d: Duration) async {
         if woken {
             woken = false
             return
@@ -198,30 +201,37 @@ actor PodWorker {
     }
 
     /// Reads each current attempt's state from the runtime; a newly exited one stops its probes.
-    private func observeContainers() async {
-        for i in initSlots.indices { initSlots[i] = await observe(initSlots[i]) }
-        for i in appSlots.indices { appSlots[i] = await observe(appSlots[i]) }
+    /// Each slot changes in place once the runtime has answered: a probe result that lands
+    /// meanwhile (the actor is reentrant) must not be overwritten by a copy taken before.
+    func observeContainers() async {
+        for i in initSlots.indices {
+            guard let id = initSlots[i].current else { continue }
+            let state = await ctx.runtime.containerStatus(id)
+            if initSlots[i].current == id { apply(state, to: &initSlots[i]) }
+        }
+        for i in appSlots.indices {
+            guard let id = appSlots[i].current else { continue }
+            let state = await ctx.runtime.containerStatus(id)
+            if appSlots[i].current == id { apply(state, to: &appSlots[i]) }
+        }
     }
 
-    private func observe(_ s: ContainerSlot) async -> ContainerSlot {
-        var slot = s
-        guard let id = slot.current else { return slot }
+    private func apply(_ state: ContainerRuntimeState?, to slot: inout ContainerSlot) {
         let wasRunning = slot.isRunning
-        guard let state = await ctx.runtime.containerStatus(id) else {
+        guard let state else {
             // The runtime lost it (e.g. the node rebooted): after a few looks it counts as an
             // unknown exit. One unreadable record on a loaded node is not enough.
-            if case .exited = slot.runtimeState { return slot }
+            if case .exited = slot.runtimeState { return }
             slot.missedLooks += 1
-            if slot.missedLooks < 3 { return slot }
+            if slot.missedLooks < 3 { return }
             let started = { if case .running(let s)? = slot.runtimeState { return s } else { return Date() } }()
             slot.runtimeState = .exited(exitCode: 137, signal: nil, reason: "ContainerStatusUnknown", startedAt: started, finishedAt: Date())
             stopProbes(&slot)
-            return slot
+            return
         }
         slot.missedLooks = 0
         slot.runtimeState = state
         if wasRunning, case .exited = state { stopProbes(&slot) }
-        return slot
     }
 
     func statusBuilder() -> PodStatusBuilder {
@@ -232,8 +242,15 @@ actor PodWorker {
     /// Writes `status` when it changed (merge patch: the kubelet owns every field it sends).
     func report() async {
         guard !removed else { return }
-        let status = statusBuilder().build(previous: reported ?? pod["status"])
-        if PodStatusBuilder.sameStatus(reported, status) { return }
+        let builder = statusBuilder()
+        let inputs = builder.inputs
+        if inputs == settledInputs { return }
+        let status = builder.build(previous: reported ?? pod["status"])
+        if PodStatusBuilder.sameStatus(reported, status) {
+            settledInputs = inputs
+            return
+        }
+        settledInputs = nil
         let path = "/api/v1/namespaces/\(namespace)/pods/\(name)/status"
         do {
             let updated = try await ctx.client.patch(path, ["metadata": ["uid": .string(uid)], "status": status], type: .merge)

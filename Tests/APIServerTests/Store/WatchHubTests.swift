@@ -8,6 +8,32 @@ import Testing
         StoreEvent(kind: .modified, key: key, revision: rev, object: [:], prevObject: nil, size: size)
     }
 
+    func version(_ key: String, _ rev: Int64, prev: Int64?) -> StoreEvent {
+        func object(_ r: Int64) -> JSONValue { ["metadata": ["resourceVersion": .string(String(r))], "data": ["v": .string("\(key)@\(r)")]] }
+        return StoreEvent(kind: prev == nil ? .added : .modified, key: key, revision: rev, object: object(rev), prevObject: prev.map(object))
+    }
+
+    /// The ring keeps an update's previous object as the earlier event's object; every replayed
+    /// event still carries the right one, also once the earlier event left the ring.
+    @Test func replayedPreviousObjectsAreTheEarlierEventsObjects() async throws {
+        let hub = WatchHub(capacity: 3, lastRevision: 0, compactedRevision: 0)
+        hub.publish([version("/r/a", 1, prev: nil), version("/r/b", 2, prev: nil), version("/r/a", 3, prev: 1),
+                     version("/r/a", 4, prev: 3), version("/r/b", 5, prev: 2)])
+        // A previous object at a revision the ring does not hold is kept as given.
+        hub.publish([version("/r/a", 6, prev: 99)])
+        let sub = try hub.subscribe(prefix: "/r/", after: 3)
+        var seen: [(Int64, JSONValue?)] = []
+        for await item in sub.items {
+            if case .event(let e) = item { seen.append((e.revision, e.prevObject)) }
+            if seen.count == 3 { break }
+        }
+        sub.cancel()
+        #expect(seen.map(\.0) == [4, 5, 6])
+        #expect(seen[0].1?[path: ["data", "v"]] == "/r/a@3")
+        #expect(seen[1].1?[path: ["data", "v"]] == "/r/b@2")
+        #expect(seen[2].1?[path: ["data", "v"]] == "/r/a@99")
+    }
+
     @Test func replaysThenStreamsWithoutGapOrDuplicate() async throws {
         let hub = WatchHub(capacity: 100, lastRevision: 0, compactedRevision: 0)
         hub.publish((1...5).map { event($0) })

@@ -99,6 +99,10 @@ public final class EtcdStore: Store {
         return try await currentRevision() >= revision
     }
 
+    public func observe(prefix: String, _ apply: @escaping @Sendable (ObservedChange) -> Void) -> StoreObservation? {
+        hub.observe(prefix: prefix, apply)
+    }
+
     public func oldestRevision() -> Int64 { hub.compactedRevision + 1 }
 
     public func get(key: String) async throws -> StoredObject? {

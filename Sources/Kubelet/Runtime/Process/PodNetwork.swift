@@ -284,28 +284,51 @@ public actor PodNetwork {
         bridgeReady = true
     }
 
+    /// Two `ip -batch` runs, host side then pod side, instead of a process per step: process
+    /// starts were most of a pod's setup time.
     private func plumb(_ record: PodNetworkRecord, ip: String) async throws {
         guard let cidr = ipam?.cidr else { return }
         let ns = record.netns, veth = record.hostVeth
-        try await self.ip(ip, ["netns", "add", ns])
-        // Creating the peer straight inside the namespace lets it be called eth0 at once
-        // without clashing with the host's own eth0.
-        try await self.ip(ip, ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
-        try await self.ip(ip, ["link", "set", "dev", veth, "master", bridgeName])
-        // A pod reaching itself through a Service comes back on the port it left by (the bridge
-        // CNI plugin's hairpinMode); without it the bridge drops the DNATed frame.
-        try await self.ip(ip, ["link", "set", "dev", veth, "type", "bridge_slave", "hairpin", "on"])
-        try await self.ip(ip, ["link", "set", "dev", veth, "up"])
-        try await self.ip(ip, ["-n", ns, "link", "set", "dev", "lo", "up"])
-        try await self.ip(ip, ["-n", ns, "addr", "add", "\(record.ip)/\(cidr.prefixLength)", "dev", "eth0"])
-        try await self.ip(ip, ["-n", ns, "link", "set", "dev", "eth0", "up"])
-        try await self.ip(ip, ["-n", ns, "route", "add", "default", "via", IPv4CIDR.format(cidr.gateway), "dev", "eth0"])
+        try await batch(ip, [
+            ["netns", "add", ns],
+            // Creating the peer straight inside the namespace lets it be called eth0 at once
+            // without clashing with the host's own eth0.
+            ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns],
+            ["link", "set", "dev", veth, "master", bridgeName],
+            // A pod reaching itself through a Service comes back on the port it left by (the
+            // bridge CNI plugin's hairpinMode); without it the bridge drops the DNATed frame.
+            ["link", "set", "dev", veth, "type", "bridge_slave", "hairpin", "on"],
+            ["link", "set", "dev", veth, "up"],
+        ])
+        try await batch(ip, [
+            ["link", "set", "dev", "lo", "up"],
+            ["addr", "add", "\(record.ip)/\(cidr.prefixLength)", "dev", "eth0"],
+            ["link", "set", "dev", "eth0", "up"],
+            ["route", "add", "default", "via", IPv4CIDR.format(cidr.gateway), "dev", "eth0"],
+        ], namespace: ns)
+    }
+
+    /// Runs `commands` in one `ip -batch` (inside `namespace` when given). It stops at the first
+    /// that fails ("Command failed -:N" on stderr), and the error names that command.
+    private func batch(_ ip: String, _ commands: [[String]], namespace: String? = nil) async throws {
+        let options = namespace.map { ["-n", $0] } ?? []
+        let script = commands.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n"
+        let result = try await PodNetworkCommand.run(ip, options + ["-batch", "-"], input: script)
+        guard result.status == 0 else {
+            var failed = commands.map { $0.joined(separator: " ") }.joined(separator: "; ")
+            if let range = result.stderr.range(of: "Command failed -:"),
+               let line = Int(result.stderr[range.upperBound...].prefix { $0.isNumber }), commands.indices.contains(line - 1) {
+                failed = commands[line - 1].joined(separator: " ")
+            }
+            throw PodNetworkError(command: (["ip"] + options).joined(separator: " ") + " " + failed, status: result.status, stderr: result.stderr)
+        }
     }
 
     /// Deleting the host end removes both ends at once (deleting the namespace alone frees its
     /// veth only asynchronously). Errors are expected for parts that are already gone.
     private func removePlumbing(_ record: PodNetworkRecord, ip: String) async {
-        if let result = try? await query(ip, ["link", "show", "dev", record.hostVeth]), result.status == 0 {
+        // The host's interfaces are listed in sysfs: no `ip` run to learn there is nothing to do.
+        if FileManager.default.fileExists(atPath: "/sys/class/net/\(record.hostVeth)") {
             _ = try? await query(ip, ["link", "del", "dev", record.hostVeth])
         }
         if FileManager.default.fileExists(atPath: PodNetworkHost.netnsPath(record.netns)) {

@@ -36,7 +36,8 @@ enum PodNetworkCommand {
 
     /// Runs the program and returns its output whatever the exit status; throws only when it
     /// cannot start or exceeds the timeout.
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(10)) async throws -> CommandResult {
+    /// `input` is written to its standard input (a few kilobytes at most: it must fit the pipe).
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(10)) async throws -> CommandResult {
         let commandLine = ([executable] + arguments).joined(separator: " ")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -44,11 +45,16 @@ enum PodNetworkCommand {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let inputPipe = input.map { _ in Pipe() }
+        process.standardInput = inputPipe ?? FileHandle.nullDevice
         do {
             try process.run()
         } catch {
             throw PodNetworkError(command: commandLine, status: nil, stderr: "cannot start: \(error)")
+        }
+        if let inputPipe, let input {
+            inputPipe.fileHandleForWriting.write(Data(input.utf8))
+            try? inputPipe.fileHandleForWriting.close()
         }
         let pid = process.processIdentifier
         let state = CommandState()
