@@ -29,14 +29,28 @@ extension PodWorker {
         try? await ctx.runtime.removeSandbox(podUID: uid)
         for s in initSlots + appSlots { if let id = s.current { await ctx.runtime.removeContainer(id) } }
         await ctx.volumes.cleanup(podUID: uid)
-        if !removed {
-            // Everything is gone from the node: now the object may go (grace 0, this very pod).
-            let body: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
-                                   "preconditions": ["uid": .string(uid)]]
+        // Everything is gone from the node: now the object may go.
+        await deleteObject()
+    }
+
+    /// Deletes the pod object (grace 0, this very pod), trying again until the server agrees or
+    /// the object is gone: a delete lost while the server restarts would leave the pod
+    /// terminating for ever, since nothing about it changes again to wake a worker.
+    func deleteObject() async {
+        let body: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
+                               "preconditions": ["uid": .string(uid)]]
+        var delay = Duration.milliseconds(200)
+        while !removed && !Task.isCancelled {
             do {
                 _ = try await ctx.client.delete("/api/v1/namespaces/\(namespace)/pods/\(name)", options: body)
+                return
+            } catch let e as KubeAPIError where e.isNotFound || e.code == 409 {
+                return  // already gone, or the name now belongs to another pod
             } catch {
-                ctx.logger.debug("final pod delete failed", metadata: ["pod": .string("\(namespace)/\(name)"), "error": .string("\(error)")])
+                ctx.logger.debug("final pod delete failed, trying again", metadata: [
+                    "pod": .string("\(namespace)/\(name)"), "error": .string("\(error)"), "retryIn": .stringConvertible(delay)])
+                await nap(delay)  // the informer's delete event (podRemoved) ends the wait at once
+                delay = min(delay * 2, .seconds(10))
             }
         }
     }
