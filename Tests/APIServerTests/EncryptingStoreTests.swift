@@ -63,6 +63,20 @@ import Testing
         #expect(rawBytes(path).range(of: Data("visible-cm-value".utf8)) != nil)
     }
 
+    @Test func replaceSealsAndRefusesAStaleRevision() async throws {
+        let path = tempDir() + "/state.db"
+        let store = EncryptingStore(wrapping: try SQLiteStore(path: path, historySize: 1000), keys: try keys("k1"))
+        let created = try await store.create(key: Self.key, object: secret("first-plaintext-91c2"))
+        let replaced = try await store.replace(key: Self.key, current: created, with: secret())
+        #expect(password(replaced.object) == Self.value && replaced.revision > created.revision)
+        #expect(password(try await store.get(key: Self.key)?.object) == Self.value)
+        #expect(rawBytes(path).range(of: Data(Data(Self.value.utf8).base64EncodedString().utf8)) == nil)
+        await #expect(throws: StoreError.revisionMoved(key: Self.key)) {
+            _ = try await store.replace(key: Self.key, current: created, with: secret("stale-plaintext-5d07"))
+        }
+        #expect(try await store.get(key: Self.key)?.revision == replaced.revision)
+    }
+
     @Test func listAndWatchReturnPlaintext() async throws {
         let store = EncryptingStore(wrapping: try SQLiteStore(path: nil, historySize: 1000), keys: try keys("k1"))
         let (sub, _) = store.watchFromNow(prefix: "/registry/core/secrets/")

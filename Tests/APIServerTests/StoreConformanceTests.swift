@@ -106,6 +106,30 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreKind.allCases) func replaceWritesOnlyOverTheRevisionRead(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { sut in
+            let store = sut.store
+            let a = try await store.create(key: Self.ns + "a", object: cm("a"))
+            let sub = try store.watch(prefix: Self.ns, after: a.revision)
+            defer { sub.cancel() }
+            let b = try await store.replace(key: Self.ns + "a", current: a, with: cm("a", "2"))
+            #expect(b.revision > a.revision && b.object.resourceVersion == String(b.revision) && value(b) == "2")
+            let event = await events(sub, 1).first
+            #expect(event?.kind == .modified && event?.revision == b.revision)
+            #expect(event?.prevObject?[path: ["data", "v"]] == "1" && event?.object[path: ["data", "v"]] == "2")
+            // Another write landed since `a` was read: refused, and nothing written.
+            await #expect(throws: StoreError.revisionMoved(key: Self.ns + "a")) {
+                _ = try await store.replace(key: Self.ns + "a", current: a, with: cm("a", "3"))
+            }
+            let now = try await store.get(key: Self.ns + "a")
+            #expect(now?.revision == b.revision && value(now) == "2")
+            _ = try await store.delete(key: Self.ns + "a") { _ in }
+            await #expect(throws: StoreError.notFound(key: Self.ns + "a")) {
+                _ = try await store.replace(key: Self.ns + "a", current: b, with: cm("a", "4"))
+            }
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func listPagesAreReadAtOneRevision(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { sut in
             let store = sut.store

@@ -18,9 +18,6 @@ extension Registry {
     /// A dry run stops the store's transaction here and carries the would-be result out.
     struct DryRunResult: Error { let object: JSONValue }
 
-    /// The object changed between the read that admission saw and the write: read again.
-    private struct ChangedSinceRead: Error {}
-
     /// Times an update reads again when the object keeps changing under it before answering
     /// 409. Every lost race means another write landed, so writers make progress; Kubernetes'
     /// GuaranteedUpdate retries without bound, this bound only guards against a livelock.
@@ -81,11 +78,9 @@ extension Registry {
             if case .main = target { ticket = try await strategy.allocate(&object, old: old, name: name, environment: environment) }
             let stored: StoredObject
             do {
-                stored = try await store.update(key: objectKey) { [object] cur in
-                    guard cur.revision == current.revision else { throw ChangedSinceRead() }
-                    return object
-                }
-            } catch is ChangedSinceRead {
+                stored = try await store.replace(key: objectKey, current: current, with: object)
+            } catch StoreError.conflict {
+                // Another write landed since the read: decide again on the newer object.
                 await ticket?.rollback()
                 await Task.yield()
                 continue

@@ -108,6 +108,11 @@ public final class EncryptingStore: Store {
         return try open(result)
     }
 
+    public func replace(key: String, current: StoredObject, with object: JSONValue) async throws -> StoredObject {
+        guard encrypts(key) else { return try await inner.replace(key: key, current: current, with: object) }
+        return try await replaceThroughUpdate(key: key, current: current, with: object)
+    }
+
     public func delete(key: String, precondition: @escaping @Sendable (StoredObject) throws -> Void) async throws -> StoredObject {
         guard encrypts(key) else { return try await inner.delete(key: key, precondition: precondition) }
         let result = try await inner.delete(key: key) { [self] current in try precondition(try open(current)) }

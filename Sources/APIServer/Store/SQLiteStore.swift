@@ -279,6 +279,23 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func replace(key: String, current: StoredObject, with object: JSONValue) async throws -> StoredObject {
+        let e = try await commit { db, rev in
+            // The newest row's revision and size only: the caller holds the object at `current`.
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT revision, kind, length(value) AS size FROM log WHERE key = ? ORDER BY revision DESC LIMIT 1"),
+                                             arguments: [key]),
+                  (row["kind"] as Int) != StoreEvent.Kind.deleted.rawValue else {
+                throw StoreError.notFound(key: key)
+            }
+            guard (row["revision"] as Int64) == current.revision else { throw StoreError.revisionMoved(key: key) }
+            let stamped = Self.stamp(object, revision: rev)
+            let bytes = try self.insert(db, revision: rev, key: key, kind: .modified, prev: current.revision, object: stamped)
+            return StoreEvent(kind: .modified, key: key, revision: rev, object: stamped, prevObject: current.object,
+                              size: bytes.count + (row["size"] as Int), serialized: bytes)
+        }
+        return StoredObject(key: key, revision: e.revision, object: e.object)
+    }
+
     public func delete(key: String, precondition: @escaping @Sendable (StoredObject) throws -> Void) async throws -> StoredObject {
         let e = try await commit { db, rev in
             guard let row = try Self.latestRow(db, key: key), let current = try Self.decode(row, key: key) else {

@@ -60,6 +60,13 @@ public struct StoreSerializedListResult: Sendable {
     public var hasMore: Bool
 }
 
+extension StoreError {
+    /// A `replace` found a newer revision than the one its caller read.
+    static func revisionMoved(key: String) -> StoreError {
+        .conflict(key: key, message: "the object has been modified since it was read")
+    }
+}
+
 extension StoreSerializedListResult {
     /// The page of a parsed list, each item serialized as a response writes it.
     public init(serializing page: StoreListResult) {
@@ -117,6 +124,11 @@ public protocol Store: Sendable {
     /// Read-modify-write of a live key, atomically. `transform` sees the current object and
     /// returns the new one, or nil to leave it unchanged; it may throw to refuse.
     func update(key: String, _ transform: @escaping @Sendable (StoredObject) throws -> JSONValue?) async throws -> StoredObject
+    /// Writes `object` over a live key only while its newest revision is still
+    /// `current.revision` (a compare-and-swap, as etcd's transaction on `mod_revision`), and
+    /// fails with `conflict` once another write landed. `current` is what the caller read at
+    /// that revision: the store need not read and parse it again inside the write.
+    func replace(key: String, current: StoredObject, with object: JSONValue) async throws -> StoredObject
     /// Deletes a live key after `precondition` accepted the current object; returns the object
     /// as last stored, with the deletion's revision.
     func delete(key: String, precondition: @escaping @Sendable (StoredObject) throws -> Void) async throws -> StoredObject
@@ -146,6 +158,18 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    public func replace(key: String, current: StoredObject, with object: JSONValue) async throws -> StoredObject {
+        try await replaceThroughUpdate(key: key, current: current, with: object)
+    }
+
+    /// `replace` as a read-modify-write, for a store with no cheaper compare-and-swap.
+    public func replaceThroughUpdate(key: String, current: StoredObject, with object: JSONValue) async throws -> StoredObject {
+        try await update(key: key) { stored in
+            guard stored.revision == current.revision else { throw StoreError.revisionMoved(key: key) }
+            return object
+        }
+    }
+
     public func hasReached(_ revision: Int64) async throws -> Bool { try await currentRevision() >= revision }
 
     public func observe(prefix: String, _ apply: @escaping @Sendable (ObservedChange) -> Void) -> StoreObservation? { nil }

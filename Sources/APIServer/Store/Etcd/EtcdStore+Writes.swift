@@ -61,6 +61,34 @@ extension EtcdStore {
         }
     }
 
+    /// One transaction, no read before it: the caller read `current` itself.
+    public func replace(key: String, current: StoredObject, with object: JSONValue) async throws -> StoredObject {
+        let etcdKey = layout.etcdKey(key)
+        var put = Etcdserverpb_PutRequest()
+        put.key = etcdKey
+        put.value = Self.encodeValue(object)
+        while true {
+            let response: Etcdserverpb_TxnResponse
+            do {
+                response = try await txn(etcdKey, ifModRevision: current.revision, then: .requestPut(put))
+            } catch is EtcdClients.AmbiguousWrite {
+                // As in `update`: unchanged means not applied, so try again; changed is unknown.
+                guard let kv = try await rawGet(etcdKey) else { throw StoreError.notFound(key: key) }
+                guard kv.modRevision == current.revision else {
+                    throw StoreError.io("the outcome of the update of \(key) is unknown: the etcd connection failed before its answer; read it again")
+                }
+                continue
+            }
+            if response.succeeded {
+                let revision = response.header.revision
+                return StoredObject(key: key, revision: revision, object: Self.stamped(object, revision: revision))
+            }
+            // The failure branch read the key: gone, or written since `current`.
+            guard response.responses.first?.responseRange.kvs.first != nil else { throw StoreError.notFound(key: key) }
+            throw StoreError.revisionMoved(key: key)
+        }
+    }
+
     public func delete(key: String, precondition: @escaping @Sendable (StoredObject) throws -> Void) async throws -> StoredObject {
         let etcdKey = layout.etcdKey(key)
         guard var current = try await get(key: key) else { throw StoreError.notFound(key: key) }
