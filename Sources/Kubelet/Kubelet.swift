@@ -105,6 +105,7 @@ public struct Kubelet: Service {
             }
         }
         await workers.shutdown()
+        await runtime.shutdown()
     }
 
     /// Registers the node, then runs the heartbeat, the status loop and the pod informer

@@ -77,7 +77,11 @@ struct ImagesCommand: AsyncParsableCommand {
             let ref: ImageReference
             do { ref = try ImageReference(parsing: reference) } catch { throw ValidationError("\(error)") }
             let store = location.store
-            let removed = try await store.remove(ref)
+            let removed: Bool
+            do { removed = try await store.remove(ref) } catch {
+                await store.shutdown()
+                throw error
+            }
             await store.shutdown()
             guard removed else { throw ValidationError("no image \(ref)") }
             print("removed \(ref)")

@@ -35,6 +35,8 @@ import Testing
             try await body(client, runtime)
             task.cancel()
             _ = await task.result
+            // A stopped kubelet closes what its runtime holds open (the OCI runtime's registry clients).
+            #expect(await runtime.isShutDown)
         }
     }
 

@@ -55,6 +55,9 @@ public protocol ContainerRuntime: Sendable {
     /// its output from now on, input to its stdin, window sizes to its terminal. Ending the
     /// session (`terminate`) detaches; the container goes on.
     func attach(_ id: ContainerID) async throws -> any ExecSession
+    /// Closes what the runtime holds open (a registry's HTTP clients) once its kubelet has
+    /// stopped; containers keep running, as across any kubelet restart.
+    func shutdown() async
 }
 
 extension ContainerRuntime {
@@ -73,6 +76,9 @@ extension ContainerRuntime {
     public func attach(_ id: ContainerID) async throws -> any ExecSession {
         throw ContainerStartError(reason: "AttachError", message: "the \(name) runtime cannot attach to containers")
     }
+
+    /// Runtimes that hold nothing open have nothing to close.
+    public func shutdown() async {}
 
     /// Runtimes without pod networks forward no ports.
     public func connectToPodPort(podUID: String, port: Int) async throws -> Int32 {

@@ -32,6 +32,8 @@ public actor FakeRuntime: ContainerRuntime {
     private var exitWaiters: [ContainerID: [CheckedContinuation<Void, Never>]] = [:]
     /// What pods use, as their annotations declare (`FakeUsageMeter`).
     public nonisolated let usageMeter: FakeUsageMeter
+    /// Its kubelet has stopped and shut it down (nothing is held open; containers stay).
+    public private(set) var isShutDown = false
 
     /// `podCIDR` is the node's `spec.podCIDR` when known (`setPodCIDR` once assigned later);
     /// without one, pod IPs come from 10.244.0.0/16 by a counter.
@@ -41,6 +43,8 @@ public actor FakeRuntime: ContainerRuntime {
         self.usageMeter = usageMeter
         self.allocator = FakeIPAllocator(cidr: podCIDR)
     }
+
+    public func shutdown() async { isShutDown = true }
 
     /// Pod IPs come from `cidr` from now on (pods already running keep theirs). Throws
     /// `InvalidPodCIDR` (and keeps the current range) for anything but an IPv4 /1 to /30.

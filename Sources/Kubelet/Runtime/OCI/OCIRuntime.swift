@@ -27,6 +27,10 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         self.logger = logger
     }
 
+    /// The registry clients are closed; an HTTP client dropped while open is a leak (and a
+    /// crash in a debug build).
+    public func shutdown() async { await images.shutdown() }
+
     func bundleDirectory(_ id: ContainerID) -> String { processes.paths.containerDirectory(id) + "/bundle" }
 
     // MARK: Sandbox
