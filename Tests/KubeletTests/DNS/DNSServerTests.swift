@@ -28,22 +28,34 @@ import Testing
         return DNSMessageWriter.encode(q)
     }
 
-    /// Runs `server` while `body` runs, and stops it after.
+    /// Runs `server` while `body` runs, and stops it after. Port 0 gives the server a free UDP
+    /// port, which TCP may find taken (a busy run's client connections use the same range): that
+    /// server fails to start, so another try gets another port, instead of waiting for ever.
     static func serving<T: Sendable>(_ server: DNSServer, _ body: @escaping @Sendable (SocketAddress) async throws -> T) async throws -> T {
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                // Cancelled at the end: how the sockets close is not what is tested here.
-                try? await server.run { continuation.yield($0) }
-                return nil
+        for _ in 0..<5 {
+            let (ports, continuation) = AsyncStream<Int>.makeStream()
+            let served: T? = try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    // Cancelled at the end: how the sockets close is not what is tested here.
+                    try? await server.run { continuation.yield($0) }
+                    continuation.finish()
+                    return nil
+                }
+                var iterator = ports.makeAsyncIterator()
+                guard let port = await iterator.next() else { return nil }
+                let result = try await body(try SocketAddress(ipAddress: "127.0.0.1", port: port))
+                group.cancelAll()
+                while let next = try await group.next() { _ = next }
+                return result
             }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            let result = try await body(try SocketAddress(ipAddress: "127.0.0.1", port: port))
-            group.cancelAll()
-            while let next = try await group.next() { _ = next }
-            return result
+            if let served { return served }
         }
+        throw DNSTestError("the DNS server did not start in five tries")
+    }
+
+    struct DNSTestError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
     }
 
     static var index: ClusterDNSIndex {
