@@ -30,39 +30,36 @@ extension EtcdStore {
     }
 
     public func update(key: String, _ transform: @escaping @Sendable (StoredObject) throws -> JSONValue?) async throws -> StoredObject {
-        let etcdKey = layout.etcdKey(key)
         guard var current = try await get(key: key) else { throw StoreError.notFound(key: key) }
         while true {
             guard let updated = try transform(current) else { return current }
-            var put = Etcdserverpb_PutRequest()
-            put.key = etcdKey
-            put.value = Self.encodeValue(updated)
-            let response: Etcdserverpb_TxnResponse
-            do {
-                response = try await txn(etcdKey, ifModRevision: current.revision, then: .requestPut(put))
-            } catch is EtcdClients.AmbiguousWrite {
-                // Unchanged since the read: not applied, so decide again. Changed: by this write,
-                // or by another that decided the same or other bytes from the same version; a
-                // read-modify-write cannot tell which, so the caller hears that the outcome is
-                // unknown rather than a success that may not be its own.
-                guard let kv = try await rawGet(etcdKey) else { throw StoreError.notFound(key: key) }
-                guard kv.modRevision == current.revision else {
-                    throw StoreError.io("the outcome of the update of \(key) is unknown: the etcd connection failed before its answer; read it again")
-                }
-                continue
+            switch try await put(updated, key: key, ifAt: current.revision) {
+            case .stored(let stored):
+                return stored
+            case .lost(let newer):
+                // Someone wrote first: decide again on what they wrote.
+                guard let newer else { throw StoreError.notFound(key: key) }
+                current = newer
             }
-            if response.succeeded {
-                let revision = response.header.revision
-                return StoredObject(key: key, revision: revision, object: Self.stamped(updated, revision: revision))
-            }
-            // Someone wrote first: decide again on what they wrote.
-            guard let newer = try readBack(response, key: key) else { throw StoreError.notFound(key: key) }
-            current = newer
         }
     }
 
     /// One transaction, no read before it: the caller read `current` itself.
     public func replace(key: String, current: StoredObject, with object: JSONValue) async throws -> StoredObject {
+        switch try await put(object, key: key, ifAt: current.revision) {
+        case .stored(let stored): return stored
+        case .lost(let newer): throw newer == nil ? StoreError.notFound(key: key) : StoreError.revisionMoved(key: key)
+        }
+    }
+
+    /// What a conditional put came to: stored, or lost to a newer write (nil: the key is gone).
+    private enum PutOutcome {
+        case stored(StoredObject)
+        case lost(StoredObject?)
+    }
+
+    /// Puts `object` if the key's `mod_revision` is still `revision`.
+    private func put(_ object: JSONValue, key: String, ifAt revision: Int64) async throws -> PutOutcome {
         let etcdKey = layout.etcdKey(key)
         var put = Etcdserverpb_PutRequest()
         put.key = etcdKey
@@ -70,22 +67,23 @@ extension EtcdStore {
         while true {
             let response: Etcdserverpb_TxnResponse
             do {
-                response = try await txn(etcdKey, ifModRevision: current.revision, then: .requestPut(put))
+                response = try await txn(etcdKey, ifModRevision: revision, then: .requestPut(put))
             } catch is EtcdClients.AmbiguousWrite {
-                // As in `update`: unchanged means not applied, so try again; changed is unknown.
+                // Unchanged since the read: not applied, so try again. Changed: by this write,
+                // or by another that decided the same or other bytes from the same version; a
+                // read-modify-write cannot tell which, so the caller hears that the outcome is
+                // unknown rather than a success that may not be its own.
                 guard let kv = try await rawGet(etcdKey) else { throw StoreError.notFound(key: key) }
-                guard kv.modRevision == current.revision else {
+                guard kv.modRevision == revision else {
                     throw StoreError.io("the outcome of the update of \(key) is unknown: the etcd connection failed before its answer; read it again")
                 }
                 continue
             }
             if response.succeeded {
-                let revision = response.header.revision
-                return StoredObject(key: key, revision: revision, object: Self.stamped(object, revision: revision))
+                let stored = response.header.revision
+                return .stored(StoredObject(key: key, revision: stored, object: Self.stamped(object, revision: stored)))
             }
-            // The failure branch read the key: gone, or written since `current`.
-            guard response.responses.first?.responseRange.kvs.first != nil else { throw StoreError.notFound(key: key) }
-            throw StoreError.revisionMoved(key: key)
+            return .lost(try readBack(response, key: key))
         }
     }
 
