@@ -153,6 +153,37 @@ struct ServiceProxyRulesTests {
         #expect(rs.chain("nat-prerouting")?.rules.first == "iifname \"cvltest\" ip daddr 10.96.0.0/12 meta mark set meta mark | 0x4000")
     }
 
+    @Test func aListingWithoutTheAppliedChainsIsDrift() {
+        let rs = rules.ruleset(for: [web(endpoints: [ready("10.244.0.5")])])
+        let full = "table ip caravel-proxy-test {\n" + rs.chains.map { "\tchain \($0.name) {\n\t}\n" }.joined() + "}\n"
+        #expect(!rs.isMissingChains(in: full))
+        #expect(rs.isMissingChains(in: "table ip caravel-proxy-test {\n}\n"))
+        let oneGone = full.replacingOccurrences(of: "\tchain capture-output {", with: "")
+        #expect(rs.isMissingChains(in: oneGone))
+    }
+
+    /// What nft itself prints for a table the proxy built holds every chain it applied.
+    @Test(.enabled(if: getuid() == 0, "nftables needs root"))
+    func theKernelsListingOfABuiltTableIsNotDrift() async throws {
+        let nft = try #require(PodNetworkCommand.find("nft"), "nft (nftables) is not installed")
+        let table = "caravel-proxy-t" + String(UUID().uuidString.prefix(8)).lowercased()
+        let own = ProxyRules(table: table, serviceCIDR: "10.96.0.0/12", bridge: "cvltest", nodeName: "node-a", nodeIPs: ["192.0.2.2"])
+        let rs = own.ruleset(for: [web(endpoints: [ready("10.244.0.5")], affinity: 30, nodePort: 30080)])
+        let file = NSTemporaryDirectory() + "proxy-list-\(UUID().uuidString).nft"
+        defer {
+            try? FileManager.default.removeItem(atPath: file)
+            _ = try? Process.run(URL(fileURLWithPath: nft), arguments: ["delete", "table", "ip", table]).waitUntilExit()
+        }
+        try Data(rs.script(replacing: nil).utf8).write(to: URL(fileURLWithPath: file))
+        let built = try await PodNetworkCommand.run(nft, ["-f", file])
+        try #require(built.status == 0, "\(built.stderr)")
+        let listing = try await PodNetworkCommand.run(nft, ["list", "table", "ip", table])
+        #expect(!rs.isMissingChains(in: listing.stdout), "\(listing.stdout)")
+        _ = try await PodNetworkCommand.run(nft, ["delete", "chain", "ip", table, "capture-output"])
+        let after = try await PodNetworkCommand.run(nft, ["list", "table", "ip", table])
+        #expect(rs.isMissingChains(in: after.stdout), "\(after.stdout)")
+    }
+
     /// The kernel's own parser in check mode (`nft -c`: nothing is applied).
     @Test(.enabled(if: getuid() == 0, "nft -c needs root"))
     func nftAcceptsTheScript() async throws {

@@ -48,4 +48,14 @@ public struct NftRuleset: Sendable, Equatable {
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// True when `listing` (what `nft list table` prints) lacks one of this ruleset's chains:
+    /// the table was flushed, or chains deleted, behind the proxy's back.
+    public func isMissingChains(in listing: String) -> Bool {
+        let present = Set(listing.split(separator: "\n").compactMap { line -> Substring? in
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            return words.count >= 2 && words[0] == "chain" ? words[1] : nil
+        })
+        return chains.contains { !present.contains(Substring($0.name)) }
+    }
 }

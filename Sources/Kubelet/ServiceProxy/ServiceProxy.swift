@@ -20,6 +20,9 @@ public actor ServiceProxy {
         public var bridge: String
         /// How long a burst of changes is gathered before one update.
         public var coalesce: Duration = .milliseconds(100)
+        /// How often the kernel's table is compared with what was applied (kube-proxy's
+        /// periodic sync): a table flushed or deleted by hand is rebuilt.
+        public var verifyEvery: Duration = .seconds(30)
 
         public init(nodeName: String, rootDirectory: String, serviceCIDR: String?, bridge: String) {
             self.nodeName = nodeName
@@ -35,6 +38,8 @@ public actor ServiceProxy {
     let logger: Logger
     /// What the kernel holds; nil forces a rebuild from scratch.
     private var applied: NftRuleset?
+    /// An `nft -f` of this proxy is running.
+    private var applying = false
     /// The range captured, once known.
     public private(set) var serviceCIDR: String?
 
@@ -79,6 +84,13 @@ public actor ServiceProxy {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await services.run() }
             group.addTask { await slices.run() }
+            group.addTask { [verifyEvery = config.verifyEvery] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: verifyEvery)
+                    if Task.isCancelled { break }
+                    if await self.forgetIfDrifted(nft: nft) { signal.yield() }
+                }
+            }
             group.addTask { [coalesce = config.coalesce] in
                 guard await services.waitForSync(), await slices.waitForSync() else { return }
                 var rules = base
@@ -102,12 +114,27 @@ public actor ServiceProxy {
         }
     }
 
+    /// True (and what was applied forgotten, so the next sync rebuilds from scratch) when the
+    /// kernel's table is gone or lacks a chain that was applied.
+    func forgetIfDrifted(nft: String) async -> Bool {
+        guard let expected = applied, !applying else { return false }
+        guard let listing = try? await PodNetworkCommand.run(nft, ["list", "table", "ip", table]) else { return false }
+        // An update that ran meanwhile changed the table on purpose.
+        guard !applying, applied == expected else { return false }
+        guard listing.status != 0 || expected.isMissingChains(in: listing.stdout) else { return false }
+        logger.warning("service proxy table changed outside the kubelet: rebuilding it", metadata: ["table": "\(table)"])
+        self.applied = nil
+        return true
+    }
+
     /// Applies `ruleset` unless the kernel holds it already; true when the kernel holds it.
     @discardableResult
     func sync(_ ruleset: NftRuleset, nft: String) async -> Bool {
         if ruleset == applied { return true }
         let script = ruleset.script(replacing: applied)
         let file = config.rootDirectory + "/service-proxy.nft"
+        applying = true
+        defer { applying = false }
         if let problem = await ProxyHost.apply(script: script, file: file, nft: nft) {
             logger.error("service proxy update failed", metadata: ["table": "\(table)", "error": "\(problem)"])
             applied = nil
