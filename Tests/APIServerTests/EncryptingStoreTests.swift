@@ -63,6 +63,25 @@ import Testing
         #expect(rawBytes(path).range(of: Data("visible-cm-value".utf8)) != nil)
     }
 
+    @Test func writesAnswerWithTheStoredBytesOnlyForPlainKeys() async throws {
+        let store = EncryptingStore(wrapping: try SQLiteStore(path: nil, historySize: 1000), keys: try keys("k1"))
+        let sealed = try await store.create(key: Self.key, object: secret())
+        #expect(sealed.serialized == nil)
+        let resealed = try await store.update(key: Self.key) { cur in
+            var o = cur.object
+            o[path: ["metadata", "labels", "a"]] = "b"
+            return o
+        }
+        #expect(resealed.serialized == nil)
+        let plainKey = "/registry/core/configmaps/default/c"
+        let plain = try await store.create(key: plainKey, object: ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "c", "namespace": "default"]])
+        #expect(plain.serialized == JSONWriter.kubernetesBytes(plain.object))
+        var next = plain.object
+        next[path: ["data", "k"]] = "v"
+        let replaced = try await store.replace(key: plainKey, current: plain, with: next)
+        #expect(replaced.serialized == JSONWriter.kubernetesBytes(replaced.object))
+    }
+
     @Test func replaceSealsAndRefusesAStaleRevision() async throws {
         let path = tempDir() + "/state.db"
         let store = EncryptingStore(wrapping: try SQLiteStore(path: path, historySize: 1000), keys: try keys("k1"))
@@ -94,6 +113,8 @@ import Testing
         }
         sub.cancel()
         #expect(events.map(\.kind) == [.added, .modified, .deleted])
+        // The inner store's bytes are envelopes: nothing shares them with a watcher.
+        #expect(events.allSatisfy { $0.encodings == nil && $0.serialized == nil })
         #expect(password(events[0].object) == Self.value)
         #expect(password(events[1].object) == "second" && password(events[1].prevObject) == Self.value)
         #expect(events[1].object.resourceVersion == String(events[1].revision))

@@ -53,4 +53,59 @@ import Testing
             #expect(shared === eb?.encodings)
         }
     }
+
+    /// A write's answer and its watch line reuse the bytes the store wrote, and those bytes are
+    /// exactly what serializing the object gives.
+    @Test func writesAndWatchLinesCarryTheStoredBytes() async throws {
+        let (r, s) = try await Self.open(backlog: 50)
+        let (events, cancel) = try await Self.watchFromNow(r, s)
+        defer { cancel() }
+        var it = events.makeAsyncIterator()
+        let created = try await r.create(s, version: "v1", namespace: "default", body: Self.configMap("cm"), options: WriteOptions())
+        #expect(created.serialized == JSONWriter.kubernetesBytes(created.object))
+        var body = created.object
+        body[path: ["data", "k"]] = "changed"
+        let updated = try await r.update(s, version: "v1", namespace: "default", name: "cm", body: body, target: .main, options: WriteOptions())
+        #expect(updated.serialized == JSONWriter.kubernetesBytes(updated.object))
+        #expect(updated.object.resourceVersion != created.object.resourceVersion)
+        var dryRun = WriteOptions()
+        dryRun.dryRun = true
+        body[path: ["data", "k"]] = "dry"
+        body[path: ["metadata", "resourceVersion"]] = updated.object[path: ["metadata", "resourceVersion"]]
+        let dry = try await r.update(s, version: "v1", namespace: "default", name: "cm", body: body, target: .main, options: dryRun)
+        #expect(dry.serialized == nil)
+        for write in [created, updated] {
+            let e = try #require(await it.next())
+            #expect(e.isStoredForm)
+            let stored = try #require(e.encodings?.storedObject)
+            #expect(stored == JSONWriter.kubernetesBytes(write.object))
+            #expect(JSONWriter.watchEvent(type: e.type, serializedObject: stored) == JSONWriter.kubernetesWatchEvent(type: e.type, object: e.object))
+        }
+    }
+
+    /// A client of another version than the stored one gets the object converted, never the
+    /// stored bytes.
+    @Test func anotherVersionIsNotAnsweredFromTheStoredBytes() async throws {
+        let (r, s) = try await RegistryFixture.open(try SQLiteStore(path: nil, historySize: 1000), group: "autoscaling",
+                                                    plural: "horizontalpodautoscalers")
+        #expect(s.definition.storageVersion == "v2")
+        let hpa: JSONValue = ["apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": ["name": "h"],
+                              "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": "web"],
+                                       "minReplicas": 1, "maxReplicas": 3, "targetCPUUtilizationPercentage": 50]]
+        let v1 = try await r.create(s, version: "v1", namespace: "default", body: hpa, options: WriteOptions())
+        #expect(v1.serialized == nil)
+        #expect(v1.object["apiVersion"] == "autoscaling/v1")
+        var options = ListOptions()
+        options.resourceVersion = v1.object.resourceVersion
+        let (events, cancel) = try await r.watch(s, version: "v1", namespace: "default", options: options)
+        defer { cancel() }
+        var body = v1.object
+        body[path: ["spec", "maxReplicas"]] = 4
+        let updated = try await r.update(s, version: "v1", namespace: "default", name: "h", body: body, target: .main, options: WriteOptions())
+        #expect(updated.serialized == nil)
+        var it = events.makeAsyncIterator()
+        let e = try #require(await it.next())
+        #expect(!e.isStoredForm)
+        #expect(e.object["apiVersion"] == "autoscaling/v1")
+    }
 }

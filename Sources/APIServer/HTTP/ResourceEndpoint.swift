@@ -52,7 +52,7 @@ struct ResourceEndpoint {
         case (.post, nil):
             label.verb = "POST"
             let r = try await registry.create(strategy, version: info.version, namespace: ns, body: try await body(), options: try writeOptions())
-            return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
+            return ResponseBuilder.written(r)
         case (.put, let name?):
             label.verb = "PUT"
             return try await update(name, target: .main)
@@ -85,7 +85,7 @@ struct ResourceEndpoint {
     func update(_ name: String, target: Registry.UpdateTarget) async throws -> Response {
         let r = try await registry.update(strategy, version: info.version, namespace: info.namespace, name: name, body: try await body(),
                                           target: target, options: try writeOptions())
-        return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
+        return ResponseBuilder.written(r)
     }
 
     /// PATCH (server-side apply included) of the object or its status.
@@ -101,7 +101,7 @@ struct ResourceEndpoint {
             r = try await registry.patch(strategy, version: info.version, namespace: info.namespace, name: name, patch: patch,
                                          type: type, target: target, options: try writeOptions())
         }
-        return ResponseBuilder.json(r.object, code: r.code, warnings: r.warnings)
+        return ResponseBuilder.written(r)
     }
 
     // MARK: rendering

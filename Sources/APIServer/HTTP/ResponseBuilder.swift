@@ -21,6 +21,17 @@ enum ResponseBuilder {
         return raw(bytes, code: code, warnings: warnings, extraHeaders: extraHeaders)
     }
 
+    /// A write's answer: the bytes the store wrote when it kept them and the client reads JSON
+    /// (no second serialization of the object), else the object encoded.
+    static func written(_ r: WriteResult) -> Response {
+        guard let stored = r.serialized, !servesYAML else { return json(r.object, code: r.code, warnings: r.warnings) }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(stored.count + 1)
+        buffer.writeBytes(stored)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        return raw(buffer, code: r.code, warnings: r.warnings)
+    }
+
     /// Already-serialized JSON.
     static func raw(_ bytes: [UInt8], code: Int = 200, warnings: [String] = [], extraHeaders: [(String, String)] = []) -> Response {
         raw(ByteBuffer(bytes: bytes), code: code, warnings: warnings, extraHeaders: extraHeaders)

@@ -49,7 +49,12 @@ enum WatchStreamer {
                     }
                     var line: [UInt8]
                     if shape == .object, let shared = event.encodings {
-                        line = shared.line(event.encodingKey) { JSONWriter.kubernetesWatchEvent(type: event.type, object: object) }
+                        line = shared.line(event.encodingKey) {
+                            if event.isStoredForm, let stored = shared.storedObject {
+                                return JSONWriter.watchEvent(type: event.type, serializedObject: stored)
+                            }
+                            return JSONWriter.kubernetesWatchEvent(type: event.type, object: object)
+                        }
                     } else {
                         line = JSONWriter.kubernetesWatchEvent(type: event.type, object: object)
                     }

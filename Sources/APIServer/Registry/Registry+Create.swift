@@ -56,6 +56,7 @@ extension Registry {
             throw Self.storeError(error, def: def, name: name)
         }
         await ticket?.commit()
-        return WriteResult(object: try await present(stored.object, strategy: strategy, version: version), code: 201, warnings: warnings)
+        return WriteResult(object: try await present(stored.object, strategy: strategy, version: version), code: 201, warnings: warnings,
+                           serialized: version == def.storageVersion ? stored.serialized : nil)
     }
 }

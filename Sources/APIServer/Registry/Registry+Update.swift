@@ -89,9 +89,12 @@ extension Registry {
                 throw Self.storeError(error, def: def, name: name)
             }
             await ticket?.commit()
-            return WriteResult(object: try await present(try await finishDeletion(stored.object, strategy: strategy, key: objectKey),
-                                                   strategy: strategy, version: version),
-                               code: 200, warnings: warnings)
+            let finished = await finishDeletion(stored.object, strategy: strategy, key: objectKey)
+            // The stored bytes answer unless the write completed a deletion or the client's
+            // version differs from the stored one.
+            let asStored = version == def.storageVersion && finished.resourceVersion == stored.object.resourceVersion
+            return WriteResult(object: try await present(finished, strategy: strategy, version: version), code: 200, warnings: warnings,
+                               serialized: asStored ? stored.serialized : nil)
         }
         throw APIError.conflict(def, name, APIError.modifiedConflict)
     }

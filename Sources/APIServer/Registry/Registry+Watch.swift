@@ -8,6 +8,8 @@ extension Registry {
         /// Encodings shared with the other watchers of the same event, under `encodingKey`.
         public var encodings: WatchEventEncodings? = nil
         public var encodingKey: String = ""
+        /// `object` is the committed object unconverted, so the encodings' stored bytes are it.
+        public var isStoredForm = false
     }
 
     /// Starts a WATCH. Initial state comes first as ADDED events when the client asked for it
@@ -88,7 +90,8 @@ extension Registry {
                     // Only an event sent as committed shares its encoding; one re-shaped for a
                     // selection change is this watcher's own.
                     let shared = e.kind == .modified && output.type == "DELETED" ? nil : e.encodings
-                    return WatchOutput(type: output.type, object: object, encodings: shared, encodingKey: output.type + " " + apiVersion)
+                    return WatchOutput(type: output.type, object: object, encodings: shared, encodingKey: output.type + " " + apiVersion,
+                                       isStoredForm: version == def.storageVersion)
                 }
             }
         }, onCancel: { source.cancel() })

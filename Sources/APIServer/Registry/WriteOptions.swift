@@ -26,6 +26,9 @@ public struct WriteResult: Sendable {
     public var object: JSONValue
     public var code: Int
     public var warnings: [String]
+    /// `object` as the store wrote it, when that is also what the client asked for (its
+    /// version is the storage version): the answer is sent from these bytes.
+    public var serialized: [UInt8]? = nil
 }
 
 /// Delete options from the query or a `DeleteOptions` body.

@@ -82,6 +82,8 @@ public final class EncryptingStore: Store {
         guard encrypts(o.key) else { return o }
         var out = o
         out.object = try open(o.object, key: o.key)
+        // The inner store's bytes are the envelope, not the object.
+        out.serialized = nil
         return out
     }
 
@@ -90,6 +92,10 @@ public final class EncryptingStore: Store {
         var out = e
         out.object = try open(e.object, key: e.key)
         out.prevObject = try e.prevObject.map { try open($0, key: e.key) }
+        // Shared encodings carry the inner store's bytes (the envelope): each watcher encodes
+        // the opened object itself.
+        out.serialized = nil
+        out.encodings = nil
         return out
     }
 

@@ -256,7 +256,7 @@ public final class SQLiteStore: Store {
             let bytes = try self.insert(db, revision: rev, key: key, kind: .added, prev: prev, object: stamped)
             return StoreEvent(kind: .added, key: key, revision: rev, object: stamped, prevObject: nil, size: bytes.count, serialized: bytes)
         }
-        return StoredObject(key: key, revision: e.revision, object: e.object)
+        return StoredObject(key: key, revision: e.revision, object: e.object, serialized: e.serialized)
     }
 
     public func update(key: String, _ transform: @escaping @Sendable (StoredObject) throws -> JSONValue?) async throws -> StoredObject {
@@ -273,7 +273,7 @@ public final class SQLiteStore: Store {
                 return StoreEvent(kind: .modified, key: key, revision: rev, object: stamped, prevObject: current.object,
                                   size: bytes.count + Self.valueSize(row), serialized: bytes)
             }
-            return StoredObject(key: key, revision: e.revision, object: e.object)
+            return StoredObject(key: key, revision: e.revision, object: e.object, serialized: e.serialized)
         } catch let u as Unchanged {
             return u.current
         }
@@ -293,7 +293,7 @@ public final class SQLiteStore: Store {
             return StoreEvent(kind: .modified, key: key, revision: rev, object: stamped, prevObject: current.object,
                               size: bytes.count + (row["size"] as Int), serialized: bytes)
         }
-        return StoredObject(key: key, revision: e.revision, object: e.object)
+        return StoredObject(key: key, revision: e.revision, object: e.object, serialized: e.serialized)
     }
 
     public func delete(key: String, precondition: @escaping @Sendable (StoredObject) throws -> Void) async throws -> StoredObject {

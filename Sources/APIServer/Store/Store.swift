@@ -6,11 +6,15 @@ public struct StoredObject: Sendable {
     public var key: String
     public var revision: Int64
     public var object: JSONValue
+    /// `object` as the store just wrote it (JSON in Kubernetes field order, resourceVersion
+    /// included), when a write has it at hand: the write's answer is sent from these bytes.
+    public var serialized: [UInt8]?
 
-    public init(key: String, revision: Int64, object: JSONValue) {
+    public init(key: String, revision: Int64, object: JSONValue, serialized: [UInt8]? = nil) {
         self.key = key
         self.revision = revision
         self.object = object
+        self.serialized = serialized
     }
 }
 

@@ -6,8 +6,13 @@ import Synchronization
 /// watch cache keeps events without it, so its memory stays bounded by the cache's own limits.
 public final class WatchEventEncodings: Sendable {
     private let lines = Mutex<[String: [UInt8]]>([:])
+    /// The event's object as the store wrote it: a watcher of the storage version wraps these
+    /// bytes in its line instead of serializing the object.
+    public let storedObject: [UInt8]?
 
-    public init() {}
+    public init(storedObject: [UInt8]? = nil) {
+        self.storedObject = storedObject
+    }
 
     /// The line stored under `key` (event type, API version and response shape), encoded by
     /// `encode` the first time it is asked for.

@@ -100,7 +100,7 @@ public final class WatchHub: Sendable {
                 delivered.serialized = nil
                 var dropped: [Int] = []
                 for (id, w) in s.watchers where e.revision > w.after && e.key.hasPrefix(w.prefix) {
-                    if delivered.encodings == nil { delivered.encodings = WatchEventEncodings() }
+                    if delivered.encodings == nil { delivered.encodings = WatchEventEncodings(storedObject: b) }
                     if case .dropped = w.continuation.yield(.event(delivered)) { dropped.append(id) }
                 }
                 for id in dropped {

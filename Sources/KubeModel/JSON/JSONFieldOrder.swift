@@ -112,6 +112,17 @@ extension JSONWriter {
         return out
     }
 
+    /// The same line around an object already serialized (by `kubernetesBytes`).
+    public static func watchEvent(type: String, serializedObject: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = Array(#"{"type":"#.utf8)
+        out.reserveCapacity(serializedObject.count + 32)
+        writeString(type, &out)
+        out.append(contentsOf: Array(#","object":"#.utf8))
+        out.append(contentsOf: serializedObject)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     private static func writeKubernetes(_ value: JSONValue, _ out: inout [UInt8], message: String?, order: JSONFieldOrder) {
         switch value {
         case .array(let a):
