@@ -1,9 +1,7 @@
 import Foundation
 import class KubeClient.KubeRESTClient
 import struct KubeClient.ClusterConnection
-import struct KubeClient.EventRecorder
 import KubeModel
-import Logging
 import Testing
 @testable import Kubelet
 
@@ -12,17 +10,11 @@ import Testing
 @Suite struct PodWorkerObserveTests {
     @Test(.timeLimit(.minutes(1))) func readinessThatLandsDuringARuntimeReadIsKept() async throws {
         let runtime = GatedStatusRuntime()
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("podworker-\(UUID().uuidString)").path
+        let root = PodWorkerFixture.tempRoot()
         defer { try? FileManager.default.removeItem(atPath: root) }
         // Nothing here reaches the API server: only a failed probe or a status write would.
         let client = try KubeRESTClient(connection: ClusterConnection(server: "https://127.0.0.1:1"))
-        let paths = KubeletPaths(root: root)
-        let objects = RESTObjectSource(client: client)
-        let ctx = KubeletContext(
-            nodeName: "node-a", client: client, runtime: runtime, paths: paths,
-            volumes: VolumeManager(paths: paths, source: objects, logger: Logger(label: "test")), objects: objects,
-            events: EventRecorder(client: client, component: "kubelet"), hostIP: "127.0.0.1",
-            nodeAllocatable: [:], simulated: false, syncInterval: .seconds(1), logger: Logger(label: "test"))
+        let ctx = PodWorkerFixture.context(client: client, runtime: runtime, root: root, simulated: false)
         let pod: JSONValue = ["metadata": ["name": "p", "namespace": "default", "uid": "uid-1"],
                               "spec": ["containers": [["name": "srv", "readinessProbe": ["tcpSocket": ["port": 8080]]]]]]
         let id = ContainerID(podUID: "uid-1", name: "srv", attempt: 0)

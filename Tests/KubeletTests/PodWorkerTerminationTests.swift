@@ -1,9 +1,7 @@
 import Foundation
 import class KubeClient.KubeRESTClient
 import struct KubeClient.ClusterConnection
-import struct KubeClient.EventRecorder
 import KubeModel
-import Logging
 import Testing
 @testable import Kubelet
 
@@ -48,26 +46,16 @@ s.serve_forever()
 
     static func worker(port: Int, root: String) throws -> (PodWorker, KubeRESTClient) {
         let client = try KubeRESTClient(connection: ClusterConnection(server: "http://127.0.0.1:\(port)"))
-        let paths = KubeletPaths(root: root)
-        let objects = RESTObjectSource(client: client)
-        let ctx = KubeletContext(
-            nodeName: "node-a", client: client, runtime: FakeRuntime(), paths: paths,
-            volumes: VolumeManager(paths: paths, source: objects, logger: Logger(label: "test")), objects: objects,
-            events: EventRecorder(client: client, component: "kubelet"), hostIP: "127.0.0.1",
-            nodeAllocatable: [:], simulated: true, syncInterval: .seconds(1), logger: Logger(label: "test"))
+        let ctx = PodWorkerFixture.context(client: client, runtime: FakeRuntime(), root: root, simulated: true)
         let pod: JSONValue = ["metadata": ["name": "p", "namespace": "default", "uid": "uid-1", "deletionTimestamp": "2026-01-01T00:00:00Z"],
                               "spec": ["terminationGracePeriodSeconds": 0, "containers": [["name": "app"]]]]
         return (PodWorker(pod: pod, ctx: ctx, records: []), client)
     }
 
-    static func tempRoot() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("podworker-\(UUID().uuidString)").path
-    }
-
     @Test(.timeLimit(.minutes(1))) func aFailedPodDeleteIsTriedAgainUntilTheServerAccepts() async throws {
         let server = try await ProbeTestServer.start(python: Self.server(failures: 2))
         defer { server.stop() }
-        let root = Self.tempRoot()
+        let root = PodWorkerFixture.tempRoot()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let (worker, client) = try Self.worker(port: server.port, root: root)
 
@@ -80,7 +68,7 @@ s.serve_forever()
     @Test(.timeLimit(.minutes(1))) func theObjectGoneEndsTheRetries() async throws {
         let server = try await ProbeTestServer.start(python: Self.server(failures: 1_000))
         defer { server.stop() }
-        let root = Self.tempRoot()
+        let root = PodWorkerFixture.tempRoot()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let (worker, client) = try Self.worker(port: server.port, root: root)
 
