@@ -63,7 +63,13 @@ public struct Kubelet: Service {
     }
 
     public func run() async throws {
-        try FileManager.default.createDirectory(atPath: config.rootDirectory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: config.rootDirectory, withIntermediateDirectories: true)
+        } catch {
+            // The runtime came in open: a kubelet that cannot start still closes it.
+            await runtime.shutdown()
+            throw error
+        }
         let paths = KubeletPaths(root: config.rootDirectory)
         let isFake = runtime.name == "fake"
         let hostIP = await network?.hostIP() ?? "127.0.0.1"

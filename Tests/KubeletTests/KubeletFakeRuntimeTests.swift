@@ -44,6 +44,20 @@ import Testing
         try? await client.get("/api/v1/namespaces/default/pods/\(name)")
     }
 
+    @Test func aKubeletThatCannotMakeItsRootShutsItsRuntimeDown() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kubelet-file-\(UUID().uuidString)").path
+        try Data().write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let runtime = FakeRuntime()
+        let client = try KubeRESTClient(connection: ClusterConnection(server: "https://127.0.0.1:1"))
+        // The root would be a directory inside a regular file.
+        let kubelet = Kubelet(config: .init(nodeName: "fake-a", rootDirectory: file + "/root", serverPort: nil),
+                              client: client, runtime: runtime, network: nil, clientCA: nil, logger: Logger(label: "kubelet-test"))
+        await #expect(throws: (any Error).self) { try await kubelet.run() }
+        #expect(await runtime.isShutDown)
+        try await client.shutdown()
+    }
+
     @Test func podRunsAndBecomesReady() async throws {
         try await withKubelet { client, _ in
             _ = try await client.create("/api/v1/namespaces/default/pods", Self.pod("web", node: "fake-a", initContainer: true))
