@@ -67,6 +67,22 @@ import Testing
         }
     }
 
+    @Test func latencyIsWrittenInGosDurationForm() {
+        #expect(AuditEvent.duration(0.0005) == "500µs")
+        #expect(AuditEvent.duration(0.0042) == "4.200ms")
+        #expect(AuditEvent.duration(0.0123456) == "12.346ms")
+        #expect(AuditEvent.duration(0.05) == "50.000ms")
+        #expect(AuditEvent.duration(1.5) == "1.500s")
+        #expect(AuditEvent.duration(61.0071) == "61.007s")
+        #expect(AuditEvent.duration(-1) == "0µs")
+        // The same three decimals printf gives, over a spread of values (none halfway between two).
+        for i in 1..<2000 {
+            let s = Double(i) * 0.001234567891
+            let expected = s < 1 ? String(format: "%.3fms", s * 1000) : String(format: "%.3fs", s)
+            #expect(AuditEvent.duration(s) == expected, "\(s)")
+        }
+    }
+
     @Test func rotationKeepsTheNewestBackups() async throws {
         try await withDirectory { dir in
             let path = dir + "/audit.log"

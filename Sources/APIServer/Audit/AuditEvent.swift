@@ -104,11 +104,14 @@ public struct AuditEvent: Sendable, Equatable {
     /// RFC 3339 with microseconds, as kube's MicroTime.
     static func timestamp(_ d: Date) -> String { Timestamp.formatMicro(d) }
 
-    /// Go's duration form: `1.5ms`, `2.25s`.
+    /// The latency with its unit: `500µs`, `4.200ms`, `1.500s`.
     static func duration(_ seconds: TimeInterval) -> String {
         let s = max(0, seconds)
         if s < 0.001 { return "\(Int((s * 1_000_000).rounded()))µs" }
-        if s < 1 { return String(format: "%.3fms", s * 1000) }
-        return String(format: "%.3fs", s)
+        // Rounded to three decimals without Foundation's formatter (it would run once per request).
+        let (scaled, unit) = s < 1 ? (s * 1000, "ms") : (s, "s")
+        let thousandths = Int((scaled * 1000).rounded())
+        let fraction = thousandths % 1000
+        return "\(thousandths / 1000)." + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + "\(fraction)" + unit
     }
 }

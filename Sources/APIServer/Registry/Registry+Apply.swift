@@ -62,8 +62,10 @@ extension Registry {
             new[path: ["metadata", "managedFields"]] = nil
             return
         }
-        var managed = ManagedFields.of(old ?? .object([:]))
-        if target == .main, let sent, !(sent.arrayValue ?? []).isEmpty, let m = try? ManagedFields(json: sent) { managed = m }
+        // Managed fields the client sent replace the stored ones; only without them is the old
+        // object's list read.
+        let managedSent = target == .main && !(sent?.arrayValue ?? []).isEmpty ? sent.flatMap { try? ManagedFields(json: $0) } : nil
+        var managed = managedSent ?? ManagedFields.of(old ?? .object([:]))
         var before = old ?? .object([:]), after = new
         before[path: ["metadata", "managedFields"]] = nil
         after[path: ["metadata", "managedFields"]] = nil
