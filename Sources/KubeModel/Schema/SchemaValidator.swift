@@ -30,7 +30,7 @@ public enum SchemaValidator {
     public static func prune(_ object: inout JSONValue, typeName: String, schema: Schema = .kubernetes) -> SchemaCheckResult {
         guard let root = schema.definition(typeName) else { return SchemaCheckResult() }
         var walker = SchemaWalker(schema: schema)
-        walker.walk(&object, root, refName: typeName, path: "", go: .init(structName: nil, fields: []), topLevel: true)
+        walker.walk(&object, root, refName: typeName, topLevel: true)
         return walker.result
     }
 }
@@ -40,10 +40,6 @@ public enum SchemaValidator {
 struct GoContext {
     var structName: String?
     var fields: [String]
-
-    func adding(_ field: String, in structName: String?) -> GoContext {
-        GoContext(structName: structName ?? self.structName, fields: fields + [field])
-    }
 
     /// `json: cannot unmarshal <value> into Go struct field <S>.<path> of type <T>`.
     func typeError(_ value: String, _ goType: String) -> String {
@@ -57,8 +53,25 @@ struct GoContext {
 struct SchemaWalker {
     let schema: Schema
     var result = SchemaCheckResult()
+    /// Where the walk is: kept as stacks and spelled out only for a finding, since a clean
+    /// object (nearly every write) needs no text at all.
+    private enum Step { case key(String), index(Int) }
+    private var steps: [Step] = []
+    private var go = GoContext(structName: nil, fields: [])
 
     init(schema: Schema) { self.schema = schema }
+
+    /// The current position as kube-apiserver prints it: `spec.containers[0].bogus`.
+    private var path: String {
+        var out = ""
+        for step in steps {
+            switch step {
+            case .key(let k): out += out.isEmpty ? k : "." + k
+            case .index(let i): out += "[\(i)]"
+            }
+        }
+        return out
+    }
 
     /// Resolves refs, remembering the last definition name (Go names types after it).
     func resolveNamed(_ node: SchemaNode, _ name: String?) -> (SchemaNode, String?) {
@@ -66,15 +79,13 @@ struct SchemaWalker {
         return (schema.resolve(node), ref)
     }
 
-    mutating func walk(
-        _ value: inout JSONValue, _ node: SchemaNode, refName: String?, path: String, go: GoContext, topLevel: Bool = false
-    ) {
+    mutating func walk(_ value: inout JSONValue, _ node: SchemaNode, refName: String?, topLevel: Bool = false) {
         let (n, name) = resolveNamed(node, node.ref == nil ? refName : nil)
         if value.isNull || n.acceptsAnything { return }
         switch n.type {
         case "int-or-string":
             if case .string = value { return }
-            checkInteger(&value, format: "int32", go: go)
+            checkInteger(&value, format: "int32")
         case "quantity":
             if let msg = GoValueChecks.quantityError(value) { result.typeErrors.append(msg) }
         case "string":
@@ -88,23 +99,23 @@ struct SchemaWalker {
                 result.typeErrors.append(msg)
             }
         case "integer":
-            checkInteger(&value, format: n.format ?? "int64", go: go)
+            checkInteger(&value, format: n.format ?? "int64")
         case "number":
             if value.doubleValue == nil { result.typeErrors.append(go.typeError(Self.kindName(value), "float64")) }
         case "boolean":
             if value.boolValue == nil { result.typeErrors.append(go.typeError(Self.kindName(value), "bool")) }
         case "array":
-            walkArray(&value, n, path: path, go: go)
+            walkArray(&value, n)
         default:
             if n.isStruct || n.type == "object" {
-                walkObject(&value, n, name: name, path: path, go: go, topLevel: topLevel)
+                walkObject(&value, n, name: name, topLevel: topLevel)
             } else if n.items != nil {
-                walkArray(&value, n, path: path, go: go)
+                walkArray(&value, n)
             }
         }
     }
 
-    private mutating func checkInteger(_ value: inout JSONValue, format: String, go: GoContext) {
+    private mutating func checkInteger(_ value: inout JSONValue, format: String) {
         let bounds: ClosedRange<Int64> = format == "int32" ? Int64(Int32.min)...Int64(Int32.max) : Int64.min...Int64.max
         switch value {
         case .int(let i) where bounds.contains(i):
@@ -123,7 +134,7 @@ struct SchemaWalker {
         }
     }
 
-    private mutating func walkArray(_ value: inout JSONValue, _ n: SchemaNode, path: String, go: GoContext) {
+    private mutating func walkArray(_ value: inout JSONValue, _ n: SchemaNode) {
         guard case .array(var arr) = value else {
             result.typeErrors.append(go.typeError(Self.kindName(value), goType(n)))
             return
@@ -136,14 +147,14 @@ struct SchemaWalker {
                 if let z = zeroValue(items) { arr[i] = z }
                 continue
             }
-            walk(&arr[i], items, refName: nil, path: "\(path)[\(i)]", go: go)
+            steps.append(.index(i))
+            walk(&arr[i], items, refName: nil)
+            steps.removeLast()
         }
         value = .array(arr)
     }
 
-    private mutating func walkObject(
-        _ value: inout JSONValue, _ n: SchemaNode, name: String?, path: String, go: GoContext, topLevel: Bool
-    ) {
+    private mutating func walkObject(_ value: inout JSONValue, _ n: SchemaNode, name: String?, topLevel: Bool) {
         guard case .object(var obj) = value else {
             result.typeErrors.append(go.typeError(Self.kindName(value), goType(n, name: name)))
             return
@@ -152,23 +163,34 @@ struct SchemaWalker {
         value = .null  // `obj` is now the only reference: the edits below need no copy
         for key in obj.keys.sorted() {
             guard let isNull = obj[key]?.isNull else { continue }
-            let childPath = path.isEmpty ? key : "\(path).\(key)"
             if let prop = n.properties[key] {
                 if isNull {
                     obj.removeValue(forKey: key)
                 } else {
-                    walk(&obj[key, default: .null], prop, refName: nil, path: childPath, go: go.adding(key, in: structName))
+                    // Go's context names this struct and adds the field; a map value below adds nothing.
+                    let outer = go.structName
+                    go.structName = structName ?? outer
+                    go.fields.append(key)
+                    steps.append(.key(key))
+                    walk(&obj[key, default: .null], prop, refName: nil)
+                    steps.removeLast()
+                    go.fields.removeLast()
+                    go.structName = outer
                 }
             } else if let valueSchema = n.additionalProperties, n.properties.isEmpty {
                 if isNull {
                     obj[key] = zeroValue(valueSchema) ?? .null
                 } else {
-                    walk(&obj[key, default: .null], valueSchema, refName: nil, path: childPath, go: go)
+                    steps.append(.key(key))
+                    walk(&obj[key, default: .null], valueSchema, refName: nil)
+                    steps.removeLast()
                 }
             } else if topLevel && (key == "apiVersion" || key == "kind") {
                 continue  // TypeMeta: every served object may carry it
             } else if !n.preserveUnknownFields {
-                result.unknownFields.append(childPath)
+                steps.append(.key(key))
+                result.unknownFields.append(path)
+                steps.removeLast()
                 obj.removeValue(forKey: key)
             }
         }
