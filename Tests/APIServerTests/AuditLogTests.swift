@@ -67,7 +67,7 @@ import Testing
         }
     }
 
-    @Test func latencyIsWrittenInGosDurationForm() {
+    @Test func latencyIsWrittenWithThreeDecimalsAndItsUnit() {
         #expect(AuditEvent.duration(0.0005) == "500µs")
         #expect(AuditEvent.duration(0.0042) == "4.200ms")
         #expect(AuditEvent.duration(0.0123456) == "12.346ms")

@@ -64,7 +64,7 @@ public struct AuditEvent: Sendable, Equatable {
         self.stageTime = stageTime
     }
 
-    /// The event as kube's JSON, plus `latency` (Go duration form): the request's time at a glance.
+    /// The event as kube's JSON, plus `latency`: the request's time at a glance.
     public func json(level: AuditLevel = .metadata) -> JSONValue {
         var e: JSONValue = [
             "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": .string(level.rawValue),
