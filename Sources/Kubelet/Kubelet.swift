@@ -96,6 +96,8 @@ public struct Kubelet: Service {
             KubeletServer(port: $0, bindAddress: config.bindAddress, clientCA: clientCA ?? "", lookup: workers, runtime: runtime,
                           logger: logger, metrics: metrics)
         }
+        // The nodes of a fleet share one heartbeat thread; a node of its own has its own.
+        let heartbeats = config.fleet?.heartbeats ?? HeartbeatExecutor()
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 if let server {
@@ -104,12 +106,14 @@ public struct Kubelet: Service {
                     }
                 }
                 group.addTask {
-                    await runNode(ctx: ctx, workers: workers, server: server, hostIP: hostIP, capacity: capacity, isFake: isFake)
+                    await runNode(ctx: ctx, workers: workers, server: server, hostIP: hostIP, capacity: capacity, isFake: isFake,
+                                  heartbeats: heartbeats)
                 }
                 await group.next()
                 group.cancelAll()
             }
         }
+        if config.fleet?.heartbeats == nil { heartbeats.shutdown() }
         await workers.shutdown()
         await runtime.shutdown()
     }
@@ -117,7 +121,7 @@ public struct Kubelet: Service {
     /// Registers the node, then runs the heartbeat, the status loop and the pod informer
     /// until cancelled.
     private func runNode(ctx: KubeletContext, workers: PodWorkers, server: KubeletServer?, hostIP: String,
-                         capacity: NodeCapacity, isFake: Bool) async {
+                         capacity: NodeCapacity, isFake: Bool, heartbeats: HeartbeatExecutor) async {
         var port = 0
         if let server {
             while !Task.isCancelled {
@@ -187,8 +191,11 @@ public struct Kubelet: Service {
         let statusDelay = fleet == nil ? Duration.zero : Jitter.offset(within: reporter.statusInterval, random: Double.random(in: 0..<1))
         defer { fleet?.pods.unsubscribe(node: config.nodeName) }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await lease.run(initialDelay: leaseDelay) }
-            group.addTask { await reporter.run(initialDelay: statusDelay, gate: fleet?.statusPosts, readiness: { await health.evaluate() }) }
+            // The heartbeats do not queue behind the pods' work (`HeartbeatExecutor`).
+            group.addTask(executorPreference: heartbeats) { await lease.run(initialDelay: leaseDelay) }
+            group.addTask(executorPreference: heartbeats) {
+                await reporter.run(initialDelay: statusDelay, gate: fleet?.statusPosts, readiness: { await health.evaluate() })
+            }
             group.addTask {
                 // A simulated node's relist only shows the loop is alive: thousands of them need
                 // not do it every second.

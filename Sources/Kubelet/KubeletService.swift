@@ -74,9 +74,12 @@ public struct KubeletService: Service {
             let heartbeats = try KubeRESTClient(connection: connection,
                                                 options: .init(maxConnectionsPerHost: FleetSharing.heartbeatConnections,
                                                                userAgent: "caravel-kubelet/\(nodeName)"))
-            fleet = FleetSharing(pods: NodePodFeed(client: client), heartbeatClient: heartbeats)
+            fleet = FleetSharing(pods: NodePodFeed(client: client), heartbeatClient: heartbeats, heartbeats: HeartbeatExecutor())
         }
-        defer { if let heartbeats = fleet?.heartbeatClient { Task { try? await heartbeats.shutdown() } } }
+        defer {
+            if let heartbeats = fleet?.heartbeatClient { Task { try? await heartbeats.shutdown() } }
+            fleet?.heartbeats?.shutdown()
+        }
         let kubelets = try makeKubelets(client: client, clientCA: clientCA, fleet: fleet)
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let fleet {

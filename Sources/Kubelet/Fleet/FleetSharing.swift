@@ -30,17 +30,21 @@ public struct FleetSharing: Sendable {
     public let statusPosts: ConcurrencyGate
     /// The client Leases and node status go through (nil: the pods' client).
     public let heartbeatClient: KubeRESTClient?
+    /// The thread the nodes' heartbeats run on (nil: each node has one of its own).
+    public let heartbeats: HeartbeatExecutor?
     public let statusReportInterval: Duration
 
     public init(pods: NodePodFeed, registrations: ConcurrencyGate = ConcurrencyGate(limit: defaultRegistrationConcurrency),
                 leases: ConcurrencyGate = ConcurrencyGate(limit: defaultLeaseConcurrency),
                 statusPosts: ConcurrencyGate = ConcurrencyGate(limit: defaultStatusConcurrency),
-                heartbeatClient: KubeRESTClient? = nil, statusReportInterval: Duration = defaultStatusReportInterval) {
+                heartbeatClient: KubeRESTClient? = nil, heartbeats: HeartbeatExecutor? = nil,
+                statusReportInterval: Duration = defaultStatusReportInterval) {
         self.pods = pods
         self.registrations = registrations
         self.leases = leases
         self.statusPosts = statusPosts
         self.heartbeatClient = heartbeatClient
+        self.heartbeats = heartbeats
         self.statusReportInterval = statusReportInterval
     }
 }
