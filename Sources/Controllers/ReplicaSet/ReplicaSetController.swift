@@ -112,42 +112,55 @@ public struct ReplicaSetController: Reconciler {
     }
 
     /// Creates in doubling batches (1, 2, 4, …) and stops at the first failing batch, so a
-    /// quota or admission error costs one request instead of hundreds.
+    /// quota or admission error costs one request instead of hundreds. A batch's events are
+    /// written while the next batch is created: the next batch waits for the creates only,
+    /// as Kubernetes' recorder never holds up the controller that records.
     private func createPods(_ count: Int, rs: JSONValue, key: String) async throws {
         await expectations.expect(key, adds: count)
         let pod = Self.pod(for: rs, kind: kind)
         let path = Self.podResource.inNamespace(rs.namespace).path
-        var remaining = count
-        var batch = 1
-        while remaining > 0 {
-            let size = min(batch, remaining)
-            remaining -= size
-            let errors = await withTaskGroup(of: (any Error)?.self) { group in
-                for _ in 0..<size {
-                    group.addTask {
-                        do {
-                            let created = try await client.create(path, pod)
-                            await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, reason: "SuccessfulCreate",
-                                                  message: "Created pod: \(created.name ?? "")")
-                            return nil
-                        } catch {
-                            await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, type: "Warning", reason: "FailedCreate",
-                                                  message: "Error creating: \(error)")
-                            return error
+        let failure: (any Error)? = await withTaskGroup(of: Void.self) { events in
+            var remaining = count
+            var batch = 1
+            while remaining > 0 {
+                let size = min(batch, remaining)
+                remaining -= size
+                let outcomes = await withTaskGroup(of: Result<JSONValue, any Error>.self) { group in
+                    for _ in 0..<size {
+                        group.addTask {
+                            do { return .success(try await client.create(path, pod)) } catch { return .failure(error) }
                         }
                     }
+                    var outcomes: [Result<JSONValue, any Error>] = []
+                    for await outcome in group { outcomes.append(outcome) }
+                    return outcomes
+                }
+                for outcome in outcomes {
+                    events.addTask { await self.recordCreate(outcome, rs: rs) }
                 }
                 var errors: [any Error] = []
-                for await e in group { if let e { errors.append(e) } }
-                return errors
+                for case .failure(let error) in outcomes { errors.append(error) }
+                // Failed creations will never show up in the cache.
+                for _ in errors { await expectations.creationObserved(key) }
+                if let first = errors.first {
+                    for _ in 0..<remaining { await expectations.creationObserved(key) }
+                    return first
+                }
+                batch *= 2
             }
-            // Failed creations will never show up in the cache.
-            for _ in errors { await expectations.creationObserved(key) }
-            if let first = errors.first {
-                for _ in 0..<remaining { await expectations.creationObserved(key) }
-                throw first
-            }
-            batch *= 2
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    private func recordCreate(_ outcome: Result<JSONValue, any Error>, rs: JSONValue) async {
+        switch outcome {
+        case .success(let created):
+            await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, reason: "SuccessfulCreate",
+                                  message: "Created pod: \(created.name ?? "")")
+        case .failure(let error):
+            await recorder.record(rs, apiVersion: kind.apiVersion, kind: kind.kind, type: "Warning", reason: "FailedCreate",
+                                  message: "Error creating: \(error)")
         }
     }
 
