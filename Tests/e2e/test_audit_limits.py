@@ -1,4 +1,4 @@
-"""Audit log (DIR/audit.log) and request limits: 429 TooManyRequests with Retry-After."""
+"""Audit log (DIR/audit.log) and request limits: a wait in line, then 429 TooManyRequests with Retry-After."""
 
 from __future__ import annotations
 

@@ -3,6 +3,12 @@ import Synchronization
 /// Caps concurrently executing requests as kube-apiserver's `--max-requests-inflight` (read-only)
 /// and `--max-mutating-requests-inflight` (writes) do, and open watches per user. Watches are
 /// long-running, so they count only against the per-user cap, never against the in-flight pools.
+///
+/// A request that finds its pool full waits in line for a slot, as Kubernetes' priority and
+/// fairness queues requests instead of refusing them: a burst (a ReplicaSet's batch of
+/// creates, a fleet's status writes) is absorbed rather than answered 429 and sent again a
+/// second later. The line holds as many requests as the pool, first come first served; past
+/// it, or after `queueWait` in it, the answer is 429.
 public final class InflightLimiter: Sendable {
     /// Which pool a request draws from.
     public enum Kind: Sendable, Equatable {
@@ -15,23 +21,112 @@ public final class InflightLimiter: Sendable {
         }
     }
 
+    struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Bool, Never>
+    }
+
     struct State {
         var readOnly = 0
         var mutating = 0
         var watches: [String: Int] = [:]
+        var nextWaiter: UInt64 = 0
+        /// Waiters neither served nor refused yet.
+        var pending: Set<UInt64> = []
+        var waitingReadOnly: [Waiter] = []
+        var waitingMutating: [Waiter] = []
+        var waitingReadOnlyHead = 0
+        var waitingMutatingHead = 0
     }
 
     /// Limits; zero or less means unlimited, as in Kubernetes.
     public let maxReadOnly: Int
     public let maxMutating: Int
     public let maxWatchesPerUser: Int
+    /// How long a request waits in line for a slot before it is answered 429 (zero: no line).
+    public let queueWait: Duration
     private let state = Mutex(State())
 
     /// A limiter with the given caps (kube's defaults: 400, 200; watches per user: 1000).
-    public init(maxReadOnly: Int = 400, maxMutating: Int = 200, maxWatchesPerUser: Int = 1000) {
+    public init(maxReadOnly: Int = 400, maxMutating: Int = 200, maxWatchesPerUser: Int = 1000,
+                queueWait: Duration = .seconds(5)) {
         self.maxReadOnly = maxReadOnly
         self.maxMutating = maxMutating
         self.maxWatchesPerUser = maxWatchesPerUser
+        self.queueWait = queueWait
+    }
+
+    /// Takes a slot of `kind`'s pool, waiting in line for one when the pool is full; false
+    /// when the line is full too, after `queueWait`, or when the request is cancelled.
+    public func acquireWaiting(_ kind: Kind) async -> Bool {
+        if acquire(kind) { return true }
+        guard queueWait > .zero else { return false }
+        // Registered before either child runs, so an expiry that comes before the waiter is
+        // in line still refuses it.
+        let id = state.withLock { s in
+            s.nextWaiter += 1
+            s.pending.insert(s.nextWaiter)
+            return s.nextWaiter
+        }
+        let wait = queueWait
+        return await withTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in self.enqueue(id, kind, continuation) }
+            }
+            group.addTask {
+                // Ends the wait after `queueWait`, or at once when the request is cancelled.
+                try? await Task.sleep(for: wait)
+                self.expire(id, kind)
+                return nil
+            }
+            // The waiter's own answer decides: it is true only if a slot was handed over.
+            var granted = false
+            for await answer in group {
+                guard let answer else { continue }
+                granted = answer
+                group.cancelAll()
+            }
+            return granted
+        }
+    }
+
+    private func enqueue(_ id: UInt64, _ kind: Kind, _ continuation: CheckedContinuation<Bool, Never>) {
+        let answer: Bool? = state.withLock { s in
+            guard s.pending.contains(id) else { return false }  // expired before it got in line
+            if kind == .readOnly ? s.readOnly < maxReadOnly : s.mutating < maxMutating {
+                // A slot came free since the first try.
+                s.pending.remove(id)
+                if kind == .readOnly { s.readOnly += 1 } else { s.mutating += 1 }
+                return true
+            }
+            let limit = kind == .readOnly ? maxReadOnly : maxMutating
+            let waiting = kind == .readOnly ? s.waitingReadOnly.count - s.waitingReadOnlyHead
+                                            : s.waitingMutating.count - s.waitingMutatingHead
+            guard waiting < limit else {
+                s.pending.remove(id)
+                return false
+            }
+            if kind == .readOnly { s.waitingReadOnly.append(Waiter(id: id, continuation: continuation)) } else {
+                s.waitingMutating.append(Waiter(id: id, continuation: continuation))
+            }
+            return nil
+        }
+        if let answer { continuation.resume(returning: answer) }
+    }
+
+    /// Refuses waiter `id` unless it was served already; one not yet in line is refused when
+    /// it gets there.
+    private func expire(_ id: UInt64, _ kind: Kind) {
+        let waiter: Waiter? = state.withLock { s in
+            guard s.pending.remove(id) != nil else { return nil }
+            if kind == .readOnly {
+                guard let i = s.waitingReadOnly[s.waitingReadOnlyHead...].firstIndex(where: { $0.id == id }) else { return nil }
+                return s.waitingReadOnly.remove(at: i)
+            }
+            guard let i = s.waitingMutating[s.waitingMutatingHead...].firstIndex(where: { $0.id == id }) else { return nil }
+            return s.waitingMutating.remove(at: i)
+        }
+        waiter?.continuation.resume(returning: false)
     }
 
     /// Takes a slot of `kind`'s pool; false when the pool is full (answer 429).
@@ -49,13 +144,43 @@ public final class InflightLimiter: Sendable {
         }
     }
 
-    /// Gives back a slot taken by `acquire`.
+    /// Gives back a slot taken by `acquire`: to the first request in line, if any.
     public func release(_ kind: Kind) {
-        state.withLock { s in
+        let next: Waiter? = state.withLock { s in
             switch kind {
-            case .readOnly: s.readOnly = max(0, s.readOnly - 1)
-            case .mutating: s.mutating = max(0, s.mutating - 1)
+            case .readOnly:
+                if s.waitingReadOnlyHead < s.waitingReadOnly.count {
+                    // The slot passes straight to the waiter: the count stays.
+                    let next = s.waitingReadOnly[s.waitingReadOnlyHead]
+                    s.pending.remove(next.id)
+                    s.waitingReadOnlyHead += 1
+                    Self.compact(&s.waitingReadOnly, head: &s.waitingReadOnlyHead)
+                    return next
+                }
+                s.readOnly = max(0, s.readOnly - 1)
+            case .mutating:
+                if s.waitingMutatingHead < s.waitingMutating.count {
+                    let next = s.waitingMutating[s.waitingMutatingHead]
+                    s.pending.remove(next.id)
+                    s.waitingMutatingHead += 1
+                    Self.compact(&s.waitingMutating, head: &s.waitingMutatingHead)
+                    return next
+                }
+                s.mutating = max(0, s.mutating - 1)
             }
+            return nil
+        }
+        next?.continuation.resume(returning: true)
+    }
+
+    /// Drops served waiters from the front once they are half the array.
+    private static func compact(_ line: inout [Waiter], head: inout Int) {
+        if head == line.count {
+            line.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 64 && head * 2 > line.count {
+            line.removeFirst(head)
+            head = 0
         }
     }
 
@@ -79,6 +204,12 @@ public final class InflightLimiter: Sendable {
 
     /// Requests executing now, per pool, and watches open for `user` (for tests and metrics).
     public func inflight(_ kind: Kind) -> Int { state.withLock { kind == .readOnly ? $0.readOnly : $0.mutating } }
+    /// Requests waiting in line for `kind`'s pool (for tests and metrics).
+    public func waiting(_ kind: Kind) -> Int {
+        state.withLock { s in
+            kind == .readOnly ? s.waitingReadOnly.count - s.waitingReadOnlyHead : s.waitingMutating.count - s.waitingMutatingHead
+        }
+    }
     public func openWatches(user: String) -> Int { state.withLock { $0.watches[user, default: 0] } }
 
     /// kube-apiserver's answer when a pool is full: 429 with `Retry-After: 1`.

@@ -1,6 +1,6 @@
 import Hummingbird
 
-/// The in-flight caps (429 beyond): a watch against its user's watch cap, held until the
+/// The in-flight caps (a wait in line, then 429): a watch against its user's watch cap, held until the
 /// stream ends; anything else against its pool while the inner steps run. Public paths are
 /// not counted.
 struct InflightLimitMiddleware: RouterMiddleware {
@@ -16,7 +16,7 @@ struct InflightLimitMiddleware: RouterMiddleware {
             return try await next(request, context).holding(slot)
         }
         let kind = InflightLimiter.Kind(method: request.method.rawValue)
-        guard limiter.acquire(kind) else { throw InflightLimiter.tooManyRequests() }
+        guard await limiter.acquireWaiting(kind) else { throw InflightLimiter.tooManyRequests() }
         defer { limiter.release(kind) }
         return try await next(request, context)
     }
