@@ -96,11 +96,14 @@ public struct KubeletService: Service {
         if options.runtime == "fake" {
             let names = options.nodes <= 1 ? [nodeName] : (1...options.nodes).map { "\(nodeName)-\($0)" }
             return names.map { name in
-                // Fake containers change only when told to: a slow resync keeps thousands of pods cheap.
+                // Fake containers change only when told to (pod updates and exits wake a worker at
+                // once), so the periodic resync is only a safety net: every 10 s for one node, and
+                // for a fleet every minute, kubelet's default `--sync-frequency`, which keeps tens of
+                // thousands of idle pods from waking a worker each every few seconds.
                 // Each fake node serves logs, exec and /metrics/resource like a real one (several nodes: a free port each).
                 Kubelet(config: .init(nodeName: name, rootDirectory: rootDirectory + "/" + name,
                                       serverPort: names.count == 1 ? options.serverPort : 0, bindAddress: options.bindAddress,
-                                      syncInterval: .seconds(10), fleet: fleet),
+                                      syncInterval: names.count == 1 ? .seconds(10) : .seconds(60), fleet: fleet),
                         client: client, runtime: FakeRuntime(), network: nil, clientCA: clientCA, logger: logger)
             }
         }

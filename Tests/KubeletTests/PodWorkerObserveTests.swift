@@ -30,6 +30,25 @@ import Testing
         #expect(await worker.appSlots[0].isRunning)
         try await client.shutdown()
     }
+
+    @Test(.timeLimit(.minutes(1))) func aNapEndedByAWakeLeavesNoSecondWakeBehind() async throws {
+        let root = PodWorkerFixture.tempRoot()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let client = try KubeRESTClient(connection: ClusterConnection(server: "https://127.0.0.1:1"))
+        let ctx = PodWorkerFixture.context(client: client, runtime: GatedStatusRuntime(), root: root, simulated: true)
+        let pod: JSONValue = ["metadata": ["name": "p", "namespace": "default", "uid": "uid-2"],
+                              "spec": ["containers": [["name": "srv"]]]]
+        let worker = PodWorker(pod: pod, ctx: ctx, records: [])
+        let napping = Task { await worker.nap(.seconds(600)) }
+        while await !worker.isNapping { try await Task.sleep(for: .milliseconds(5)) }
+        await worker.wake()
+        await napping.value
+        // The nap's timer is cancelled when it ends; it must not wake the worker once more,
+        // which would cost a second sync for every update.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await worker.hasPendingWake == false)
+        try await client.shutdown()
+    }
 }
 
 /// Answers `containerStatus` (running) only when told to, after saying it was asked.

@@ -33,6 +33,9 @@ actor PodWorker {
 
     private var sleeper: CheckedContinuation<Void, Never>?
     private var woken = false
+    /// A wake is waiting for the next nap, or the worker is napping now (for tests).
+    var hasPendingWake: Bool { woken }
+    var isNapping: Bool { sleeper != nil }
 
     init(pod: JSONValue, ctx: KubeletContext, records: [ContainerRecord]) {
         self.uid = pod.uid ?? ""
@@ -127,7 +130,9 @@ actor PodWorker {
             return
         }
         let timer = Task { [weak self] in
-            try? await Task.sleep(for: d)
+            // Cancelled: the worker woke for another reason; a wake now would only cost it a
+            // second sync.
+            do { try await Task.sleep(for: d) } catch { return }
             await self?.wake()
         }
         // Cancellation (kubelet shutdown) wakes the worker at once instead of after `d`.
