@@ -26,6 +26,36 @@ public final class InflightLimiter: Sendable {
         let continuation: CheckedContinuation<Bool, Never>
     }
 
+    /// Requests waiting for one pool's slots, first come first served.
+    struct WaitLine {
+        private var waiters: [Waiter] = []
+        private var head = 0
+
+        var count: Int { waiters.count - head }
+
+        mutating func append(_ waiter: Waiter) { waiters.append(waiter) }
+
+        mutating func popFirst() -> Waiter? {
+            guard head < waiters.count else { return nil }
+            let first = waiters[head]
+            head += 1
+            // Served waiters leave the array once they are half of it.
+            if head == waiters.count {
+                waiters.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 64 && head * 2 > waiters.count {
+                waiters.removeFirst(head)
+                head = 0
+            }
+            return first
+        }
+
+        mutating func remove(id: UInt64) -> Waiter? {
+            guard let i = waiters[head...].firstIndex(where: { $0.id == id }) else { return nil }
+            return waiters.remove(at: i)
+        }
+    }
+
     struct State {
         var readOnly = 0
         var mutating = 0
@@ -33,10 +63,12 @@ public final class InflightLimiter: Sendable {
         var nextWaiter: UInt64 = 0
         /// Waiters neither served nor refused yet.
         var pending: Set<UInt64> = []
-        var waitingReadOnly: [Waiter] = []
-        var waitingMutating: [Waiter] = []
-        var waitingReadOnlyHead = 0
-        var waitingMutatingHead = 0
+        var readOnlyLine = WaitLine()
+        var mutatingLine = WaitLine()
+
+        /// The executing count and the line of `kind`'s pool.
+        static func slots(_ kind: Kind) -> WritableKeyPath<State, Int> { kind == .readOnly ? \.readOnly : \.mutating }
+        static func line(_ kind: Kind) -> WritableKeyPath<State, WaitLine> { kind == .readOnly ? \.readOnlyLine : \.mutatingLine }
     }
 
     /// Limits; zero or less means unlimited, as in Kubernetes.
@@ -91,24 +123,20 @@ public final class InflightLimiter: Sendable {
     }
 
     private func enqueue(_ id: UInt64, _ kind: Kind, _ continuation: CheckedContinuation<Bool, Never>) {
+        let limit = kind == .readOnly ? maxReadOnly : maxMutating
         let answer: Bool? = state.withLock { s in
             guard s.pending.contains(id) else { return false }  // expired before it got in line
-            if kind == .readOnly ? s.readOnly < maxReadOnly : s.mutating < maxMutating {
+            if s[keyPath: State.slots(kind)] < limit {
                 // A slot came free since the first try.
                 s.pending.remove(id)
-                if kind == .readOnly { s.readOnly += 1 } else { s.mutating += 1 }
+                s[keyPath: State.slots(kind)] += 1
                 return true
             }
-            let limit = kind == .readOnly ? maxReadOnly : maxMutating
-            let waiting = kind == .readOnly ? s.waitingReadOnly.count - s.waitingReadOnlyHead
-                                            : s.waitingMutating.count - s.waitingMutatingHead
-            guard waiting < limit else {
+            guard s[keyPath: State.line(kind)].count < limit else {
                 s.pending.remove(id)
                 return false
             }
-            if kind == .readOnly { s.waitingReadOnly.append(Waiter(id: id, continuation: continuation)) } else {
-                s.waitingMutating.append(Waiter(id: id, continuation: continuation))
-            }
+            s[keyPath: State.line(kind)].append(Waiter(id: id, continuation: continuation))
             return nil
         }
         if let answer { continuation.resume(returning: answer) }
@@ -119,12 +147,7 @@ public final class InflightLimiter: Sendable {
     private func expire(_ id: UInt64, _ kind: Kind) {
         let waiter: Waiter? = state.withLock { s in
             guard s.pending.remove(id) != nil else { return nil }
-            if kind == .readOnly {
-                guard let i = s.waitingReadOnly[s.waitingReadOnlyHead...].firstIndex(where: { $0.id == id }) else { return nil }
-                return s.waitingReadOnly.remove(at: i)
-            }
-            guard let i = s.waitingMutating[s.waitingMutatingHead...].firstIndex(where: { $0.id == id }) else { return nil }
-            return s.waitingMutating.remove(at: i)
+            return s[keyPath: State.line(kind)].remove(id: id)
         }
         waiter?.continuation.resume(returning: false)
     }
@@ -147,41 +170,15 @@ public final class InflightLimiter: Sendable {
     /// Gives back a slot taken by `acquire`: to the first request in line, if any.
     public func release(_ kind: Kind) {
         let next: Waiter? = state.withLock { s in
-            switch kind {
-            case .readOnly:
-                if s.waitingReadOnlyHead < s.waitingReadOnly.count {
-                    // The slot passes straight to the waiter: the count stays.
-                    let next = s.waitingReadOnly[s.waitingReadOnlyHead]
-                    s.pending.remove(next.id)
-                    s.waitingReadOnlyHead += 1
-                    Self.compact(&s.waitingReadOnly, head: &s.waitingReadOnlyHead)
-                    return next
-                }
-                s.readOnly = max(0, s.readOnly - 1)
-            case .mutating:
-                if s.waitingMutatingHead < s.waitingMutating.count {
-                    let next = s.waitingMutating[s.waitingMutatingHead]
-                    s.pending.remove(next.id)
-                    s.waitingMutatingHead += 1
-                    Self.compact(&s.waitingMutating, head: &s.waitingMutatingHead)
-                    return next
-                }
-                s.mutating = max(0, s.mutating - 1)
+            if let next = s[keyPath: State.line(kind)].popFirst() {
+                // The slot passes straight to the waiter: the count stays.
+                s.pending.remove(next.id)
+                return next
             }
+            s[keyPath: State.slots(kind)] = max(0, s[keyPath: State.slots(kind)] - 1)
             return nil
         }
         next?.continuation.resume(returning: true)
-    }
-
-    /// Drops served waiters from the front once they are half the array.
-    private static func compact(_ line: inout [Waiter], head: inout Int) {
-        if head == line.count {
-            line.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 64 && head * 2 > line.count {
-            line.removeFirst(head)
-            head = 0
-        }
     }
 
     /// Opens a watch for `user`; false when they already hold `maxWatchesPerUser`.
@@ -205,11 +202,7 @@ public final class InflightLimiter: Sendable {
     /// Requests executing now, per pool, and watches open for `user` (for tests and metrics).
     public func inflight(_ kind: Kind) -> Int { state.withLock { kind == .readOnly ? $0.readOnly : $0.mutating } }
     /// Requests waiting in line for `kind`'s pool (for tests and metrics).
-    public func waiting(_ kind: Kind) -> Int {
-        state.withLock { s in
-            kind == .readOnly ? s.waitingReadOnly.count - s.waitingReadOnlyHead : s.waitingMutating.count - s.waitingMutatingHead
-        }
-    }
+    public func waiting(_ kind: Kind) -> Int { state.withLock { $0[keyPath: State.line(kind)].count } }
     public func openWatches(user: String) -> Int { state.withLock { $0.watches[user, default: 0] } }
 
     /// kube-apiserver's answer when a pool is full: 429 with `Retry-After: 1`.
