@@ -33,8 +33,9 @@ actor PodWorker {
 
     private var sleeper: CheckedContinuation<Void, Never>?
     private var woken = false
-    /// A wake is waiting for the next nap, or the worker is napping now (for tests).
+    /// A wake came while the worker was not napping: its next nap returns at once (for tests).
     var hasPendingWake: Bool { woken }
+    /// The worker is in a nap now (for tests).
     var isNapping: Bool { sleeper != nil }
 
     init(pod: JSONValue, ctx: KubeletContext, records: [ContainerRecord]) {
