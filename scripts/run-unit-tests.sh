@@ -7,12 +7,17 @@
 # hold the run open) and is followed on stdout. A run that goes past UNIT_TEST_TIMEOUT seconds
 # (default 900; a full run takes under three minutes on two cores) is a hang: the script prints
 # the tests that started and never finished and every thread's stack (gdb), kills the run and
-# runs it once more, so one hang is diagnosed loudly without costing the whole CI run. Exit
-# status: swift test's, or 124 when the second run hangs too.
+# runs it once more, so one hang is diagnosed loudly without costing the whole CI run. A run
+# still going after UNIT_TEST_STACKS_AFTER seconds (default 270, before a test's five-minute
+# time limit ends it) has its unfinished tests and stacks printed once and goes on. When the
+# only failures are tests that ran past their time limit (hangs too), those tests run once
+# more on their own and decide the result. Exit status: swift test's, or 124 when the second
+# run hangs too.
 set -uo pipefail
 
 log="$1"; shift
 limit="${UNIT_TEST_TIMEOUT:-900}"
+stacks_after="${UNIT_TEST_STACKS_AFTER:-270}"
 
 unfinished() {
   # "◇ Test name() started." lines without a matching "✔/✘ Test name() passed/failed" line.
@@ -28,9 +33,9 @@ descendants() {
 }
 
 diagnose() {
-  local run="$1"
+  local run="$1" after="$2"
   echo
-  echo "run-unit-tests.sh: the unit tests are still running after ${limit} s; started and not finished:"
+  echo "run-unit-tests.sh: the unit tests are still running after ${after} s; started and not finished:"
   unfinished | sed 's/^/    /'
   local pid
   for pid in $(descendants "$run"); do
@@ -52,11 +57,16 @@ run_once() {
   stdbuf -oL -eL swift test --skip-build "$@" > "$log" 2>&1 &
   local pid=$!
   tail -n +1 -f --pid="$pid" "$log" &
-  local follower=$! deadline=$((SECONDS + limit))
+  local follower=$! started=$SECONDS deadline=$((SECONDS + limit)) stacks_at=$((SECONDS + stacks_after))
   while kill -0 "$pid" 2>/dev/null; do
+    if (( stacks_at > 0 && SECONDS > stacks_at && SECONDS <= deadline )); then
+      # A slow test, or a hang a time limit is about to end without a trace: show where it is.
+      stacks_at=0
+      diagnose "$pid" $((SECONDS - started))
+    fi
     if (( SECONDS > deadline )); then
       sleep 1; kill "$follower" 2>/dev/null
-      diagnose "$pid"
+      diagnose "$pid" "$limit"
       kill -KILL $(descendants "$pid") "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null
       wait "$follower" 2>/dev/null
@@ -70,11 +80,26 @@ run_once() {
   return "$status"
 }
 
+# Names (without their argument lists) of the tests in LOG that failed, and of those that
+# failed by running past their time limit.
+failed_tests() { sed -n 's/^✘ Test \([^(]*\)(.*) failed after .*/\1/p' "$1" | sort -u; }
+timed_out_tests() { sed -n 's/^✘ Test \([^(]*\)(.*) recorded an issue .*Time limit was exceeded.*/\1/p' "$1" | sort -u; }
+
 run_once "$@"
 status=$?
 if [ "$status" -eq 124 ]; then
   echo "run-unit-tests.sh: the run above hung; running the unit tests once more" >&2
   run_once "$@"
   status=$?
+elif [ "$status" -ne 0 ]; then
+  failed="$(failed_tests "$log")"
+  if [ -n "$failed" ] && [ "$failed" = "$(timed_out_tests "$log")" ]; then
+    echo "run-unit-tests.sh: these tests hung until their time limit; running them once more on their own:" >&2
+    echo "$failed" | sed 's/^/    /' >&2
+    first="$log"; log="$log.again"
+    run_once "$@" --filter "$(echo "$failed" | paste -sd'|')"
+    status=$?
+    cat "$log" >> "$first"; rm -f "$log"; log="$first"
+  fi
 fi
 exit "$status"
