@@ -22,6 +22,8 @@ struct APIServerEndpointReconciler: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await reconcile()
+            } catch is CancellationError {
+                break  // stopping: nothing went wrong
             } catch {
                 logger.warning("could not update the kubernetes Service's endpoints", metadata: ["error": "\(error)"])
             }
