@@ -107,4 +107,26 @@ struct DroppedConnection: Error {}
         let resynced = await eventually { await recorder.events == ["add a 1", "update a 1"] }
         #expect(resynced)
     }
+
+    @Test func aTransformShapesListedAndWatchedObjectsBeforeCacheAndHandlers() async throws {
+        func managed(_ name: String, rv: String) -> JSONValue {
+            var o = object(name, rv: rv)
+            o[path: ["metadata", "managedFields"]] = [["manager": "kubectl", "operation": "Update"]]
+            return o
+        }
+        let source = ScriptedSource(lists: [list([managed("a", rv: "1")], rv: "1")],
+                                    watches: [.events([WatchEvent(type: "ADDED", object: managed("b", rv: "2"))], endWith: nil)])
+        let informer = Informer(source: source, clock: ManualClock(),
+                                options: .init(transform: Informer<ManualClock>.droppingManagedFields))
+        let seen = Locked<[JSONValue]>([])
+        informer.addHandler(InformerHandler(onAdd: { o in seen.withLock { $0.append(o) } }, onUpdate: { _, _ in }, onDelete: { _ in }))
+        async let _ = informer.run()
+        let both = await eventually { seen.value.count == 2 }
+        #expect(both)
+        #expect(seen.value.map(\.name) == ["a", "b"])
+        #expect(seen.value.allSatisfy { $0[path: ["metadata", "managedFields"]] == nil })
+        #expect(informer.cache.list().allSatisfy { $0[path: ["metadata", "managedFields"]] == nil })
+        #expect(informer.cache.list().count == 2)
+        #expect(Informer<ManualClock>.droppingManagedFields(object("c", rv: "3")) == object("c", rv: "3"))
+    }
 }

@@ -76,9 +76,11 @@ public struct ControllerManager: Service {
     func runControllers() async throws {
         let logger = self.logger
         let client = self.client
+        // No controller reads managed fields: the caches drop them, as kube-controller-manager's do.
         let informerOptions = Informer<ContinuousClock>.Options(
             resyncPeriod: options.resyncPeriod,
-            onError: { logger.info("informer retrying", metadata: ["error": .string($0)]) })
+            onError: { logger.info("informer retrying", metadata: ["error": .string($0)]) },
+            transform: Informer<ContinuousClock>.droppingManagedFields)
         let informers = InformerFactory { resource in
             Informer(source: RESTListWatch(client: client, resource: resource), options: informerOptions)
         }

@@ -26,16 +26,21 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
         public var pageSize: Int
         /// Called with a description of each failure that will be retried.
         public var onError: @Sendable (String) -> Void
+        /// Applied to every listed or watched object before it is cached and handed to the
+        /// handlers (client-go's transform), e.g. `Informer.droppingManagedFields`.
+        public var transform: (@Sendable (JSONValue) -> JSONValue)?
 
         public init(resyncPeriod: Duration? = nil, initialBackoff: Duration = .milliseconds(100),
                     maxBackoff: Duration = .seconds(30), watchTimeoutSeconds: ClosedRange<Int> = 300...600,
-                    pageSize: Int = 500, onError: @escaping @Sendable (String) -> Void = { _ in }) {
+                    pageSize: Int = 500, onError: @escaping @Sendable (String) -> Void = { _ in },
+                    transform: (@Sendable (JSONValue) -> JSONValue)? = nil) {
             self.resyncPeriod = resyncPeriod
             self.initialBackoff = initialBackoff
             self.maxBackoff = maxBackoff
             self.watchTimeoutSeconds = watchTimeoutSeconds
             self.pageSize = pageSize
             self.onError = onError
+            self.transform = transform
         }
     }
 
@@ -55,6 +60,16 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
         self.source = source
         self.clock = clock
         self.options = options
+    }
+
+    /// A transform for caches whose readers never look at `metadata.managedFields`, as
+    /// kube-controller-manager and kube-scheduler trim their informers: the entries are often
+    /// a third of an object, and an update that omits them keeps the stored ones.
+    public static func droppingManagedFields(_ object: JSONValue) -> JSONValue {
+        guard object[path: ["metadata", "managedFields"]] != nil else { return object }
+        var trimmed = object
+        trimmed[path: ["metadata", "managedFields"]] = nil
+        return trimmed
     }
 
     /// Registers handlers; add them before `run()` so the first list reaches them.
@@ -122,7 +137,8 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
             if options.pageSize > 0 { query["limit"] = String(options.pageSize) }
             if !continueToken.isEmpty { query["continue"] = continueToken }
             let page = try await source.list(query: query)
-            items += page["items"]?.arrayValue ?? []
+            let listed = page["items"]?.arrayValue ?? []
+            items += options.transform.map { listed.map($0) } ?? listed
             rv = page[path: ["metadata", "resourceVersion"]]?.stringValue ?? rv
             continueToken = page[path: ["metadata", "continue"]]?.stringValue ?? ""
         } while !continueToken.isEmpty
@@ -164,7 +180,7 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
 
     private func apply(_ event: WatchEvent) async throws {
         if let error = event.apiError { throw error }
-        let object = event.object
+        let object = options.transform?(event.object) ?? event.object
         if let rv = object.resourceVersion, !rv.isEmpty {
             lastResourceVersion.withLockedValue { $0 = rv }
         }
