@@ -245,6 +245,54 @@ import Testing
         #expect(list?["items"] == [])
     }
 
+    @Test func podsThatAskToBeScrapedAreFoundOnEveryPage() async throws {
+        let (apis, _) = try await makeAPIs()
+        let pods = try #require(apis.registry.catalog.strategy(group: "", plural: "pods"))
+        func pod(_ name: String, annotated: Bool, phase: String) -> JSONValue {
+            var meta: JSONValue = ["name": .string(name), "namespace": "default"]
+            if annotated { meta["annotations"] = ["prometheus.io/scrape": "true", "prometheus.io/port": "9100"] }
+            return ["apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                    "spec": ["containers": [["name": "app", "image": "x"]]],
+                    "status": ["phase": .string(phase), "podIP": "10.42.0.7"]]
+        }
+        for (name, annotated, phase) in [("a", true, "Running"), ("b", false, "Running"), ("c", true, "Pending"),
+                                         ("d", true, "Running"), ("e", false, "Running"), ("f", true, "Running")] {
+            let created = try await apis.registry.create(pods, version: "v1", namespace: "default", body: pod(name, annotated: annotated, phase: "Pending"),
+                                                         options: WriteOptions())
+            var status = created.object
+            status["status"] = ["phase": .string(phase), "podIP": "10.42.0.7"]
+            _ = try await apis.registry.update(pods, version: "v1", namespace: "default", name: name, body: status,
+                                               target: .status, options: WriteOptions())
+        }
+        let scraper = MetricsScraper(registry: apis.registry, metrics: apis, kubelets: try KubeletClientConfig(clientCertificate: nil),
+                                     resolution: .seconds(1), logger: Logger(label: "test"))
+        // Pages of two: the running, annotated pods on every page are found, and nothing else.
+        let targets = try #require(await scraper.customMetricsTargets(pageSize: 2))
+        #expect(targets.map(\.pod.name).sorted() == ["a", "d", "f"])
+        #expect(targets.first?.url == "http://10.42.0.7:9100/metrics")
+        #expect(MetricsScraper.contains(Data("{\"prometheus.io/scrape\":\"true\"}".utf8), MetricsScraper.scrapeAnnotationBytes))
+        #expect(!MetricsScraper.contains(Data("{\"prometheus.io/port\":\"1\"}".utf8), MetricsScraper.scrapeAnnotationBytes))
+    }
+
+    @Test func readyKubeletsAreFoundOnEveryPage() async throws {
+        let (apis, _) = try await makeAPIs()
+        let nodes = try #require(apis.registry.catalog.strategy(group: "", plural: "nodes"))
+        for i in 0..<5 {
+            let node: JSONValue = ["apiVersion": "v1", "kind": "Node", "metadata": ["name": .string("k\(i)")], "status": [
+                "conditions": [["type": "Ready", "status": i == 2 ? "False" : "True"]],
+                "addresses": [["type": "InternalIP", "address": "127.0.0.1"]],
+                "daemonEndpoints": ["kubeletEndpoint": ["Port": .int(Int64(10250 + i))]],
+            ]]
+            _ = try await apis.registry.create(nodes, version: "v1", namespace: nil, body: node, options: WriteOptions())
+        }
+        let scraper = MetricsScraper(registry: apis.registry, metrics: apis, kubelets: try KubeletClientConfig(clientCertificate: nil),
+                                     resolution: .seconds(1), logger: Logger(label: "test"))
+        // n1 from makeAPIs has no status: not Ready. k2 is not Ready.
+        let ready = try #require(await scraper.readyKubelets(pageSize: 2))
+        #expect(ready.map(\.node) == ["k0", "k1", "k3", "k4"])
+        #expect(ready.map(\.port) == [10250, 10251, 10253, 10254])
+    }
+
     /// A loopback port that was free a moment ago: bound, then closed.
     static func closedLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

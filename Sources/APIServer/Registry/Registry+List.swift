@@ -47,6 +47,22 @@ extension Registry {
         return SerializedListResult(items: page.items, resourceVersion: page.revision, continueToken: page.token)
     }
 
+    /// Hands every stored object of a collection to `body` a page of `pageSize` at a time, all
+    /// read at the first page's revision: a caller that visits every object holds one page,
+    /// not the collection (30,000 pods parsed at once are some 300 MB). Throws when a page
+    /// cannot be read; the caller has then seen only part of the collection.
+    public func forEachStoredPage(_ strategy: any ResourceStrategy, namespace: String? = nil, pageSize: Int = 500,
+                                  _ body: ([SerializedObject]) async -> Void) async throws(APIError) {
+        var options = ListOptions()
+        options.limit = pageSize
+        while true {
+            let page = try await listSerialized(strategy, namespace: namespace, options: options)
+            await body(page.items)
+            guard let next = page.continueToken else { return }
+            options.continueToken = try ContinueToken.decode(next)
+        }
+    }
+
     /// Reads pages from the store from the list's start (or its continue token) and keeps the
     /// items `keep` accepts, until `limit` are kept or the keys run out.
     private func scan<Item: Sendable>(
