@@ -51,7 +51,12 @@ struct KubeletPhases: Sendable {
         await deleteFakePods()
         let exit = await kubelet.stop()
         await deleteFakeNodes(nodes)
-        if let serverPID { print(rssLine(pid: serverPID, label: "server RSS after deleting fake pods and nodes")) }
+        if let serverPID {
+            print(rssLine(pid: serverPID, label: "server RSS after deleting fake pods and nodes"))
+            if let settled = await settledResidentKiB(pid: serverPID) {
+                print("server RSS once it settled: \(fmt(Double(settled.kib) / 1024)) MiB, \(fmt(settled.waited, 0)) s later")
+            }
+        }
         if failure == nil, exit.clean { try? FileManager.default.removeItem(atPath: root) } else {
             print("fake kubelet \(exit); log kept in \(root)/kubelet.log")
         }

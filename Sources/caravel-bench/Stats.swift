@@ -53,6 +53,22 @@ func rssLine(pid: Int32, label: String) -> String {
     return "\(label): \(fmt(Double(kib) / 1024)) MiB (pid \(pid))"
 }
 
+/// RSS once it has settled: after a mass delete the server's caches keep working through the
+/// deletions and its heap is trimmed every 10 s, so a reading taken at once says little.
+/// Samples every `every` until one is within 2% of the one before, or `within` has passed;
+/// answers the last sample and the seconds waited.
+func settledResidentKiB(pid: Int32, within: Duration = .seconds(120), every: Duration = .seconds(10)) async -> (kib: Int, waited: Double)? {
+    let start = ContinuousClock.now
+    guard var last = residentKiB(pid: pid) else { return nil }
+    while ContinuousClock.now - start < within {
+        try? await Task.sleep(for: every)
+        guard let now = residentKiB(pid: pid) else { return nil }
+        defer { last = now }
+        if abs(Double(now - last)) <= Double(last) * 0.02 { return (now, Double((ContinuousClock.now - start).components.seconds)) }
+    }
+    return (last, Double((ContinuousClock.now - start).components.seconds))
+}
+
 /// A benchmark failure with a message meant for the terminal.
 struct BenchError: Error, CustomStringConvertible {
     var description: String
