@@ -53,9 +53,9 @@ struct KubeletPhases: Sendable {
         await deleteFakeNodes(nodes)
         if let serverPID {
             print(rssLine(pid: serverPID, label: "server RSS after deleting fake pods and nodes"))
-            if let settled = await settledResidentKiB(pid: serverPID) {
-                print("server RSS once it settled: \(fmt(Double(settled.kib) / 1024)) MiB, \(fmt(settled.waited, 0)) s later")
-            }
+            let later = await residentKiBLater(pid: serverPID, at: [.seconds(30), .seconds(60), .seconds(120)])
+            let line = later.map { "\($0.offset.components.seconds) s: \(fmt(Double($0.kib) / 1024)) MiB" }.joined(separator: ", ")
+            print("server RSS after the deletes, later: \(line)")
         }
         if failure == nil, exit.clean { try? FileManager.default.removeItem(atPath: root) } else {
             print("fake kubelet \(exit); log kept in \(root)/kubelet.log")

@@ -53,20 +53,18 @@ func rssLine(pid: Int32, label: String) -> String {
     return "\(label): \(fmt(Double(kib) / 1024)) MiB (pid \(pid))"
 }
 
-/// RSS once it has settled: after a mass delete the server's caches keep working through the
-/// deletions and its heap is trimmed every 10 s, so a reading taken at once says little.
-/// Samples every `every` until one is within 2% of the one before, or `within` has passed;
-/// answers the last sample and the seconds waited.
-func settledResidentKiB(pid: Int32, within: Duration = .seconds(120), every: Duration = .seconds(10)) async -> (kib: Int, waited: Double)? {
+/// RSS at each of `offsets` after now: after a mass delete the server's caches keep working
+/// through the deletions and its heap is trimmed every 10 s, so a reading taken at once says
+/// little about what it keeps.
+func residentKiBLater(pid: Int32, at offsets: [Duration]) async -> [(offset: Duration, kib: Int)] {
     let start = ContinuousClock.now
-    guard var last = residentKiB(pid: pid) else { return nil }
-    while ContinuousClock.now - start < within {
-        try? await Task.sleep(for: every)
-        guard let now = residentKiB(pid: pid) else { return nil }
-        defer { last = now }
-        if abs(Double(now - last)) <= Double(last) * 0.02 { return (now, Double((ContinuousClock.now - start).components.seconds)) }
+    var readings: [(offset: Duration, kib: Int)] = []
+    for offset in offsets.sorted() {
+        try? await Task.sleep(until: start + offset, clock: .continuous)
+        guard let kib = residentKiB(pid: pid) else { break }
+        readings.append((offset, kib))
     }
-    return (last, Double((ContinuousClock.now - start).components.seconds))
+    return readings
 }
 
 /// A benchmark failure with a message meant for the terminal.
