@@ -27,12 +27,11 @@ struct EventExpiry: Service {
         guard let events = registry.catalog.strategy(group: "", plural: "events") else { return 0 }
         let cutoff = now.addingTimeInterval(-Double(ttl.components.seconds))
         var removed = 0
-        var options = ListOptions()
-        options.limit = 500
-        while true {
-            guard let page = try? await registry.list(events, version: "v1", namespace: nil, options: options) else { return removed }
-            for event in page.items {
-                guard let written = Self.lastWritten(event), written < cutoff, let name = event.name else { continue }
+        // A page that cannot be read ends the sweep; the next one starts over.
+        try? await registry.forEachStoredPage(events) { page in
+            for item in page {
+                guard let event = try? JSONParser.parse(item.bytes), let written = Self.lastWritten(event), written < cutoff,
+                      let name = event.name else { continue }
                 var delete = DeleteOptions()
                 // A repeat recorded since the list renews the event: it stays.
                 delete.preconditionResourceVersion = event.resourceVersion
@@ -40,10 +39,8 @@ struct EventExpiry: Service {
                     removed += 1
                 }
             }
-            guard let next = page.continueToken else { return removed }
-            options.continueToken = try? ContinueToken.decode(next)
-            if options.continueToken == nil { return removed }
         }
+        return removed
     }
 
     /// The latest of the times an Event carries: its series' last observation, `lastTimestamp`,
