@@ -8,10 +8,10 @@ import KubeModel
 @Suite struct ServiceAccountAdmissionTests {
     static let mountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-    func registry() async throws -> (Registry, String) {
+    func registry(clock: @escaping @Sendable () -> Date = { Date() }) async throws -> (Registry, String) {
         let ca = NSTemporaryDirectory() + "sa-ca-\(UUID().uuidString).crt"
         try "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".write(toFile: ca, atomically: true, encoding: .utf8)
-        let plugin = ServiceAccountAdmission(caCertificatePath: ca, randomSuffix: { "abcde" })
+        let plugin = ServiceAccountAdmission(caCertificatePath: ca, randomSuffix: { "abcde" }, clock: clock)
         let r = Registry(store: try SQLiteStore(path: nil, historySize: 1000), catalog: ResourceCatalog(BuiltinResources.all),
                          admission: AdmissionChain([plugin]))
         try await APIServerBuilder.bootstrap(r)
@@ -97,5 +97,28 @@ import KubeModel
         #expect(pod[path: ["spec", "serviceAccountName"]] == "default")
         #expect(try await get(r, "/registry/core/serviceaccounts/default/default") == nil)
         #expect(try await get(r, "/registry/core/configmaps/default/kube-root-ca.crt") == nil)
+    }
+
+    /// A burst of pods checks the root CA ConfigMap once per namespace per recheck period, and
+    /// the CA file is read once: a ConfigMap deleted meanwhile comes back with the first pod
+    /// after the period, holding the CA the server started with.
+    @Test func rootCAIsCheckedOncePerPeriodAndTheCAReadOnce() async throws {
+        let now = Locked(Date(timeIntervalSince1970: 1_000_000))
+        let (r, ca) = try await registry(clock: { now.value })
+        let key = "/registry/core/configmaps/default/kube-root-ca.crt"
+        _ = try await create(r, "pods", Self.pod("p1"))
+        let first = try #require(try await get(r, key))
+        try "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n".write(toFile: ca, atomically: true, encoding: .utf8)
+        _ = try await r.store.delete(key: key) { _ in }
+
+        now.value += ServiceAccountAdmission.rootCARecheck - 1
+        _ = try await create(r, "pods", Self.pod("p2"))
+        #expect(try await get(r, key) == nil)
+
+        now.value += 2
+        _ = try await create(r, "pods", Self.pod("p3"))
+        let again = try #require(try await get(r, key))
+        #expect(again["data"] == first["data"])
+        #expect(again[path: ["data", "ca.crt"]]?.stringValue?.contains("AAAA") == true)
     }
 }

@@ -22,14 +22,24 @@ public struct ServiceAccountAdmission: AdmissionPlugin {
     /// the server has none (`--tls=false`), which also leaves pods without the token volume.
     let caCertificatePath: String?
     let randomSuffix: @Sendable () -> String
+    /// The CA file's text, read on the first pod that needs it: the server's CA does not
+    /// change while it runs, and a pod create should not open a file.
+    private let caText = Locked<String?>(nil)
+    /// Namespaces whose `kube-root-ca.crt` was seen lately: a burst of pod creates checks the
+    /// store once per namespace every `rootCARecheck`, not once per pod.
+    private let rootCASeen = ExpiringTable<String, Bool>(capacity: 4096)
+    static let rootCARecheck: TimeInterval = 10
+    let clock: @Sendable () -> Date
 
     public init(caCertificatePath: String?) {
         self.init(caCertificatePath: caCertificatePath, randomSuffix: { ObjectMetaRules.generatedName("") })
     }
 
-    init(caCertificatePath: String?, randomSuffix: @escaping @Sendable () -> String) {
+    init(caCertificatePath: String?, randomSuffix: @escaping @Sendable () -> String,
+         clock: @escaping @Sendable () -> Date = { Date() }) {
         self.caCertificatePath = caCertificatePath
         self.randomSuffix = randomSuffix
+        self.clock = clock
     }
 
     public func admit(_ request: inout AdmissionRequest, registry: Registry) async throws(APIError) {
@@ -110,17 +120,28 @@ public struct ServiceAccountAdmission: AdmissionPlugin {
     }
 
     private func caPEM() -> String? {
+        if let cached = caText.value { return cached }
         guard let path = caCertificatePath, let pem = try? String(contentsOfFile: path, encoding: .utf8), !pem.isEmpty else { return nil }
+        caText.value = pem
         return pem
     }
 
+    /// Creates the namespace's `kube-root-ca.crt` when missing. Once seen, a namespace is not
+    /// checked again for `rootCARecheck`: a ConfigMap deleted meanwhile is made again by the
+    /// root CA publisher, or by the first pod after that.
     private func ensureRootCA(_ ns: String, pem: String, registry: Registry) async throws(APIError) {
-        guard let cms = registry.catalog.strategy(group: "", plural: "configmaps") else { return }
-        if (try? await registry.find(cms, namespace: ns, name: Self.rootCAConfigMap)) != nil { return }
+        let now = clock()
+        guard let cms = registry.catalog.strategy(group: "", plural: "configmaps"), rootCASeen.lookup(ns, now: now) == nil else { return }
+        let seen = { rootCASeen.insert(ns, true, until: now.addingTimeInterval(Self.rootCARecheck), now: now) }
+        if (try? await registry.find(cms, namespace: ns, name: Self.rootCAConfigMap)) != nil {
+            seen()
+            return
+        }
         let body: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(Self.rootCAConfigMap)],
                                "data": ["ca.crt": .string(pem)]]
         do {
             _ = try await registry.create(cms, version: "v1", namespace: ns, body: body, options: WriteOptions())
+            seen()
         } catch where [409, 404, 403].contains(error.code) {
             // Someone else made it, or the namespace check will refuse the pod anyway.
         }

@@ -13,20 +13,14 @@ import KubeModel
 public struct TokenAuthenticationCache: TokenAuthenticator {
     let authenticators: [any TokenAuthenticator]
     let ttl: TimeInterval
-    let capacity: Int
     let clock: @Sendable () -> Date
-    private let entries = Locked<[Data: Entry]>([:])
-
-    struct Entry: Sendable {
-        var user: UserInfo
-        var until: Date
-    }
+    private let entries: ExpiringTable<Data, UserInfo>
 
     public init(_ authenticators: [any TokenAuthenticator], ttl: Duration = .seconds(10), capacity: Int = 10_000,
                 clock: @escaping @Sendable () -> Date = { Date() }) {
         self.authenticators = authenticators
         self.ttl = max(0, Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18)
-        self.capacity = max(1, capacity)
+        self.entries = ExpiringTable(capacity: capacity)
         self.clock = clock
     }
 
@@ -38,10 +32,9 @@ public struct TokenAuthenticationCache: TokenAuthenticator {
         guard ttl > 0 else { return await ask(token) }
         let key = Data(SHA256.hash(data: Data(token.utf8)))
         let now = clock()
-        if let hit = entries.withLock({ $0[key] }), hit.until > now { return (hit.user, hit.until) }
+        if let hit = entries.lookup(key, now: now) { return (hit.value, hit.until) }
         guard let answer = await ask(token) else { return nil }
-        let until = min(now.addingTimeInterval(ttl), answer.expires ?? .distantFuture)
-        if until > now { remember(key, Entry(user: answer.user, until: until), now: now) }
+        entries.insert(key, answer.user, until: min(now.addingTimeInterval(ttl), answer.expires ?? .distantFuture), now: now)
         return answer
     }
 
@@ -53,22 +46,5 @@ public struct TokenAuthenticationCache: TokenAuthenticator {
     }
 
     /// How many authentications are remembered (expired ones included until the next sweep).
-    var count: Int { entries.withLock { $0.count } }
-
-    /// Adds an entry; a full table first drops its expired entries, then, if still full, the
-    /// tenth that would expire soonest (so a flood of distinct tokens costs one sort per
-    /// `capacity / 10` inserts, not one per insert).
-    private func remember(_ key: Data, _ entry: Entry, now: Date) {
-        let capacity = self.capacity
-        entries.withLock { table in
-            if table[key] == nil, table.count >= capacity {
-                table = table.filter { $0.value.until > now }
-                if table.count >= capacity {
-                    let drop = max(1, capacity / 10)
-                    for (old, _) in table.sorted(by: { $0.value.until < $1.value.until }).prefix(drop) { table[old] = nil }
-                }
-            }
-            table[key] = entry
-        }
-    }
+    var count: Int { entries.count }
 }
