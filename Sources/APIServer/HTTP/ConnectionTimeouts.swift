@@ -22,7 +22,7 @@ public struct ConnectionTimeouts: Sendable {
 }
 
 /// Wraps a child channel so that `ConnectionTimeoutHandler` sits first in its pipeline (after
-/// TLS, when wrapped by `TLSChannel`), seeing plaintext request bytes before HTTP decoding.
+/// TLS, when wrapped by `ServerTLSChannel`), seeing plaintext request bytes before HTTP decoding.
 struct TimeoutChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base

@@ -49,7 +49,24 @@ enum ResponseBuilder {
         for (k, v) in extraHeaders {
             if let name = HTTPField.Name(k) { headers.append(HTTPField(name: name, value: v)) }
         }
-        return Response(status: .init(code: code), headers: headers, body: ResponseBody(byteBuffer: buffer))
+        return Response(status: .init(code: code), headers: headers, body: body(buffer))
+    }
+
+    /// Bodies larger than this go out in pieces of this size.
+    static let pieceSize = 64 * 1024
+
+    /// The body, in pieces when large: TLS encrypts each write into its connection's buffer,
+    /// so a 20 MB LIST written whole grew that buffer to 32 MiB (see `ServerTLSChannel`). Each
+    /// piece waits for the connection to take it, so a slow reader also holds back the rest.
+    static func body(_ buffer: ByteBuffer) -> ResponseBody {
+        guard buffer.readableBytes > pieceSize else { return ResponseBody(byteBuffer: buffer) }
+        return ResponseBody(contentLength: buffer.readableBytes) { writer in
+            var rest = buffer
+            while rest.readableBytes > 0, let piece = rest.readSlice(length: min(pieceSize, rest.readableBytes)) {
+                try await writer.write(piece)
+            }
+            try await writer.finish(nil)
+        }
     }
 
     /// A list's JSON around items that are already serialized, each copied once into the

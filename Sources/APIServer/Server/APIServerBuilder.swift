@@ -1,11 +1,11 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import HummingbirdTLS
 import HummingbirdWebSocket
 import KubeModel
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 
 /// Builds the API server application exactly as `caravel server` runs it, so tests can
@@ -94,7 +94,7 @@ public enum APIServerBuilder {
                 if case .dontUpgrade = forwarded { return await exec.shouldUpgrade($0, channel: $1, logger: $2) }
                 return forwarded
             }, timeouts: timeouts)
-            return try tls.map { try TLSChannel(http, tlsConfiguration: $0) } ?? http
+            return try tls.map { try ServerTLSChannel(http, tlsConfiguration: $0) } ?? http
         }
         // The store's closer first: services stop in reverse order, so it stops last.
         var services: [any Service] = backend.close.map { [StoreCloser(close: $0)] } ?? []
