@@ -3,7 +3,7 @@ import KubeModel
 import NIOConcurrencyHelpers
 
 /// One informer per resource, shared by every controller that watches it (client-go's shared
-/// informer factory): the eight controllers reading pods cost one list and one watch, and all
+/// informer factory): the many controllers reading pods cost one list and one watch, and all
 /// see the same cache. Informers are made on first request, while controllers are wired;
 /// `all`, read once wiring is done, is what the manager runs (an informer asked for later
 /// would never list or watch).
