@@ -42,7 +42,9 @@ import Testing
         try await withInProcessAPIServer { _, config in
             var connection = try Kubeconfig.load(path: config.kubeconfigPath)
             let live = connection.server
-            connection.server = "https://127.0.0.1:\(try freeLoopbackPort())"
+            let down = try BoundLoopbackSocket()
+            defer { down.close() }
+            connection.server = "https://127.0.0.1:\(down.port)"
             connection.fallbackServers = [live]
             let client = try KubeRESTClient(connection: connection, options: .init(requestTimeout: .seconds(20)))
             do {

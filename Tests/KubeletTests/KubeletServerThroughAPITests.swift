@@ -81,7 +81,9 @@ private func apiError(_ body: () async throws -> Void) async -> (Int, String)? {
         try await addPod(client, "pending", node: nil, containers: ["c"])
         #expect(await apiError { _ = try await client.raw("GET", "/api/v1/namespaces/default/pods/pending/log") }?.0 == 400)
         // A node whose kubelet does not answer.
-        try await addNode(client, "dead", port: try freeLoopbackPort())
+        let deadPort = try BoundLoopbackSocket()
+        defer { deadPort.close() }
+        try await addNode(client, "dead", port: deadPort.port)
         try await addPod(client, "lost", node: "dead", containers: ["c"])
         let lost = await apiError { _ = try await client.raw("GET", "/api/v1/namespaces/default/pods/lost/log") }
         #expect(lost?.0 == 503)

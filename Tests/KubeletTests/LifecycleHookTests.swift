@@ -23,7 +23,9 @@ import Testing
         #expect(await LifecycleHookRunner.run(["httpGet": ["path": "/ok", "port": port]], target: target, timeout: .seconds(5)) == nil)
         // The kubelet ignores the status of a hook's response.
         #expect(await LifecycleHookRunner.run(["httpGet": ["path": "/fail", "port": port]], target: target, timeout: .seconds(5)) == nil)
-        let closed = JSONValue.int(Int64(try freeLoopbackPort()))
+        let closedPort = try BoundLoopbackSocket()
+        defer { closedPort.close() }
+        let closed = JSONValue.int(Int64(closedPort.port))
         let refused = await LifecycleHookRunner.run(["httpGet": ["path": "/", "port": closed]], target: target, timeout: .seconds(5))
         #expect(refused?.contains("connection refused") == true)
     }

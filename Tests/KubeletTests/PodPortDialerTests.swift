@@ -42,7 +42,9 @@ import KubeTesting
     }
 
     @Test func aClosedPortIsRefusedAsGoSaysIt() async throws {
-        let port = try freeLoopbackPort()
+        let held = try BoundLoopbackSocket()
+        defer { held.close() }
+        let port = held.port
         await #expect(throws: PodPortDialError.self) { _ = try await PodPortDialer.connect(netns: nil, port: port) }
         do {
             _ = try await PodPortDialer.connect(netns: nil, port: port)

@@ -49,7 +49,9 @@ s.wait_for_termination()
     }
 
     @Test func refusedAndFraming() async throws {
-        let closed = JSONValue.int(Int64(try freeLoopbackPort()))
+        let closedPort = try BoundLoopbackSocket()
+        defer { closedPort.close() }
+        let closed = JSONValue.int(Int64(closedPort.port))
         guard case .failure(let refused) = await Prober.run(["grpc": ["port": closed]], target: probeTarget()) else {
             Issue.record("closed port succeeded"); return
         }

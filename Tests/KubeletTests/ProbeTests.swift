@@ -74,7 +74,9 @@ func probeTarget(runtime: any ContainerRuntime = ProbeTestRuntime(), container: 
             Issue.record("slow endpoint succeeded"); return
         }
         #expect(slow.contains("context deadline exceeded"))
-        let closed = try freeLoopbackPort()
+        let closedPort = try BoundLoopbackSocket()
+        defer { closedPort.close() }
+        let closed = closedPort.port
         guard case .failure(let refused) = await Prober.run(["httpGet": ["path": "/", "port": .int(Int64(closed))]],
                                                             target: probeTarget()) else {
             Issue.record("closed port succeeded"); return
@@ -127,7 +129,9 @@ func probeTarget(runtime: any ContainerRuntime = ProbeTestRuntime(), container: 
         let server = try await ProbeTestServer.start(python: ProbeTestServer.http)
         defer { server.stop() }
         #expect(await Prober.run(["tcpSocket": ["port": .int(Int64(server.port))]], target: probeTarget()) == .success)
-        let closed = try freeLoopbackPort()
+        let closedPort = try BoundLoopbackSocket()
+        defer { closedPort.close() }
+        let closed = closedPort.port
         let result = await Prober.run(["tcpSocket": ["port": .int(Int64(closed)), "host": "127.0.0.1"]], target: probeTarget())
         #expect(result == .failure("dial tcp 127.0.0.1:\(closed): connect: connection refused"))
     }

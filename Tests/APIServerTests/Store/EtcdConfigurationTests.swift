@@ -62,8 +62,10 @@ import Testing
     @Test func anUnreachableFirstEndpointFailsOverToTheNext() async throws {
         let etcd = try EtcdProcess.start()
         defer { etcd.stop() }
-        // Nobody listens on the first port.
-        let dead = "http://127.0.0.1:\(try freeLoopbackPort())"
+        // Nobody listens on the first port, and nobody can while it is held.
+        let deadPort = try BoundLoopbackSocket()
+        defer { deadPort.close() }
+        let dead = "http://127.0.0.1:\(deadPort.port)"
         let first = try await etcd.connect(historySize: 100)
         first.close()
         let config = EtcdConfiguration(endpoints: try EtcdConfiguration.parseEndpoints("\(dead),\(etcd.clientURL)"))
