@@ -95,6 +95,29 @@ import Testing
         #expect(correlator.correlate(object: "p", type: "Normal", reason: "R", message: "m") != .drop)
     }
 
+    /// The budget is the object's, whatever the reason or message: a ReplicaSet creating 40
+    /// pods records 25 events about it (nine, then the combined one bumped), then nothing
+    /// until the bucket refills.
+    @Test func manyDifferentEventsAboutOneObjectShareItsBurst() async throws {
+        let client = RecordingClient()
+        let time = FakeTime()
+        let rec = EventRecorder(client: client, component: "replicaset-controller", correlator: EventCorrelator(now: { time.now }))
+        let rs: JSONValue = ["metadata": ["name": "web", "namespace": "default", "uid": "u-rs"]]
+        for i in 0..<40 {
+            await rec.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", reason: "SuccessfulCreate", message: "Created pod: web-\(i)")
+        }
+        var actions = events(client)
+        #expect(actions.filter { $0.verb == "create" }.count == 10)
+        #expect(actions.filter { $0.verb == "patch" }.count == 15)
+        await rec.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", type: "Warning", reason: "FailedCreate", message: "quota")
+        #expect(events(client).count == 25, "another reason draws on the same budget")
+        time.advance(300)
+        await rec.record(rs, apiVersion: "apps/v1", kind: "ReplicaSet", type: "Warning", reason: "FailedCreate", message: "quota")
+        actions = events(client)
+        #expect(actions.count == 26)
+        #expect(actions.last?.object?["reason"]?.stringValue == "FailedCreate")
+    }
+
     @Test func anEventDeletedMeanwhileIsCreatedAgain() async throws {
         let client = RecordingClient()
         let time = FakeTime()
