@@ -16,67 +16,84 @@ struct PrometheusText: Sendable, Equatable {
     var types: [String: String] = [:]
 
     /// Parses `text`; lines that are not valid samples are skipped (a scrape keeps what it can).
+    /// Works on the UTF-8 bytes: a round over thousands of kubelets parses every line, and
+    /// walking Characters cost several times the rest of the scrape.
     static func parse(_ text: String) -> PrometheusText {
+        var text = text
+        return text.withUTF8 { parse(Bytes(bytes: $0)) }
+    }
+
+    private static func parse(_ text: Bytes) -> PrometheusText {
         var out = PrometheusText()
-        for raw in text.split(whereSeparator: \.isNewline) {
-            // Trimmed without Foundation: a scrape of thousands of nodes parses every line.
-            let line = trimmed(raw)
-            if line.isEmpty { continue }
-            if line.hasPrefix("#") {
-                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-                if fields.count >= 4, fields[1] == "TYPE" { out.types[String(fields[2])] = String(fields[3]) }
+        var lineStart = 0
+        while lineStart < text.count {
+            var lineEnd = lineStart
+            while lineEnd < text.count, !Bytes.isNewline(text[lineEnd]) { lineEnd += 1 }
+            let line = text.trimmed(lineStart..<lineEnd)
+            lineStart = lineEnd + 1
+            guard !line.isEmpty else { continue }
+            if text[line.lowerBound] == UInt8(ascii: "#") {
+                let fields = text.fields(line)
+                if fields.count >= 4, text.string(fields[1]) == "TYPE" { out.types[text.string(fields[2])] = text.string(fields[3]) }
                 continue
             }
-            if let sample = sample(line) { out.samples.append(sample) }
+            if let sample = sample(text, line) { out.samples.append(sample) }
         }
         return out
     }
 
     /// `name{label="value",...} value [timestamp]`.
-    static func sample(_ line: Substring) -> Sample? {
-        let nameEnd = line.firstIndex { $0 == "{" || $0 == " " || $0 == "\t" } ?? line.endIndex
-        let name = String(line[..<nameEnd])
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == ":" }) else { return nil }
-        var rest = line[nameEnd...]
+    private static func sample(_ text: Bytes, _ line: Range<Int>) -> Sample? {
+        var i = line.lowerBound
+        while i < line.upperBound, Bytes.isNameByte(text[i]) { i += 1 }
+        guard i > line.lowerBound else { return nil }
+        let name = text.string(line.lowerBound..<i)
         var labels: [String: String] = [:]
-        if rest.first == "{" {
-            guard let (parsed, after) = labelSet(rest.dropFirst()) else { return nil }
+        if i < line.upperBound, text[i] == UInt8(ascii: "{") {
+            guard let (parsed, after) = labelSet(text, from: i + 1, to: line.upperBound) else { return nil }
             labels = parsed
-            rest = after
+            i = after
+        } else if i < line.upperBound, !Bytes.isBlank(text[i]) {
+            return nil
         }
-        let fields = rest.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard let first = fields.first, let value = number(first) else { return nil }
+        let fields = text.fields(i..<line.upperBound)
+        guard let first = fields.first, let value = number(text.string(first)) else { return nil }
         var timestamp: Int64?
         if fields.count > 1 {
-            guard let ts = Int64(fields[1]) else { return nil }
+            guard let ts = Int64(text.string(fields[1])) else { return nil }
             timestamp = ts
         }
         return Sample(name: name, labels: labels, value: value, timestampMs: timestamp)
     }
 
-    /// Labels up to the closing brace, and what follows it.
-    static func labelSet(_ text: Substring) -> ([String: String], Substring)? {
+    /// Labels up to the closing brace, and the index after it.
+    private static func labelSet(_ text: Bytes, from start: Int, to end: Int) -> ([String: String], Int)? {
         var labels: [String: String] = [:]
-        var rest = text
+        var i = start
         while true {
-            rest = rest.drop { $0 == " " || $0 == "," }
-            if rest.first == "}" { return (labels, rest.dropFirst()) }
-            guard let eq = rest.firstIndex(of: "=") else { return nil }
-            let key = String(trimmed(rest[..<eq]))
-            rest = rest[rest.index(after: eq)...].drop { $0 == " " }
-            guard rest.first == "\"", !key.isEmpty else { return nil }
-            rest = rest.dropFirst()
-            var value = ""
+            while i < end, text[i] == UInt8(ascii: " ") || text[i] == UInt8(ascii: ",") { i += 1 }
+            guard i < end else { return nil }
+            if text[i] == UInt8(ascii: "}") { return (labels, i + 1) }
+            var eq = i
+            while eq < end, text[eq] != UInt8(ascii: "=") { eq += 1 }
+            guard eq < end else { return nil }
+            let key = text.string(text.trimmed(i..<eq))
+            i = eq + 1
+            while i < end, text[i] == UInt8(ascii: " ") { i += 1 }
+            guard i < end, text[i] == UInt8(ascii: "\""), !key.isEmpty else { return nil }
+            i += 1
+            var value: [UInt8] = []
             var escaped = false
             var closed = false
-            while let c = rest.first {
-                rest = rest.dropFirst()
+            while i < end {
+                let c = text[i]
+                i += 1
                 if escaped {
-                    value.append(c == "n" ? "\n" : c)
+                    value.append(c == UInt8(ascii: "n") ? UInt8(ascii: "\n") : c)
                     escaped = false
-                } else if c == "\\" {
+                } else if c == UInt8(ascii: "\\") {
                     escaped = true
-                } else if c == "\"" {
+                } else if c == UInt8(ascii: "\"") {
                     closed = true
                     break
                 } else {
@@ -84,22 +101,54 @@ struct PrometheusText: Sendable, Equatable {
                 }
             }
             guard closed else { return nil }
-            labels[key] = value
+            labels[key] = String(decoding: value, as: UTF8.self)
         }
     }
 
-    static func trimmed(_ s: Substring) -> Substring {
-        let blank = { (c: Character) in c == " " || c == "\t" }
-        guard let first = s.firstIndex(where: { !blank($0) }), let last = s.lastIndex(where: { !blank($0) }) else { return "" }
-        return s[first...last]
-    }
-
-    static func number(_ s: Substring) -> Double? {
+    static func number(_ s: String) -> Double? {
         switch s {
         case "+Inf": return .infinity
         case "-Inf": return -.infinity
         case "NaN": return .nan
         default: return Double(s)
+        }
+    }
+
+    /// The text's bytes, read in place while `parse` runs.
+    private struct Bytes {
+        let bytes: UnsafeBufferPointer<UInt8>
+
+        var count: Int { bytes.count }
+        subscript(i: Int) -> UInt8 { bytes[i] }
+
+        static func isNewline(_ b: UInt8) -> Bool { b == 0x0A || b == 0x0D || b == 0x0B || b == 0x0C }
+        static func isBlank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+        /// Metric name characters: `[a-zA-Z0-9_:]`.
+        static func isNameByte(_ b: UInt8) -> Bool {
+            (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+                || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_") || b == UInt8(ascii: ":")
+        }
+
+        func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+
+        func trimmed(_ range: Range<Int>) -> Range<Int> {
+            var lower = range.lowerBound, upper = range.upperBound
+            while lower < upper, Self.isBlank(bytes[lower]) { lower += 1 }
+            while upper > lower, Self.isBlank(bytes[upper - 1]) { upper -= 1 }
+            return lower..<upper
+        }
+
+        /// The blank-separated fields of `range`.
+        func fields(_ range: Range<Int>) -> [Range<Int>] {
+            var out: [Range<Int>] = []
+            var i = range.lowerBound
+            while i < range.upperBound {
+                while i < range.upperBound, Self.isBlank(bytes[i]) { i += 1 }
+                let start = i
+                while i < range.upperBound, !Self.isBlank(bytes[i]) { i += 1 }
+                if i > start { out.append(start..<i) }
+            }
+            return out
         }
     }
 }
