@@ -1,81 +1,73 @@
 import Synchronization
 
-/// Group commit: concurrent writers queue their writes and one of them, the leader, commits
-/// every queued write in one transaction, so one fsync serves all the writers waiting for it.
-/// When a batch is done, leadership passes to the oldest writer still queued: no writer waits
-/// for more than the batch in flight and its own.
-final class GroupCommit<Write: Sendable, Output: Sendable>: Sendable {
-    private final class Slot: Sendable {
-        let result = Mutex<Result<Output, any Error>?>(nil)
-    }
+/// Group commit: concurrent writers queue their writes and one drain on the store's writer
+/// commits every queued write in one transaction, so one fsync serves all the writers waiting
+/// for it. The drain runs on the writer's own thread, wakes each writer from there and, when
+/// more writes queued meanwhile, schedules the next batch there too: neither a batch nor a
+/// result waits for a thread of the task pool, which on a busy server can take longer than
+/// the commit itself. No writer waits for more than the batch in flight and its own.
+final class GroupCommit<Context, Write: Sendable, Output: Sendable>: Sendable {
+    /// Runs its argument later on the serialized writer, handing it the writer's context.
+    typealias Run = @Sendable (@escaping @Sendable (Context) -> Void) -> Void
+    /// Commits one batch, in queue order, and answers one result per write.
+    typealias Commit = @Sendable (Context, [Write]) -> [Result<Output, any Error>]
 
     private struct Entry: Sendable {
         let write: Write
-        let slot: Slot
-        /// Resumed with true to make this writer the leader, false when its result is in `slot`.
-        var wakeup: CheckedContinuation<Bool, Never>?
+        let continuation: CheckedContinuation<Output, any Error>
     }
 
     private struct State: Sendable {
         var queue: [Entry] = []
-        var leading = false
+        /// A drain is scheduled or running; writers only queue.
+        var draining = false
     }
 
     private let state = Mutex(State())
+    private let run: Run
+    private let commit: Commit
     /// Writes in one transaction at most, so one batch cannot hold the writer for long.
     let maxBatch: Int
 
-    init(maxBatch: Int = 256) {
+    init(maxBatch: Int = 256, run: @escaping Run, commit: @escaping Commit) {
         self.maxBatch = max(1, maxBatch)
+        self.run = run
+        self.commit = commit
     }
 
     /// Writes waiting for a commit (not counting a batch being committed).
     var queued: Int { state.withLock { $0.queue.count } }
 
-    /// Queues `write` and returns its result. `commit` runs one batch, in queue order, and
-    /// answers one result per write; it is called by whichever writer leads at that moment.
-    func submit(_ write: Write, commit: ([Write]) async -> [Result<Output, any Error>]) async throws -> Output {
-        let slot = Slot()
-        let leads = await withCheckedContinuation { (wakeup: CheckedContinuation<Bool, Never>) in
-            let first = state.withLock { s -> Bool in
-                let first = !s.leading
-                s.leading = true
-                s.queue.append(Entry(write: write, slot: slot, wakeup: first ? nil : wakeup))
-                return first
+    /// Queues `write` and returns its result once its batch has committed.
+    func submit(_ write: Write) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            let starts = state.withLock { s -> Bool in
+                s.queue.append(Entry(write: write, continuation: continuation))
+                guard !s.draining else { return false }
+                s.draining = true
+                return true
             }
-            if first { wakeup.resume(returning: true) }
+            if starts { run { self.drain($0) } }
         }
-        if leads { await lead(commit: commit) }
-        guard let result = slot.result.withLock({ $0 }) else {
-            throw StoreError.io("a grouped write ended without a result")
-        }
-        return try result.get()
     }
 
-    /// Commits one batch (this writer's own write is its first entry), wakes its writers, and
-    /// hands leadership on, or gives it up when nothing is queued.
-    private func lead(commit: ([Write]) async -> [Result<Output, any Error>]) async {
+    /// Commits one batch on the writer and wakes its writers. A further batch goes to the back
+    /// of the writer's queue, so other work on the writer (compaction) is not starved.
+    private func drain(_ context: Context) {
         let batch = state.withLock { s -> [Entry] in
             let n = min(s.queue.count, maxBatch)
             let taken = Array(s.queue.prefix(n))
             s.queue.removeFirst(n)
             return taken
         }
-        let results = await commit(batch.map(\.write))
+        let results = batch.isEmpty ? [] : commit(context, batch.map(\.write))
         for (i, entry) in batch.enumerated() {
-            let result = i < results.count ? results[i] : .failure(StoreError.io("a grouped write got no result"))
-            entry.slot.result.withLock { $0 = result }
-            entry.wakeup?.resume(returning: false)
+            entry.continuation.resume(with: i < results.count ? results[i] : .failure(StoreError.io("a grouped write got no result")))
         }
-        let next = state.withLock { s -> CheckedContinuation<Bool, Never>? in
-            guard !s.queue.isEmpty else {
-                s.leading = false
-                return nil
-            }
-            let c = s.queue[0].wakeup
-            s.queue[0].wakeup = nil
-            return c
+        let more = state.withLock { s -> Bool in
+            if s.queue.isEmpty { s.draining = false }
+            return s.draining
         }
-        next?.resume(returning: true)
+        if more { run { self.drain($0) } }
     }
 }

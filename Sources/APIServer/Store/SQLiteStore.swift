@@ -15,7 +15,7 @@ public final class SQLiteStore: Store {
     let historySize: Int
     typealias Write = @Sendable (Database, Int64) throws -> StoreEvent
     /// Concurrent writes share one transaction and one fsync.
-    private let writes = GroupCommit<Write, StoreEvent>()
+    private let writes: GroupCommit<Database, Write, StoreEvent>
     /// Compaction outcomes, shown in `/metrics`.
     public let metrics: StoreMetrics
     let logger: Logger
@@ -78,6 +78,8 @@ public final class SQLiteStore: Store {
                      compactedRevision: recent.count < historySize ? compacted : replayFloor, perWatcherBuffer: watcherBacklog)
         hub.preload(recent)
         revisions = Locked((last, compacted, 0))
+        writes = GroupCommit(run: { [db] drain in db.asyncWriteWithoutTransaction(drain) },
+                             commit: { [revisions, hub] db, batch in Self.commitBatch(db, batch, revisions: revisions, hub: hub) })
     }
 
     // MARK: reads
@@ -198,53 +200,51 @@ public final class SQLiteStore: Store {
     }
 
     private func commitOnce(_ body: @escaping @Sendable (Database, Int64) throws -> StoreEvent) async throws -> StoreEvent {
-        let event = try await writes.submit(body) { batch in await commitBatch(batch) }
+        let event = try await writes.submit(body)
         await compactIfDue()
         return event
     }
 
     /// One transaction for every queued write, each in its own savepoint: a write that fails
-    /// is rolled back alone and the others commit, sharing one fsync. Events are published in
-    /// commit order, after the commit.
-    private func commitBatch(_ batch: [Write]) async -> [Result<StoreEvent, any Error>] {
+    /// is rolled back alone and the others commit, sharing one fsync. Runs on the writer;
+    /// events are published there in commit order, after the commit.
+    private static func commitBatch(_ db: Database, _ batch: [Write], revisions: Locked<(last: Int64, compacted: Int64, writesSinceCompaction: Int)>,
+                                    hub: WatchHub) -> [Result<StoreEvent, any Error>] {
+        let first = revisions.value.last
+        var last = first
+        var results: [Result<StoreEvent, any Error>] = []
+        results.reserveCapacity(batch.count)
         do {
-            return try await db.writeWithoutTransaction { [revisions, hub] db in
-                let first = revisions.value.last
-                var last = first
-                var results: [Result<StoreEvent, any Error>] = []
-                results.reserveCapacity(batch.count)
-                try db.beginTransaction(.immediate)
-                do {
-                    for body in batch {
-                        try db.cachedStatement(sql: "SAVEPOINT write").execute()
-                        do {
-                            let event = try body(db, last + 1)
-                            try db.cachedStatement(sql: "RELEASE write").execute()
-                            last += 1
-                            results.append(.success(event))
-                        } catch {
-                            try db.cachedStatement(sql: "ROLLBACK TO write").execute()
-                            try db.cachedStatement(sql: "RELEASE write").execute()
-                            results.append(.failure(error))
-                        }
+            try db.beginTransaction(.immediate)
+            do {
+                for body in batch {
+                    try db.cachedStatement(sql: "SAVEPOINT write").execute()
+                    do {
+                        let event = try body(db, last + 1)
+                        try db.cachedStatement(sql: "RELEASE write").execute()
+                        last += 1
+                        results.append(.success(event))
+                    } catch {
+                        try db.cachedStatement(sql: "ROLLBACK TO write").execute()
+                        try db.cachedStatement(sql: "RELEASE write").execute()
+                        results.append(.failure(error))
                     }
-                    if last > first {
-                        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta(name, value) VALUES ('revision', ?)").execute(arguments: [last])
-                    }
-                    try db.commit()
-                } catch {
-                    try? db.rollback()
-                    throw error
                 }
-                revisions.withLock { $0.last = last; $0.writesSinceCompaction += Int(last - first) }
-                // Publishing on the writer queue keeps watch events in commit order.
-                hub.publish(results.compactMap { try? $0.get() })
-                return results
+                if last > first {
+                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta(name, value) VALUES ('revision', ?)").execute(arguments: [last])
+                }
+                try db.commit()
+            } catch {
+                try? db.rollback()
+                throw error
             }
         } catch {
             // Nothing of the batch was committed.
             return batch.map { _ in .failure(error) }
         }
+        revisions.withLock { $0.last = last; $0.writesSinceCompaction += Int(last - first) }
+        hub.publish(results.compactMap { try? $0.get() })
+        return results
     }
 
     /// Appends one row to the log; returns the stored value's bytes. The value is

@@ -7,41 +7,45 @@ import KubeModel
 /// Group commit: every writer gets its own write's result, writers queued behind a commit
 /// share the next one, and a write that fails takes no other write with it.
 @Suite struct GroupCommitTests {
-    /// Records each batch the leaders ran, and holds the first one until released, so the
-    /// writers that arrive meanwhile must queue.
+    /// A serial writer queue that records each batch it commits and holds the first one until
+    /// released, so the writers that arrive meanwhile must queue.
     final class Committer: Sendable {
         let batches = Mutex<[[Int]]>([])
-        let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let writer = DispatchQueue(label: "group-commit-test.writer")
+        let gate = DispatchSemaphore(value: 0)
         let held = Mutex(false)
 
-        func commit(_ batch: [Int]) async -> [Result<String, any Error>] {
+        func group(maxBatch: Int = 256) -> GroupCommit<Void, Int, String> {
+            GroupCommit(maxBatch: maxBatch, run: { [writer] drain in writer.async { drain(()) } },
+                        commit: { [self] _, batch in commit(batch) })
+        }
+
+        func commit(_ batch: [Int]) -> [Result<String, any Error>] {
             let first = batches.withLock { b in b.append(batch); return b.count == 1 }
             if first {
-                await withCheckedContinuation { c in
-                    gate.withLock { $0 = c }
-                    held.withLock { $0 = true }
-                }
+                held.withLock { $0 = true }
+                gate.wait()
             }
             return batch.map { $0 < 0 ? .failure(StoreError.notFound(key: String($0))) : .success("w\($0)") }
         }
 
-        func release() { gate.withLock { $0?.resume(); $0 = nil } }
+        func release() { gate.signal() }
     }
 
     /// Starts write 0 and holds its commit, then submits `writes` and waits until all of them
     /// are queued behind it; answers the first task and the others, in order.
-    static func queueBehindAHeldCommit(_ group: GroupCommit<Int, String>, _ committer: Committer,
+    static func queueBehindAHeldCommit(_ group: GroupCommit<Void, Int, String>, _ committer: Committer,
                                        _ writes: [Int]) async throws -> (Task<String, any Error>, [Task<String, any Error>]) {
-        let first = Task { try await group.submit(0) { await committer.commit($0) } }
+        let first = Task { try await group.submit(0) }
         while !committer.held.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
-        let later = writes.map { i in Task { try await group.submit(i) { await committer.commit($0) } } }
+        let later = writes.map { i in Task { try await group.submit(i) } }
         while group.queued < writes.count { try await Task.sleep(for: .milliseconds(1)) }
         return (first, later)
     }
 
     @Test func writersQueuedBehindACommitShareTheNext() async throws {
-        let group = GroupCommit<Int, String>()
         let committer = Committer()
+        let group = committer.group()
         let (first, later) = try await Self.queueBehindAHeldCommit(group, committer, Array(1...10))
         committer.release()
         #expect(try await first.value == "w0")
@@ -54,8 +58,8 @@ import KubeModel
     }
 
     @Test func aFailedWriteFailsAlone() async throws {
-        let group = GroupCommit<Int, String>()
         let committer = Committer()
+        let group = committer.group()
         let (first, later) = try await Self.queueBehindAHeldCommit(group, committer, [1, -1])
         committer.release()
         _ = try await first.value
@@ -64,8 +68,8 @@ import KubeModel
     }
 
     @Test func batchesAreCapped() async throws {
-        let group = GroupCommit<Int, String>(maxBatch: 3)
         let committer = Committer()
+        let group = committer.group(maxBatch: 3)
         let (first, later) = try await Self.queueBehindAHeldCommit(group, committer, Array(1...7))
         committer.release()
         _ = try await first.value
