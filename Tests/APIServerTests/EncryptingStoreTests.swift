@@ -82,6 +82,15 @@ import Testing
         #expect(replaced.serialized == JSONWriter.kubernetesBytes(replaced.object))
     }
 
+    @Test func aSerializedGetOfASealedKeyIsPlaintext() async throws {
+        let store = EncryptingStore(wrapping: try SQLiteStore(path: nil, historySize: 1000), keys: try keys("k1"))
+        _ = try await store.create(key: Self.key, object: secret())
+        let opened = try #require(try await store.get(key: Self.key))
+        let serialized = try #require(try await store.getSerialized(key: Self.key))
+        #expect(Array(serialized.bytes) == JSONWriter.kubernetesBytes(opened.object))
+        #expect(password(try JSONParser.parse(serialized.bytes)) == Self.value)
+    }
+
     @Test func replaceSealsAndRefusesAStaleRevision() async throws {
         let path = tempDir() + "/state.db"
         let store = EncryptingStore(wrapping: try SQLiteStore(path: path, historySize: 1000), keys: try keys("k1"))

@@ -170,6 +170,23 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreKind.allCases) func aSerializedGetHoldsTheObject(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { sut in
+            let store = sut.store
+            _ = try await store.create(key: Self.ns + "g0", object: cm("g0"))
+            _ = try await store.update(key: Self.ns + "g0") { cur in var o = cur.object; o[path: ["data", "v"]] = "new"; return o }
+            _ = try await store.create(key: Self.ns + "g1", object: cm("g1"))
+            _ = try await store.delete(key: Self.ns + "g1") { _ in }
+            let parsed = try #require(try await store.get(key: Self.ns + "g0"))
+            let serialized = try #require(try await store.getSerialized(key: Self.ns + "g0"))
+            #expect(serialized.key == parsed.key && serialized.revision == parsed.revision)
+            #expect(Array(serialized.bytes) == JSONWriter.kubernetesBytes(parsed.object))
+            // A deleted key and one never written are absent alike.
+            #expect(try await store.getSerialized(key: Self.ns + "g1") == nil)
+            #expect(try await store.getSerialized(key: Self.ns + "nothing") == nil)
+        }
+    }
+
     /// Pulls `count` events from a subscription (progress marks skipped).
     func events(_ sub: WatchSubscription, _ count: Int) async -> [StoreEvent] {
         var out: [StoreEvent] = []

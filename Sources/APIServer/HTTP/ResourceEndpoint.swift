@@ -78,6 +78,9 @@ struct ResourceEndpoint {
     /// GET of the object, rendered as the client's Accept asks.
     func get(_ name: String) async throws -> Response {
         let shape = try MediaTypes.shape(accept: request.headers[.accept])
+        if shape == .object, !ResponseBuilder.servesYAML, info.version == def.storageVersion {
+            return ResponseBuilder.stored(try await registry.getSerialized(strategy, namespace: info.namespace, name: name).bytes)
+        }
         return render(try await registry.get(strategy, version: info.version, namespace: info.namespace, name: name), shape: shape)
     }
 

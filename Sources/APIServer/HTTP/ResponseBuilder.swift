@@ -25,11 +25,16 @@ enum ResponseBuilder {
     /// (no second serialization of the object), else the object encoded.
     static func written(_ r: WriteResult) -> Response {
         guard let stored = r.serialized, !servesYAML else { return json(r.object, code: r.code, warnings: r.warnings) }
+        return self.stored(stored, code: r.code, warnings: r.warnings)
+    }
+
+    /// An object as the store serialized it, ended as `json` ends it.
+    static func stored(_ bytes: some Collection<UInt8>, code: Int = 200, warnings: [String] = []) -> Response {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(stored.count + 1)
-        buffer.writeBytes(stored)
+        buffer.reserveCapacity(bytes.count + 1)
+        buffer.writeBytes(bytes)
         buffer.writeInteger(UInt8(ascii: "\n"))
-        return raw(buffer, code: r.code, warnings: r.warnings)
+        return raw(buffer, code: code, warnings: warnings)
     }
 
     /// Already-serialized JSON.

@@ -12,6 +12,17 @@ extension Registry {
         }
     }
 
+    /// GET of one object in the storage version, as the store serialized it: nothing parsed.
+    public func getSerialized(_ strategy: any ResourceStrategy, namespace: String?, name: String) async throws(APIError) -> SerializedObject {
+        let def = strategy.definition
+        do {
+            guard let found = try await store.getSerialized(key: key(def, namespace, name)) else { throw APIError.notFound(def, name) }
+            return found
+        } catch {
+            throw Self.storeError(error, def: def, name: name)
+        }
+    }
+
     /// The stored object in the storage version, nil when absent.
     public func find(_ strategy: any ResourceStrategy, namespace: String?, name: String) async throws(APIError) -> JSONValue? {
         do throws(APIError) {

@@ -129,6 +129,12 @@ public final class EncryptingStore: Store {
         try await inner.get(key: key).map { try open($0) }
     }
 
+    /// A sealed value is opened, so it is parsed; other keys pass the inner bytes on.
+    public func getSerialized(key: String) async throws -> SerializedObject? {
+        guard encrypts(key) else { return try await inner.getSerialized(key: key) }
+        return try await get(key: key).map(SerializedObject.init(serializing:))
+    }
+
     public func list(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreListResult {
         var page = try await inner.list(prefix: prefix, startAfter: startAfter, limit: limit, atRevision: atRevision)
         if overlaps(prefix) { page.items = try page.items.map { try open($0) } }

@@ -121,6 +121,14 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// The row's bytes, written as a response writes them, handed over unparsed.
+    public func getSerialized(key: String) async throws -> SerializedObject? {
+        try await read { db in
+            guard let row = try Self.latestRow(db, key: key), (row["kind"] as Int) != StoreEvent.Kind.deleted.rawValue else { return nil }
+            return SerializedObject(key: key, revision: row["revision"], bytes: row["value"])
+        }
+    }
+
     public func currentRevision() async throws -> Int64 { revisions.value.last }
 
     public func observe(prefix: String, _ apply: @escaping @Sendable (ObservedChange) -> Void) -> StoreObservation? {

@@ -57,6 +57,13 @@ public struct SerializedObject: Sendable {
     public var bytes: Data
 }
 
+extension SerializedObject {
+    /// A parsed object serialized as a response writes it.
+    public init(serializing stored: StoredObject) {
+        self.init(key: stored.key, revision: stored.revision, bytes: Data(stored.serialized ?? JSONWriter.kubernetesBytes(stored.object)))
+    }
+}
+
 /// A page of a list whose items are not parsed.
 public struct StoreSerializedListResult: Sendable {
     public var items: [SerializedObject]
@@ -74,7 +81,7 @@ extension StoreError {
 extension StoreSerializedListResult {
     /// The page of a parsed list, each item serialized as a response writes it.
     public init(serializing page: StoreListResult) {
-        self.init(items: page.items.map { SerializedObject(key: $0.key, revision: $0.revision, bytes: Data(JSONWriter.kubernetesBytes($0.object))) },
+        self.init(items: page.items.map(SerializedObject.init(serializing:)),
                   revision: page.revision, hasMore: page.hasMore)
     }
 }
@@ -137,6 +144,8 @@ public protocol Store: Sendable {
     /// as last stored, with the deletion's revision.
     func delete(key: String, precondition: @escaping @Sendable (StoredObject) throws -> Void) async throws -> StoredObject
     func get(key: String) async throws -> StoredObject?
+    /// `get` without parsing: the object's bytes as a response writes them.
+    func getSerialized(key: String) async throws -> SerializedObject?
     /// Keys under `prefix`, in key order, after `startAfter`, at `revision` (nil: the newest).
     func list(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreListResult
     /// `list` without parsing: a store that keeps objects as response bytes hands them over,
@@ -177,6 +186,10 @@ extension Store {
     public func hasReached(_ revision: Int64) async throws -> Bool { try await currentRevision() >= revision }
 
     public func observe(prefix: String, _ apply: @escaping @Sendable (ObservedChange) -> Void) -> StoreObservation? { nil }
+
+    public func getSerialized(key: String) async throws -> SerializedObject? {
+        try await get(key: key).map(SerializedObject.init(serializing:))
+    }
 
     public func listSerialized(prefix: String, startAfter: String?, limit: Int?, atRevision: Int64?) async throws -> StoreSerializedListResult {
         StoreSerializedListResult(serializing: try await list(prefix: prefix, startAfter: startAfter, limit: limit, atRevision: atRevision))
