@@ -67,6 +67,30 @@ import Testing
         }
     }
 
+    /// The line is written without a JSON tree: its bytes are checked whole, in kube's field
+    /// order, with strings escaped as Go escapes them and absent fields left out.
+    @Test func aLineIsWrittenInKubesFieldOrder() {
+        var e = event(1)
+        e.auditID = "id-1"
+        e.userAgent = "kubectl/v1.33 \"quoted\" <tag>"
+        e.user = UserInfo(name: "ann", uid: "u-1", groups: [])
+        let line = String(decoding: e.line(), as: UTF8.self)
+        #expect(line == #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-1","stage":"ResponseComplete","#
+            + #""requestURI":"/api/v1/namespaces/default/secrets","verb":"create","user":{"username":"ann","uid":"u-1","groups":[]},"#
+            + #""impersonatedUser":{"username":"jane","groups":[]},"sourceIPs":["127.0.0.1"],"#
+            + #""userAgent":"kubectl/v1.33 \"quoted\" \u003ctag\u003e","#
+            + #""objectRef":{"resource":"secrets","namespace":"default","name":"s1","apiVersion":"v1"},"#
+            + #""responseStatus":{"metadata":{},"code":201},"requestReceivedTimestamp":"2023-11-14T22:13:20.250000Z","#
+            + #""stageTimestamp":"2023-11-14T22:13:20.254200Z","latency":"4.200ms"}"# + "\n")
+        var bare = event(2)
+        bare.objectRef = nil
+        bare.impersonatedUser = nil
+        bare.sourceIPs = []
+        let parsed = String(decoding: bare.line(), as: UTF8.self)
+        #expect(!parsed.contains("objectRef") && !parsed.contains("impersonatedUser") && !parsed.contains("userAgent"))
+        #expect(parsed.contains(#""sourceIPs":[],"responseStatus""#))
+    }
+
     @Test func latencyIsWrittenWithThreeDecimalsAndItsUnit() {
         #expect(AuditEvent.duration(0.0005) == "500µs")
         #expect(AuditEvent.duration(0.0042) == "4.200ms")

@@ -64,41 +64,95 @@ public struct AuditEvent: Sendable, Equatable {
         self.stageTime = stageTime
     }
 
-    /// The event as kube's JSON, plus `latency`: the request's time at a glance.
-    public func json(level: AuditLevel = .metadata) -> JSONValue {
-        var e: JSONValue = [
-            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": .string(level.rawValue),
-            "auditID": .string(auditID), "stage": .string(stage), "requestURI": .string(requestURI),
-            "verb": .string(verb), "user": Self.user(user), "sourceIPs": .array(sourceIPs.map(JSONValue.string)),
-            "responseStatus": ["metadata": [:], "code": .int(Int64(code))],
-            "requestReceivedTimestamp": .string(Self.timestamp(requestReceived)),
-            "stageTimestamp": .string(Self.timestamp(stageTime)),
-            "latency": .string(Self.duration(stageTime.timeIntervalSince(requestReceived))),
-        ]
-        if let impersonatedUser { e["impersonatedUser"] = Self.user(impersonatedUser) }
-        if let userAgent { e["userAgent"] = .string(userAgent) }
-        if let ref = objectRef {
-            var o: JSONValue = ["resource": .string(ref.resource), "apiVersion": .string(ref.apiVersion)]
-            if !ref.apiGroup.isEmpty { o["apiGroup"] = .string(ref.apiGroup) }
-            if let s = ref.subresource { o["subresource"] = .string(s) }
-            if let s = ref.namespace { o["namespace"] = .string(s) }
-            if let s = ref.name { o["name"] = .string(s) }
-            e["objectRef"] = o
-        }
-        return e
-    }
-
-    /// One JSON line, newline-terminated.
+    /// One JSON line, newline-terminated: the event as kube's JSON, in the field order of
+    /// kube's audit Event, plus `latency`, the request's time at a glance. Written straight
+    /// into bytes: one line goes out for every request, and building a tree of it first and
+    /// sorting its keys took some 5% of the server's time under a stream of GETs.
     public func line(level: AuditLevel = .metadata) -> [UInt8] {
-        var bytes = JSONWriter.bytes(json(level: level))
-        bytes.append(UInt8(ascii: "\n"))
-        return bytes
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        Fields.object(&out) { e in
+            e.string("kind", "Event")
+            e.string("apiVersion", "audit.k8s.io/v1")
+            e.string("level", level.rawValue)
+            e.string("auditID", auditID)
+            e.string("stage", stage)
+            e.string("requestURI", requestURI)
+            e.string("verb", verb)
+            e.object("user") { Self.write(user, into: &$0) }
+            if let impersonatedUser { e.object("impersonatedUser") { Self.write(impersonatedUser, into: &$0) } }
+            e.strings("sourceIPs", sourceIPs)
+            if let userAgent { e.string("userAgent", userAgent) }
+            if let ref = objectRef {
+                e.object("objectRef") { o in
+                    o.string("resource", ref.resource)
+                    if let s = ref.namespace { o.string("namespace", s) }
+                    if let s = ref.name { o.string("name", s) }
+                    if !ref.apiGroup.isEmpty { o.string("apiGroup", ref.apiGroup) }
+                    o.string("apiVersion", ref.apiVersion)
+                    if let s = ref.subresource { o.string("subresource", s) }
+                }
+            }
+            e.object("responseStatus") { o in
+                o.object("metadata") { _ in }
+                o.key("code")
+                JSONWriter.writeInt(Int64(code), &o.out)
+            }
+            e.string("requestReceivedTimestamp", Self.timestamp(requestReceived))
+            e.string("stageTimestamp", Self.timestamp(stageTime))
+            e.string("latency", Self.duration(stageTime.timeIntervalSince(requestReceived)))
+        }
+        out.append(UInt8(ascii: "\n"))
+        return out
     }
 
-    static func user(_ u: UserInfo) -> JSONValue {
-        var j: JSONValue = ["username": .string(u.name), "groups": .array(u.groups.map(JSONValue.string))]
-        if !u.uid.isEmpty { j["uid"] = .string(u.uid) }
-        return j
+    /// The members of one JSON object, written in the order they are given.
+    struct Fields {
+        var out: [UInt8] = []
+        private var first = true
+
+        /// Appends `{`, the members `body` writes, and `}` to `out`.
+        static func object(_ out: inout [UInt8], _ body: (inout Fields) -> Void) {
+            var fields = Fields()
+            swap(&fields.out, &out)
+            fields.out.append(UInt8(ascii: "{"))
+            body(&fields)
+            fields.out.append(UInt8(ascii: "}"))
+            swap(&fields.out, &out)
+        }
+
+        mutating func key(_ name: String) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            JSONWriter.writeString(name, &out)
+            out.append(UInt8(ascii: ":"))
+        }
+
+        mutating func string(_ name: String, _ value: String) {
+            key(name)
+            JSONWriter.writeString(value, &out)
+        }
+
+        mutating func strings(_ name: String, _ values: [String]) {
+            key(name)
+            out.append(UInt8(ascii: "["))
+            for (i, v) in values.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONWriter.writeString(v, &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+
+        mutating func object(_ name: String, _ body: (inout Fields) -> Void) {
+            key(name)
+            Self.object(&out, body)
+        }
+    }
+
+    static func write(_ u: UserInfo, into o: inout Fields) {
+        o.string("username", u.name)
+        if !u.uid.isEmpty { o.string("uid", u.uid) }
+        o.strings("groups", u.groups)
     }
 
     /// RFC 3339 with microseconds, as kube's MicroTime.

@@ -90,7 +90,8 @@ public enum JSONWriter {
         }
     }
 
-    static func writeInt(_ n: Int64, _ out: inout [UInt8]) {
+    /// Appends `n` in decimal: for writers that lay out a fixed shape without a `JSONValue`.
+    public static func writeInt(_ n: Int64, _ out: inout [UInt8]) {
         if n == 0 { out.append(UInt8(ascii: "0")); return }
         // Work with the magnitude as UInt64 so Int64.min has no overflow.
         var m = n.magnitude
@@ -118,7 +119,8 @@ public enum JSONWriter {
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func writeString(_ s: String, _ out: inout [UInt8]) {
+    /// Appends `s` quoted and escaped as Go does.
+    public static func writeString(_ s: String, _ out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { buf in
