@@ -3,24 +3,12 @@ import KubeModel
 extension Registry {
     /// GET of one object.
     public func get(_ strategy: any ResourceStrategy, version: String, namespace: String?, name: String) async throws(APIError) -> JSONValue {
-        let def = strategy.definition
-        do {
-            guard let found = try await store.get(key: key(def, namespace, name)) else { throw APIError.notFound(def, name) }
-            return try await present(found.object, strategy: strategy, version: version)
-        } catch {
-            throw Self.storeError(error, def: def, name: name)
-        }
+        try await present(current(strategy, namespace: namespace, name: name).object, strategy: strategy, version: version)
     }
 
     /// GET of one object in the storage version, as the store serialized it: nothing parsed.
     public func getSerialized(_ strategy: any ResourceStrategy, namespace: String?, name: String) async throws(APIError) -> SerializedObject {
-        let def = strategy.definition
-        do {
-            guard let found = try await store.getSerialized(key: key(def, namespace, name)) else { throw APIError.notFound(def, name) }
-            return found
-        } catch {
-            throw Self.storeError(error, def: def, name: name)
-        }
+        try await stored(strategy, namespace: namespace, name: name) { [store] in try await store.getSerialized(key: $0) }
     }
 
     /// The stored object in the storage version, nil when absent.
@@ -39,9 +27,15 @@ extension Registry {
 
     /// The stored object, in the storage version, or 404.
     func current(_ strategy: any ResourceStrategy, namespace: String?, name: String) async throws(APIError) -> StoredObject {
+        try await stored(strategy, namespace: namespace, name: name) { [store] in try await store.get(key: $0) }
+    }
+
+    /// What `read` finds at the object's key, or 404; store errors as API errors.
+    private func stored<T>(_ strategy: any ResourceStrategy, namespace: String?, name: String,
+                           _ read: (String) async throws -> T?) async throws(APIError) -> T {
         let def = strategy.definition
         do {
-            guard let found = try await store.get(key: key(def, namespace, name)) else { throw APIError.notFound(def, name) }
+            guard let found = try await read(key(def, namespace, name)) else { throw APIError.notFound(def, name) }
             return found
         } catch {
             throw Self.storeError(error, def: def, name: name)
