@@ -147,7 +147,7 @@ func probeTarget(runtime: any ContainerRuntime = ProbeTestRuntime(), container: 
             == .failure("not ready"))
         #expect(await Prober.run(["exec": ["command": ["false"]]], target: target)
             == .failure("command 'false' exited with 1"))
-        #expect(await Prober.run(["exec": ["command": ["sleep", "5"]], "timeoutSeconds": 1], target: target)
+        #expect(await Prober.run(["exec": ["command": ["sleep", "120"]], "timeoutSeconds": 1], target: target)
             == .failure("command timed out"))
         #expect(await Prober.run(["exec": ["command": []]], target: target) == .failure("exec: command is empty"))
     }
