@@ -31,7 +31,7 @@ struct ResourceEndpoint {
                 options.fieldSelector = try? FieldSelector.parse("metadata.name=\(name)")
             }
             if watch { return try await WatchStreamer.stream(registry: registry, strategy: strategy, version: info.version, namespace: ns, options: options, shape: shape, query: query) }
-            if shape == .object, !ResponseBuilder.servesYAML, info.version == def.storageVersion {
+            if sendsStoredBytes(shape) {
                 return renderList(try await registry.listSerialized(strategy, namespace: ns, options: options))
             }
             let result = try await registry.list(strategy, version: info.version, namespace: ns, options: options)
@@ -78,7 +78,7 @@ struct ResourceEndpoint {
     /// GET of the object, rendered as the client's Accept asks.
     func get(_ name: String) async throws -> Response {
         let shape = try MediaTypes.shape(accept: request.headers[.accept])
-        if shape == .object, !ResponseBuilder.servesYAML, info.version == def.storageVersion {
+        if sendsStoredBytes(shape) {
             return ResponseBuilder.stored(try await registry.getSerialized(strategy, namespace: info.namespace, name: name).bytes)
         }
         return render(try await registry.get(strategy, version: info.version, namespace: info.namespace, name: name), shape: shape)
@@ -108,6 +108,12 @@ struct ResourceEndpoint {
     }
 
     // MARK: rendering
+
+    /// Whether the answer is the store's bytes as they are: JSON objects in the version the
+    /// store keeps, so nothing needs parsing, converting or re-encoding.
+    func sendsStoredBytes(_ shape: ResponseShape) -> Bool {
+        shape == .object && !ResponseBuilder.servesYAML && info.version == def.storageVersion
+    }
 
     func render(_ object: JSONValue, shape: ResponseShape) -> Response {
         switch shape {
