@@ -60,7 +60,8 @@ final class GroupCommit<Context, Write: Sendable, Output: Sendable>: Sendable {
             s.queue.removeFirst(n)
             return taken
         }
-        let results = batch.isEmpty ? [] : commit(context, batch.map(\.write))
+        // Never empty: a drain is scheduled only with writes queued, and only drains take them.
+        let results = commit(context, batch.map(\.write))
         for (i, entry) in batch.enumerated() {
             entry.continuation.resume(with: i < results.count ? results[i] : .failure(StoreError.io("a grouped write got no result")))
         }

@@ -10,8 +10,9 @@ import Logging
 public final class SQLiteStore: Store {
     let db: any DatabaseWriter
     let hub: WatchHub
+    typealias Revisions = Locked<(last: Int64, compacted: Int64, writesSinceCompaction: Int)>
     /// Revision bookkeeping, touched only on the serialized writer queue.
-    private let revisions: Locked<(last: Int64, compacted: Int64, writesSinceCompaction: Int)>
+    private let revisions: Revisions
     let historySize: Int
     typealias Write = @Sendable (Database, Int64) throws -> StoreEvent
     /// Concurrent writes share one transaction and one fsync.
@@ -216,8 +217,7 @@ public final class SQLiteStore: Store {
     /// One transaction for every queued write, each in its own savepoint: a write that fails
     /// is rolled back alone and the others commit, sharing one fsync. Runs on the writer;
     /// events are published there in commit order, after the commit.
-    private static func commitBatch(_ db: Database, _ batch: [Write], revisions: Locked<(last: Int64, compacted: Int64, writesSinceCompaction: Int)>,
-                                    hub: WatchHub) -> [Result<StoreEvent, any Error>] {
+    private static func commitBatch(_ db: Database, _ batch: [Write], revisions: Revisions, hub: WatchHub) -> [Result<StoreEvent, any Error>] {
         let first = revisions.value.last
         var last = first
         var results: [Result<StoreEvent, any Error>] = []
