@@ -105,6 +105,8 @@ struct KubeletPhases: Sendable {
         if let s = LatencySummary(seen.compactMap { p in p.bound.flatMap { spanMs($0, p.ready) } }) {
             print("  of which bound → Ready ms: \(s.line)")
         }
+        print("rollout timeline (since the Deployment's create):")
+        PodTracker.timeline(Array(seen), since: start).forEach { print($0) }
         if let s = LatencySummary(seen.compactMap { Self.conditionLatencyMs($0.object) }) {
             print("pod creationTimestamp → Ready lastTransitionTime ms (1 s resolution): \(s.line)")
         }

@@ -100,3 +100,17 @@ final class PodTracker: Sendable {
 
 /// Milliseconds between two monotonic stamps.
 func spanMs(_ from: UInt64, _ to: UInt64?) -> Double? { to.map { millis(since: from, to: $0) } }
+
+extension PodTracker {
+    /// Pods seen, bound and Ready by each `step` after `start`, one line per step: whether the
+    /// creates or the pipeline behind them set a rollout's pace.
+    static func timeline(_ seen: [Seen], since start: UInt64, step: Double = 10) -> [String] {
+        let at = { (stamp: UInt64?) in stamp.map { millis(since: start, to: $0) / 1000 } }
+        let added = seen.compactMap { at($0.added) }, bound = seen.compactMap { at($0.bound) }
+        let ready = seen.compactMap { at($0.ready) }
+        guard let end = ready.max() else { return [] }
+        return stride(from: step, through: end + step, by: step).map { t in
+            "  by \(Int(t)) s: \(added.count { $0 <= t }) seen, \(bound.count { $0 <= t }) bound, \(ready.count { $0 <= t }) Ready"
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import APIServer
+import AsyncHTTPClient
 import Foundation
 import KubeModel
 import Testing
@@ -40,6 +41,26 @@ private func record(_ text: String, _ second: Int) -> String { "2024-05-06T07:08
         // The admin is in system:masters.
         #expect(try await httpsGet(base + "/containerLogs/default/p/c", tls: TestPKI.clientTLS(pki.pki.admin)).0 == 200)
         #expect(try await httpsGet(base + "/healthz", tls: TestPKI.clientTLS(nil)) == (200, "ok"))
+    }
+}
+
+@Test func httpDatesAreIMFFixdates() {
+    #expect(HTTPDateHeader.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+    #expect(HTTPDateHeader.format(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+    #expect(HTTPDateHeader.format(1_709_251_199) == "Thu, 29 Feb 2024 23:59:59 GMT")
+}
+
+@Test func kubeletServerResponsesCarryDateAndServer() async throws {
+    try await withServer { base, _, _, _ in
+        var request = HTTPClientRequest(url: base + "/healthz")
+        request.tlsConfiguration = try TestPKI.clientTLS(nil)
+        let before = time(nil)
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let after = time(nil)
+        #expect(response.status.code == 200)
+        #expect(response.headers["server"] == ["caravel-kubelet"])
+        let date = try #require(response.headers["date"].first)
+        #expect((before...after).map(HTTPDateHeader.format).contains(date))
     }
 }
 

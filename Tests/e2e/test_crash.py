@@ -7,13 +7,14 @@ was acknowledged. Repeated for several rounds, then once more with a graceful SI
 from __future__ import annotations
 
 import random
+import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from e2eutil import CaravelServer
+from e2eutil import CaravelServer, free_port
 
 ROUNDS = 3
 THREADS = 8
@@ -214,3 +215,31 @@ def test_acknowledged_writes_survive_kill_9(start_server):
     count = verify(srv, ledger, "graceful")
     assert count >= len([n for n in ledger.acked
                          if not n.startswith("after-graceful") and n not in ledger.delete_attempted])
+
+
+@pytest.mark.timeout(300)
+def test_a_second_server_on_the_same_data_dir_refuses_to_start(start_server):
+    srv = start_server("caravel-twice")
+    with srv.session() as s:
+        r = s.post(f"{srv.url}/api/v1/namespaces/default/configmaps", timeout=30,
+                   json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "first"}})
+        assert r.status_code == 201, r.text
+    # Same data dir, another port: it must exit at once instead of writing the same database.
+    command = srv.command()
+    command[command.index("--port") + 1] = str(free_port())
+    second = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert second.returncode != 0, second.stdout + second.stderr
+    assert "held by another process" in second.stdout + second.stderr
+    # The first server goes on serving and writing.
+    with srv.session() as s:
+        r = s.post(f"{srv.url}/api/v1/namespaces/default/configmaps", timeout=30,
+                   json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "second"}})
+        assert r.status_code == 201, r.text
+        names = {i["metadata"]["name"] for i in
+                 s.get(f"{srv.url}/api/v1/namespaces/default/configmaps", timeout=30).json()["items"]}
+        assert {"first", "second"} <= names
+    # Once it is gone, the data dir is free again, kill -9 included.
+    srv.kill()
+    srv.start()
+    with srv.session() as s:
+        assert s.get(f"{srv.url}/api/v1/namespaces/default/configmaps/second", timeout=30).status_code == 200

@@ -20,6 +20,8 @@ public final class SQLiteStore: Store {
     /// Compaction outcomes, shown in `/metrics`.
     public let metrics: StoreMetrics
     let logger: Logger
+    /// Held for the store's life: one process writes a database file at a time.
+    private let lock: DatabaseLock?
 
     /// Opens (creating if needed) the store at `path`, or an in-memory one when `path` is nil.
     /// `historyBytes` bounds the watch cache's events by their serialized size as well;
@@ -36,8 +38,10 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         if let path {
+            lock = try DatabaseLock(databasePath: path)
             db = try DatabasePool(path: path, configuration: config)
         } else {
+            lock = nil
             db = try DatabaseQueue(configuration: config)
         }
         self.historySize = max(1, historySize)

@@ -1,9 +1,12 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 
 /// The kubelet's HTTPS server (port 10250 in Kubernetes), reached by the API server for
@@ -89,18 +92,34 @@ public final class KubeletServer: Service, Sendable {
         let ws = HTTP1WebSocketUpgradeChannel.Configuration(ws: .init(maxFrameSize: 1 << 20))
         let bound = self.bound
         let logger = self.logger
-        let app = Application(
-            router: router,
-            server: try .tls(.http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: ws), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(bindAddress, port: port), serverName: "caravel-kubelet"),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port
-                await bound.set(port)
-                logger.info("kubelet server listening", metadata: ["port": .stringConvertible(port ?? 0)])
-            },
-            logger: logger
-        )
-        try await app.runService()
+        let responder = router.buildResponder()
+        // Hummingbird's `Application` would add a ServiceGroup with its own signal handlers
+        // and a one-second date timer to each server; a fleet runs thousands of these servers
+        // under the kubelet's own lifecycle, so the server is built bare and its `Date`
+        // header comes from one process-wide cache.
+        let server = try HTTPServerBuilder.tls(.http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: ws), tlsConfiguration: tls)
+            .buildServer(configuration: .init(address: .hostname(bindAddress, port: port), serverName: "caravel-kubelet"),
+                         eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                         responder: { request, writer, channel in
+                             let context = KubeletRequestContext(source: .init(channel: channel, logger: logger))
+                             var response: Response
+                             do {
+                                 response = try await responder.respond(to: request, context: context)
+                             } catch let error as HTTPParserError {
+                                 throw error  // the connection is unusable: no response to write
+                             } catch {
+                                 response = Response(status: .internalServerError)
+                             }
+                             response.headers[.date] = HTTPDateHeader.current
+                             response.headers[.server] = "caravel-kubelet"
+                             try await writer.write(response: response.head, body: response.body)
+                         },
+                         onServerRunning: { channel in
+                             let port = channel.localAddress?.port
+                             await bound.set(port)
+                             logger.info("kubelet server listening", metadata: ["port": .stringConvertible(port ?? 0)])
+                         })
+        try await server.run()
     }
 }
 

@@ -58,6 +58,19 @@ import Testing
         #expect(now.items.count == 4 && now.items[2].object[path: ["data", "v"]] == "new")
     }
 
+    @Test func aDatabaseIsOpenedByOneStoreAtATime() async throws {
+        let path = tempPath()
+        do {
+            let first = try SQLiteStore(path: path, historySize: 1000)
+            _ = try await first.create(key: "/r/cm/default/a", object: cm("a"))
+            #expect(throws: StoreError.self) { _ = try SQLiteStore(path: path, historySize: 1000) }
+            #expect(try await first.currentRevision() == 1)
+        }
+        // Closed, the database opens again.
+        let reopened = try SQLiteStore(path: path, historySize: 1000)
+        #expect(try await reopened.currentRevision() == 1)
+    }
+
     @Test func survivesReopenWithHistory() async throws {
         let path = tempPath()
         do {
