@@ -142,7 +142,9 @@ public struct Kubelet: Service {
                                           pressure: pressure)
         if let imageService = runtime as? any ImageService { await reporter.reportImages { await imageService.nodeImages() } }
         // Ready comes from checks, as kubelet's: runtime, pod network, disk, pod lifecycle relists.
-        let lifecycle = PodLifecycleMonitor(clock: ContinuousClock())
+        // The nodes of a fleet sleep on its shared clock, which wakes their loops together.
+        let clock = config.fleet?.clock ?? .continuous
+        let lifecycle = PodLifecycleMonitor(clock: clock)
         // A simulated node has no disk of its own to check (thousands of fsyncs would only load the host).
         let health = NodeHealth(runtime: runtime, network: network, rootDirectory: isFake ? nil : config.rootDirectory,
                                 lifecycleProblem: { lifecycle.problem() })
@@ -186,7 +188,8 @@ public struct Kubelet: Service {
                                              baseQuery: ["fieldSelector": "spec.nodeName=\(config.nodeName)"]))
             : nil
         informer?.addHandler(podHandler)
-        let lease = LeaseHeartbeat(client: heartbeatClient, nodeName: config.nodeName, nodeUID: nodeUID, gate: fleet?.leases, logger: logger)
+        let lease = LeaseHeartbeat(client: heartbeatClient, nodeName: config.nodeName, nodeUID: nodeUID, clock: clock,
+                                   gate: fleet?.leases, logger: logger)
         let leaseDelay = fleet == nil ? Duration.zero : Jitter.offset(within: lease.interval, random: Double.random(in: 0..<1))
         let statusDelay = fleet == nil ? Duration.zero : Jitter.offset(within: reporter.statusInterval, random: Double.random(in: 0..<1))
         defer { fleet?.pods.unsubscribe(node: config.nodeName) }
@@ -194,7 +197,8 @@ public struct Kubelet: Service {
             // The heartbeats do not queue behind the pods' work (`HeartbeatExecutor`).
             group.addTask(executorPreference: heartbeats) { await lease.run(initialDelay: leaseDelay) }
             group.addTask(executorPreference: heartbeats) {
-                await reporter.run(initialDelay: statusDelay, gate: fleet?.statusPosts, readiness: { await health.evaluate() })
+                await reporter.run(initialDelay: statusDelay, gate: fleet?.statusPosts, clock: clock,
+                                   readiness: { await health.evaluate() })
             }
             group.addTask {
                 // A simulated node's relist only shows the loop is alive: thousands of them need

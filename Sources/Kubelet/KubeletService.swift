@@ -84,6 +84,8 @@ public struct KubeletService: Service {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let fleet {
                 group.addTask { _ = await cancelWhenGracefulShutdown { await fleet.pods.run() } }
+                // The clock runs until the kubelets have returned: their loops sleep on it.
+                group.addTask(executorPreference: fleet.heartbeats) { await fleet.clock.run() }
             }
             for k in kubelets { group.addTask { try await k.run() } }
             // The kubelets return on graceful shutdown; the shared feed stops with them.

@@ -3,7 +3,8 @@ import KubeClient
 /// What the fake nodes of one `caravel kubelet --runtime fake --nodes N` share so that N in
 /// the thousands start and run without flooding the API server (kwok's approach): one pod
 /// watch for all, registrations and heartbeats through bounded gates (as kwok's lease and
-/// heartbeat parallelism), heartbeats spread over their interval, and a node status written
+/// heartbeat parallelism), heartbeats spread over their interval and woken together on the
+/// ticks of one clock (`CoalescingClock`), and a node status written
 /// only when it changes or `statusReportInterval` passes (the Lease is the heartbeat in
 /// between, as with Kubernetes' node leases).
 public struct FleetSharing: Sendable {
@@ -23,6 +24,9 @@ public struct FleetSharing: Sendable {
     public static let heartbeatConnections = defaultLeaseConcurrency + defaultStatusConcurrency
     /// kubelet's default `nodeStatusReportFrequency` is 5 min; fake nodes report every minute.
     public static let defaultStatusReportInterval: Duration = .seconds(60)
+    /// The nodes' loops wake on ticks this far apart: a fifth of a second late at most, for
+    /// loops of ten seconds; a hundred Lease renewals of a 5,000-node fleet each time.
+    public static let defaultTick: Duration = .milliseconds(200)
 
     public let pods: NodePodFeed
     public let registrations: ConcurrencyGate
@@ -33,12 +37,14 @@ public struct FleetSharing: Sendable {
     /// The thread the nodes' heartbeats run on (nil: each node has one of its own).
     public let heartbeats: HeartbeatExecutor?
     public let statusReportInterval: Duration
+    /// What the nodes' Lease, status and relist loops sleep on; `run()` drives it for the fleet.
+    public let clock: CoalescingClock
 
     public init(pods: NodePodFeed, registrations: ConcurrencyGate = ConcurrencyGate(limit: defaultRegistrationConcurrency),
                 leases: ConcurrencyGate = ConcurrencyGate(limit: defaultLeaseConcurrency),
                 statusPosts: ConcurrencyGate = ConcurrencyGate(limit: defaultStatusConcurrency),
                 heartbeatClient: KubeRESTClient? = nil, heartbeats: HeartbeatExecutor? = nil,
-                statusReportInterval: Duration = defaultStatusReportInterval) {
+                statusReportInterval: Duration = defaultStatusReportInterval, clock: CoalescingClock = CoalescingClock(tick: defaultTick)) {
         self.pods = pods
         self.registrations = registrations
         self.leases = leases
@@ -46,5 +52,6 @@ public struct FleetSharing: Sendable {
         self.heartbeatClient = heartbeatClient
         self.heartbeats = heartbeats
         self.statusReportInterval = statusReportInterval
+        self.clock = clock
     }
 }

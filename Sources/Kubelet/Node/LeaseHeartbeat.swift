@@ -18,6 +18,8 @@ public actor LeaseHeartbeat {
     let client: KubeRESTClient
     let nodeUID: String
     let interval: Duration
+    /// What the loop sleeps on between renewals (a fleet's nodes share one that wakes them together).
+    let clock: any Clock<Duration>
     /// Shared by a fleet of fake nodes: renewals in flight at once across all of them.
     let gate: ConcurrencyGate?
     let logger: Logger
@@ -25,11 +27,12 @@ public actor LeaseHeartbeat {
     private var lease: JSONValue?
 
     public init(client: KubeRESTClient, nodeName: String, nodeUID: String, interval: Duration = .seconds(10),
-                gate: ConcurrencyGate? = nil, logger: Logger) {
+                clock: any Clock<Duration> = ContinuousClock(), gate: ConcurrencyGate? = nil, logger: Logger) {
         self.client = client
         self.nodeName = nodeName
         self.nodeUID = nodeUID
         self.interval = interval
+        self.clock = clock
         self.gate = gate
         self.logger = logger
     }
@@ -40,7 +43,7 @@ public actor LeaseHeartbeat {
     /// the task is cancelled.
     public func run(initialDelay: Duration = .zero) async {
         if initialDelay > .zero {
-            do { try await Task.sleep(for: initialDelay) } catch { return }
+            do { try await clock.sleep(for: initialDelay) } catch { return }
         }
         var retry = Self.firstRetry
         while !Task.isCancelled {
@@ -54,12 +57,12 @@ public actor LeaseHeartbeat {
                 // Kubernetes retries a failed renewal sooner than the interval, doubling the wait
                 // up to 7 s: thousands of nodes retrying at a fixed pace would keep an
                 // overloaded server overloaded.
-                do { try await Task.sleep(for: min(retry, interval)) } catch { return }
+                do { try await clock.sleep(for: min(retry, interval)) } catch { return }
                 retry = min(retry * 2, Self.maxRetry)
                 continue
             }
             let wait = Jitter.apply(interval, factor: Jitter.kubeletFactor, random: Double.random(in: 0..<1))
-            do { try await Task.sleep(for: wait) } catch { return }
+            do { try await clock.sleep(for: wait) } catch { return }
         }
     }
 

@@ -136,16 +136,17 @@ public actor NodeStatusReporter {
     /// Checks the status after `initialDelay`, then every `statusInterval` (plus kubelet's
     /// jitter) until cancelled, writing it when due. `readiness` decides the Ready condition
     /// (`NodeHealth`'s checks). `gate`, shared by a fleet of fake nodes, bounds the writes in
-    /// flight across all of them.
-    public func run(initialDelay: Duration = .zero, gate: ConcurrencyGate? = nil, readiness: @Sendable () async -> NodeReadiness) async {
+    /// flight across all of them, and `clock`, the fleet's, wakes their loops together.
+    public func run(initialDelay: Duration = .zero, gate: ConcurrencyGate? = nil, clock: any Clock<Duration> = ContinuousClock(),
+                    readiness: @Sendable () async -> NodeReadiness) async {
         if initialDelay > .zero {
-            do { try await Task.sleep(for: initialDelay) } catch { return }
+            do { try await clock.sleep(for: initialDelay) } catch { return }
         }
         while !Task.isCancelled {
             let now = await readiness()
             await gate.run { await self.tick(readiness: now) }
             let wait = Jitter.apply(statusInterval, factor: Jitter.kubeletFactor, random: Double.random(in: 0..<1))
-            do { try await Task.sleep(for: wait) } catch { return }
+            do { try await clock.sleep(for: wait) } catch { return }
         }
     }
 
