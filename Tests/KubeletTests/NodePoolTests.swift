@@ -45,4 +45,34 @@ import Testing
             #expect(ip.podIP == "10.244.7.2")
         }
     }
+
+    @Test(.timeLimit(.minutes(2))) func aLeaseLoopOnTheFleetsClockRenewsOnItsTicks() async throws {
+        try await withInProcessAPIServer { client, _ in
+            // Ticks an hour apart, woken by hand: the loop renews only when its tick comes.
+            let clock = CoalescingClock(tick: .seconds(3600))
+            let lease = LeaseHeartbeat(client: client, nodeName: "ticking", nodeUID: "", interval: .seconds(10), clock: clock,
+                                       logger: NodeStatusTests.logger)
+            let path = NodeStatusTests.leases.named("ticking").path
+            let running = Task { await lease.run() }
+            defer { running.cancel() }
+            // The first renewal comes at once; then the loop sleeps on tick 1.
+            let parked = try await eventually(timeout: .seconds(20)) { clock.sleeperCount == 1 }
+            #expect(parked)
+            let first = try await client.get(path)[path: ["spec", "renewTime"]]?.stringValue
+            #expect(first != nil)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await client.get(path)[path: ["spec", "renewTime"]]?.stringValue == first)
+
+            clock.wake(through: 1)
+            let renewed = try await eventually(timeout: .seconds(20)) {
+                try await client.get(path)[path: ["spec", "renewTime"]]?.stringValue != first
+            }
+            #expect(renewed)
+            let parkedAgain = try await eventually(timeout: .seconds(20)) { clock.sleeperCount == 1 }
+            #expect(parkedAgain)
+            running.cancel()
+            await running.value
+            #expect(clock.sleeperCount == 0)
+        }
+    }
 }
