@@ -17,7 +17,10 @@ struct PolicyCompiler: Sendable {
 
     func compile(policies: [PolicyDefinition], pods: [PolicyPod], namespaces: [PolicyNamespace]) -> PolicyRuleset {
         let policies = policies.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
-        let pods = pods.sorted { Self.order($0.ip, $1.ip) }
+        // Each address parsed once, not at every comparison: a cluster holds thousands of pods.
+        let pods = pods.map { (key: IPv4CIDR.parseAddress($0.ip) ?? 0, pod: $0) }
+            .sorted { ($0.key, $0.pod.ip) < ($1.key, $1.pod.ip) }
+            .map(\.pod)
         let namespaceLabels = Dictionary(namespaces.map { ($0.name, $0.labels) }, uniquingKeysWith: { a, _ in a })
         var sets = SetNamer()
         var chains: [PolicyRuleset.Chain] = []
