@@ -18,6 +18,13 @@ import Testing
             """)
     }
 
+    @Test func definitionsAreNamedByTheirLastComponent() {
+        #expect(Schema.shortName("io.k8s.api.apps.v1.DeploymentSpec") == "DeploymentSpec")
+        #expect(Schema.shortName("Plain") == "Plain")
+        #expect(Schema.shortName("trailing.dot.") == "dot")
+        #expect(Schema.goTypeName("io.k8s.api.apps.v1.DeploymentSpec") == "v1.DeploymentSpec")
+    }
+
     @Test func kubernetesSchemaLoads() throws {
         let s = Schema.kubernetes
         #expect(s.definitions.count == 707)

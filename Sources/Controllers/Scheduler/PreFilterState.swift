@@ -21,7 +21,10 @@ struct PreFilterState: Sendable {
 
     /// The state for `pod` over `nodes` (every node of the cluster).
     init(pod: PodInfo, nodes: [NodeInfo]) {
-        for other in nodes where other.podsWithAntiAffinity > 0 {
+        // By index: `for other in nodes` would copy every node (a dozen reference counts
+        // each) for every pod scheduled, to find the few that hold anti-affinity pods.
+        for i in nodes.indices where nodes[i].podsWithAntiAffinity > 0 {
+            let other = nodes[i]
             for existing in other.podInfos.values where existing.uid != pod.uid {
                 for t in existing.antiAffinityTerms {
                     guard let key = t["topologyKey"]?.stringValue, !key.isEmpty,

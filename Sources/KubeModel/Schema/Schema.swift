@@ -86,6 +86,10 @@ extension Schema {
 
     /// Last component of a definition name: `io.k8s.api.apps.v1.DeploymentSpec` -> `DeploymentSpec`.
     public static func shortName(_ definition: String) -> String {
-        definition.split(separator: ".").last.map(String.init) ?? definition
+        // Pruning asks for it at every object of every write: no array of components.
+        guard let dot = definition.lastIndex(of: "."), definition.index(after: dot) != definition.endIndex else {
+            return definition.split(separator: ".").last.map(String.init) ?? definition
+        }
+        return String(definition[definition.index(after: dot)...])
     }
 }
