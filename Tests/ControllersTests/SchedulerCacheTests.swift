@@ -24,6 +24,19 @@ import Testing
         cache.nodes.first { $0.name == node }?.requested["cpu"]
     }
 
+    @Test func aNodeInfoIsAValue() {
+        var original = NodeInfo(node: F.node("a", cpu: "4"), pods: [Self.bound("p1", to: "a")])
+        var copy = original
+        copy.add(PodInfo(Self.bound("p2", to: "a", cpu: "1")))
+        #expect(original.podInfos.count == 1 && original.requested["cpu"] == 500)
+        #expect(copy.podInfos.count == 2 && copy.requested["cpu"] == 1500)
+        original.setNode(F.node("a", cpu: "8"))
+        #expect(original.allocatable["cpu"] == 8000 && copy.allocatable["cpu"] == 4000)
+        let removed = copy.remove(PodInfo(Self.bound("p1", to: "a")).key)
+        #expect(removed)
+        #expect(original.podInfos.count == 1 && copy.podInfos.count == 1 && copy.requested["cpu"] == 1000)
+    }
+
     @Test func sumsFollowPodAndNodeEvents() {
         let cache = SchedulerCache(clock: ManualClock())
         // A pod bound to a node the cache has not seen yet waits for it.
