@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KubeModel
+import KubeTesting
 import Testing
 
 @testable import APIServer
@@ -8,11 +9,11 @@ import Testing
 @Suite struct EncryptingStoreTests {
     static let value = "hunter2-distinctive-plaintext-7f3a"
     static let key = "/registry/core/secrets/default/s"
+    /// Removed when the test ends, with every data directory it made.
+    let scratch = ScratchDirectory(prefix: "caravel-enc")
 
     func tempDir() -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-enc-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir.path
+        scratch.subdirectory().path
     }
 
     func secret(_ value: String = EncryptingStoreTests.value) -> JSONValue {

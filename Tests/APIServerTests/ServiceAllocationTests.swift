@@ -123,7 +123,7 @@ import KubeModel
 
     @Test func restartRebuildsFromTheStore() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-alloc-\(UUID().uuidString).db").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         var held: Set<String> = []
         var ports: Set<Int64> = []
         do {

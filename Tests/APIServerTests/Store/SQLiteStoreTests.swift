@@ -1,14 +1,16 @@
 import Foundation
 import KubeModel
+import KubeTesting
 import Testing
 
 @testable import APIServer
 
 @Suite struct SQLiteStoreTests {
+    /// Removed when the test ends, with every database it made.
+    let scratch = ScratchDirectory(prefix: "caravel-store")
+
     func tempPath() -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-store-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir.appendingPathComponent("state.db").path
+        scratch.subdirectory().appendingPathComponent("state.db").path
     }
 
     func cm(_ name: String, _ value: String = "1") -> JSONValue {
