@@ -10,26 +10,26 @@ import KubeModel
 struct NodeInfo: Sendable {
     private var storage: Storage
 
-    var node: JSONValue { storage.node }
-    var name: String { storage.name }
-    var labels: [String: String] { storage.labels }
-    var allocatable: [String: Int64] { storage.allocatable }
-    var isReady: Bool { storage.isReady }
-    var isUnschedulable: Bool { storage.isUnschedulable }
-    var taints: [JSONValue] { storage.taints }
+    var node: JSONValue { storage.fields.node }
+    var name: String { storage.fields.name }
+    var labels: [String: String] { storage.fields.labels }
+    var allocatable: [String: Int64] { storage.fields.allocatable }
+    var isReady: Bool { storage.fields.isReady }
+    var isUnschedulable: Bool { storage.fields.isUnschedulable }
+    var taints: [JSONValue] { storage.fields.taints }
     /// Pods on the node by cache key.
-    var podInfos: [String: PodInfo] { storage.podInfos }
+    var podInfos: [String: PodInfo] { storage.fields.podInfos }
     /// Sum of the pods' requests.
-    var requested: [String: Int64] { storage.requested }
+    var requested: [String: Int64] { storage.fields.requested }
     /// Sums of the pods' cpu and memory with the non-zero defaults (scoring).
-    var nonZeroCPU: Int64 { storage.nonZeroCPU }
-    var nonZeroMemory: Int64 { storage.nonZeroMemory }
+    var nonZeroCPU: Int64 { storage.fields.nonZeroCPU }
+    var nonZeroMemory: Int64 { storage.fields.nonZeroMemory }
     /// Pods with required anti-affinity terms (they constrain every incoming pod).
-    var podsWithAntiAffinity: Int { storage.podsWithAntiAffinity }
+    var podsWithAntiAffinity: Int { storage.fields.podsWithAntiAffinity }
 
     /// A node holding `pods`.
     init(node: JSONValue, pods: [JSONValue] = []) {
-        storage = Storage(name: node.name ?? "")
+        storage = Storage(Fields(name: node.name ?? ""))
         setNode(node)
         for pod in pods { add(PodInfo(pod)) }
     }
@@ -40,35 +40,35 @@ struct NodeInfo: Sendable {
     /// Replaces the Node object (same name), keeping the pods.
     mutating func setNode(_ node: JSONValue) {
         let s = unique()
-        s.node = node
-        s.labels = node.labels
-        s.allocatable = SchedulingFilters.allocatable(node)
-        s.isReady = SchedulingFilters.isReady(node)
-        s.isUnschedulable = node[path: ["spec", "unschedulable"]]?.boolValue == true
-        s.taints = node[path: ["spec", "taints"]]?.arrayValue ?? []
+        s.fields.node = node
+        s.fields.labels = node.labels
+        s.fields.allocatable = SchedulingFilters.allocatable(node)
+        s.fields.isReady = SchedulingFilters.isReady(node)
+        s.fields.isUnschedulable = node[path: ["spec", "unschedulable"]]?.boolValue == true
+        s.fields.taints = node[path: ["spec", "taints"]]?.arrayValue ?? []
     }
 
     /// Adds `pod` (replacing a pod of the same key).
     mutating func add(_ pod: PodInfo) {
         remove(pod.key)
         let s = unique()
-        s.podInfos[pod.key] = pod
-        for (name, amount) in pod.requests { s.requested[name, default: 0] += amount }
-        s.nonZeroCPU += pod.nonZeroCPU
-        s.nonZeroMemory += pod.nonZeroMemory
-        if !pod.antiAffinityTerms.isEmpty { s.podsWithAntiAffinity += 1 }
+        s.fields.podInfos[pod.key] = pod
+        for (name, amount) in pod.requests { s.fields.requested[name, default: 0] += amount }
+        s.fields.nonZeroCPU += pod.nonZeroCPU
+        s.fields.nonZeroMemory += pod.nonZeroMemory
+        if !pod.antiAffinityTerms.isEmpty { s.fields.podsWithAntiAffinity += 1 }
     }
 
     /// Removes the pod under `key`; answers whether it was there.
     @discardableResult
     mutating func remove(_ key: String) -> Bool {
-        guard storage.podInfos[key] != nil else { return false }
+        guard storage.fields.podInfos[key] != nil else { return false }
         let s = unique()
-        guard let pod = s.podInfos.removeValue(forKey: key) else { return false }
-        for (name, amount) in pod.requests { s.requested[name, default: 0] -= amount }
-        s.nonZeroCPU -= pod.nonZeroCPU
-        s.nonZeroMemory -= pod.nonZeroMemory
-        if !pod.antiAffinityTerms.isEmpty { s.podsWithAntiAffinity -= 1 }
+        guard let pod = s.fields.podInfos.removeValue(forKey: key) else { return false }
+        for (name, amount) in pod.requests { s.fields.requested[name, default: 0] -= amount }
+        s.fields.nonZeroCPU -= pod.nonZeroCPU
+        s.fields.nonZeroMemory -= pod.nonZeroMemory
+        if !pod.antiAffinityTerms.isEmpty { s.fields.podsWithAntiAffinity -= 1 }
         return true
     }
 
@@ -79,13 +79,11 @@ struct NodeInfo: Sendable {
 
     /// The storage, copied first when another value shares it.
     private mutating func unique() -> Storage {
-        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
         return storage
     }
 
-    /// Mutated only through `unique()`, so never while another value can see it: that is
-    /// what makes the unchecked `Sendable` sound, as for the standard library's own buffers.
-    private final class Storage: @unchecked Sendable {
+    private struct Fields {
         var node: JSONValue = .null
         let name: String
         var labels: [String: String] = [:]
@@ -98,23 +96,12 @@ struct NodeInfo: Sendable {
         var nonZeroCPU: Int64 = 0
         var nonZeroMemory: Int64 = 0
         var podsWithAntiAffinity = 0
+    }
 
-        init(name: String) { self.name = name }
-
-        func copy() -> Storage {
-            let c = Storage(name: name)
-            c.node = node
-            c.labels = labels
-            c.allocatable = allocatable
-            c.isReady = isReady
-            c.isUnschedulable = isUnschedulable
-            c.taints = taints
-            c.podInfos = podInfos
-            c.requested = requested
-            c.nonZeroCPU = nonZeroCPU
-            c.nonZeroMemory = nonZeroMemory
-            c.podsWithAntiAffinity = podsWithAntiAffinity
-            return c
-        }
+    /// Mutated only through `unique()`, so never while another value can see it: that is
+    /// what makes the unchecked `Sendable` sound, as for the standard library's own buffers.
+    private final class Storage: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
     }
 }

@@ -79,15 +79,6 @@ struct NetworkPolicyAgent: Sendable {
         var applied: (script: String, chains: Int)?
         var failures = 0
 
-        init(changes: AsyncStream<Void>.Iterator, retry: AsyncStream<Void>.Continuation, compiler: PolicyCompiler,
-             table: NetworkPolicyTable, logger: Logger) {
-            self.changes = changes
-            self.retry = retry
-            self.compiler = compiler
-            self.table = table
-            self.logger = logger
-        }
-
         /// Runs until cancelled; answers how many pod chains the table last applied holds (nil
         /// when nothing was applied). Nothing is applied before the informers it compiles from
         /// have listed: a partial view would drop traffic that a not-yet-seen policy or pod allows.
