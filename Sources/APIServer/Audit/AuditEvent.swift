@@ -47,7 +47,7 @@ public struct AuditEvent: Sendable, Equatable {
     public var stageTime: Date
 
     /// An event; `auditID` defaults to a fresh UUID.
-    public init(auditID: String = UUID().uuidString.lowercased(), stage: String = "ResponseComplete", verb: String,
+    public init(auditID: String = RandomUUID.string(), stage: String = "ResponseComplete", verb: String,
                 requestURI: String, user: UserInfo, impersonatedUser: UserInfo? = nil, sourceIPs: [String] = [],
                 userAgent: String? = nil, objectRef: ObjectRef? = nil, code: Int, requestReceived: Date, stageTime: Date) {
         self.auditID = auditID

@@ -4,16 +4,26 @@ import Synchronization
 
 /// The audit log: `record` queues an event without ever blocking the request (a full queue
 /// drops and counts), and `run`, a ServiceLifecycle service, is the one task that drains the
-/// queue into `DIR/audit.log`, rotating it by size.
+/// queue into `DIR/audit.log`, rotating it by size. The writer takes every event waiting at
+/// once and writes their lines together: one `write(2)` a batch, not one a request.
 public final class AuditLog: Service, Sendable {
     /// The level events are logged at; `.none` logs nothing.
     public let level: AuditLevel
     let path: String
     let maxBytes: Int
     let maxBackups: Int
-    private let stream: AsyncStream<AuditEvent>
-    private let continuation: AsyncStream<AuditEvent>.Continuation
+    let capacity: Int
+    private let queue = Mutex(Queue())
+    /// Rung after each queued event; holds at most one ring, so a busy writer is not woken
+    /// once per event.
+    private let doorbell: AsyncStream<Void>
+    private let ring: AsyncStream<Void>.Continuation
     private let dropCount = Atomic<Int>(0)
+
+    private struct Queue {
+        var events: [AuditEvent] = []
+        var closed = false
+    }
 
     /// A log at `path`, rotated beyond `maxBytes` keeping `maxBackups` old files
     /// (`audit.log.1` is the newest); at most `capacity` events wait for the writer.
@@ -23,7 +33,8 @@ public final class AuditLog: Service, Sendable {
         self.level = level
         self.maxBytes = max(1, maxBytes)
         self.maxBackups = max(0, maxBackups)
-        (stream, continuation) = AsyncStream.makeStream(of: AuditEvent.self, bufferingPolicy: .bufferingOldest(max(1, capacity)))
+        self.capacity = max(1, capacity)
+        (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Events dropped because the queue was full or the writer had stopped.
@@ -33,9 +44,17 @@ public final class AuditLog: Service, Sendable {
     @discardableResult
     public func record(_ event: AuditEvent) -> Bool {
         guard level != .none else { return false }
-        if case .enqueued = continuation.yield(event) { return true }
-        dropCount.add(1, ordering: .relaxed)
-        return false
+        let queued = queue.withLock { q in
+            guard !q.closed, q.events.count < capacity else { return false }
+            q.events.append(event)
+            return true
+        }
+        guard queued else {
+            dropCount.add(1, ordering: .relaxed)
+            return false
+        }
+        ring.yield()
+        return true
     }
 
     /// Writes queued events until shutdown, then the ones still queued.
@@ -43,17 +62,32 @@ public final class AuditLog: Service, Sendable {
         var file = try AuditFile(path: path, maxBytes: maxBytes, maxBackups: maxBackups)
         defer { file.close() }
         await withGracefulShutdownHandler {
-            for await event in stream {
-                // A failed write (disk full) must not stop the server; the event counts as dropped.
-                do { try file.append(event.line(level: level)) } catch { dropCount.add(1, ordering: .relaxed) }
-            }
+            for await _ in doorbell { write(takeQueued(), to: &file) }
+            // Events queued between the last ring and the close.
+            write(takeQueued(), to: &file)
         } onGracefulShutdown: {
-            self.continuation.finish()
+            self.finish()
         }
     }
 
+    private func takeQueued() -> [AuditEvent] {
+        queue.withLock { q in
+            defer { q.events.removeAll(keepingCapacity: q.events.count <= 1024) }
+            return q.events
+        }
+    }
+
+    private func write(_ events: [AuditEvent], to file: inout AuditFile) {
+        guard !events.isEmpty else { return }
+        // A failed write (disk full) must not stop the server; its events count as dropped.
+        do { try file.append(events.map { $0.line(level: level) }) } catch { dropCount.add(events.count, ordering: .relaxed) }
+    }
+
     /// Stops accepting events; `run` returns once the queue is written.
-    public func finish() { continuation.finish() }
+    public func finish() {
+        queue.withLock { $0.closed = true }
+        ring.finish()
+    }
 }
 
 /// The open log file and its size-based rotation: `audit.log` → `audit.log.1` → … →
@@ -82,11 +116,25 @@ struct AuditFile {
         return (h, Int(end))
     }
 
-    /// Appends one line, rotating first when it would push the file past `maxBytes`.
-    mutating func append(_ line: [UInt8]) throws {
-        if size > 0 && size + line.count > maxBytes { try rotate() }
-        try handle.write(contentsOf: line)
-        size += line.count
+    /// Appends lines, rotating first before a line that would push the file past `maxBytes`;
+    /// the lines between rotations go out in one write.
+    mutating func append(_ lines: [[UInt8]]) throws {
+        var pending: [UInt8] = []
+        for line in lines {
+            if size + pending.count > 0 && size + pending.count + line.count > maxBytes {
+                try flush(&pending)
+                if size > 0 { try rotate() }
+            }
+            pending.append(contentsOf: line)
+        }
+        try flush(&pending)
+    }
+
+    private mutating func flush(_ pending: inout [UInt8]) throws {
+        guard !pending.isEmpty else { return }
+        try handle.write(contentsOf: pending)
+        size += pending.count
+        pending.removeAll(keepingCapacity: true)
     }
 
     mutating func rotate() throws {

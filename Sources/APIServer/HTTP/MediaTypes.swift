@@ -1,3 +1,6 @@
+import Foundation
+import KubeModel
+
 /// What a client asked to get back, from its Accept header.
 public enum ResponseShape: Sendable, Equatable {
     case object
@@ -6,6 +9,15 @@ public enum ResponseShape: Sendable, Equatable {
 }
 
 enum MediaTypes {
+    /// The media type of a `Content-Type` value without its parameters: `application/json`
+    /// of `application/json; charset=utf-8`. Most clients send the bare type, which is
+    /// returned as it is.
+    static func withoutParameters(_ contentType: String) -> String {
+        guard contentType.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
+        else { return contentType }
+        return String(contentType.prefix { $0 != ";" }).trimmingCharacters(in: " \t")
+    }
+
     /// Whether the first media type of `Accept` this server can serve is `application/yaml`
     /// (without `as=`: tables and metadata stay JSON).
     static func prefersYAML(accept: String?) -> Bool {
@@ -47,5 +59,3 @@ enum MediaTypes {
         throw APIError(code: 406, reason: "NotAcceptable", message: "only the following media types are accepted: application/json, application/yaml")
     }
 }
-
-import Foundation

@@ -164,7 +164,7 @@ struct ResourceEndpoint {
 
     /// The request's media type without parameters.
     var contentTypeHeader: String {
-        (request.headers[.contentType] ?? "application/json").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        MediaTypes.withoutParameters(request.headers[.contentType] ?? "application/json")
     }
 
     func body() async throws -> JSONValue {
@@ -183,7 +183,7 @@ struct ResourceEndpoint {
     }
 
     func patchBody() async throws -> (JSONValue, PatchType) {
-        let contentType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let contentType = MediaTypes.withoutParameters(request.headers[.contentType] ?? "")
         guard let type = PatchType(rawValue: contentType) else { throw APIError.unsupportedMediaType(contentType) }
         let buffer = try await rawBody()
         return (try BodyDecoder.decode(buffer, contentType: type == .apply ? "application/yaml" : "application/json"), type)

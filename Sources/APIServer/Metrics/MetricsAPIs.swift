@@ -39,8 +39,7 @@ public final class MetricsAPIs: Sendable {
         var request = request
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: APIResponder.maxBodyBytes) } catch { throw APIError.tooLarge() }
-        let contentType = (request.headers[.contentType] ?? "application/json").split(separator: ";").first
-            .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let contentType = MediaTypes.withoutParameters(request.headers[.contentType] ?? "application/json")
         return try BodyDecoder.decode(buffer, contentType: contentType)
     }
 

@@ -15,7 +15,7 @@ enum ObjectMetaRules {
     /// Sets uid, creationTimestamp and generation, and drops what a client may not set.
     static func prepareForCreate(_ object: inout JSONValue, now: Date, tracksGeneration: Bool) {
         var meta = object.metadata
-        meta["uid"] = .string(UUID().uuidString.lowercased())
+        meta["uid"] = .string(RandomUUID.string())
         meta["creationTimestamp"] = .string(Timestamp.format(now))
         meta["generation"] = tracksGeneration ? .int(1) : nil
         meta["resourceVersion"] = nil

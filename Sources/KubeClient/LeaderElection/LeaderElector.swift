@@ -1,4 +1,5 @@
 import Foundation
+import KubeModel
 
 /// Settings of a leader election (client-go's `LeaderElectionConfig`).
 public struct LeaderElectionConfiguration: Sendable {
@@ -35,7 +36,7 @@ public struct LeaderElectionConfiguration: Sendable {
 
     /// `hostname_<random>`, as kube-controller-manager names its candidates.
     public static func defaultIdentity() -> String {
-        ProcessInfo.processInfo.hostName + "_" + UUID().uuidString.lowercased()
+        ProcessInfo.processInfo.hostName + "_" + RandomUUID.string()
     }
 
     /// `leaseDuration` in whole seconds (rounded up, at least 1), as the Lease stores it.

@@ -71,7 +71,7 @@ enum WebhookDispatch {
     /// Calls one webhook: its verdict, or nil when it failed and its failure policy is Ignore.
     /// A denial and a failure under Fail are thrown as the errors kube-apiserver answers.
     static func call(_ hook: Webhook, _ request: AdmissionRequest, mutating: Bool, registry: Registry) async throws(APIError) -> AdmissionReview.Verdict? {
-        let uid = UUID().uuidString.lowercased()
+        let uid = RandomUUID.string()
         let review = AdmissionReview.request(request, uid: uid)
         let body: JSONValue
         do {

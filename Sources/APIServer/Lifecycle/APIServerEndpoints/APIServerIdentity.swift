@@ -28,7 +28,7 @@ public struct APIServerIdentity: Sendable, Equatable {
         self.port = port
         let digest = SHA256.hash(data: Data("\(hostname)|\(address)|\(port)".utf8))
         leaseName = "apiserver-" + digest.prefix(8).map { String(format: "%02x", $0) }.joined()
-        holder = leaseName + "_" + UUID().uuidString.lowercased()
+        holder = leaseName + "_" + RandomUUID.string()
     }
 
     /// The address other servers and pods reach this one at: `--advertise-address`, else the

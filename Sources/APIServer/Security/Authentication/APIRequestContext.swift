@@ -20,7 +20,6 @@ public struct APIRequestContext: RequestContext {
 
     /// The client certificate validated during the handshake; `nil` without TLS or a certificate.
     public func peerCertificate() async -> NIOSSLCertificate? {
-        // No TLS handler in the pipeline (plain HTTP) fails the lookup: that is "no certificate".
-        try? await channel.nioSSL_peerCertificate().get()
+        await ConnectionCertificates.shared.certificate(of: channel)
     }
 }

@@ -108,7 +108,7 @@ public struct ServiceAccountClaims: Sendable, Equatable {
     public var id: String
 
     public init(issuer: String, audiences: [String], namespace: String, serviceAccount: Ref, pod: Ref? = nil,
-                secret: Ref? = nil, node: Ref? = nil, issuedAt: Int64, expiresAt: Int64, id: String = UUID().uuidString.lowercased()) {
+                secret: Ref? = nil, node: Ref? = nil, issuedAt: Int64, expiresAt: Int64, id: String = RandomUUID.string()) {
         self.issuer = issuer
         self.audiences = audiences
         self.namespace = namespace

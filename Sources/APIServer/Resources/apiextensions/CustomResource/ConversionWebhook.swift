@@ -21,7 +21,7 @@ public struct ConversionWebhook: Sendable {
 /// objects as sent, each of the desired apiVersion and the same kind. Of the metadata only
 /// labels and annotations may change; the rest is taken back from the object sent.
 struct ConversionReview {
-    let uid = UUID().uuidString.lowercased()
+    let uid = RandomUUID.string()
     let desiredAPIVersion: String
     let objects: [JSONValue]
 
