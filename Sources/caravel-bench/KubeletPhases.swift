@@ -90,8 +90,8 @@ struct KubeletPhases: Sendable {
         let mutatingBefore = try await ServerLatencyHistogram.scrape(client, verbs: ServerLatencyHistogram.mutatingVerbs)
         let start = monotonicNanos()
         _ = try await client.create(deployments.path, Self.fakeDeployment(replicas: pods))
-        try await tracker.wait(stall: .seconds(60), what: "fake pods Ready", progress: { $0.values.filter { $0.ready != nil }.count }) {
-            $0.values.filter { $0.ready != nil }.count >= pods
+        try await tracker.wait(stall: .seconds(60), what: "fake pods Ready", progress: { $0.values.count { $0.ready != nil } }) {
+            $0.values.count { $0.ready != nil } >= pods
         }
         let wallMs = millis(since: start)
         let seen = tracker.snapshot.values
@@ -198,8 +198,8 @@ struct KubeletPhases: Sendable {
             }
             try await group.waitForAll()
         }
-        try await tracker.wait(stall: .seconds(60), what: "process pods Ready", progress: { $0.values.filter { $0.ready != nil }.count }) {
-            $0.values.filter { $0.ready != nil }.count >= count
+        try await tracker.wait(stall: .seconds(60), what: "process pods Ready", progress: { $0.values.count { $0.ready != nil } }) {
+            $0.values.count { $0.ready != nil } >= count
         }
         let wallMs = millis(since: start)
         let seen = tracker.snapshot

@@ -64,7 +64,7 @@ struct SchedulerPhase: Sendable {
             _ = try await client.create(pods.path, Self.pod("sched-\(i)"))
         }
         let createdMs = millis(since: start)
-        let bound: @Sendable ([String: PodTracker.Seen]) -> Int = { s in s.filter { $0.key != "sched-probe" && $0.value.bound != nil }.count }
+        let bound: @Sendable ([String: PodTracker.Seen]) -> Int = { s in s.count { $0.key != "sched-probe" && $0.value.bound != nil } }
         try await tracker.wait(stall: .seconds(30), what: "pods bound", progress: bound) { bound($0) >= count }
         let wallMs = millis(since: start)
         let seen = tracker.snapshot.filter { $0.key != "sched-probe" }.values
@@ -98,7 +98,7 @@ struct SchedulerPhase: Sendable {
         ], log: log)
         var failure: (any Error)?
         do {
-            let bound: @Sendable ([String: PodTracker.Seen]) -> Int = { s in s.values.filter { $0.bound != nil }.count }
+            let bound: @Sendable ([String: PodTracker.Seen]) -> Int = { s in s.values.count { $0.bound != nil } }
             try await tracker.wait(stall: .seconds(30), what: "pods bound", progress: bound) { bound($0) >= count }
         } catch {
             failure = error

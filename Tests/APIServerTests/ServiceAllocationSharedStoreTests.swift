@@ -2,12 +2,15 @@ import Foundation
 import Testing
 @testable import APIServer
 import KubeModel
+import KubeTesting
 
 /// Several API servers on one store: two registries, each with its own allocator bitmap,
 /// share a real SQLite file's allocation records, so they never hand out one address or port
 /// twice, see each other's frees, and repair the records at start.
 @Suite struct ServiceAllocationSharedStoreTests {
     typealias T = ServiceAllocationTests
+    /// Where a test's database lives; removed with its files when the test ends.
+    let scratch = ScratchDirectory(prefix: "caravel-shared-alloc")
 
     struct Pair {
         var a: Registry
@@ -34,17 +37,9 @@ import KubeModel
         return Pair(a: a, b: b, services: services, store: store)
     }
 
-    static func tempPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("caravel-shared-alloc-\(UUID().uuidString).db").path
-    }
-
-    static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    }
+    var path: String { scratch.path + "/store.db" }
 
     @Test func twoServersRacingNeverShareAValue() async throws {
-        let path = Self.tempPath()
-        defer { Self.remove(path) }
         try await Self.race(try await Self.pair(path: path))
     }
 
@@ -99,8 +94,6 @@ import KubeModel
     }
 
     @Test func aValueFreedOnOneServerIsTakenOnTheOther() async throws {
-        let path = Self.tempPath()
-        defer { Self.remove(path) }
         let p = try await Self.pair(path: path)
         _ = try await T.create(p.b, p.services, T.service("held", type: "NodePort", clusterIP: "10.96.3.3", nodePort: 31500))
         do {
@@ -118,8 +111,6 @@ import KubeModel
     }
 
     @Test func aFullBitmapIsRebuiltFromTheRecords() async throws {
-        let path = Self.tempPath()
-        defer { Self.remove(path) }
         // 10.0.0.0/29 hands out five addresses (.2 to .6).
         guard let small = ServiceIPRange(cidr: "10.0.0.0/29") else { Issue.record("valid CIDR"); return }
         let p = try await Self.pair(path: path, range: small)
@@ -136,8 +127,6 @@ import KubeModel
     }
 
     @Test func startRepairsMissingAndOrphanedRecords() async throws {
-        let path = Self.tempPath()
-        defer { Self.remove(path) }
         let p = try await Self.pair(path: path)
         let svc = try await T.create(p.a, p.services, T.service("legacy", type: "NodePort"))
         let records = AllocationRecords(store: p.store)

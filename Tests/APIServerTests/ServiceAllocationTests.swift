@@ -2,11 +2,15 @@ import Foundation
 import Testing
 @testable import APIServer
 import KubeModel
+import KubeTesting
 
 /// Cluster IP and node port allocation in the registry, over a real SQLite store: requested
 /// values honoured or refused with 422, released on delete, rebuilt after a restart, and
 /// never handed out twice under concurrent creates.
 @Suite struct ServiceAllocationTests {
+    /// Where a test's database lives; removed with its files when the test ends.
+    let scratch = ScratchDirectory(prefix: "caravel-alloc")
+
     static func open(_ path: String?) async throws -> (Registry, any ResourceStrategy) {
         let (registry, services) = try await RegistryFixture.open(try SQLiteStore(path: path, historySize: 1000), plural: "services")
         try await registry.restoreServiceAllocations()
@@ -122,8 +126,7 @@ import KubeModel
     }
 
     @Test func restartRebuildsFromTheStore() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-alloc-\(UUID().uuidString).db").path
-        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let path = scratch.path + "/store.db"
         var held: Set<String> = []
         var ports: Set<Int64> = []
         do {
