@@ -69,6 +69,9 @@ public final class KubeRESTClient: Sendable {
         // With other servers to try, a refused connection fails at once instead of being
         // retried until the connect timeout.
         config.connectionPool.retryConnectionEstablishment = connection.fallbackServers.isEmpty
+        // No tracer is ever installed, yet with the default one every request opened a no-op
+        // span and parsed its URL with Foundation to name the span's attributes.
+        config.tracing.tracer = nil
         self.connection = connection
         self.options = options
         self.baseHeaders = headers

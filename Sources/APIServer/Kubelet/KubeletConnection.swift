@@ -27,6 +27,7 @@ public struct KubeletClientConfig: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(10)
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.tracing.tracer = nil  // no spans to record (see KubeRESTClient)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 }
