@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import NIOCore
 import NIOSSL
 import SwiftASN1
+import Synchronization
 import X509
 
 /// The kubelet server's TLS: a serving certificate (given, or self-signed at start as a
@@ -73,9 +74,25 @@ enum KubeletTLS {
         return nil
     }
 
+    /// Identities already read, by the certificate's DER bytes (the handshake verified the
+    /// chain, so the bytes decide): the API server scrapes a kubelet with the same certificate
+    /// over a new connection each time, and parsing it cost more than the rest of the check.
+    private static let knownIdentities = Mutex<[[UInt8]: (name: String, groups: [String])]>([:])
+
     /// CN and O values of a client certificate (the user and its groups, as Kubernetes reads them).
     static func identity(_ certificate: NIOSSLCertificate) -> (name: String, groups: [String])? {
-        guard let der = try? certificate.toDERBytes(), let cert = try? Certificate(derEncoded: der) else { return nil }
+        guard let der = try? certificate.toDERBytes() else { return nil }
+        if let known = knownIdentities.withLock({ $0[der] }) { return known }
+        guard let found = identity(der: der) else { return nil }
+        knownIdentities.withLock { known in
+            if known.count >= 64 { known.removeAll() }
+            known[der] = found
+        }
+        return found
+    }
+
+    private static func identity(der: [UInt8]) -> (name: String, groups: [String])? {
+        guard let cert = try? Certificate(derEncoded: der) else { return nil }
         var name = ""
         var groups: [String] = []
         for rdn in cert.subject {
