@@ -107,7 +107,7 @@ struct KubeletPhases: Sendable {
         }
         print("rollout timeline (since the Deployment's create):")
         PodTracker.timeline(Array(seen), since: start).forEach { print($0) }
-        if let s = LatencySummary(seen.compactMap { Self.conditionLatencyMs($0.object) }) {
+        if let s = LatencySummary(tracker.objects.values.compactMap { Self.conditionLatencyMs($0) }) {
             print("pod creationTimestamp → Ready lastTransitionTime ms (1 s resolution): \(s.line)")
         }
         // Every write of the rollout: the ReplicaSet's creates, the bindings, the kubelets' status.
@@ -210,7 +210,7 @@ struct KubeletPhases: Sendable {
 
         var restarts: [Double] = []
         for name in names {
-            guard let uid = seen[name]?.uid,
+            guard let uid = tracker.objects[name]?.uid,
                   let text = try? String(contentsOfFile: "\(kubeletRoot)/pods/\(uid)/containers/main/0/pid", encoding: .utf8),
                   let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else {
                 throw BenchError("no container pid for \(name) under \(kubeletRoot) (is --kubelet-root the server's?)")

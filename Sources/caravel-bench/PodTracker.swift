@@ -7,6 +7,8 @@ import Synchronization
 /// first seen and first seen Running / Ready, and when each container restart was seen. The
 /// API's timestamps have one-second resolution; these have the watch's (sub-millisecond).
 final class PodTracker: Sendable {
+    /// A pod's stamps: plain numbers, so that the waits' scans over 10,000 of them copy no
+    /// references (the pods' objects are kept apart, in `objects`).
     struct Seen: Sendable {
         var added: UInt64
         /// First seen with spec.nodeName (bound by the scheduler, or created bound).
@@ -16,11 +18,15 @@ final class PodTracker: Sendable {
         var restarts = 0
         /// When `restarts` last went up with the container running again.
         var restartedRunning: UInt64?
-        var uid: String?
-        var object: JSONValue = .null
     }
 
-    private let state = Mutex<[String: Seen]>([:])
+    private struct Table {
+        var seen: [String: Seen] = [:]
+        /// Each pod as last seen.
+        var objects: [String: JSONValue] = [:]
+    }
+
+    private let state = Mutex(Table())
     private let watcher = Mutex<Task<Void, Never>?>(nil)
     let client: KubeRESTClient
     let pods: ResourcePath
@@ -62,8 +68,8 @@ final class PodTracker: Sendable {
         let first = pod[path: ["status", "containerStatuses"]]?.arrayValue?.first
         let restarts = Int(first?["restartCount"]?.intValue ?? 0)
         let runningNow = first?[path: ["state", "running"]] != nil
-        state.withLock { all in
-            var s = all[name] ?? Seen(added: now)
+        state.withLock { table in
+            var s = table.seen[name] ?? Seen(added: now)
             if pod[path: ["spec", "nodeName"]]?.stringValue != nil, s.bound == nil { s.bound = now }
             if phase == "Running", s.running == nil { s.running = now }
             if ready, s.ready == nil { s.ready = now }
@@ -71,25 +77,26 @@ final class PodTracker: Sendable {
                 s.restarts = restarts
                 s.restartedRunning = now
             }
-            s.uid = pod[path: ["metadata", "uid"]]?.stringValue
-            s.object = pod
-            all[name] = s
+            table.seen[name] = s
+            table.objects[name] = pod
         }
     }
 
-    var snapshot: [String: Seen] { state.withLock { $0 } }
+    var snapshot: [String: Seen] { state.withLock { $0.seen } }
+
+    /// Each pod's object as last seen, by name.
+    var objects: [String: JSONValue] { state.withLock { $0.objects } }
 
     /// Polls until `done` holds over the pods seen. Fails when nothing changed for `stall` (a
     /// lost pod must fail the run, not hang it); `progress` says what counts as a change. Both
-    /// run under the lock on the table itself: a copy taken every poll while the watch kept
-    /// writing made each write copy the whole table, and with 10,000 pods that cost the bench
-    /// a third of a core, taken from the server it measures.
+    /// run under the lock on the table itself, not on a copy that the watch's next write would
+    /// have to copy again, whole.
     func wait(stall: Duration, what: String, progress: @escaping ([String: Seen]) -> Int,
               done: @escaping ([String: Seen]) -> Bool) async throws {
         var last = -1
         var lastChange = ContinuousClock.now
         while true {
-            let (finished, p) = state.withLock { all in (done(all), progress(all)) }
+            let (finished, p) = state.withLock { table in (done(table.seen), progress(table.seen)) }
             if finished { return }
             if p != last { last = p; lastChange = .now }
             if ContinuousClock.now - lastChange > stall {

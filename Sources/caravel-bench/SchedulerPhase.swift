@@ -72,7 +72,8 @@ struct SchedulerPhase: Sendable {
         print("scheduler: \(count) pods bound on \(nodes) nodes in \(fmt(wallMs / 1000, 2)) s (\(fmt(rate)) pods/s, "
               + "first create → last bound; creates took \(fmt(createdMs / 1000, 2)) s)")
         if let s = LatencySummary(seen.compactMap { spanMs($0.added, $0.bound) }) { print("  pod first seen → bound ms: \(s.line)") }
-        let perNode = Dictionary(grouping: seen.compactMap { $0.object[path: ["spec", "nodeName"]]?.stringValue }, by: { $0 })
+        let placed = tracker.objects.filter { $0.key != "sched-probe" }.values
+        let perNode = Dictionary(grouping: placed.compactMap { $0[path: ["spec", "nodeName"]]?.stringValue }, by: { $0 })
         print("  nodes used: \(perNode.count), pods per node max \(perNode.values.map(\.count).max() ?? 0)")
         return rate
     }
@@ -115,7 +116,7 @@ struct SchedulerPhase: Sendable {
         print("scheduler: \(count) pending pods bound on \(nodes) nodes: first binding \(fmt(millis(since: start, to: first) / 1000, 2)) s "
               + "after the controller manager started (informers synced), last \(fmt(millis(since: start, to: last) / 1000, 2)) s; "
               + "\(fmt(rate)) pods/s first → last binding")
-        let perNode = Dictionary(grouping: tracker.snapshot.values.compactMap { $0.object[path: ["spec", "nodeName"]]?.stringValue }, by: { $0 })
+        let perNode = Dictionary(grouping: tracker.objects.values.compactMap { $0[path: ["spec", "nodeName"]]?.stringValue }, by: { $0 })
         print("  nodes used: \(perNode.count), pods per node max \(perNode.values.map(\.count).max() ?? 0)")
         return rate
     }
