@@ -47,6 +47,7 @@ let package = Package(
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
             ]
         ),
         // etcd v3's gRPC API (KV, Watch, Lease, Maintenance.Status), generated once and committed:
@@ -64,6 +65,7 @@ let package = Package(
             name: "APIServer",
             dependencies: [
                 "KubeModel",
+                "KubeClient",
                 "EtcdAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -168,7 +170,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
-        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeModel", "KubeTesting"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeClient", "KubeModel", "KubeTesting"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel", "KubeTesting"]),
         .testTarget(name: "KubeletTests", dependencies: ["Kubelet", "KubeClient", "KubeModel", "APIServer", "KubeTesting"]),
         .testTarget(name: "ControllersTests", dependencies: ["Controllers", "KubeClient", "KubeModel", "APIServer", "KubeTesting"]),

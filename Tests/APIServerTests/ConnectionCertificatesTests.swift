@@ -3,7 +3,7 @@ import NIOPosix
 import Testing
 @testable import APIServer
 
-/// A connection's client certificate is read once and forgotten when the connection closes.
+/// The subject of a connection's client certificate is read once and forgotten when the connection closes.
 @Suite struct ConnectionCertificatesTests {
     @Test func aConnectionsEntryGoesWithIt() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -13,15 +13,15 @@ import Testing
 
         let table = ConnectionCertificates()
         // Plain TCP: no TLS handler, so no certificate, remembered as such.
-        #expect(await table.certificate(of: client) == nil)
-        #expect(await table.certificate(of: client) == nil)
+        #expect(await table.subject(of: client) == nil)
+        #expect(await table.subject(of: client) == nil)
         #expect(table.count == 1)
 
         try await client.close()
         for _ in 0..<100 where table.count > 0 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(table.count == 0)
         // A closed connection asked again is not remembered past its close.
-        #expect(await table.certificate(of: client) == nil)
+        #expect(await table.subject(of: client) == nil)
         for _ in 0..<100 where table.count > 0 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(table.count == 0)
 

@@ -1,4 +1,5 @@
 import Foundation
+import KubeClient
 import NIOSSL
 import SwiftASN1
 import Testing
@@ -64,7 +65,11 @@ import X509
         try withDirectory { dir in
             let pki = try PKI.ensure(directory: dir)
             let nio = try NIOSSLCertificate(bytes: Array(pki.admin.certificatePEM.utf8), format: .pem)
-            #expect(Authenticator.user(of: nio) == UserInfo(name: "caravel-admin", groups: ["system:masters"]))
+            #expect(CertificateSubject(nio) == CertificateSubject(name: "caravel-admin", groups: ["system:masters"]))
+            // The second read comes from the memo of DER bytes, and says the same.
+            #expect(CertificateSubject(nio) == CertificateSubject(name: "caravel-admin", groups: ["system:masters"]))
+            let controllers = try NIOSSLCertificate(bytes: Array(pki.controllerManager.certificatePEM.utf8), format: .pem)
+            #expect(CertificateSubject(controllers) == CertificateSubject(name: "system:kube-controller-manager", groups: []))
         }
     }
 
@@ -120,11 +125,11 @@ import X509
 
     @Test func bearerTokensAuthenticateAndUnknownOnesDoNot() async {
         let auth = Authenticator(tokens: ["t0k": UserInfo(name: "alice", uid: "1", groups: ["dev"])])
-        let alice = await auth.authenticate(authorization: "Bearer t0k", peerCertificate: { nil })
+        let alice = await auth.authenticate(authorization: "Bearer t0k", certificateSubject: { nil })
         #expect(alice?.name == "alice")
         #expect(alice?.groups == ["dev", "system:authenticated"])
-        #expect(await auth.authenticate(authorization: "Bearer nope", peerCertificate: { nil }) == nil)
-        #expect(await auth.authenticate(authorization: nil, peerCertificate: { nil }) == nil)
+        #expect(await auth.authenticate(authorization: "Bearer nope", certificateSubject: { nil }) == nil)
+        #expect(await auth.authenticate(authorization: nil, certificateSubject: { nil }) == nil)
         #expect(Authenticator.isPublic("/readyz"))
         #expect(!Authenticator.isPublic("/api/v1/pods"))
     }

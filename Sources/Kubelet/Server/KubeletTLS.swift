@@ -2,10 +2,10 @@ import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import KubeClient
 import NIOCore
 import NIOSSL
 import SwiftASN1
-import Synchronization
 import X509
 
 /// The kubelet server's TLS: a serving certificate (given, or self-signed at start as a
@@ -73,37 +73,6 @@ enum KubeletTLS {
         if inet_pton(AF_INET6, s, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
         return nil
     }
-
-    /// Identities already read, by the certificate's DER bytes (the handshake verified the
-    /// chain, so the bytes decide): the API server scrapes a kubelet with the same certificate
-    /// over a new connection each time, and parsing it cost more than the rest of the check.
-    private static let knownIdentities = Mutex<[[UInt8]: (name: String, groups: [String])]>([:])
-
-    /// CN and O values of a client certificate (the user and its groups, as Kubernetes reads them).
-    static func identity(_ certificate: NIOSSLCertificate) -> (name: String, groups: [String])? {
-        guard let der = try? certificate.toDERBytes() else { return nil }
-        if let known = knownIdentities.withLock({ $0[der] }) { return known }
-        guard let found = identity(der: der) else { return nil }
-        knownIdentities.withLock { known in
-            if known.count >= 64 { known.removeAll() }
-            known[der] = found
-        }
-        return found
-    }
-
-    private static func identity(der: [UInt8]) -> (name: String, groups: [String])? {
-        guard let cert = try? Certificate(derEncoded: der) else { return nil }
-        var name = ""
-        var groups: [String] = []
-        for rdn in cert.subject {
-            for attribute in rdn {
-                guard let value = String(attribute.value) else { continue }
-                if attribute.type == .RDNAttributeType.commonName { name = value }
-                if attribute.type == .RDNAttributeType.organizationName { groups.append(value) }
-            }
-        }
-        return name.isEmpty ? nil : (name, groups)
-    }
 }
 
 /// The request context of the kubelet server: it keeps the connection's channel so the client
@@ -134,7 +103,7 @@ struct KubeletAuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/healthz" { return try await next(request, context) }
         // The handshake already checked the chain against the CA; here only who it is.
-        guard let cert = await context.peerCertificate(), let who = KubeletTLS.identity(cert) else {
+        guard let cert = await context.peerCertificate(), let who = CertificateSubject(cert) else {
             return KubeletStatus.response(code: 401, message: "Unauthorized")
         }
         guard who.name == Self.apiServerUser || who.groups.contains("system:masters") else {

@@ -13,7 +13,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         let record = try context.requireRecord()
         if !Authenticator.isPublic(record.parsed.path) {
             guard let caller = await authenticator.authenticate(authorization: request.headers[.authorization],
-                                                                peerCertificate: { await context.peerCertificate() })
+                                                                certificateSubject: { await context.certificateSubject() })
                     ?? Authenticator.anonymousUser(method: request.method.rawValue, path: record.parsed.path) else {
                 throw APIError.unauthorized
             }

@@ -1,6 +1,6 @@
 import Hummingbird
+import KubeClient
 import NIOCore
-import NIOSSL
 
 /// The request context of the API server: Hummingbird's core context plus the connection's
 /// channel, from which the TLS handshake's client certificate is read for authentication.
@@ -18,8 +18,9 @@ public struct APIRequestContext: RequestContext {
         self.channel = source.channel
     }
 
-    /// The client certificate validated during the handshake; `nil` without TLS or a certificate.
-    public func peerCertificate() async -> NIOSSLCertificate? {
-        await ConnectionCertificates.shared.certificate(of: channel)
+    /// Who the client certificate validated during the handshake names; `nil` without TLS or
+    /// a certificate.
+    public func certificateSubject() async -> CertificateSubject? {
+        await ConnectionCertificates.shared.subject(of: channel)
     }
 }

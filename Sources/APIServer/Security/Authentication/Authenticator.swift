@@ -1,8 +1,5 @@
 import Foundation
-import NIOCore
-import NIOSSL
-import Synchronization
-import X509
+import KubeClient
 
 /// Who made a request, as Kubernetes' `user.Info`.
 public struct UserInfo: Sendable, Equatable {
@@ -34,10 +31,6 @@ public struct Authenticator: Sendable {
     /// Further bearer-token checkers (ServiceAccount JWTs, bootstrap join tokens), asked in
     /// order after the static file.
     let tokenAuthenticators: [any TokenAuthenticator]
-    /// Users of client certificates already read: parsing a certificate costs more than the
-    /// rest of a GET, and clients send the same one on every connection.
-    let certificateUsers = CertificateUsers()
-
     /// An authenticator over the given tokens.
     public init(tokens: [String: UserInfo], allowAnonymousAsAdmin: Bool = false, tokenAuthenticators: [any TokenAuthenticator] = []) {
         self.tokens = tokens
@@ -54,10 +47,11 @@ public struct Authenticator: Sendable {
     }
 
     /// The user behind a request, or `nil` when it carries no valid credentials. As
-    /// kube-apiserver's union authenticator, a valid client certificate wins over the token.
-    public func authenticate(authorization: String?, peerCertificate: @Sendable () async -> NIOSSLCertificate?) async -> UserInfo? {
-        if let cert = await peerCertificate(), let user = certificateUsers.user(of: cert) {
-            return Self.withAuthenticatedGroup(user)
+    /// kube-apiserver's union authenticator, a valid client certificate wins over the token:
+    /// its CN is the user and each O a group.
+    public func authenticate(authorization: String?, certificateSubject: @Sendable () async -> CertificateSubject?) async -> UserInfo? {
+        if let subject = await certificateSubject() {
+            return Self.withAuthenticatedGroup(UserInfo(name: subject.name, groups: subject.groups))
         }
         if let authorization, let token = Self.bearerToken(authorization) {
             if let user = tokens[token] { return Self.withAuthenticatedGroup(user) }
@@ -77,43 +71,6 @@ public struct Authenticator: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         let token = parts[1].trimmingCharacters(in: .whitespaces)
         return token.isEmpty ? nil : token
-    }
-
-    /// CN is the user, each O a group, as Kubernetes' x509 authenticator.
-    static func user(of certificate: NIOSSLCertificate) -> UserInfo? {
-        guard let der = try? certificate.toDERBytes(), let cert = try? Certificate(derEncoded: der) else { return nil }
-        var name: String?
-        var groups: [String] = []
-        for rdn in cert.subject {
-            for attribute in rdn {
-                guard let value = String(attribute.value) else { continue }
-                if attribute.type == .RDNAttributeType.commonName {
-                    name = value
-                } else if attribute.type == .RDNAttributeType.organizationName {
-                    groups.append(value)
-                }
-            }
-        }
-        guard let name, !name.isEmpty else { return nil }
-        return UserInfo(name: name, groups: groups)
-    }
-
-    /// A bounded memo of `Authenticator.user(of:)` by the certificate's DER bytes. The chain
-    /// was verified by the handshake, so the bytes alone decide the answer.
-    final class CertificateUsers: Sendable {
-        private let users = Mutex<[[UInt8]: UserInfo]>([:])
-        static let capacity = 1024
-
-        func user(of certificate: NIOSSLCertificate) -> UserInfo? {
-            guard let der = try? certificate.toDERBytes() else { return nil }
-            if let known = users.withLock({ $0[der] }) { return known }
-            guard let user = Authenticator.user(of: certificate) else { return nil }
-            users.withLock { u in
-                if u.count >= Self.capacity { u.removeAll(keepingCapacity: true) }
-                u[der] = user
-            }
-            return user
-        }
     }
 
     static func withAuthenticatedGroup(_ user: UserInfo) -> UserInfo {

@@ -1,7 +1,6 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import NIOSSL
 
 /// A WebSocket upgrade of a pod stream subresource (`exec`, `attach`, `portforward`), checked
 /// before the responder sees it: the path names one of `subresources` of a pod, the client
@@ -27,7 +26,7 @@ struct PodStreamUpgrade: Sendable {
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard let proto = protocols.first(where: offered.contains) else { return nil }
         guard let caller = await authenticator.authenticate(authorization: head.headerFields[.authorization],
-                                                            peerCertificate: { try? await channel.nioSSL_peerCertificate().get() }),
+                                                            certificateSubject: { await ConnectionCertificates.shared.subject(of: channel) }),
               let user = try? await Impersonation.resolve(Request(head: head, body: .init(buffer: ByteBuffer())), caller: caller,
                                                           authorizer: authorizer) else { return nil }
         let attributes = RequestAttributes(user: user, verb: "create", apiGroup: "", resource: "pods", subresource: subresource,
