@@ -64,6 +64,7 @@ struct APIServiceBackend: Sendable, Equatable {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.dnsOverride = [host: endpoint.ip]
         configuration.decompression = .disabled
+        configuration.tracing.tracer = nil  // no spans to record (see KubeRESTClient)
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         return (client, "https://\(host):\(endpoint.port)")
     }

@@ -72,8 +72,9 @@ public final class AuditLog: Service, Sendable {
 
     private func takeQueued() -> [AuditEvent] {
         queue.withLock { q in
-            defer { q.events.removeAll(keepingCapacity: q.events.count <= 1024) }
-            return q.events
+            let taken = q.events
+            q.events = []
+            return taken
         }
     }
 

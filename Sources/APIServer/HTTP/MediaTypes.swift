@@ -1,4 +1,3 @@
-import Foundation
 import KubeModel
 
 /// What a client asked to get back, from its Accept header.
@@ -15,7 +14,20 @@ enum MediaTypes {
     static func withoutParameters(_ contentType: String) -> String {
         guard contentType.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
         else { return contentType }
-        return String(contentType.prefix { $0 != ";" }).trimmingCharacters(in: " \t")
+        return String(trimmed(contentType.prefix { $0 != ";" }))
+    }
+
+    /// The media type and parameters of one option of an Accept list, each without the
+    /// spaces and tabs HTTP allows around them.
+    private static func splitParameters(_ option: Substring) -> [Substring] {
+        option.split(separator: ";").map(trimmed)
+    }
+
+    private static func trimmed(_ text: Substring) -> Substring {
+        var text = text
+        while let c = text.first, c == " " || c == "\t" { text.removeFirst() }
+        while let c = text.last, c == " " || c == "\t" { text.removeLast() }
+        return text
     }
 
     /// Whether the first media type of `Accept` this server can serve is `application/yaml`
@@ -23,7 +35,7 @@ enum MediaTypes {
     static func prefersYAML(accept: String?) -> Bool {
         guard let accept, accept != "application/json" else { return false }
         for option in accept.split(separator: ",") {
-            let parts = option.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = splitParameters(option)
             guard let type = parts.first else { continue }
             if type == "application/yaml" { return !parts.dropFirst().contains { $0.hasPrefix("as=") } }
             if ["application/json", "*/*", "application/*"].contains(type) { return false }
@@ -38,7 +50,7 @@ enum MediaTypes {
         guard let accept, !accept.isEmpty, accept != "application/json" else { return .object }
         var sawServable = false
         for option in accept.split(separator: ",") {
-            let parts = option.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = splitParameters(option)
             guard let type = parts.first else { continue }
             var params: [String: String] = [:]
             for p in parts.dropFirst() {

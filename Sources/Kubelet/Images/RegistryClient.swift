@@ -20,9 +20,10 @@ public final class RegistryClient: Sendable {
             var tls = TLSConfiguration.makeClientConfiguration()
             if !verify { tls.certificateVerification = .none }
             // Registries often redirect blob requests to their storage.
-            let configuration = HTTPClient.Configuration(tlsConfiguration: tls,
+            var configuration = HTTPClient.Configuration(tlsConfiguration: tls,
                                                          redirectConfiguration: .follow(max: 5, allowCycles: false),
                                                          timeout: .init(connect: .seconds(15)))
+            configuration.tracing.tracer = nil  // no spans to record (see KubeRESTClient)
             return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         }
         http = client(verify: true)

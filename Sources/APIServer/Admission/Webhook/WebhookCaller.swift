@@ -20,6 +20,7 @@ enum WebhookCaller {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(Int64(hook.timeoutSeconds))
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.tracing.tracer = nil  // no spans to record (see KubeRESTClient)
         var tls = TLSConfiguration.makeClientConfiguration()
         if let pem = hook.caBundle {
             do {
