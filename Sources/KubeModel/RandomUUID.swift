@@ -1,3 +1,5 @@
+import Glibc
+
 /// Version 4 UUIDs as Kubernetes writes them (lowercase, hyphenated), for object uids and
 /// audit IDs. Foundation's `UUID()` on Linux opens, reads and closes `/dev/urandom` for each
 /// one, five system calls; the API server takes two for every create, so this reads its
@@ -7,8 +9,14 @@ public enum RandomUUID {
 
     /// A fresh random UUID, such as `3f2b8c1e-9a4d-4e7f-b2c6-0d5e8f1a2b3c`.
     public static func string() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return string(high: generator.next(), low: generator.next())
+        // One 16-byte read: the standard generator asks the system for 8 bytes at a time.
+        var words: (UInt64, UInt64) = (0, 0)
+        // getentropy(3) is one getrandom(2) call of the whole length.
+        if withUnsafeMutableBytes(of: &words, { getentropy($0.baseAddress, $0.count) }) != 0 {
+            var generator = SystemRandomNumberGenerator()
+            words = (generator.next(), generator.next())
+        }
+        return string(high: words.0, low: words.1)
     }
 
     /// The UUID of these 128 bits with the version (4) and variant (RFC 4122) bits set.
