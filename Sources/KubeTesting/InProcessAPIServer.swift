@@ -56,8 +56,9 @@ private func runInProcessAPIServer(
     alongside: (KubeRESTClient) throws -> [any Service],
     _ body: (KubeRESTClient, APIServerConfiguration) async throws -> Void
 ) async throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("caravel-test-\(UUID().uuidString)").path
-    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let scratch = ScratchDirectory(prefix: "caravel-test")
+    let dir = scratch.path
+    defer { withExtendedLifetime(scratch) {} }
     var logger = Logger(label: "test")
     logger.logLevel = .warning
     let config = APIServerConfiguration(dataDirectory: dir, port: port, bookmarkInterval: .seconds(1))

@@ -19,5 +19,20 @@ public final class ScratchDirectory: Sendable {
         return dir
     }
 
-    deinit { try? FileManager.default.removeItem(at: url) }
+    deinit { Self.remove(url) }
+
+    /// Removes `url` and everything in it. One pass can fail when something inside vanishes
+    /// meanwhile (a database closing in the background deletes its journal, and the walk then
+    /// stops at the missing file), so it tries again while the directory is still there.
+    public static func remove(_ url: URL) {
+        for attempt in 0..<5 {
+            do {
+                try FileManager.default.removeItem(at: url)
+                return
+            } catch {
+                guard FileManager.default.fileExists(atPath: url.path) else { return }
+                if attempt < 4 { usleep(20_000) }
+            }
+        }
+    }
 }
