@@ -106,7 +106,7 @@ final class EtcdProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: {
             let log = dataDir.appendingPathComponent("etcd.log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            #expect(FileManager.default.createFile(atPath: log.path, contents: nil))
             return log
         }())
         try process.run()

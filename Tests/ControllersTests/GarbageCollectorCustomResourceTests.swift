@@ -35,7 +35,7 @@ import Testing
     @Test(.timeLimit(.minutes(5))) func foregroundDeletionOfACustomOwnerWaitsForItsDependents() async throws {
         try await withControlPlane { client in
             _ = try await client.create(Self.definitions.path, Self.definition)
-            let served = try await eventually(timeout: .seconds(20)) {
+            let served = await eventually(timeout: .seconds(20)) {
                 (try? await client.create(Self.widgets.path, Self.widget("parent"))) != nil
             }
             try #require(served)
@@ -56,7 +56,7 @@ import Testing
                                                  options: ["apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Foreground"])
             #expect(answer.finalizers.contains("foregroundDeletion"))
 
-            let dependentsGoing = try await eventually(timeout: .seconds(30)) {
+            let dependentsGoing = await eventually(timeout: .seconds(30)) {
                 let map = try? await client.get(Self.configMaps.named("child").path)
                 let widget = try? await client.get(Self.widgets.named("child").path)
                 return map?[path: ["metadata", "deletionTimestamp"]] != nil && widget == nil
@@ -82,9 +82,9 @@ import Testing
             var orphan = Self.widget("orphan")
             orphan[path: ["metadata", "ownerReferences"]] = [["apiVersion": "v1", "kind": "ConfigMap", "name": "gone",
                                                                 "uid": .string(UUID().uuidString)]]
-            let served = try await eventually(timeout: .seconds(20)) { (try? await client.create(Self.widgets.path, orphan)) != nil }
+            let served = await eventually(timeout: .seconds(20)) { (try? await client.create(Self.widgets.path, orphan)) != nil }
             try #require(served)
-            let collected = try await eventually(timeout: .seconds(60)) {
+            let collected = await eventually(timeout: .seconds(60)) {
                 (try? await client.get(Self.widgets.named("orphan").path)) == nil
             }
             #expect(collected)

@@ -130,8 +130,8 @@ import Testing
 
     @Test func aSelectedNodeLimitsTheVolumesToThoseReachableFromIt() async throws {
         storageClass("local", provisioner: LocalPathStorage.provisioner, mode: "WaitForFirstConsumer")
-        node("node-a")
-        node("node-b")
+        _ = node("node-a")
+        _ = node("node-b")
         claim("data", className: "local", annotations: [LocalPathStorage.selectedNodeAnnotation: "node-b"])
         volume("on-a", className: "local", node: "node-a")
         volume("on-b", storage: "2Gi", className: "local", node: "node-b")
@@ -161,7 +161,7 @@ import Testing
 
     @Test func theProvisionerWritesAHostPathVolumePinnedToTheSelectedNode() async throws {
         storageClass("local-path", provisioner: LocalPathStorage.provisioner, mode: "WaitForFirstConsumer")
-        node("node-a", directory: "/srv/storage")
+        _ = node("node-a", directory: "/srv/storage")
         let c = claim("data", storage: "3Gi", className: "local-path",
                       annotations: [LocalPathStorage.selectedNodeAnnotation: "node-a",
                                     LocalPathStorage.storageProvisionerAnnotation: LocalPathStorage.provisioner])
@@ -184,8 +184,8 @@ import Testing
         client.seed(["apiVersion": "v1", "kind": "Node", "metadata": ["name": "node-a", "labels": ["kubernetes.io/hostname": "node-a"],
                                                                       "annotations": [LocalPathStorage.nodeDirectoryAnnotation: "/a"]],
                      "status": ["conditions": [["type": "Ready", "status": "False"]]]], as: .core("nodes"), into: nodes)
-        node("node-b", directory: nil)
-        node("node-c", directory: "/c")
+        _ = node("node-b", directory: nil)
+        _ = node("node-c", directory: "/c")
         claim("data", className: "now", annotations: [LocalPathStorage.storageProvisionerAnnotation: LocalPathStorage.provisioner])
         _ = try await provisioner.reconcile(key: "ns/data")
         let pv = try #require(writes().first { $0.matches("create", "persistentvolumes") }?.object)
@@ -196,7 +196,7 @@ import Testing
 
     @Test func theProvisionerWaitsForTheNodeOfAWaitForFirstConsumerClaim() async throws {
         storageClass("local-path", provisioner: LocalPathStorage.provisioner, mode: "WaitForFirstConsumer")
-        node("node-a")
+        _ = node("node-a")
         claim("data", className: "local-path", annotations: [LocalPathStorage.storageProvisionerAnnotation: LocalPathStorage.provisioner])
         _ = try await provisioner.reconcile(key: "ns/data")
         #expect(client.actions.isEmpty, "\(client.actions)")

@@ -21,7 +21,7 @@ private func record(_ text: String, _ second: Int) -> String { "2024-05-06T07:08
 
 @Test func kubeletServerServesLogsToTheAPIServerOnly() async throws {
     try await withServer(running: false) { base, pki, logPath, _ in
-        FileManager.default.createFile(atPath: logPath, contents: Data((record("one", 1) + record("two", 2)).utf8))
+        #expect(FileManager.default.createFile(atPath: logPath, contents: Data((record("one", 1) + record("two", 2)).utf8)))
         let apiserver = try TestPKI.clientTLS(pki.pki.kubeletClient)
         #expect(try await httpsGet(base + "/containerLogs/default/p/c", tls: apiserver) == (200, "one\ntwo\n"))
         #expect(try await httpsGet(base + "/containerLogs/default/p/c?tailLines=1&timestamps=true", tls: apiserver)
@@ -66,7 +66,7 @@ private func record(_ text: String, _ second: Int) -> String { "2024-05-06T07:08
 
 @Test func kubeletServerFollowsLogsUntilTheContainerStops() async throws {
     try await withServer { base, pki, logPath, runtime in
-        FileManager.default.createFile(atPath: logPath, contents: Data(record("one", 1).utf8))
+        #expect(FileManager.default.createFile(atPath: logPath, contents: Data(record("one", 1).utf8)))
         let appender = Task {
             try await Task.sleep(for: .milliseconds(300))
             let h = try #require(FileHandle(forWritingAtPath: logPath))

@@ -61,7 +61,7 @@ private func apiError(_ body: () async throws -> Void) async -> (Int, String)? {
 
 @Test(.timeLimit(.minutes(5))) func podLogsThroughTheAPIServer() async throws {
     try await withCluster { client, _, _, logPath, runtime in
-        FileManager.default.createFile(atPath: logPath, contents: Data((0..<3).map { "2024-05-06T07:08:0\($0)Z stdout F line \($0)\n" }.joined().utf8))
+        #expect(FileManager.default.createFile(atPath: logPath, contents: Data((0..<3).map { "2024-05-06T07:08:0\($0)Z stdout F line \($0)\n" }.joined().utf8)))
         let path = "/api/v1/namespaces/default/pods/p/log"
         #expect(String(decoding: try await client.raw("GET", path), as: UTF8.self) == "line 0\nline 1\nline 2\n")
         #expect(String(decoding: try await client.raw("GET", path, query: ["tailLines": "1", "container": "c"]), as: UTF8.self) == "line 2\n")

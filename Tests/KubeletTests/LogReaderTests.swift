@@ -17,7 +17,7 @@ private struct LogDir {
     }
 
     func write(_ file: String, _ records: [String]) {
-        FileManager.default.createFile(atPath: file, contents: Data(records.joined().utf8))
+        #expect(FileManager.default.createFile(atPath: file, contents: Data(records.joined().utf8)))
     }
 
     func append(_ file: String, _ records: [String]) {

@@ -64,7 +64,7 @@ final class HungRuntime: ContainerRuntime, Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A regular file where the root directory should be: nothing can be written under it.
         let notADirectory = dir + "/root"
-        FileManager.default.createFile(atPath: notADirectory, contents: Data())
+        #expect(FileManager.default.createFile(atPath: notADirectory, contents: Data()))
         let runtime = HungRuntime()
         let health = NodeHealth(runtime: runtime, network: nil, rootDirectory: notADirectory, lifecycleProblem: { nil },
                                 runtimeTimeout: .milliseconds(50))

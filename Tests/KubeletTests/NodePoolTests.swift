@@ -56,7 +56,7 @@ import Testing
             let running = Task { await lease.run() }
             defer { running.cancel() }
             // The first renewal comes at once; then the loop sleeps on tick 1.
-            let parked = try await eventually(timeout: .seconds(20)) { clock.sleeperCount == 1 }
+            let parked = await eventually(timeout: .seconds(20)) { clock.sleeperCount == 1 }
             #expect(parked)
             let first = try await client.get(path)[path: ["spec", "renewTime"]]?.stringValue
             #expect(first != nil)
@@ -68,7 +68,7 @@ import Testing
                 try await client.get(path)[path: ["spec", "renewTime"]]?.stringValue != first
             }
             #expect(renewed)
-            let parkedAgain = try await eventually(timeout: .seconds(20)) { clock.sleeperCount == 1 }
+            let parkedAgain = await eventually(timeout: .seconds(20)) { clock.sleeperCount == 1 }
             #expect(parkedAgain)
             running.cancel()
             await running.value

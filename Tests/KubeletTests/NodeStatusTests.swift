@@ -87,7 +87,7 @@ import Testing
             try await client.delete(Self.nodes.named("node-1").path)
             let loop = Task { await reporter.run(readiness: { .ready }) }
             defer { loop.cancel() }
-            let back = try await eventually(timeout: .seconds(10)) {
+            let back = await eventually(timeout: .seconds(10)) {
                 let n = try? await client.get(Self.nodes.named("node-1").path)
                 return n.map { $0.uid != first.uid } ?? false
             }
@@ -103,7 +103,7 @@ import Testing
             let loop = Task { await heartbeat.run() }
             defer { loop.cancel() }
             var first: String?
-            let created = try await eventually(timeout: .seconds(10)) {
+            let created = await eventually(timeout: .seconds(10)) {
                 first = (try? await client.get(Self.leases.named("node-1").path))?[path: ["spec", "renewTime"]]?.stringValue
                 return first != nil
             }

@@ -178,7 +178,7 @@ private func mounted(_ path: String) -> Bool {
     try await withRoot { paths in
         let host = paths.root + "/host"
         try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: host + "/file", contents: Data("f".utf8))
+        #expect(FileManager.default.createFile(atPath: host + "/file", contents: Data("f".utf8)))
         let vm = manager(paths, DictObjectSource())
         func prep(_ path: String, _ type: String) async throws -> String? {
             try await vm.prepare(envTestContext(envTestPod(volumes: [["name": "h", "hostPath": ["path": .string(path), "type": .string(type)]]])))["h"]

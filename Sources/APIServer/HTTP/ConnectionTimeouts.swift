@@ -33,9 +33,11 @@ struct TimeoutChildChannel<Base: ServerChildChannel>: ServerChildChannel {
             try channel.pipeline.syncOperations.addHandler(ConnectionTimeoutHandler(timeouts))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
-        }.flatMap { value in
+        }.flatMapThrowing { value in
             // Last for now, so before the handlers Hummingbird adds once the first head is read.
-            channel.pipeline.addHandler(BadRequestHandler()).map { value }
+            // The setup's futures complete on the channel's loop, where the pipeline is ours.
+            try channel.pipeline.syncOperations.addHandler(BadRequestHandler())
+            return value
         }
     }
 
@@ -173,7 +175,8 @@ final class BadRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let answer = ByteBuffer(string: "HTTP/1.1 \(status)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         // Written below the HTTP encoder, which expects response parts, not bytes.
         if let raw = try? context.pipeline.syncOperations.context(handlerType: ConnectionTimeoutHandler.self) {
-            raw.writeAndFlush(NIOAny(IOData.byteBuffer(answer))).whenComplete { _ in raw.close(promise: nil) }
+            let channel = context.channel
+            raw.writeAndFlush(NIOAny(IOData.byteBuffer(answer))).whenComplete { _ in channel.close(promise: nil) }
         } else {
             context.close(promise: nil)
         }

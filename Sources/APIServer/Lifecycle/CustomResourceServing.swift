@@ -18,7 +18,7 @@ struct CustomResourceServing: Service {
             do {
                 let (subscription, revision) = registry.store.watchFromNow(prefix: Self.prefix)
                 _ = revision
-                try await withGracefulShutdownHandler {
+                await withGracefulShutdownHandler {
                     await sync()
                     for await item in subscription.items {
                         guard case .event = item else { continue }

@@ -32,7 +32,7 @@ struct NamespaceCleaner: Service {
             _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: retryInterval) }
             return
         }
-        _ = try? await cancelWhenGracefulShutdown {
+        _ = await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { for await e in events where e.object[path: ["metadata", "deletionTimestamp"]] != nil { break } }
                 group.addTask { try? await Task.sleep(for: retryInterval) }

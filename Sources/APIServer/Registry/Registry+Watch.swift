@@ -62,7 +62,7 @@ extension Registry {
         }
         let kind = def.kind
         let apiVersion = def.apiVersion(version)
-        func bookmark(_ revision: Int64, initialEnd: Bool) -> WatchOutput {
+        @Sendable func bookmark(_ revision: Int64, initialEnd: Bool) -> WatchOutput {
             var meta: JSONValue = ["resourceVersion": .string(String(revision))]
             if initialEnd { meta["annotations"] = ["k8s.io/initial-events-end": "true"] }
             return WatchOutput(type: "BOOKMARK", object: ["kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": meta])
@@ -72,7 +72,7 @@ extension Registry {
         // Pulled by the one consumer, so the only queue is the watch cache's bounded backlog
         // for this watcher: a client that stops reading is cut off there, and then gets 410.
         let source = WatchEventSource(head: head, subscription: subscription)
-        let out = AsyncStream<WatchOutput>(unfolding: { [self] in
+        let out = AsyncStream<WatchOutput>(unfolding: { [self, startRevision] in
             while true {
                 switch await source.next() {
                 case nil:

@@ -64,7 +64,7 @@ struct LocalVolumeJanitor: Sendable {
         if deletes {
             guard !FileManager.default.fileExists(atPath: marker) else { return }
             try? FileManager.default.createDirectory(atPath: directory + "/" + markerDirectoryName, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: marker, contents: nil)
+            _ = FileManager.default.createFile(atPath: marker, contents: nil)
         } else {
             try? FileManager.default.removeItem(atPath: marker)
         }

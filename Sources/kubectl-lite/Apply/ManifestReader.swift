@@ -34,7 +34,7 @@ enum ManifestReader {
         for name in entries.sorted() {
             let path = (dir as NSString).appendingPathComponent(name)
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
             if isDir.boolValue {
                 if recursive { out += try files(in: path, recursive: true) }
             } else if extensions.contains((name as NSString).pathExtension) {

@@ -25,7 +25,7 @@ public struct ValidatingAdmissionPolicyPlugin: AdmissionPlugin {
             let nsObject = namespace ?? nil
             let labels = Self.namespaceLabels(request, nsObject)
             guard policy.match.matchesNamespace(labels), binding.match?.matchesNamespace(labels) ?? true else { continue }
-            var run = PolicyEvaluation(policy: policy, binding: binding)
+            let run = PolicyEvaluation(policy: policy, binding: binding)
             guard let params = try await run.params(request, registry: registry) else { continue }
             var bindings = AdmissionActivation.base(request)
             bindings["params"] = params

@@ -108,7 +108,7 @@ public final class NodeAuthorizationGraph: Service, Sendable {
 
     private func follow(after revision: Int64) async throws {
         let subscription = try store.watch(prefix: Self.podPrefix, after: revision)
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             for await item in subscription.items {
                 guard case .event(let e) = item else { continue }
                 apply(key: e.key, pod: e.kind == .deleted ? nil : e.object)
