@@ -1,6 +1,7 @@
 import APIServer
 import AsyncHTTPClient
 import Foundation
+import KubeModel
 import Logging
 import ServiceLifecycle
 import NIOCore
@@ -76,7 +77,7 @@ final class ShellSession: ExecSession, @unchecked Sendable {
         let group = DispatchGroup()
         for (tag, pipe) in [(UInt8(1), stdout), (UInt8(2), stderr)] {
             group.enter()
-            DispatchQueue.global().async {
+            BlockingWork.start {
                 while true {
                     let data = pipe.fileHandleForReading.availableData
                     if data.isEmpty { break }
@@ -93,9 +94,7 @@ final class ShellSession: ExecSession, @unchecked Sendable {
     func resize(width: Int, height: Int) async {}
     func wait() async -> Int32 {
         let p = process
-        return await withCheckedContinuation { c in
-            DispatchQueue.global().async { p.waitUntilExit(); c.resume(returning: p.terminationStatus) }
-        }
+        return await BlockingWork.run { p.waitUntilExit(); return p.terminationStatus }
     }
     func terminate() async { if process.isRunning { process.terminate() } }
 }

@@ -1,14 +1,13 @@
 import Foundation
+import KubeModel
 
 /// Child processes for tests, awaited without holding a thread of the cooperative pool. The
 /// suites run in parallel on two cores: one blocking wait there stalls every other test's I/O
 /// until timeouts fire in tests that have nothing to do with it.
 enum TestProcess {
-    /// Runs blocking work (a pipe read, a wait) on a Dispatch thread and resumes with its result.
+    /// Runs blocking work (a pipe read, a wait) outside the task pool and resumes with its result.
     static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
-        }
+        await BlockingWork.run(work)
     }
 
     /// Starts the process and returns its exit status once it has exited.

@@ -1,4 +1,5 @@
 import Foundation
+import KubeModel
 
 /// A failed network setup step: the command as run and what it said.
 public struct PodNetworkError: Error, Sendable, CustomStringConvertible {
@@ -63,25 +64,23 @@ enum PodNetworkCommand {
             state.killIfRunning(pid)
         }
 
-        // Both pipes drain on their own threads so a chatty child cannot fill one and stall.
-        let result: CommandResult = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let group = DispatchGroup()
-                let errBox = DataBox()
-                group.enter()
-                DispatchQueue.global().async {
-                    errBox.data = err.fileHandleForReading.readDataToEndOfFile()
-                    group.leave()
-                }
-                let outData = out.fileHandleForReading.readDataToEndOfFile()
-                group.wait()
-                process.waitUntilExit()
-                state.finish()
-                continuation.resume(returning: CommandResult(
-                    status: process.terminationStatus,
-                    stdout: String(decoding: outData, as: UTF8.self),
-                    stderr: String(decoding: errBox.data, as: UTF8.self)))
+        // Both pipes drain on their own threads so a chatty child cannot fill one and stall;
+        // both block, so neither is a thread of the task pool.
+        let result: CommandResult = await BlockingWork.run {
+            let group = DispatchGroup()
+            let errBox = DataBox()
+            group.enter()
+            BlockingWork.start {
+                errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
             }
+            let outData = out.fileHandleForReading.readDataToEndOfFile()
+            group.wait()
+            process.waitUntilExit()
+            state.finish()
+            return CommandResult(status: process.terminationStatus,
+                                 stdout: String(decoding: outData, as: UTF8.self),
+                                 stderr: String(decoding: errBox.data, as: UTF8.self))
         }
         if state.timedOut {
             throw PodNetworkError(command: commandLine, status: nil, stderr: "killed after \(timeout)")
