@@ -21,9 +21,9 @@ public final class ScratchDirectory: Sendable {
 
     deinit { Self.remove(url) }
 
-    /// Removes `url` and everything in it. One pass can fail when something inside vanishes
-    /// meanwhile (a database closing in the background deletes its journal, and the walk then
-    /// stops at the missing file), so it tries again while the directory is still there.
+    /// Removes `url` and everything in it. One pass can fail when the contents change under
+    /// the walk (a file listed and then gone, say), so it tries again while the directory is
+    /// still there.
     public static func remove(_ url: URL) {
         for attempt in 0..<5 {
             do {
