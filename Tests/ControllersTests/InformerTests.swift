@@ -95,6 +95,22 @@ struct DroppedConnection: Error {}
         // Leaving the scope cancels `running`: the open watch and the loops must end for it to return.
     }
 
+    @Test func syncedOnlyOnceTheFirstListWasHandedToEveryHandler() async throws {
+        let source = ScriptedSource(lists: [list([object("a", rv: "1"), object("b", rv: "2")], rv: "2")], watches: [])
+        let informer = Informer(source: source, clock: ManualClock())
+        let syncedDuringDelivery = Locked<[Bool]>([])
+        informer.addHandler(InformerHandler(
+            onAdd: { _ in
+                await Task.yield()
+                syncedDuringDelivery.withLock { $0.append(informer.hasSynced) }
+            },
+            onUpdate: { _, _ in }, onDelete: { _ in }))
+        async let _ = informer.run()
+        let synced = await eventually { informer.hasSynced }
+        #expect(synced)
+        #expect(syncedDuringDelivery.value == [false, false])
+    }
+
     @Test func resyncRedeliversCachedObjectsAsUpdates() async throws {
         let source = ScriptedSource(lists: [list([object("a", rv: "1")], rv: "1")], watches: [])
         let clock = ManualClock()

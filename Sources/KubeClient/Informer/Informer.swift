@@ -83,7 +83,8 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
     /// The resourceVersion the next watch would start from.
     public var resourceVersion: String? { lastResourceVersion.withLockedValue { $0 } }
 
-    /// Waits until the first list is in the cache; answers `false` if cancelled first.
+    /// Waits until the first list is in the cache and every handler was told of it; answers
+    /// `false` if cancelled first.
     public func waitForSync(pollInterval: Duration = .milliseconds(20)) async -> Bool {
         while !hasSynced {
             do { try await clock.sleep(for: pollInterval) } catch { return false }
@@ -145,7 +146,6 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
 
         let previous = cache.replace(with: items)
         lastResourceVersion.withLockedValue { $0 = rv }
-        synced.withLockedValue { $0 = true }
         let hs = handlers.withLockedValue { $0 }
         var seen = Set<String>()
         for item in items {
@@ -160,6 +160,9 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
         for (key, old) in previous where !seen.contains(key) {
             for h in hs { await h.onDelete(old) }
         }
+        // Only now: whoever waits for the sync acts on what the handlers were told (a kubelet
+        // removes the containers of pods it has not been handed, as orphans).
+        synced.withLockedValue { $0 = true }
     }
 
     /// One watch from the last resourceVersion until the server ends it. Answers whether any
