@@ -130,6 +130,9 @@ import X509
         #expect(alice?.groups == ["dev", "system:authenticated"])
         #expect(await auth.authenticate(authorization: "Bearer nope", certificateSubject: { nil }) == nil)
         #expect(await auth.authenticate(authorization: nil, certificateSubject: { nil }) == nil)
+        #expect(Authenticator.bearerToken("bearer \tt0k \t") == "t0k")
+        #expect(Authenticator.bearerToken("Bearer  ") == nil)
+        #expect(Authenticator.bearerToken("Basic dXNlcjpwdw==") == nil)
         #expect(Authenticator.isPublic("/readyz"))
         #expect(!Authenticator.isPublic("/api/v1/pods"))
     }

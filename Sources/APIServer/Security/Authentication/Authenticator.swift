@@ -1,5 +1,6 @@
 import Foundation
 import KubeClient
+import KubeModel
 
 /// Who made a request, as Kubernetes' `user.Info`.
 public struct UserInfo: Sendable, Equatable {
@@ -69,7 +70,8 @@ public struct Authenticator: Sendable {
     static func bearerToken(_ header: String) -> String? {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        // Not Foundation's trimming: it converts a long token to UTF-16 and back on every request.
+        let token = String(parts[1]).trimmingCharacters(in: " \t")
         return token.isEmpty ? nil : token
     }
 

@@ -78,7 +78,7 @@ enum PodSpecValidation {
         let image = K.string(c["image"])
         if image.isEmpty {
             errs.append(.required(K.child(p, "image"), ""))
-        } else if image != image.trimmingCharacters(in: .whitespaces) {
+        } else if image.first?.isWhitespace == true || image.last?.isWhitespace == true {
             errs.append(.invalid(K.child(p, "image"), FieldError.show(.string(image)), "must not have leading or trailing whitespace"))
         }
         errs += K.enumValue(c["imagePullPolicy"], K.child(p, "imagePullPolicy"), pullPolicies)
