@@ -189,4 +189,19 @@ import KubeTesting
         ports.release(30001)
         #expect(ports.allocateNext() == 30001)
     }
+
+    @Test func aFreeOffsetIsFoundPastFullWords() {
+        for free in [0, 63, 64, 129, 199] {
+            var bitmap = AllocationBitmap(size: 200)
+            for i in 0..<200 where i != free { _ = bitmap.allocate(i) }
+            #expect(bitmap.allocateNext(in: 0..<200) == free)
+            #expect(bitmap.allocateNext(in: 0..<200) == nil)
+            #expect(bitmap.count == 200)
+        }
+        var partial = AllocationBitmap(size: 200)
+        for i in 0..<200 where i != 10 && i != 150 { _ = partial.allocate(i) }
+        // 10 is free but outside the candidates.
+        #expect(partial.allocateNext(in: 100..<200) == 150)
+        #expect(partial.allocateNext(in: 100..<200) == nil)
+    }
 }

@@ -37,9 +37,22 @@ struct AllocationBitmap: Sendable {
         let lower = max(0, candidates.lowerBound), upper = min(size, candidates.upperBound)
         guard lower < upper else { return nil }
         let start = Int.random(in: lower..<upper)
-        for i in Array(start..<upper) + Array(lower..<start) where !has(i) {
-            _ = allocate(i)
-            return i
+        guard let i = firstFree(in: start..<upper) ?? firstFree(in: lower..<start) else { return nil }
+        _ = allocate(i)
+        return i
+    }
+
+    /// The first offset of `range` not taken, a full word at a time where a word is full (a
+    /// /12 service range has a million offsets).
+    private func firstFree(in range: Range<Int>) -> Int? {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if i & 63 == 0, words[i >> 6] == .max {
+                i += 64
+                continue
+            }
+            if !has(i) { return i }
+            i += 1
         }
         return nil
     }
